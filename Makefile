@@ -1,0 +1,131 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# Makefile - builds the BPF programs, their skeletons, the userspace library, programs and tests
+#
+# make            build everything into build/ (build-san/ with SAN=1)
+# make test       install missing packages, build, run every test (root: BPF and namespaces)
+# make demo       install missing packages, build, run the built-in demo
+# make bench      fast-path and control-plane benchmarks
+# make format     check formatting with clang-format
+# V=1             show the commands
+
+ifeq ($(SAN),1)
+BUILD ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+BUILD ?= build
+SANFLAGS :=
+endif
+
+CC ?= gcc
+CLANG ?= clang
+LLVM_STRIP ?= llvm-strip
+BPFTOOL ?= bpftool
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wmissing-prototypes -Wstrict-prototypes
+CFLAGS := -O2 -g -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Iuserspace -I$(BUILD) -MMD -MP $(SANFLAGS)
+LDFLAGS := $(SANFLAGS)
+LDLIBS := -lbpf -lelf -lz -lmnl
+BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Werror \
+	-Iinclude -Ibpf -I$(BUILD) -MMD -MP
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+
+# userspace/: files with a main() are programs, the rest is libcellgate
+PROG_NAMES := cellgated cellctl
+PROG_SRCS := $(wildcard $(PROG_NAMES:%=userspace/%.c))
+CMD_SRCS := $(wildcard userspace/cmd_*.c)
+LIB_SRCS := $(filter-out $(PROG_SRCS) $(CMD_SRCS),$(wildcard userspace/*.c))
+LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
+LIB := $(BUILD)/libcellgate.a
+PROGS := $(patsubst userspace/%.c,$(BUILD)/%,$(PROG_SRCS))
+
+# tests/lib: helpers shared by test programs (packet builders, loaders)
+TLIB_SRCS := $(wildcard tests/lib/*.c)
+TLIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TLIB_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+PROG_TEST_SRCS := $(wildcard tests/prog/test_*.c)
+TESTS := $(patsubst %.c,$(BUILD)/%,$(UNIT_SRCS) $(PROG_TEST_SRCS))
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH := $(if $(BENCH_SRCS),$(BUILD)/tests/bench/bench)
+
+.PHONY: all deps test unit-test prog-test e2e-test demo bench format clean
+.DELETE_ON_ERROR:
+
+all: $(BPF_OBJS) $(SKELS) $(LIB) $(PROGS) $(TESTS) $(BENCH)
+
+deps:
+	$(Q)bash scripts/deps.sh
+
+$(BUILD)/vmlinux.h:
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name cg_$* > $@
+
+# every userspace object may include any skeleton
+$(BUILD)/%.o: %.c $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/cellctl: $(BUILD)/userspace/cellctl.o $(patsubst %.c,$(BUILD)/%.o,$(CMD_SRCS)) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/cellgated: $(BUILD)/userspace/cellgated.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lyaml -o $@
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TLIB_OBJS) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -lyaml -lm -o $@
+
+$(BUILD)/tests/bench/bench: $(patsubst %.c,$(BUILD)/%.o,$(BENCH_SRCS)) $(TLIB_OBJS) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lyaml -lm -o $@
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) bash tests/run.sh
+
+unit-test prog-test e2e-test: all
+	$(Q)BUILD=$(BUILD) bash tests/run.sh $(@:-test=)
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) bash scripts/demo.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) bash scripts/bench.sh
+
+format:
+	$(Q)clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	$(Q)rm -rf build build-san
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

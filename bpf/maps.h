@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* maps.h - the router's maps; names are the pin names under /sys/fs/bpf/cellgate */
+#ifndef CG_BPF_MAPS_H
+#define CG_BPF_MAPS_H
+
+#include "cellgate/consts.h"
+#include "cellgate/structs.h"
+
+/* (VIP, port, proto) -> service; plus a port-0 alias per (VIP, proto) for fragments. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CG_MAX_SERVICE_KEYS);
+	__type(key, struct cg_service_key);
+	__type(value, struct cg_service);
+} services SEC(".maps");
+
+/* cell id -> how to reach the cell and whether it takes flows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CG_MAX_CELLS);
+	__type(key, __u32);
+	__type(value, struct cg_cell);
+} cells SEC(".maps");
+
+/*
+ * One Maglev table per service: slot 0 holds the table size, slots 1..size
+ * hold cell ids. Userspace builds a whole new inner map, freezes it and swaps
+ * it in with one update of the outer slot, so a packet sees the old table or
+ * the new one, never a mix. BPF_F_INNER_MAP lets tables differ in size.
+ */
+struct cg_table {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(max_entries, 1); /* template only; real tables are size + 1 */
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, CG_MAX_SERVICES);
+	__type(key, __u32);
+	__array(values, struct cg_table);
+} tables SEC(".maps");
+
+/*
+ * Flow -> the decision of its first packet. Shared by all CPUs (a flow's
+ * packets may arrive on any queue) with per-CPU LRU lists to avoid a global
+ * lock on insert. Userspace sizes it before load.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__uint(max_entries, CG_DEFAULT_CONNTRACK);
+	__type(key, struct cg_flow_key);
+	__type(value, struct cg_conn);
+} conntrack SEC(".maps");
+
+/* Data-plane knobs: one entry (not "config": vmlinux.h has a type of that name). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cg_config);
+} settings SEC(".maps");
+
+/* Per verdict and reason (enum cg_stat). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CG_STAT_MAX);
+	__type(key, __u32);
+	__type(value, struct cg_counter);
+} stats SEC(".maps");
+
+/* Per service id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CG_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct cg_svc_stats);
+} svc_stats SEC(".maps");
+
+/* Per (cell id, class): cell * CG_MAX_CLASSES + class. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CG_MAX_CELLS * CG_MAX_CLASSES);
+	__type(key, __u32);
+	__type(value, struct cg_cell_stats);
+} cell_stats SEC(".maps");
+
+#endif /* CG_BPF_MAPS_H */

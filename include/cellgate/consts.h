@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* cellgate/consts.h - limits, enums and flags shared by the BPF programs and userspace */
+#ifndef CELLGATE_CONSTS_H
+#define CELLGATE_CONSTS_H
+
+/*
+ * Map sizes. Each is a ceiling the maps are created with; userspace refuses
+ * configurations that exceed them with a clear error.
+ */
+#ifndef CG_MAX_SERVICES
+#define CG_MAX_SERVICES 1024 /* service ids 0..1023; one Maglev table each */
+#endif
+#ifndef CG_MAX_CELLS
+#define CG_MAX_CELLS 4096 /* cell ids 0..4095; index of the cells array */
+#endif
+#ifndef CG_MAX_CLASSES
+#define CG_MAX_CLASSES 8 /* priority classes; 0 is the most critical */
+#endif
+#ifndef CG_MAX_REGIONS
+#define CG_MAX_REGIONS 64 /* region ids 0..63 */
+#endif
+/* Service keys: one per (VIP, port, proto) plus one fragment alias per (VIP, proto). */
+#define CG_MAX_SERVICE_KEYS (2 * CG_MAX_SERVICES)
+
+#define CG_DEFAULT_TABLE_SIZE 65537 /* Maglev slots per service (prime) */
+/*
+ * Largest Maglev table: bounds the inner map's memory (4 bytes a slot). A
+ * prime near 2^20 keeps a service's table at 4 MiB.
+ */
+#define CG_MAX_TABLE_SIZE 1048573
+/* Connection table entries when the loader is not told otherwise. */
+#define CG_DEFAULT_CONNTRACK 1048576
+
+/* Parser bounds: verifier-friendly loops need fixed trip counts. */
+#define CG_MAX_VLAN_TAGS 2 /* 802.1ad outer + 802.1Q inner */
+#define CG_MAX_IPV6_EXT 4  /* extension headers walked before giving up */
+
+/*
+ * Bytes of the offending packet quoted in an ICMP 'fragmentation needed' or
+ * ICMPv6 'packet too big' reply. Fixed so the checksum has a constant length;
+ * RFC 792 needs the IP header and 8 bytes, 64 covers IPv6 plus TCP ports.
+ */
+#define CG_ICMP_QUOTE 64
+
+/* Default MTU of the path to the cells; the outer packet must fit in it. */
+#define CG_DEFAULT_MTU 1500
+/* GUE outer UDP source ports come from the flow hash, inside this range. */
+#define CG_GUE_SPORT_BASE 0xc000 /* 49152 */
+#define CG_GUE_SPORT_MASK 0x3fff /* ... to 65535 */
+#define CG_GUE_DEFAULT_PORT 6080 /* default outer UDP destination port */
+
+/* Cell states (struct cg_cell.state). 0 is an unused slot, never forwarded to. */
+enum cg_cell_state {
+	CG_CELL_UNUSED = 0,
+	CG_CELL_ACTIVE = 1,   /* in the tables, takes new flows */
+	CG_CELL_DRAINING = 2, /* out of the tables; established flows continue */
+	CG_CELL_DOWN = 3,     /* out of the tables; its flows are re-hashed */
+};
+
+/* How a cell is reached (struct cg_cell.encap). */
+enum cg_encap {
+	CG_ENCAP_IPIP = 1, /* IP in IP: outer IPv4 (proto 4/41) or IPv6 (next header 4/41) */
+	CG_ENCAP_GUE = 2,  /* GUE variant 1: outer IP + UDP, inner IP right after UDP */
+};
+
+/* Address families in keys (not AF_*: fixed values for the ABI). */
+enum cg_family {
+	CG_AF_INET = 4,
+	CG_AF_INET6 = 6,
+};
+
+/* struct cg_service.flags */
+#define CG_SVC_F_FRAG_ALIAS (1U << 0) /* key has port 0: receives fragments of its VIP+proto */
+
+/* struct cg_conn.flags */
+#define CG_CONN_F_FRAG (1U << 0) /* flow keyed on addresses only (fragmented datagrams) */
+
+/*
+ * Counter slots of the global stats map, one per verdict and reason.
+ * Keep in sync with cg_stat_names[] in userspace/dataplane.c.
+ */
+enum cg_stat {
+	CG_STAT_PASS_NOT_IP = 0,  /* not IPv4/IPv6: passed untouched */
+	CG_STAT_PASS_NO_SERVICE,  /* IP, but to no service: passed untouched */
+	CG_STAT_PASS_L4_OTHER,    /* protocol cellgate does not route (e.g. ICMP echo) */
+	CG_STAT_PASS_V6_EXT,      /* IPv6 extension chain too long: passed to the kernel */
+	CG_STAT_FWD,              /* encapsulated to a cell and sent (XDP_TX) */
+	CG_STAT_FWD_ICMP,         /* ICMP error about a flow sent to the flow's cell */
+	CG_STAT_ICMP_TOO_BIG,     /* answered with ICMP frag needed / packet too big */
+	CG_STAT_DROP_MALFORMED,   /* truncated or invalid headers */
+	CG_STAT_DROP_NO_CELL,     /* service has no table or the slot's cell is not active */
+	CG_STAT_DROP_TOO_BIG,     /* too big, DF clear: cannot fragment in XDP */
+	CG_STAT_DROP_ERROR,       /* helper failed (adjust_head, ...): should never count */
+	CG_STAT_MAX,
+};
+
+#endif /* CELLGATE_CONSTS_H */
