@@ -30,9 +30,9 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wmissing-prototypes -Wstrict-prototypes
-CFLAGS := -O2 -g -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Iuserspace -I$(BUILD) -MMD -MP $(SANFLAGS)
+CFLAGS := -O2 -g -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Iuserspace -Itests/lib -I$(BUILD) -MMD -MP $(SANFLAGS)
 LDFLAGS := $(SANFLAGS)
-LDLIBS := -lbpf -lelf -lz -lmnl
+LDLIBS := -lbpf -lelf -lz -lmnl -lyaml -ljansson
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Werror \
 	-Iinclude -Ibpf -I$(BUILD) -MMD -MP
 
@@ -97,15 +97,15 @@ $(BUILD)/cellctl: $(BUILD)/userspace/cellctl.o $(patsubst %.c,$(BUILD)/%.o,$(CMD
 
 $(BUILD)/cellgated: $(BUILD)/userspace/cellgated.o $(LIB)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lyaml -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TLIB_OBJS) $(LIB)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -lyaml -lm -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -lm -o $@
 
 $(BUILD)/tests/bench/bench: $(patsubst %.c,$(BUILD)/%.o,$(BENCH_SRCS)) $(TLIB_OBJS) $(LIB)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lyaml -lm -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lm -o $@
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -94,4 +94,21 @@ enum cg_stat {
 	CG_STAT_MAX,
 };
 
+/*
+ * Counter slots of decap_stats: decapsulated, passed, dropped; the verdict
+ * follows from the slot (decap_verdict() in bpf/decap.bpf.c).
+ */
+enum cg_decap_stat {
+	CG_DECAP_STAT_IPIP4 = 0,       /* outer IPv4, protocol 4 or 41: decapsulated */
+	CG_DECAP_STAT_IPIP6,	       /* outer IPv6, next header 4 or 41: decapsulated */
+	CG_DECAP_STAT_GUE,	       /* GUE over IPv4 or IPv6: decapsulated */
+	CG_DECAP_STAT_PASS,	       /* not a tunnel packet (or unrecognisable): untouched */
+	CG_DECAP_STAT_PASS_FRAG,       /* outer fragment of a tunnel packet: untouched */
+	CG_DECAP_STAT_PASS_NOT_LOCAL,  /* tunnel packet to an address not in local_addrs */
+	CG_DECAP_STAT_DROP_MALFORMED,  /* tunnel packet with cut or inconsistent headers */
+	CG_DECAP_STAT_DROP_ECN,	       /* outer CE, inner not ECN-capable (RFC 6040) */
+	CG_DECAP_STAT_DROP_ERROR,      /* a helper failed: should never count */
+	CG_DECAP_STAT_MAX,
+};
+
 #endif /* CELLGATE_CONSTS_H */

@@ -96,6 +96,17 @@ struct cg_cell_stats {
 	__u64 drops;     /* packets of the cell's flows dropped */
 };
 
+/*
+ * local_addrs key: an outer destination address. IPv4 in addr[0], the rest
+ * zero, like every address in include/cellgate/structs.h; family keeps
+ * IPv4 addresses apart from IPv6 ones of the same first word.
+ */
+struct cg_decap_addr {
+	__be32 addr[4]; /* address, network order */
+	__u8 family;	/* CG_AF_INET or CG_AF_INET6 */
+	__u8 pad[3];	/* zero */
+};
+
 #define CG_ASSERT_SIZE(t, n) _Static_assert(sizeof(struct t) == (n), #t " is ABI: size changed")
 CG_ASSERT_SIZE(cg_service_key, 20);
 CG_ASSERT_SIZE(cg_service, 8);
@@ -106,5 +117,6 @@ CG_ASSERT_SIZE(cg_conn, 8);
 CG_ASSERT_SIZE(cg_counter, 16);
 CG_ASSERT_SIZE(cg_svc_stats, 48);
 CG_ASSERT_SIZE(cg_cell_stats, 32);
+CG_ASSERT_SIZE(cg_decap_addr, 20);
 
 #endif /* CELLGATE_STRUCTS_H */
