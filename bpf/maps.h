@@ -26,11 +26,14 @@ struct {
  * One Maglev table per service: slot 0 holds the table size, slots 1..size
  * hold cell ids. Userspace builds a whole new inner map, freezes it and swaps
  * it in with one update of the outer slot, so a packet sees the old table or
- * the new one, never a mix. BPF_F_INNER_MAP lets tables differ in size.
+ * the new one, never a mix. BPF_F_INNER_MAP lets tables differ in size;
+ * BPF_F_MMAPABLE lets userspace fill a new table with one memcpy (the kernel
+ * requires inner maps' flags to equal the template's). The kernel stores each
+ * 4-byte slot in 8 bytes: a 65537-slot table takes 512 KiB.
  */
 struct cg_table {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
 	__uint(max_entries, 1); /* template only; real tables are size + 1 */
 	__type(key, __u32);
 	__type(value, __u32);

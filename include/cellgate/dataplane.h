@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* cellgate/dataplane.h - load, pin, adopt and attach the router; every map read and write */
+#ifndef CELLGATE_DATAPLANE_H
+#define CELLGATE_DATAPLANE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cellgate/consts.h"
+#include "cellgate/structs.h"
+
+/*
+ * Every write to the router's maps goes through this file, for the
+ * controller, the CLI and the tests alike. Keys and values are the ABI
+ * structs of cellgate/structs.h, byte order as documented there.
+ *
+ * Functions return 0 or a negative errno and leave the maps untouched when
+ * they refuse an argument. Only cg_dp_open() prints (one line to stderr);
+ * libbpf may print its own warnings through its print callback.
+ *
+ * A struct cg_dp may be used from one thread at a time.
+ */
+
+/* Where cellgated pins the data plane. */
+#define CG_DP_PIN_DIR "/sys/fs/bpf/cellgate"
+
+/* The loaded router: its program, its maps and the links it attached. */
+struct cg_dp;
+
+/* How to open the data plane. */
+struct cg_dp_opts {
+	const char *pin_dir;     /* NULL: nothing pinned (tests); else a dir on bpffs */
+	uint32_t conntrack_size; /* conntrack entries; 0: CG_DEFAULT_CONNTRACK; unused on adopt */
+	bool adopt;              /* reuse pin_dir's maps: none recreated, no flow moved */
+};
+
+/*
+ * cg_dp_open - load the router and create (or adopt) its maps.
+ *
+ * Without pin_dir the maps live as long as the struct cg_dp. With pin_dir,
+ * bpffs is mounted at /sys/fs/bpf if it is not, and:
+ * - adopt false: pin_dir must not exist (or be empty). Fresh maps are
+ *   created, and every map is pinned under pin_dir by its name, with the
+ *   program as pin_dir/prog. The pins are made in a staging directory that
+ *   is renamed to pin_dir, so pin_dir appears complete or not at all.
+ * - adopt true: every map must be pinned in pin_dir with the type, key
+ *   size, value size and flags this build expects (the ABI); they are
+ *   reused as they are, contents and sizes included (a conntrack of
+ *   another size is kept, conntrack_size is not used). The new program is
+ *   loaded against them and replaces pin_dir/prog. Links already pinned
+ *   keep running the old program until cg_dp_attach() updates them.
+ *
+ * Returns the data plane, or NULL with errno set and one line on stderr:
+ * EINVAL (bad opts, pin_dir not on bpffs), EEXIST (pins exist and adopt is
+ * false), ENOENT (adopt and a pin is missing), EPROTO (a pinned map does
+ * not match this build), or what libbpf or the kernel said. On failure
+ * nothing is pinned and nothing pinned before is changed.
+ */
+struct cg_dp *cg_dp_open(const struct cg_dp_opts *opts);
+
+/*
+ * cg_dp_close - release the data plane. Pins are never removed: pinned maps
+ * and links stay, links that were not pinned are detached. NULL is a no-op.
+ */
+void cg_dp_close(struct cg_dp *dp);
+
+/*
+ * cg_dp_unpin - tear down what is pinned: detach the interfaces whose links
+ * are pinned, remove the link, program and map pins and pin_dir itself. The
+ * maps stay usable through dp until cg_dp_close(); nothing is pinned after.
+ * Returns 0 (also when nothing was pinned), -ENOTEMPTY if pin_dir holds
+ * files this library did not make (they and pin_dir are left), or -errno.
+ */
+int cg_dp_unpin(struct cg_dp *dp);
+
+/* cg_dp_prog_fd - fd of the XDP program (owned by dp: do not close). */
+int cg_dp_prog_fd(const struct cg_dp *dp);
+
+/*
+ * cg_dp_attach - run the router on an interface through a bpf_link.
+ * xdp_flags: 0 (kernel's choice), XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE.
+ * With a pin_dir the link is pinned as pin_dir/link_<ifname> and survives
+ * the process; if that pin already exists (a restart) the link is switched
+ * to this program atomically, without a moment with no program attached.
+ * Returns 0, -EINVAL (other flags), -ENODEV (no such interface), -EEXIST
+ * (attached by this library in another mode: detach first), -EBUSY (an XDP
+ * program not attached by a link is on the interface), or -errno.
+ */
+int cg_dp_attach(struct cg_dp *dp, int ifindex, uint32_t xdp_flags);
+
+/*
+ * cg_dp_detach - remove the router from an interface: detach the link this
+ * library made (pinned or held by dp) and remove its pin.
+ * Returns 0, -ENOENT if there is no such link, or -errno.
+ */
+int cg_dp_detach(struct cg_dp *dp, int ifindex);
+
+/*
+ * cg_dp_config_set / cg_dp_config_get - the one settings entry.
+ * Set returns -EINVAL if cfg->flags is not 0 or cfg->mtu above 65535.
+ */
+int cg_dp_config_set(struct cg_dp *dp, const struct cg_config *cfg);
+int cg_dp_config_get(struct cg_dp *dp, struct cg_config *cfg);
+
+/*
+ * cg_dp_service_set - add or replace the service of a key.
+ * -EINVAL for a bad key (family not CG_AF_*, IPv4 with addr[1..3] not 0,
+ * proto not TCP/UDP, port 0 without CG_SVC_F_FRAG_ALIAS or the other way
+ * round) or value (unknown flags, default_class >= CG_MAX_CLASSES);
+ * -ERANGE if svc->id >= CG_MAX_SERVICES; -E2BIG if the map is full.
+ */
+int cg_dp_service_set(struct cg_dp *dp, const struct cg_service_key *key,
+		      const struct cg_service *svc);
+
+/* cg_dp_service_get - the service of a key; -ENOENT if there is none. */
+int cg_dp_service_get(struct cg_dp *dp, const struct cg_service_key *key, struct cg_service *svc);
+
+/* cg_dp_service_del - remove a key; -ENOENT if there is none. */
+int cg_dp_service_del(struct cg_dp *dp, const struct cg_service_key *key);
+
+/*
+ * cg_dp_cell_set - write cell id. -ERANGE if id >= CG_MAX_CELLS; -EINVAL for
+ * an unknown state or, for a used cell, an unknown family or encap or a
+ * region >= CG_MAX_REGIONS. Writing a zeroed cell (CG_CELL_UNUSED) clears it.
+ */
+int cg_dp_cell_set(struct cg_dp *dp, uint32_t id, const struct cg_cell *cell);
+
+/* cg_dp_cell_get - read cell id (zeroed if never set). -ERANGE if id >= CG_MAX_CELLS. */
+int cg_dp_cell_get(struct cg_dp *dp, uint32_t id, struct cg_cell *cell);
+
+/*
+ * cg_dp_table_swap - make slots[0..size-1] (cell ids, host order) the live
+ * Maglev table of service_id, atomically: a new inner map is built, frozen
+ * and published with one update of the tables slot, so a packet sees the
+ * whole old table or the whole new one. Returns once no program can still
+ * be reading the old table: the kernel waits one RCU grace period (several
+ * ms) per call, so swap many tables with cg_dp_table_swap_many().
+ * Returns 0; -EINVAL with nothing changed if service_id >= CG_MAX_SERVICES,
+ * size is not in 1..CG_MAX_TABLE_SIZE or a slot is >= CG_MAX_CELLS; -errno
+ * if the kernel refused (the old table then stays live).
+ */
+int cg_dp_table_swap(struct cg_dp *dp, uint32_t service_id, const uint32_t *slots, uint32_t size);
+
+/* One table of cg_dp_table_swap_many(). */
+struct cg_dp_table {
+	uint32_t service_id;   /* < CG_MAX_SERVICES, at most once in a batch */
+	const uint32_t *slots; /* cell ids, host order, each < CG_MAX_CELLS */
+	uint32_t size;         /* number of slots, 1..CG_MAX_TABLE_SIZE */
+};
+
+/*
+ * cg_dp_table_swap_many - cg_dp_table_swap() for n tables (1..CG_MAX_SERVICES),
+ * published with one batch update and so one grace period. Each table is
+ * swapped atomically; the batch as a whole is not (a packet may see service
+ * A's new table and service B's old one for a moment).
+ * Returns 0; -EINVAL with nothing changed if any table is invalid (as for
+ * cg_dp_table_swap) or a service id repeats; -errno if the kernel refused,
+ * in which case a prefix of the batch may be live (swapping again is safe).
+ * All new tables exist side by side with the old ones until the swap ends:
+ * mind the memory when batching large tables.
+ */
+int cg_dp_table_swap_many(struct cg_dp *dp, const struct cg_dp_table *tables, size_t n);
+
+/*
+ * cg_dp_table_read - copy the live table of service_id into slots and its
+ * size into *size. Returns 0; -ENOSPC if cap < *size (slots untouched, *size
+ * set: call again with more room); -ENOENT if the service has no table;
+ * -ERANGE if service_id >= CG_MAX_SERVICES; -EIO if the table is malformed.
+ */
+int cg_dp_table_read(struct cg_dp *dp, uint32_t service_id, uint32_t *slots, uint32_t cap,
+		     uint32_t *size);
+
+/*
+ * cg_dp_table_del - remove the table of service_id; its packets then find no
+ * cell. Returns 0, -ENOENT if it had none, -ERANGE for a bad id.
+ */
+int cg_dp_table_del(struct cg_dp *dp, uint32_t service_id);
+
+/* cg_dp_conn_lookup - the entry of a flow, without touching its LRU age; -ENOENT if none. */
+int cg_dp_conn_lookup(struct cg_dp *dp, const struct cg_flow_key *key, struct cg_conn *conn);
+
+/*
+ * cg_dp_conn_set - pin a flow to a cell (restoring state, tests).
+ * -ERANGE if conn->cell >= CG_MAX_CELLS or conn->service >= CG_MAX_SERVICES.
+ */
+int cg_dp_conn_set(struct cg_dp *dp, const struct cg_flow_key *key, const struct cg_conn *conn);
+
+/* cg_dp_conn_del - forget a flow; its next packet is a new flow. -ENOENT if none. */
+int cg_dp_conn_del(struct cg_dp *dp, const struct cg_flow_key *key);
+
+/*
+ * cg_dp_conn_count - number of connection entries, by walking the table
+ * (a snapshot while packets change it: exact only when idle).
+ */
+int cg_dp_conn_count(struct cg_dp *dp, uint64_t *n);
+
+/* cg_dp_conn_capacity - max_entries of the connection table (an adopted one keeps its own). */
+uint32_t cg_dp_conn_capacity(const struct cg_dp *dp);
+
+/* cg_dp_stats_read - the global counters, indexed by enum cg_stat, summed over CPUs. */
+int cg_dp_stats_read(struct cg_dp *dp, struct cg_counter out[CG_STAT_MAX]);
+
+/* cg_dp_svc_stats_read - counters of a service, summed over CPUs. -ERANGE for a bad id. */
+int cg_dp_svc_stats_read(struct cg_dp *dp, uint32_t service_id, struct cg_svc_stats *out);
+
+/*
+ * cg_dp_cell_stats_read - counters of (cell, class), summed over CPUs.
+ * -ERANGE if cell_id >= CG_MAX_CELLS or class >= CG_MAX_CLASSES.
+ */
+int cg_dp_cell_stats_read(struct cg_dp *dp, uint32_t cell_id, uint32_t class,
+			  struct cg_cell_stats *out);
+
+/*
+ * cg_stat_name - metric name of a counter slot ("pass_not_ip", "fwd", ...),
+ * lowercase enum cg_stat without its prefix; NULL if stat >= CG_STAT_MAX.
+ */
+const char *cg_stat_name(unsigned int stat);
+
+#endif /* CELLGATE_DATAPLANE_H */

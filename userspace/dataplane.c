@@ -1,0 +1,1166 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* dataplane.c - load, pin, adopt and attach the router; every map read and write */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <linux/if_link.h>
+#include <linux/magic.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cellgate/dataplane.h"
+#include "router.skel.h"
+
+#define CG_BPFFS_ROOT "/sys/fs/bpf" /* where bpffs is mounted when it is not */
+#define CG_PROG_PIN "prog"          /* pin name of the program in pin_dir */
+#define CG_LINK_PIN "link_"         /* pin name prefix of a link: link_<ifname> */
+
+/* The per-CPU sums below read values as arrays of __u64, one stride per CPU. */
+_Static_assert(sizeof(struct cg_counter) % 8 == 0, "per-CPU value stride is 8-byte aligned");
+_Static_assert(sizeof(struct cg_svc_stats) % 8 == 0, "per-CPU value stride is 8-byte aligned");
+_Static_assert(sizeof(struct cg_cell_stats) % 8 == 0, "per-CPU value stride is 8-byte aligned");
+
+/* A link attached and held by dp because there is no pin_dir to pin it in. */
+struct cg_dp_link {
+	int ifindex; /* interface it runs on */
+	int fd;      /* the link: closing it detaches */
+};
+
+struct cg_dp {
+	struct cg_router *skel;   /* program and maps, loaded */
+	char *pin_dir;            /* NULL when nothing is pinned */
+	uint32_t table_flags;     /* map_flags of every inner table: the template's */
+	struct cg_dp_link *links; /* unpinned links, nlinks of them */
+	size_t nlinks;
+};
+
+/*
+ * Keep in sync with enum cg_stat in cellgate/consts.h: these are metric and
+ * JSON names, so a rename is an interface change.
+ */
+static const char *const cg_stat_names[] = {
+	[CG_STAT_PASS_NOT_IP] = "pass_not_ip",
+	[CG_STAT_PASS_NO_SERVICE] = "pass_no_service",
+	[CG_STAT_PASS_L4_OTHER] = "pass_l4_other",
+	[CG_STAT_PASS_V6_EXT] = "pass_v6_ext",
+	[CG_STAT_FWD] = "fwd",
+	[CG_STAT_FWD_ICMP] = "fwd_icmp",
+	[CG_STAT_ICMP_TOO_BIG] = "icmp_too_big",
+	[CG_STAT_DROP_MALFORMED] = "drop_malformed",
+	[CG_STAT_DROP_NO_CELL] = "drop_no_cell",
+	[CG_STAT_DROP_TOO_BIG] = "drop_too_big",
+	[CG_STAT_DROP_ERROR] = "drop_error",
+};
+_Static_assert(sizeof(cg_stat_names) / sizeof(cg_stat_names[0]) == CG_STAT_MAX,
+	       "cg_stat_names[] must name every enum cg_stat");
+
+const char *cg_stat_name(unsigned int stat)
+{
+	return stat < CG_STAT_MAX ? cg_stat_names[stat] : NULL;
+}
+
+__attribute__((format(printf, 1, 2))) static void dp_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* dir/name into buf; -ENAMETOOLONG if it does not fit. */
+static int dp_path(char *buf, size_t len, const char *dir, const char *name)
+{
+	int n = snprintf(buf, len, "%s/%s", dir, name);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/*
+ * The maps that are pinned and adopted: all but libbpf's .data/.bss/.rodata,
+ * which belong to one build of the program (load-time knobs), not to the state.
+ */
+static bool dp_map_is_state(const struct bpf_map *map)
+{
+	return !bpf_map__is_internal(map);
+}
+
+static int dp_statfs_type(const char *path, long *type)
+{
+	struct statfs st;
+
+	if (statfs(path, &st))
+		return -errno;
+	*type = (long)st.f_type;
+	return 0;
+}
+
+/*
+ * Make sure pin_dir can be made: mount bpffs on /sys/fs/bpf if pin_dir is
+ * under it and it is not mounted, create the missing parents and check that
+ * the parent is on bpffs.
+ */
+static int dp_bpffs_prepare(const char *pin_dir)
+{
+	char parent[PATH_MAX];
+	size_t rootlen = strlen(CG_BPFFS_ROOT);
+	long type = 0;
+	char *p;
+	int err;
+
+	if (pin_dir[0] != '/' || strlen(pin_dir) >= sizeof(parent) - 64) {
+		dp_msg("cannot pin to '%s': not an absolute path", pin_dir);
+		return -EINVAL;
+	}
+	strcpy(parent, pin_dir);
+	while ((p = strrchr(parent, '/')) && p[1] == '\0' && p != parent)
+		*p = '\0'; /* trailing slashes */
+	p = strrchr(parent, '/');
+	if (p == parent)
+		p[1] = '\0';
+	else
+		*p = '\0';
+
+	if (!strncmp(pin_dir, CG_BPFFS_ROOT "/", rootlen + 1) &&
+	    (dp_statfs_type(CG_BPFFS_ROOT, &type) || type != BPF_FS_MAGIC)) {
+		if (mount("bpf", CG_BPFFS_ROOT, "bpf", 0, "mode=0700")) {
+			err = -errno;
+			dp_msg("cannot mount bpffs on '%s': %s", CG_BPFFS_ROOT, strerror(-err));
+			return err;
+		}
+	}
+	for (p = parent + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(parent, 0700) && errno != EEXIST) {
+			err = -errno;
+			dp_msg("cannot create '%s': %s", parent, strerror(-err));
+			return err;
+		}
+		*p = '/';
+	}
+	if (mkdir(parent, 0700) && errno != EEXIST) {
+		err = -errno;
+		dp_msg("cannot create '%s': %s", parent, strerror(-err));
+		return err;
+	}
+	err = dp_statfs_type(parent, &type);
+	if (err) {
+		dp_msg("cannot stat '%s': %s", parent, strerror(-err));
+		return err;
+	}
+	if (type != BPF_FS_MAGIC) {
+		dp_msg("cannot pin in '%s': not a bpf filesystem", parent);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* 0 if dir is absent or empty, -EEXIST if it holds anything, -errno. */
+static int dp_dir_empty(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int err = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			err = -EEXIST;
+			break;
+		}
+	}
+	closedir(d);
+	return err;
+}
+
+/* Remove every entry of a flat directory, then the directory; best effort. */
+static void dp_remove_dir(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (!dp_path(path, sizeof(path), dir, de->d_name))
+			unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* What a pinned map has that the skeleton's does not expect, or NULL. */
+static const char *dp_map_mismatch(const struct bpf_map *map, const struct bpf_map_info *info,
+				   bool sized_by_loader)
+{
+	if (info->type != bpf_map__type(map))
+		return "type";
+	if (info->key_size != bpf_map__key_size(map))
+		return "key size";
+	if (info->value_size != bpf_map__value_size(map))
+		return "value size";
+	if (info->map_flags != bpf_map__map_flags(map))
+		return "flags";
+	if (!sized_by_loader && info->max_entries != bpf_map__max_entries(map))
+		return "max_entries";
+	return NULL;
+}
+
+/*
+ * Point every state map of the skeleton at its pin in dir, after checking
+ * that the pinned map is the one this build expects. max_entries may differ
+ * only for conntrack, which the loader sizes; the pinned size is kept.
+ */
+static int dp_adopt_maps(struct cg_dp *dp, const char *dir)
+{
+	struct bpf_map_info info;
+	char path[PATH_MAX];
+	struct bpf_map *map;
+	const char *what;
+	__u32 len;
+	int fd = -1, err = 0;
+
+	bpf_object__for_each_map(map, dp->skel->obj) {
+		if (!dp_map_is_state(map))
+			continue;
+		err = dp_path(path, sizeof(path), dir, bpf_map__name(map));
+		if (err) {
+			dp_msg("cannot adopt '%s/%s': %s", dir, bpf_map__name(map), strerror(-err));
+			goto out;
+		}
+		fd = bpf_obj_get(path);
+		if (fd < 0) {
+			err = -errno;
+			dp_msg("cannot adopt '%s': %s", path, strerror(-err));
+			goto out;
+		}
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		err = bpf_obj_get_info_by_fd(fd, &info, &len);
+		if (err) {
+			dp_msg("cannot adopt '%s': %s", path, strerror(-err));
+			goto out;
+		}
+		what = dp_map_mismatch(map, &info, map == dp->skel->maps.conntrack);
+		if (what) {
+			err = -EPROTO;
+			dp_msg("cannot adopt '%s': its %s differs from this build's", path, what);
+			goto out;
+		}
+		err = bpf_map__reuse_fd(map, fd);
+		if (err) {
+			dp_msg("cannot adopt '%s': %s", path, strerror(-err));
+			goto out;
+		}
+		close(fd);
+		fd = -1;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+/*
+ * Fresh pins: every state map and the program into a staging directory
+ * next to pin_dir, renamed to pin_dir at the end. rename() replaces an
+ * empty pin_dir and fails on a non-empty one, so a concurrent loader cannot
+ * be overwritten and a crash leaves no half-filled pin_dir.
+ */
+static int dp_pin_fresh(struct cg_dp *dp)
+{
+	char stage[PATH_MAX], path[PATH_MAX];
+	struct bpf_map *map;
+	int n, err = 0;
+
+	/* no dots: bpffs reserves names with a dot (EPERM) */
+	n = snprintf(stage, sizeof(stage), "%s-staging-%d", dp->pin_dir, (int)getpid());
+	if (n < 0 || (size_t)n >= sizeof(stage)) {
+		err = -ENAMETOOLONG;
+		dp_msg("cannot pin to '%s': %s", dp->pin_dir, strerror(-err));
+		return err;
+	}
+	dp_remove_dir(stage); /* a leftover of a process that had our pid */
+	if (mkdir(stage, 0700)) {
+		err = -errno;
+		dp_msg("cannot create '%s': %s", stage, strerror(-err));
+		return err;
+	}
+	bpf_object__for_each_map(map, dp->skel->obj) {
+		if (!dp_map_is_state(map))
+			continue;
+		err = dp_path(path, sizeof(path), stage, bpf_map__name(map));
+		if (!err && bpf_obj_pin(bpf_map__fd(map), path))
+			err = -errno;
+		if (err) {
+			dp_msg("cannot pin '%s': %s", path, strerror(-err));
+			goto out;
+		}
+	}
+	err = dp_path(path, sizeof(path), stage, CG_PROG_PIN);
+	if (!err && bpf_obj_pin(bpf_program__fd(dp->skel->progs.cg_router), path))
+		err = -errno;
+	if (err) {
+		dp_msg("cannot pin '%s': %s", path, strerror(-err));
+		goto out;
+	}
+	if (rename(stage, dp->pin_dir)) {
+		err = errno == ENOTEMPTY ? -EEXIST : -errno;
+		dp_msg("cannot pin to '%s': %s", dp->pin_dir, strerror(-err));
+		goto out;
+	}
+out:
+	if (err)
+		dp_remove_dir(stage);
+	return err;
+}
+
+/* Adopted pins: replace pin_dir/prog with this program, atomically. */
+static int dp_pin_prog(struct cg_dp *dp)
+{
+	char tmp[PATH_MAX], path[PATH_MAX];
+	int n, err = 0;
+
+	n = snprintf(tmp, sizeof(tmp), "%s/%s-new-%d", dp->pin_dir, CG_PROG_PIN, (int)getpid());
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		err = -ENAMETOOLONG;
+	if (!err)
+		err = dp_path(path, sizeof(path), dp->pin_dir, CG_PROG_PIN);
+	if (err) {
+		dp_msg("cannot pin to '%s': %s", dp->pin_dir, strerror(-err));
+		return err;
+	}
+	unlink(tmp);
+	if (bpf_obj_pin(bpf_program__fd(dp->skel->progs.cg_router), tmp)) {
+		err = -errno;
+		dp_msg("cannot pin '%s': %s", tmp, strerror(-err));
+		return err;
+	}
+	if (rename(tmp, path)) {
+		err = -errno;
+		dp_msg("cannot pin '%s': %s", path, strerror(-err));
+		unlink(tmp);
+	}
+	return err;
+}
+
+struct cg_dp *cg_dp_open(const struct cg_dp_opts *opts)
+{
+	struct bpf_map *inner;
+	struct cg_dp *dp = NULL;
+	uint32_t ct_size;
+	size_t len;
+	int err = 0;
+
+	if (!opts || (opts->adopt && !opts->pin_dir)) {
+		dp_msg("cannot open the data plane: %s",
+		       opts ? "adopting needs a pin directory" : "no options");
+		errno = EINVAL;
+		return NULL;
+	}
+	dp = calloc(1, sizeof(*dp));
+	if (!dp) {
+		err = -ENOMEM;
+		dp_msg("cannot open the data plane: %s", strerror(-err));
+		goto out;
+	}
+	if (opts->pin_dir) {
+		dp->pin_dir = strdup(opts->pin_dir);
+		if (!dp->pin_dir) {
+			err = -ENOMEM;
+			dp_msg("cannot open the data plane: %s", strerror(-err));
+			goto out;
+		}
+		len = strlen(dp->pin_dir);
+		while (len > 1 && dp->pin_dir[len - 1] == '/')
+			dp->pin_dir[--len] = '\0'; /* the staging dir is named after it */
+		err = dp_bpffs_prepare(dp->pin_dir);
+		if (err)
+			goto out;
+		if (!opts->adopt) {
+			err = dp_dir_empty(dp->pin_dir);
+			if (err) {
+				dp_msg("cannot pin to '%s': %s", dp->pin_dir,
+				       err == -EEXIST ? "it holds pins; adopt them or unpin first"
+						      : strerror(-err));
+				goto out;
+			}
+		}
+	}
+
+	dp->skel = cg_router__open();
+	if (!dp->skel) {
+		err = -errno;
+		dp_msg("cannot open the router: %s", strerror(-err));
+		goto out;
+	}
+	/*
+	 * Tables are filled through mmap(): 65538 slots take about 0.1 ms that
+	 * way against about 10 ms with BPF_MAP_UPDATE_BATCH. The kernel only
+	 * accepts an inner map whose flags equal the template's, so the
+	 * template gets BPF_F_MMAPABLE too.
+	 */
+	inner = bpf_map__inner_map(dp->skel->maps.tables);
+	if (!inner) {
+		err = -EINVAL;
+		dp_msg("cannot open the router: map 'tables' has no inner map template");
+		goto out;
+	}
+	dp->table_flags = bpf_map__map_flags(inner) | BPF_F_MMAPABLE;
+	err = bpf_map__set_map_flags(inner, dp->table_flags);
+	if (err) {
+		dp_msg("cannot open the router: %s", strerror(-err));
+		goto out;
+	}
+
+	if (opts->adopt) {
+		err = dp_adopt_maps(dp, dp->pin_dir);
+	} else {
+		ct_size = opts->conntrack_size ? opts->conntrack_size : CG_DEFAULT_CONNTRACK;
+		err = bpf_map__set_max_entries(dp->skel->maps.conntrack, ct_size);
+		if (err)
+			dp_msg("cannot size conntrack to %u entries: %s", ct_size, strerror(-err));
+	}
+	if (err)
+		goto out;
+
+	err = cg_router__load(dp->skel);
+	if (err) {
+		dp_msg("cannot load the router: %s", strerror(-err));
+		goto out;
+	}
+	if (dp->pin_dir)
+		err = opts->adopt ? dp_pin_prog(dp) : dp_pin_fresh(dp);
+out:
+	if (err) {
+		cg_dp_close(dp);
+		errno = -err;
+		return NULL;
+	}
+	return dp;
+}
+
+void cg_dp_close(struct cg_dp *dp)
+{
+	size_t i;
+
+	if (!dp)
+		return;
+	for (i = 0; i < dp->nlinks; i++)
+		close(dp->links[i].fd);
+	free(dp->links);
+	cg_router__destroy(dp->skel);
+	free(dp->pin_dir);
+	free(dp);
+}
+
+/* Unlink dir/name; a missing pin is not an error. */
+static int dp_unlink(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	int err = dp_path(path, sizeof(path), dir, name);
+
+	if (err)
+		return err;
+	return unlink(path) && errno != ENOENT ? -errno : 0;
+}
+
+/* Detach and remove every link_* pin of dir, and a prog-new-* a crash left. */
+static int dp_unpin_links(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	int fd, err = 0;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (dp_path(path, sizeof(path), dir, de->d_name))
+			continue;
+		if (!strncmp(de->d_name, CG_PROG_PIN "-new-", strlen(CG_PROG_PIN "-new-"))) {
+			unlink(path);
+			continue;
+		}
+		if (strncmp(de->d_name, CG_LINK_PIN, strlen(CG_LINK_PIN)))
+			continue;
+		/* detach first: another process may hold an fd of the link */
+		fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			bpf_link_detach(fd);
+			close(fd);
+		}
+		if (unlink(path) && errno != ENOENT && !err)
+			err = -errno;
+	}
+	closedir(d);
+	return err;
+}
+
+int cg_dp_unpin(struct cg_dp *dp)
+{
+	struct bpf_map *map;
+	int err, ret = 0;
+
+	if (!dp)
+		return -EINVAL;
+	if (!dp->pin_dir)
+		return 0;
+	ret = dp_unpin_links(dp->pin_dir);
+	err = dp_unlink(dp->pin_dir, CG_PROG_PIN);
+	if (err && !ret)
+		ret = err;
+	bpf_object__for_each_map(map, dp->skel->obj) {
+		if (!dp_map_is_state(map))
+			continue;
+		err = dp_unlink(dp->pin_dir, bpf_map__name(map));
+		if (err && !ret)
+			ret = err;
+	}
+	if (ret)
+		return ret;
+	if (rmdir(dp->pin_dir) && errno != ENOENT)
+		return -errno;
+	free(dp->pin_dir);
+	dp->pin_dir = NULL;
+	return 0;
+}
+
+int cg_dp_prog_fd(const struct cg_dp *dp)
+{
+	return dp ? bpf_program__fd(dp->skel->progs.cg_router) : -EINVAL;
+}
+
+static struct cg_dp_link *dp_link_find(struct cg_dp *dp, int ifindex)
+{
+	size_t i;
+
+	for (i = 0; i < dp->nlinks; i++)
+		if (dp->links[i].ifindex == ifindex)
+			return &dp->links[i];
+	return NULL;
+}
+
+/*
+ * The link pinned at path if it is an XDP link still on ifindex; a stale pin
+ * (interface gone, or its name reused by another ifindex) is removed.
+ * Returns its fd, -ENOENT if there is none, or -errno.
+ */
+static int dp_link_open_pinned(const char *path, int ifindex)
+{
+	struct bpf_link_info info;
+	__u32 len = sizeof(info);
+	int fd, err;
+
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	memset(&info, 0, sizeof(info));
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	if (info.type != BPF_LINK_TYPE_XDP || (int)info.xdp.ifindex != ifindex) {
+		close(fd);
+		if (info.type != BPF_LINK_TYPE_XDP)
+			return -EEXIST; /* not ours to remove */
+		if (unlink(path) && errno != ENOENT)
+			return -errno;
+		return -ENOENT;
+	}
+	return fd;
+}
+
+/* -EEXIST if the program on ifindex runs in another mode than xdp_flags asks. */
+static int dp_xdp_mode_check(int ifindex, uint32_t xdp_flags)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	int err;
+
+	if (!(xdp_flags & XDP_FLAGS_MODES))
+		return 0;
+	err = bpf_xdp_query(ifindex, 0, &q);
+	if (err)
+		return err;
+	if ((xdp_flags & XDP_FLAGS_SKB_MODE) && q.attach_mode != XDP_ATTACHED_SKB)
+		return -EEXIST;
+	if ((xdp_flags & XDP_FLAGS_DRV_MODE) && q.attach_mode != XDP_ATTACHED_DRV)
+		return -EEXIST;
+	return 0;
+}
+
+int cg_dp_attach(struct cg_dp *dp, int ifindex, uint32_t xdp_flags)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, lopts, .flags = xdp_flags);
+	char ifname[IF_NAMESIZE], name[IF_NAMESIZE + sizeof(CG_LINK_PIN)], path[PATH_MAX];
+	const uint32_t modes = XDP_FLAGS_SKB_MODE | XDP_FLAGS_DRV_MODE;
+	struct cg_dp_link *link, *links;
+	int fd = -1, prog_fd, err = 0;
+
+	if (!dp || ifindex <= 0 || (xdp_flags & ~modes) || xdp_flags == modes)
+		return -EINVAL;
+	if (!if_indextoname((unsigned int)ifindex, ifname))
+		return -ENODEV;
+	prog_fd = bpf_program__fd(dp->skel->progs.cg_router);
+
+	/* already attached by us: switch the link to this program in place */
+	link = dp_link_find(dp, ifindex);
+	if (link) {
+		err = dp_xdp_mode_check(ifindex, xdp_flags);
+		return err ? err : bpf_link_update(link->fd, prog_fd, NULL);
+	}
+	if (dp->pin_dir) {
+		snprintf(name, sizeof(name), "%s%s", CG_LINK_PIN, ifname);
+		err = dp_path(path, sizeof(path), dp->pin_dir, name);
+		if (err)
+			return err;
+		fd = dp_link_open_pinned(path, ifindex);
+		if (fd >= 0) {
+			err = dp_xdp_mode_check(ifindex, xdp_flags);
+			if (!err)
+				err = bpf_link_update(fd, prog_fd, NULL);
+			goto out;
+		}
+		if (fd != -ENOENT)
+			return fd;
+		fd = -1;
+	}
+
+	fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lopts);
+	if (fd < 0) {
+		err = fd;
+		fd = -1;
+		goto out;
+	}
+	if (dp->pin_dir) {
+		if (bpf_obj_pin(fd, path))
+			err = -errno; /* closing fd below detaches again */
+		goto out;
+	}
+	links = realloc(dp->links, (dp->nlinks + 1) * sizeof(*links));
+	if (!links) {
+		err = -ENOMEM;
+		goto out;
+	}
+	dp->links = links;
+	dp->links[dp->nlinks].ifindex = ifindex;
+	dp->links[dp->nlinks].fd = fd;
+	dp->nlinks++;
+	fd = -1; /* held by dp */
+out:
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+int cg_dp_detach(struct cg_dp *dp, int ifindex)
+{
+	char ifname[IF_NAMESIZE], name[IF_NAMESIZE + sizeof(CG_LINK_PIN)], path[PATH_MAX];
+	struct cg_dp_link *link;
+	int fd, err;
+
+	if (!dp || ifindex <= 0)
+		return -EINVAL;
+	link = dp_link_find(dp, ifindex);
+	if (link) {
+		err = bpf_link_detach(link->fd);
+		close(link->fd);
+		*link = dp->links[--dp->nlinks];
+		return err;
+	}
+	if (!dp->pin_dir)
+		return -ENOENT;
+	if (!if_indextoname((unsigned int)ifindex, ifname))
+		return -ENODEV;
+	snprintf(name, sizeof(name), "%s%s", CG_LINK_PIN, ifname);
+	err = dp_path(path, sizeof(path), dp->pin_dir, name);
+	if (err)
+		return err;
+	fd = dp_link_open_pinned(path, ifindex);
+	if (fd < 0)
+		return fd;
+	err = bpf_link_detach(fd);
+	close(fd);
+	if (unlink(path) && errno != ENOENT && !err)
+		err = -errno;
+	return err;
+}
+
+int cg_dp_config_set(struct cg_dp *dp, const struct cg_config *cfg)
+{
+	__u32 zero = 0;
+
+	if (!dp || !cfg || cfg->flags || cfg->mtu > 65535)
+		return -EINVAL;
+	return bpf_map_update_elem(bpf_map__fd(dp->skel->maps.settings), &zero, cfg, BPF_ANY);
+}
+
+int cg_dp_config_get(struct cg_dp *dp, struct cg_config *cfg)
+{
+	__u32 zero = 0;
+
+	if (!dp || !cfg)
+		return -EINVAL;
+	return bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.settings), &zero, cfg);
+}
+
+static int dp_service_key_ok(const struct cg_service_key *key)
+{
+	if (key->family == CG_AF_INET) {
+		if (key->addr[1] || key->addr[2] || key->addr[3])
+			return 0; /* would never match what the parser builds */
+	} else if (key->family != CG_AF_INET6) {
+		return 0;
+	}
+	return key->proto == IPPROTO_TCP || key->proto == IPPROTO_UDP;
+}
+
+int cg_dp_service_set(struct cg_dp *dp, const struct cg_service_key *key,
+		      const struct cg_service *svc)
+{
+	bool alias;
+
+	if (!dp || !key || !svc || !dp_service_key_ok(key))
+		return -EINVAL;
+	alias = svc->flags & CG_SVC_F_FRAG_ALIAS;
+	if ((svc->flags & ~CG_SVC_F_FRAG_ALIAS) || svc->default_class >= CG_MAX_CLASSES ||
+	    alias != (key->port == 0))
+		return -EINVAL;
+	if (svc->id >= CG_MAX_SERVICES)
+		return -ERANGE;
+	return bpf_map_update_elem(bpf_map__fd(dp->skel->maps.services), key, svc, BPF_ANY);
+}
+
+int cg_dp_service_get(struct cg_dp *dp, const struct cg_service_key *key, struct cg_service *svc)
+{
+	if (!dp || !key || !svc)
+		return -EINVAL;
+	return bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.services), key, svc);
+}
+
+int cg_dp_service_del(struct cg_dp *dp, const struct cg_service_key *key)
+{
+	if (!dp || !key)
+		return -EINVAL;
+	return bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.services), key);
+}
+
+int cg_dp_cell_set(struct cg_dp *dp, uint32_t id, const struct cg_cell *cell)
+{
+	if (!dp || !cell)
+		return -EINVAL;
+	if (id >= CG_MAX_CELLS)
+		return -ERANGE;
+	if (cell->state > CG_CELL_DOWN)
+		return -EINVAL;
+	if (cell->state != CG_CELL_UNUSED &&
+	    ((cell->family != CG_AF_INET && cell->family != CG_AF_INET6) ||
+	     (cell->encap != CG_ENCAP_IPIP && cell->encap != CG_ENCAP_GUE) ||
+	     cell->region >= CG_MAX_REGIONS))
+		return -EINVAL;
+	return bpf_map_update_elem(bpf_map__fd(dp->skel->maps.cells), &id, cell, BPF_ANY);
+}
+
+int cg_dp_cell_get(struct cg_dp *dp, uint32_t id, struct cg_cell *cell)
+{
+	if (!dp || !cell)
+		return -EINVAL;
+	if (id >= CG_MAX_CELLS)
+		return -ERANGE;
+	return bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.cells), &id, cell);
+}
+
+/*
+ * An array map keeps each value in an 8-byte aligned element (kernel
+ * arraymap.c: elem_size = round_up(value_size, 8)); that is also the layout
+ * mmap() shows, so a __u32 table slot is 8 bytes apart from the next.
+ */
+#define CG_ARRAY_STRIDE 8
+#define CG_ARRAY_WORDS (CG_ARRAY_STRIDE / sizeof(__u32)) /* __u32 words from slot to slot */
+
+/*
+ * A new table of size slots as a frozen inner map: slot 0 the size, slots
+ * 1..size the cells, written through a shared mapping that is gone before
+ * the freeze (the kernel refuses to freeze a map mapped writable). Returns
+ * its fd or -errno.
+ */
+static int dp_table_build(struct cg_dp *dp, uint32_t service_id, const uint32_t *slots,
+			  uint32_t size)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, copts, .map_flags = dp->table_flags);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t len = ((size_t)(size + 1) * CG_ARRAY_STRIDE + page - 1) & ~(page - 1);
+	char name[BPF_OBJ_NAME_LEN];
+	__u32 *mem = MAP_FAILED;
+	uint32_t i;
+	int fd, err = 0;
+
+	snprintf(name, sizeof(name), "table_%u", service_id);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, name, sizeof(__u32), sizeof(__u32), size + 1,
+			    &copts);
+	if (fd < 0)
+		return fd;
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED) {
+		err = -errno;
+		goto out;
+	}
+	/* a fresh map is zeroed: only the value half of each element is written */
+	mem[0] = size;
+	for (i = 0; i < size; i++)
+		mem[(i + 1) * CG_ARRAY_WORDS] = slots[i];
+	munmap(mem, len);
+	err = bpf_map_freeze(fd);
+out:
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* The checks of one table of a swap: -EINVAL before anything is built. */
+static int dp_table_check(const struct cg_dp_table *t)
+{
+	uint32_t i;
+
+	if (!t->slots || t->service_id >= CG_MAX_SERVICES || t->size < 1 ||
+	    t->size > CG_MAX_TABLE_SIZE)
+		return -EINVAL;
+	for (i = 0; i < t->size; i++)
+		if (t->slots[i] >= CG_MAX_CELLS)
+			return -EINVAL;
+	return 0;
+}
+
+int cg_dp_table_swap_many(struct cg_dp *dp, const struct cg_dp_table *tables, size_t n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	uint64_t seen[(CG_MAX_SERVICES + 63) / 64] = { 0 };
+	__u32 *keys = NULL, count;
+	size_t i, built = 0;
+	int *fds = NULL;
+	int err = 0;
+
+	if (!dp || !tables || n < 1 || n > CG_MAX_SERVICES)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		err = dp_table_check(&tables[i]);
+		if (err)
+			return err;
+		if (seen[tables[i].service_id / 64] & (1ULL << (tables[i].service_id % 64)))
+			return -EINVAL;
+		seen[tables[i].service_id / 64] |= 1ULL << (tables[i].service_id % 64);
+	}
+	keys = calloc(n, sizeof(*keys));
+	fds = calloc(n, sizeof(*fds));
+	if (!keys || !fds) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (built = 0; built < n; built++) {
+		fds[built] = dp_table_build(dp, tables[built].service_id, tables[built].slots,
+					    tables[built].size);
+		if (fds[built] < 0) {
+			err = fds[built];
+			goto out;
+		}
+		keys[built] = tables[built].service_id;
+	}
+	/*
+	 * The only writes readers can see, one per outer slot. The kernel
+	 * waits for an RCU grace period after an update of a map-in-map
+	 * (no program still runs with the old table when it returns), once
+	 * per call: one batch pays it once for all its tables.
+	 */
+	count = (__u32)n;
+	err = bpf_map_update_batch(bpf_map__fd(dp->skel->maps.tables), keys, fds, &count, &bopts);
+out:
+	/* the outer map holds what it took; the old tables go with their last reader */
+	for (i = 0; i < built; i++)
+		close(fds[i]);
+	free(keys);
+	free(fds);
+	return err;
+}
+
+int cg_dp_table_swap(struct cg_dp *dp, uint32_t service_id, const uint32_t *slots, uint32_t size)
+{
+	struct cg_dp_table t = { .service_id = service_id, .slots = slots, .size = size };
+
+	return cg_dp_table_swap_many(dp, &t, 1);
+}
+
+/*
+ * fd of the live table of service_id. The outer map yields the table's id;
+ * a swap between the lookup and the open frees that table, so try again.
+ */
+static int dp_table_open(struct cg_dp *dp, uint32_t service_id)
+{
+	__u32 id;
+	int fd, err, tries;
+
+	for (tries = 0; tries < 8; tries++) {
+		err = bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.tables), &service_id, &id);
+		if (err)
+			return err;
+		fd = bpf_map_get_fd_by_id(id);
+		if (fd != -ENOENT)
+			return fd;
+	}
+	return -EAGAIN;
+}
+
+/* All size + 1 values of a table through BPF_MAP_LOOKUP_BATCH into vals. */
+static int dp_table_fetch(int fd, __u32 *keys, __u32 *vals, __u32 n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	__u32 done = 0, count, out_batch = 0, in_batch = 0;
+	int err = 0;
+
+	while (done < n) {
+		count = n - done;
+		err = bpf_map_lookup_batch(fd, done ? &in_batch : NULL, &out_batch, keys + done,
+					   vals + done, &count, &bopts);
+		done += count;
+		if (err == -ENOENT) /* end of the map, count is valid */
+			break;
+		if (err)
+			return err;
+		in_batch = out_batch;
+	}
+	return done == n ? 0 : -EIO;
+}
+
+int cg_dp_table_read(struct cg_dp *dp, uint32_t service_id, uint32_t *slots, uint32_t cap,
+		     uint32_t *size)
+{
+	struct bpf_map_info info;
+	__u32 *keys = NULL, *vals = NULL, zero = 0, n;
+	__u32 len = sizeof(info);
+	int fd = -1, err;
+
+	if (!dp || !size || (!slots && cap))
+		return -EINVAL;
+	if (service_id >= CG_MAX_SERVICES)
+		return -ERANGE;
+	fd = dp_table_open(dp, service_id);
+	if (fd < 0)
+		return fd;
+	memset(&info, 0, sizeof(info));
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	if (!err)
+		err = bpf_map_lookup_elem(fd, &zero, &n);
+	if (err)
+		goto out;
+	if (!n || n > CG_MAX_TABLE_SIZE || info.max_entries != n + 1) {
+		err = -EIO;
+		goto out;
+	}
+	*size = n;
+	if (n > cap) {
+		err = -ENOSPC;
+		goto out;
+	}
+	keys = malloc((size_t)(n + 1) * sizeof(*keys));
+	vals = malloc((size_t)(n + 1) * sizeof(*vals));
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = dp_table_fetch(fd, keys, vals, n + 1);
+	if (!err)
+		memcpy(slots, vals + 1, (size_t)n * sizeof(*slots));
+out:
+	free(keys);
+	free(vals);
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+int cg_dp_table_del(struct cg_dp *dp, uint32_t service_id)
+{
+	if (!dp)
+		return -EINVAL;
+	if (service_id >= CG_MAX_SERVICES)
+		return -ERANGE;
+	return bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.tables), &service_id);
+}
+
+int cg_dp_conn_lookup(struct cg_dp *dp, const struct cg_flow_key *key, struct cg_conn *conn)
+{
+	if (!dp || !key || !conn)
+		return -EINVAL;
+	return bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.conntrack), key, conn);
+}
+
+int cg_dp_conn_set(struct cg_dp *dp, const struct cg_flow_key *key, const struct cg_conn *conn)
+{
+	if (!dp || !key || !conn)
+		return -EINVAL;
+	if (conn->cell >= CG_MAX_CELLS || conn->service >= CG_MAX_SERVICES)
+		return -ERANGE;
+	return bpf_map_update_elem(bpf_map__fd(dp->skel->maps.conntrack), key, conn, BPF_ANY);
+}
+
+int cg_dp_conn_del(struct cg_dp *dp, const struct cg_flow_key *key)
+{
+	if (!dp || !key)
+		return -EINVAL;
+	return bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.conntrack), key);
+}
+
+int cg_dp_conn_count(struct cg_dp *dp, uint64_t *n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	struct cg_flow_key *keys = NULL;
+	struct cg_conn *vals = NULL;
+	__u32 batch = 1024, count, in_batch = 0, out_batch = 0;
+	bool first = true;
+	uint64_t total = 0;
+	int fd, err = 0;
+
+	if (!dp || !n)
+		return -EINVAL;
+	fd = bpf_map__fd(dp->skel->maps.conntrack);
+	for (;;) {
+		if (!keys) {
+			keys = calloc(batch, sizeof(*keys));
+			vals = calloc(batch, sizeof(*vals));
+			if (!keys || !vals) {
+				err = -ENOMEM;
+				goto out;
+			}
+		}
+		count = batch;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, keys, vals,
+					   &count, &bopts);
+		if (err == -ENOSPC && batch < (1U << 20)) {
+			/* one hash bucket holds more than a batch: grow, same bucket */
+			batch *= 4;
+			free(keys);
+			free(vals);
+			keys = NULL;
+			vals = NULL;
+			continue;
+		}
+		if (err && err != -ENOENT)
+			goto out;
+		total += count;
+		if (err == -ENOENT) {
+			err = 0;
+			break;
+		}
+		in_batch = out_batch;
+		first = false;
+	}
+	*n = total;
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+uint32_t cg_dp_conn_capacity(const struct cg_dp *dp)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+
+	if (!dp)
+		return 0;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(bpf_map__fd(dp->skel->maps.conntrack), &info, &len))
+		return 0;
+	return info.max_entries;
+}
+
+/*
+ * Sum a per-CPU value made of nwords __u64 counters over the possible CPUs
+ * into out (nwords of them). The kernel hands out one value per CPU,
+ * 8-byte aligned, which the value structs already are.
+ */
+static int dp_percpu_sum(int fd, __u32 key, void *out, size_t nwords)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *buf = NULL, sum;
+	size_t cpu, w;
+	int err;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	buf = calloc((size_t)ncpu * nwords, sizeof(*buf));
+	if (!buf)
+		return -ENOMEM;
+	err = bpf_map_lookup_elem(fd, &key, buf);
+	if (err)
+		goto out;
+	for (w = 0; w < nwords; w++) {
+		sum = 0;
+		for (cpu = 0; cpu < (size_t)ncpu; cpu++)
+			sum += buf[cpu * nwords + w];
+		memcpy((char *)out + w * sizeof(sum), &sum, sizeof(sum));
+	}
+out:
+	free(buf);
+	return err;
+}
+
+int cg_dp_stats_read(struct cg_dp *dp, struct cg_counter out[CG_STAT_MAX])
+{
+	__u32 i;
+	int err;
+
+	if (!dp || !out)
+		return -EINVAL;
+	for (i = 0; i < CG_STAT_MAX; i++) {
+		err = dp_percpu_sum(bpf_map__fd(dp->skel->maps.stats), i, &out[i],
+				    sizeof(out[i]) / sizeof(__u64));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int cg_dp_svc_stats_read(struct cg_dp *dp, uint32_t service_id, struct cg_svc_stats *out)
+{
+	if (!dp || !out)
+		return -EINVAL;
+	if (service_id >= CG_MAX_SERVICES)
+		return -ERANGE;
+	return dp_percpu_sum(bpf_map__fd(dp->skel->maps.svc_stats), service_id, out,
+			     sizeof(*out) / sizeof(__u64));
+}
+
+int cg_dp_cell_stats_read(struct cg_dp *dp, uint32_t cell_id, uint32_t class,
+			  struct cg_cell_stats *out)
+{
+	if (!dp || !out)
+		return -EINVAL;
+	if (cell_id >= CG_MAX_CELLS || class >= CG_MAX_CLASSES)
+		return -ERANGE;
+	return dp_percpu_sum(bpf_map__fd(dp->skel->maps.cell_stats),
+			     cell_id * CG_MAX_CLASSES + class, out, sizeof(*out) / sizeof(__u64));
+}
