@@ -41,10 +41,12 @@ BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 
 # userspace/: files with a main() are programs, the rest is libcellgate
+# (cellgated*.c make cellgated; cellctl*.c and cmd_*.c make cellctl)
 PROG_NAMES := cellgated cellctl
 PROG_SRCS := $(wildcard $(PROG_NAMES:%=userspace/%.c))
-CMD_SRCS := $(wildcard userspace/cmd_*.c)
-LIB_SRCS := $(filter-out $(PROG_SRCS) $(CMD_SRCS),$(wildcard userspace/*.c))
+GD_SRCS := $(wildcard userspace/cellgated*.c)
+CMD_SRCS := $(wildcard userspace/cellctl*.c userspace/cmd_*.c)
+LIB_SRCS := $(filter-out $(GD_SRCS) $(CMD_SRCS),$(wildcard userspace/*.c))
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 LIB := $(BUILD)/libcellgate.a
 PROGS := $(patsubst userspace/%.c,$(BUILD)/%,$(PROG_SRCS))
@@ -60,6 +62,7 @@ BENCH := $(if $(BENCH_SRCS),$(BUILD)/tests/bench/bench)
 
 .PHONY: all deps test unit-test prog-test e2e-test demo bench format clean
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 all: $(BPF_OBJS) $(SKELS) $(LIB) $(PROGS) $(TESTS) $(BENCH)
 
@@ -91,11 +94,11 @@ $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/cellctl: $(BUILD)/userspace/cellctl.o $(patsubst %.c,$(BUILD)/%.o,$(CMD_SRCS)) $(LIB)
+$(BUILD)/cellctl: $(patsubst %.c,$(BUILD)/%.o,$(CMD_SRCS)) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/cellgated: $(BUILD)/userspace/cellgated.o $(LIB)
+$(BUILD)/cellgated: $(patsubst %.c,$(BUILD)/%.o,$(GD_SRCS)) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
