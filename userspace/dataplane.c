@@ -372,7 +372,7 @@ struct cg_dp *cg_dp_open(const struct cg_dp_opts *opts)
 	size_t len;
 	int err = 0;
 
-	if (!opts || (opts->adopt && !opts->pin_dir)) {
+	if (!opts || ((opts->adopt || opts->readonly) && !opts->pin_dir)) {
 		dp_msg("cannot open the data plane: %s",
 		       opts ? "adopting needs a pin directory" : "no options");
 		errno = EINVAL;
@@ -394,10 +394,10 @@ struct cg_dp *cg_dp_open(const struct cg_dp_opts *opts)
 		len = strlen(dp->pin_dir);
 		while (len > 1 && dp->pin_dir[len - 1] == '/')
 			dp->pin_dir[--len] = '\0'; /* the staging dir is named after it */
-		err = dp_bpffs_prepare(dp->pin_dir);
+		err = opts->readonly ? 0 : dp_bpffs_prepare(dp->pin_dir);
 		if (err)
 			goto out;
-		if (!opts->adopt) {
+		if (!opts->adopt && !opts->readonly) {
 			err = dp_dir_empty(dp->pin_dir);
 			if (err) {
 				dp_msg("cannot pin to '%s': %s", dp->pin_dir,
@@ -433,7 +433,7 @@ struct cg_dp *cg_dp_open(const struct cg_dp_opts *opts)
 		goto out;
 	}
 
-	if (opts->adopt) {
+	if (opts->adopt || opts->readonly) {
 		err = dp_adopt_maps(dp, dp->pin_dir);
 	} else {
 		ct_size = opts->conntrack_size ? opts->conntrack_size : CG_DEFAULT_CONNTRACK;
@@ -441,8 +441,8 @@ struct cg_dp *cg_dp_open(const struct cg_dp_opts *opts)
 		if (err)
 			dp_msg("cannot size conntrack to %u entries: %s", ct_size, strerror(-err));
 	}
-	if (err)
-		goto out;
+	if (err || opts->readonly)
+		goto out; /* a reader uses the pinned maps' fds; nothing is loaded or pinned */
 
 	err = cg_router__load(dp->skel);
 	if (err) {
@@ -765,6 +765,36 @@ int cg_dp_service_del(struct cg_dp *dp, const struct cg_service_key *key)
 	if (!dp || !key)
 		return -EINVAL;
 	return bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.services), key);
+}
+
+int cg_dp_service_list(struct cg_dp *dp, struct cg_service_key *keys, struct cg_service *svcs,
+		       size_t cap, size_t *n)
+{
+	int fd, err;
+	struct cg_service_key key, next;
+	size_t count = 0;
+	void *prev = NULL;
+
+	if (!dp || !n || (cap && (!keys || !svcs)))
+		return -EINVAL;
+	fd = bpf_map__fd(dp->skel->maps.services);
+	while ((err = bpf_map_get_next_key(fd, prev, &next)) == 0) {
+		key = next;
+		prev = &key;
+		if (count < cap) {
+			err = bpf_map_lookup_elem(fd, &key, &svcs[count]);
+			if (err == -ENOENT)
+				continue; /* deleted under us */
+			if (err)
+				return err;
+			keys[count] = key;
+		}
+		count++;
+	}
+	if (err != -ENOENT)
+		return err;
+	*n = count;
+	return count > cap ? -ENOSPC : 0;
 }
 
 int cg_dp_cell_set(struct cg_dp *dp, uint32_t id, const struct cg_cell *cell)

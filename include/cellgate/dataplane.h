@@ -33,6 +33,7 @@ struct cg_dp_opts {
 	const char *pin_dir;     /* NULL: nothing pinned (tests); else a dir on bpffs */
 	uint32_t conntrack_size; /* conntrack entries; 0: CG_DEFAULT_CONNTRACK; unused on adopt */
 	bool adopt;              /* reuse pin_dir's maps: none recreated, no flow moved */
+	bool readonly;           /* read pin_dir's maps only: nothing loaded, pinned or written */
 };
 
 /*
@@ -50,6 +51,10 @@ struct cg_dp_opts {
  *   another size is kept, conntrack_size is not used). The new program is
  *   loaded against them and replaces pin_dir/prog. Links already pinned
  *   keep running the old program until cg_dp_attach() updates them.
+ *
+ * - readonly true: as adopt, but no program is loaded and nothing is
+ *   pinned: for readers (cellctl with cellgated down). Only the read
+ *   functions may be used; cg_dp_prog_fd() returns -1.
  *
  * Returns the data plane, or NULL with errno set and one line on stderr:
  * EINVAL (bad opts, pin_dir not on bpffs), EEXIST (pins exist and adopt is
@@ -118,6 +123,14 @@ int cg_dp_service_get(struct cg_dp *dp, const struct cg_service_key *key, struct
 
 /* cg_dp_service_del - remove a key; -ENOENT if there is none. */
 int cg_dp_service_del(struct cg_dp *dp, const struct cg_service_key *key);
+
+/*
+ * cg_dp_service_list - every key of the services map with its value (aliases
+ * included), in map order. *n gets the number of keys. Returns 0; -ENOSPC if
+ * there are more than cap (the first cap are filled, *n holds the count).
+ */
+int cg_dp_service_list(struct cg_dp *dp, struct cg_service_key *keys, struct cg_service *svcs,
+		       size_t cap, size_t *n);
 
 /*
  * cg_dp_cell_set - write cell id. -ERANGE if id >= CG_MAX_CELLS; -EINVAL for

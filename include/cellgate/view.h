@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* cellgate/view.h - the JSON an operator sees: desired state joined with what the maps hold */
+#ifndef CELLGATE_VIEW_H
+#define CELLGATE_VIEW_H
+
+#include <jansson.h>
+
+#include "cellgate/dataplane.h"
+#include "cellgate/state.h"
+
+/*
+ * One builder per object, used by cellgated to answer the control socket and
+ * by cellctl to answer from the pinned maps when cellgated is down, so both
+ * print the same thing. dp may be NULL (no data plane: map fields omitted).
+ * Field names are a stable interface (docs/cli.md). Each returns a new
+ * reference, or NULL on allocation failure.
+ */
+
+/* cg_view_addr - text form of an address ("" for an unset one); buf of INET6_ADDRSTRLEN. */
+const char *cg_view_addr(const struct cg_addr *a, char *buf, size_t len);
+
+/* cg_view_cell_state / cg_view_encap - names used in JSON and the config ("active", "gue"). */
+const char *cg_view_cell_state(unsigned int state);
+const char *cg_view_encap(unsigned int encap);
+
+/*
+ * cells: [{name, id, region, gateway, encap, gue_port, weight, capacity,
+ * state (desired), dataplane: {state, next_hop_mac, vlan}, packets, bytes,
+ * new_flows, drops}], sorted by name.
+ */
+json_t *cg_view_cells(const struct cg_state *st, struct cg_dp *dp);
+
+/*
+ * services: [{name, id, vip, port, protocol, table_size, default_class,
+ * cells: [names], table: {size, shares: {cell: slots}} or null, packets,
+ * bytes, new_flows, drops, icmp, too_big}], sorted by name.
+ */
+json_t *cg_view_services(const struct cg_state *st, struct cg_dp *dp);
+
+/* regions: [{name, id, cost, local, cells, active}], sorted by cost then name. */
+json_t *cg_view_regions(const struct cg_state *st, struct cg_dp *dp);
+
+/*
+ * stats: {counters: {reason: {packets, bytes}}, services: {name: {...}},
+ * cells: {name: {packets, bytes, new_flows, drops}}, conntrack: {entries,
+ * capacity}}.
+ */
+json_t *cg_view_stats(const struct cg_state *st, struct cg_dp *dp);
+
+#endif /* CELLGATE_VIEW_H */

@@ -1,0 +1,481 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* reconcile.c - make the maps hold what the desired state says, writing only what differs */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "cellgate/config.h"
+#include "cellgate/maglev.h"
+#include "cellgate/reconcile.h"
+
+/* What the reconciler believes the maps hold. */
+struct cg_rec {
+	struct cg_dp *dp;
+	struct cg_config settings;                /* the settings entry */
+	struct cg_cell cells[CG_MAX_CELLS];       /* the cells map */
+	uint32_t table_size[CG_MAX_SERVICES];     /* 0: no table */
+	uint32_t table_crc[CG_MAX_SERVICES];      /* crc32 of the live table's slots */
+};
+
+/* A table to swap in, built for one service. */
+struct rec_table {
+	uint32_t service_id;
+	uint32_t size;
+	uint32_t crc;
+	uint32_t *slots;
+};
+
+unsigned int cg_rec_writes(const struct cg_rec_report *rep)
+{
+	return rep->settings + rep->cells + rep->tables + rep->tables_del + rep->keys +
+	       rep->keys_del;
+}
+
+static uint32_t slots_crc(const uint32_t *slots, uint32_t size)
+{
+	return (uint32_t)crc32(crc32(0L, Z_NULL, 0), (const Bytef *)slots,
+			       (uInt)((size_t)size * sizeof(*slots)));
+}
+
+struct cg_rec *cg_rec_new(struct cg_dp *dp)
+{
+	struct cg_rec *rec;
+	uint32_t *slots = NULL, id, size;
+	int err;
+
+	rec = calloc(1, sizeof(*rec));
+	slots = malloc((size_t)CG_MAX_TABLE_SIZE * sizeof(*slots));
+	if (!rec || !slots) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	rec->dp = dp;
+	err = cg_dp_config_get(dp, &rec->settings);
+	for (id = 0; !err && id < CG_MAX_CELLS; id++)
+		err = cg_dp_cell_get(dp, id, &rec->cells[id]);
+	for (id = 0; !err && id < CG_MAX_SERVICES; id++) {
+		err = cg_dp_table_read(dp, id, slots, CG_MAX_TABLE_SIZE, &size);
+		if (err == -ENOENT) {
+			err = 0;
+			continue;
+		}
+		if (!err) {
+			rec->table_size[id] = size;
+			rec->table_crc[id] = slots_crc(slots, size);
+		}
+	}
+	if (err)
+		goto fail;
+	free(slots);
+	return rec;
+fail:
+	free(slots);
+	free(rec);
+	errno = -err;
+	return NULL;
+}
+
+void cg_rec_free(struct cg_rec *rec)
+{
+	free(rec);
+}
+
+void cg_rec_cell(const struct cg_rec *rec, uint32_t id, struct cg_cell *out)
+{
+	if (id < CG_MAX_CELLS)
+		*out = rec->cells[id];
+	else
+		memset(out, 0, sizeof(*out));
+}
+
+/* How available a cell state is: writes that raise it go before the tables. */
+static int cell_rank(uint8_t state)
+{
+	switch (state) {
+	case CG_CELL_ACTIVE:
+		return 3;
+	case CG_CELL_DRAINING:
+		return 2;
+	case CG_CELL_DOWN:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static bool mac_zero(const uint8_t *mac)
+{
+	static const uint8_t zero[6];
+
+	return !memcmp(mac, zero, 6);
+}
+
+/*
+ * The cells map entry for c: its next hop from nh, else the one the map has
+ * for the same gateway (adopted state), else none: then the cell cannot
+ * forward and is written down.
+ */
+static void cell_desired(const struct cg_rec *rec, const struct cg_state *st,
+			 const struct cg_cell_cfg *c, cg_rec_nexthop_fn nh, void *arg,
+			 struct cg_cell *out)
+{
+	const struct cg_cell *cur = &rec->cells[c->id];
+	const struct cg_region_cfg *r = cg_state_find_region(st, c->region);
+	uint8_t mac[6] = { 0 };
+	uint16_t vlan = 0;
+
+	memset(out, 0, sizeof(*out));
+	memcpy(out->gw, c->gw.a, sizeof(out->gw));
+	out->state = c->state;
+	out->encap = c->encap;
+	out->family = c->gw.family;
+	out->region = r ? (uint8_t)r->id : 0;
+	out->gue_port = htons(c->gue_port);
+	if (nh && nh(arg, c, mac, &vlan) == 0 && !mac_zero(mac)) {
+		memcpy(out->dmac, mac, 6);
+		out->vlan = htons(vlan);
+	} else if (cur->state != CG_CELL_UNUSED && cur->family == out->family &&
+		   !memcmp(cur->gw, out->gw, sizeof(out->gw)) && !mac_zero(cur->dmac)) {
+		memcpy(out->dmac, cur->dmac, 6);
+		out->vlan = cur->vlan;
+	} else {
+		out->state = CG_CELL_DOWN;
+	}
+}
+
+static bool cell_ready(const struct cg_cell *c)
+{
+	return c->state != CG_CELL_UNUSED && !mac_zero(c->dmac);
+}
+
+/* Members of svc's table under st, given the cells map entries planned in want[]. */
+static size_t table_members(const struct cg_state *st, const struct cg_service_cfg *svc,
+			    const struct cg_cell *want, struct cg_maglev_cell *out, size_t cap)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < svc->ncells && n < cap; i++) {
+		const struct cg_cell_cfg *c = cg_state_find_cell(st, svc->cells[i]);
+
+		if (!c || c->state != CG_CELL_ACTIVE || !c->weight)
+			continue;
+		if (want[c->id].state != CG_CELL_ACTIVE || !cell_ready(&want[c->id]))
+			continue;
+		out[n++] = (struct cg_maglev_cell){ .id = c->id, .name = c->name,
+						    .weight = c->weight };
+	}
+	return n;
+}
+
+size_t cg_rec_table_cells(const struct cg_rec *rec, const struct cg_state *st,
+			  const struct cg_service_cfg *svc, uint32_t *ids, size_t cap)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < svc->ncells && n < cap; i++) {
+		const struct cg_cell_cfg *c = cg_state_find_cell(st, svc->cells[i]);
+
+		if (!c || c->state != CG_CELL_ACTIVE || !c->weight || c->id >= CG_MAX_CELLS)
+			continue;
+		if (rec->cells[c->id].state != CG_CELL_ACTIVE || !cell_ready(&rec->cells[c->id]))
+			continue;
+		ids[n++] = c->id;
+	}
+	return n;
+}
+
+static void svc_key(const struct cg_service_cfg *s, uint16_t port, struct cg_service_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	memcpy(k->addr, s->vip.a, sizeof(k->addr));
+	k->port = htons(port);
+	k->proto = s->proto;
+	k->family = s->vip.family;
+}
+
+/*
+ * The services map as st wants it: one key per service, and for each
+ * (VIP, proto) a port-0 alias owned by the service with the lowest port, so
+ * all fragments of a datagram find one table.
+ */
+static int keys_desired(const struct cg_state *st, struct cg_service_key **keys,
+			struct cg_service **vals, size_t *n)
+{
+	size_t i, j, cnt = 0;
+
+	*keys = calloc(2 * st->nservices + 1, sizeof(**keys));
+	*vals = calloc(2 * st->nservices + 1, sizeof(**vals));
+	if (!*keys || !*vals)
+		return -ENOMEM;
+	for (i = 0; i < st->nservices; i++) {
+		const struct cg_service_cfg *s = &st->services[i];
+		bool owner = true;
+
+		svc_key(s, s->port, &(*keys)[cnt]);
+		(*vals)[cnt] = (struct cg_service){ .id = s->id, .default_class = s->default_class };
+		cnt++;
+		for (j = 0; j < st->nservices; j++) {
+			const struct cg_service_cfg *o = &st->services[j];
+
+			if (j != i && o->proto == s->proto && o->vip.family == s->vip.family &&
+			    !memcmp(o->vip.a, s->vip.a, sizeof(o->vip.a)) && o->port < s->port)
+				owner = false;
+		}
+		if (!owner)
+			continue;
+		svc_key(s, 0, &(*keys)[cnt]);
+		(*vals)[cnt] = (struct cg_service){ .id = s->id, .default_class = s->default_class,
+						    .flags = CG_SVC_F_FRAG_ALIAS };
+		cnt++;
+	}
+	*n = cnt;
+	return 0;
+}
+
+static int write_cell(struct cg_rec *rec, uint32_t id, const struct cg_cell *c,
+		      struct cg_rec_report *rep, char *err, size_t errlen)
+{
+	int ret = cg_dp_cell_set(rec->dp, id, c);
+
+	if (ret) {
+		snprintf(err, errlen, "cannot write cell %u: %s", id, strerror(-ret));
+		return ret;
+	}
+	rec->cells[id] = *c;
+	rep->cells++;
+	return 0;
+}
+
+/* Plan the tables: build each service's and keep those that differ from the live one. */
+static int plan_tables(const struct cg_rec *rec, const struct cg_state *st,
+		       const struct cg_cell *want, struct rec_table *out, size_t *nout,
+		       char *err, size_t errlen)
+{
+	struct cg_maglev_cell *members;
+	size_t i, n;
+	int ret = 0;
+
+	*nout = 0;
+	members = calloc(CG_MAX_CELLS, sizeof(*members));
+	if (!members)
+		return -ENOMEM;
+	for (i = 0; i < st->nservices; i++) {
+		const struct cg_service_cfg *s = &st->services[i];
+		struct rec_table *t = &out[*nout];
+
+		n = table_members(st, s, want, members, CG_MAX_CELLS);
+		if (!n)
+			continue; /* no table: removed in the delete phase */
+		t->service_id = s->id;
+		t->size = s->table_size;
+		t->slots = malloc((size_t)t->size * sizeof(*t->slots));
+		if (!t->slots) {
+			ret = -ENOMEM;
+			break;
+		}
+		ret = cg_maglev_build(members, n, t->slots, t->size);
+		if (ret) {
+			snprintf(err, errlen, "service '%s': cannot build its table: %s", s->name,
+				 strerror(-ret));
+			free(t->slots);
+			break;
+		}
+		t->crc = slots_crc(t->slots, t->size);
+		if (rec->table_size[s->id] == t->size && rec->table_crc[s->id] == t->crc) {
+			free(t->slots);
+			continue;
+		}
+		(*nout)++;
+	}
+	free(members);
+	return ret;
+}
+
+int cg_rec_apply(struct cg_rec *rec, const struct cg_state *st, cg_rec_nexthop_fn nh, void *arg,
+		 struct cg_rec_report *rep_out, char *err, size_t errlen)
+{
+	struct cg_service_key *want_keys = NULL, *cur_keys = NULL;
+	struct cg_service *want_vals = NULL, *cur_vals = NULL;
+	struct cg_cell *want = NULL;
+	struct rec_table *tables = NULL;
+	struct cg_dp_table *batch = NULL;
+	struct cg_rec_report rep = { 0 };
+	bool *in_state = NULL, *svc_used = NULL;
+	size_t i, j, nwant = 0, ncur = 0, ntables = 0;
+	struct cg_config cfg = { 0 };
+	int ret = 0;
+
+	if (err && errlen)
+		err[0] = '\0';
+	want = calloc(CG_MAX_CELLS, sizeof(*want));
+	in_state = calloc(CG_MAX_CELLS, sizeof(*in_state));
+	svc_used = calloc(CG_MAX_SERVICES, sizeof(*svc_used));
+	tables = calloc(st->nservices + 1, sizeof(*tables));
+	batch = calloc(st->nservices + 1, sizeof(*batch));
+	if (!want || !in_state || !svc_used || !tables || !batch) {
+		ret = -ENOMEM;
+		goto out;
+	}
+
+	/* settings */
+	cfg.src4 = st->src4.a[0];
+	memcpy(cfg.src6, st->src6.a, sizeof(cfg.src6));
+	cfg.mtu = st->mtu;
+	if (memcmp(&cfg, &rec->settings, sizeof(cfg))) {
+		ret = cg_dp_config_set(rec->dp, &cfg);
+		if (ret) {
+			snprintf(err, errlen, "cannot write settings: %s", strerror(-ret));
+			goto out;
+		}
+		rec->settings = cfg;
+		rep.settings = 1;
+	}
+
+	/* the cells map as it should be */
+	for (i = 0; i < st->ncells; i++) {
+		const struct cg_cell_cfg *c = &st->cells[i];
+
+		if (c->id >= CG_MAX_CELLS) {
+			snprintf(err, errlen, "cell '%s' has no id", c->name);
+			ret = -EINVAL;
+			goto out;
+		}
+		cell_desired(rec, st, c, nh, arg, &want[c->id]);
+		in_state[c->id] = true;
+		if (c->state != CG_CELL_DOWN && want[c->id].state == CG_CELL_DOWN) {
+			if (!rep.unready)
+				snprintf(rep.first_unready, sizeof(rep.first_unready), "%s", c->name);
+			rep.unready++;
+		}
+	}
+
+	/* 1. cells that become more available (or change otherwise at equal rank) */
+	for (i = 0; i < CG_MAX_CELLS; i++) {
+		if (!in_state[i] || !memcmp(&want[i], &rec->cells[i], sizeof(want[i])))
+			continue;
+		if (cell_rank(want[i].state) < cell_rank(rec->cells[i].state))
+			continue;
+		ret = write_cell(rec, (uint32_t)i, &want[i], &rep, err, errlen);
+		if (ret)
+			goto out;
+	}
+
+	/* 2. tables that differ, swapped in one batch (one RCU grace period) */
+	ret = plan_tables(rec, st, want, tables, &ntables, err, errlen);
+	if (ret)
+		goto out;
+	for (i = 0; i < ntables; i++)
+		batch[i] = (struct cg_dp_table){ .service_id = tables[i].service_id,
+						 .slots = tables[i].slots,
+						 .size = tables[i].size };
+	if (ntables) {
+		ret = cg_dp_table_swap_many(rec->dp, batch, ntables);
+		if (ret) {
+			snprintf(err, errlen, "cannot swap %zu tables: %s", ntables, strerror(-ret));
+			goto out;
+		}
+		for (i = 0; i < ntables; i++) {
+			rec->table_size[tables[i].service_id] = tables[i].size;
+			rec->table_crc[tables[i].service_id] = tables[i].crc;
+		}
+		rep.tables = (unsigned int)ntables;
+	}
+
+	/* 3. service keys added or changed, 4. removed */
+	ret = keys_desired(st, &want_keys, &want_vals, &nwant);
+	if (ret)
+		goto out;
+	cur_keys = calloc(CG_MAX_SERVICE_KEYS, sizeof(*cur_keys));
+	cur_vals = calloc(CG_MAX_SERVICE_KEYS, sizeof(*cur_vals));
+	if (!cur_keys || !cur_vals) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = cg_dp_service_list(rec->dp, cur_keys, cur_vals, CG_MAX_SERVICE_KEYS, &ncur);
+	if (ret) {
+		snprintf(err, errlen, "cannot read the services map: %s", strerror(-ret));
+		goto out;
+	}
+	for (i = 0; i < nwant; i++) {
+		for (j = 0; j < ncur; j++)
+			if (!memcmp(&want_keys[i], &cur_keys[j], sizeof(want_keys[i])))
+				break;
+		if (j < ncur && !memcmp(&want_vals[i], &cur_vals[j], sizeof(want_vals[i])))
+			continue;
+		ret = cg_dp_service_set(rec->dp, &want_keys[i], &want_vals[i]);
+		if (ret) {
+			snprintf(err, errlen, "cannot write a service key: %s", strerror(-ret));
+			goto out;
+		}
+		rep.keys++;
+	}
+	for (j = 0; j < ncur; j++) {
+		for (i = 0; i < nwant; i++)
+			if (!memcmp(&want_keys[i], &cur_keys[j], sizeof(want_keys[i])))
+				break;
+		if (i < nwant)
+			continue;
+		ret = cg_dp_service_del(rec->dp, &cur_keys[j]);
+		if (ret && ret != -ENOENT) {
+			snprintf(err, errlen, "cannot remove a service key: %s", strerror(-ret));
+			goto out;
+		}
+		rep.keys_del++;
+	}
+
+	/* 5. tables nobody uses: removed services, services without a live cell */
+	for (i = 0; i < st->nservices; i++) {
+		struct cg_maglev_cell one;
+
+		if (st->services[i].id < CG_MAX_SERVICES &&
+		    table_members(st, &st->services[i], want, &one, 1))
+			svc_used[st->services[i].id] = true;
+	}
+	for (i = 0; i < CG_MAX_SERVICES; i++) {
+		if (svc_used[i] || !rec->table_size[i])
+			continue;
+		ret = cg_dp_table_del(rec->dp, (uint32_t)i);
+		if (ret && ret != -ENOENT) {
+			snprintf(err, errlen, "cannot remove the table of service %zu: %s", i,
+				 strerror(-ret));
+			goto out;
+		}
+		ret = 0;
+		rec->table_size[i] = 0;
+		rec->table_crc[i] = 0;
+		rep.tables_del++;
+	}
+
+	/* 6. cells that become less available, or are gone */
+	for (i = 0; i < CG_MAX_CELLS; i++) {
+		struct cg_cell gone = { 0 };
+		const struct cg_cell *c = in_state[i] ? &want[i] : &gone;
+
+		if (!memcmp(c, &rec->cells[i], sizeof(*c)))
+			continue;
+		ret = write_cell(rec, (uint32_t)i, c, &rep, err, errlen);
+		if (ret)
+			goto out;
+	}
+out:
+	if (ret == -ENOMEM && err && !err[0])
+		snprintf(err, errlen, "out of memory");
+	for (i = 0; tables && i < ntables; i++)
+		free(tables[i].slots);
+	free(tables);
+	free(batch);
+	free(want_keys);
+	free(want_vals);
+	free(cur_keys);
+	free(cur_vals);
+	free(want);
+	free(in_state);
+	free(svc_used);
+	if (rep_out)
+		*rep_out = rep;
+	return ret;
+}

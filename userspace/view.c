@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* view.c - the JSON an operator sees: desired state joined with what the maps hold */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cellgate/config.h"
+#include "cellgate/view.h"
+
+const char *cg_view_addr(const struct cg_addr *a, char *buf, size_t len)
+{
+	if (!a->family || !inet_ntop(a->family == CG_AF_INET ? AF_INET : AF_INET6, a->a, buf,
+				     (socklen_t)len))
+		snprintf(buf, len, "%s", "");
+	return buf;
+}
+
+const char *cg_view_cell_state(unsigned int state)
+{
+	switch (state) {
+	case CG_CELL_ACTIVE:
+		return "active";
+	case CG_CELL_DRAINING:
+		return "draining";
+	case CG_CELL_DOWN:
+		return "down";
+	default:
+		return "unused";
+	}
+}
+
+const char *cg_view_encap(unsigned int encap)
+{
+	return encap == CG_ENCAP_GUE ? "gue" : encap == CG_ENCAP_IPIP ? "ipip" : "none";
+}
+
+static const char *proto_name(uint8_t proto)
+{
+	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : "?";
+}
+
+/* Sorted copies of pointers, so every view lists objects by name. */
+static int by_cell_name(const void *a, const void *b)
+{
+	return strcmp((*(const struct cg_cell_cfg *const *)a)->name,
+		      (*(const struct cg_cell_cfg *const *)b)->name);
+}
+
+static int by_service_name(const void *a, const void *b)
+{
+	return strcmp((*(const struct cg_service_cfg *const *)a)->name,
+		      (*(const struct cg_service_cfg *const *)b)->name);
+}
+
+static int by_region_cost(const void *a, const void *b)
+{
+	const struct cg_region_cfg *x = *(const struct cg_region_cfg *const *)a;
+	const struct cg_region_cfg *y = *(const struct cg_region_cfg *const *)b;
+
+	if (x->cost != y->cost)
+		return x->cost < y->cost ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Counters of a cell: every class summed. */
+static void cell_counters(struct cg_dp *dp, uint32_t id, struct cg_cell_stats *sum)
+{
+	struct cg_cell_stats one;
+	uint32_t class;
+
+	memset(sum, 0, sizeof(*sum));
+	for (class = 0; class < CG_MAX_CLASSES; class++) {
+		if (cg_dp_cell_stats_read(dp, id, class, &one))
+			continue;
+		sum->packets += one.packets;
+		sum->bytes += one.bytes;
+		sum->new_flows += one.new_flows;
+		sum->drops += one.drops;
+	}
+}
+
+static json_t *cell_json(const struct cg_cell_cfg *c, struct cg_dp *dp)
+{
+	char addr[INET6_ADDRSTRLEN], mac[18];
+	struct cg_cell_stats cs;
+	struct cg_cell m;
+	json_t *o;
+
+	o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:i, s:I, s:I, s:s}", "name", c->name, "id",
+		      (json_int_t)c->id, "region", c->region, "gateway",
+		      cg_view_addr(&c->gw, addr, sizeof(addr)), "encap", cg_view_encap(c->encap),
+		      "gue_port", (int)c->gue_port, "weight", (json_int_t)c->weight, "capacity",
+		      (json_int_t)c->capacity, "state", cg_view_cell_state(c->state));
+	if (!o || !dp || c->id >= CG_MAX_CELLS)
+		return o;
+	if (cg_dp_cell_get(dp, c->id, &m) == 0) {
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m.dmac[0], m.dmac[1],
+			 m.dmac[2], m.dmac[3], m.dmac[4], m.dmac[5]);
+		json_object_set_new(o, "dataplane",
+				    json_pack("{s:s, s:s, s:i}", "state",
+					      cg_view_cell_state(m.state), "next_hop_mac", mac,
+					      "vlan", (int)ntohs(m.vlan)));
+	}
+	cell_counters(dp, c->id, &cs);
+	json_object_set_new(o, "packets", json_integer((json_int_t)cs.packets));
+	json_object_set_new(o, "bytes", json_integer((json_int_t)cs.bytes));
+	json_object_set_new(o, "new_flows", json_integer((json_int_t)cs.new_flows));
+	json_object_set_new(o, "drops", json_integer((json_int_t)cs.drops));
+	return o;
+}
+
+json_t *cg_view_cells(const struct cg_state *st, struct cg_dp *dp)
+{
+	const struct cg_cell_cfg **v;
+	json_t *arr = json_array();
+	size_t i;
+
+	v = calloc(st->ncells + 1, sizeof(*v));
+	if (!arr || !v) {
+		free(v);
+		json_decref(arr);
+		return NULL;
+	}
+	for (i = 0; i < st->ncells; i++)
+		v[i] = &st->cells[i];
+	qsort(v, st->ncells, sizeof(*v), by_cell_name);
+	for (i = 0; i < st->ncells; i++)
+		json_array_append_new(arr, cell_json(v[i], dp));
+	free(v);
+	return arr;
+}
+
+/* {size, shares: {cell name: slots}} of the live table, or null. */
+static json_t *table_json(const struct cg_state *st, const struct cg_service_cfg *s,
+			  struct cg_dp *dp)
+{
+	uint32_t *slots, size = 0, *count;
+	json_t *shares, *o = NULL;
+	size_t i;
+
+	slots = malloc((size_t)CG_MAX_TABLE_SIZE * sizeof(*slots));
+	count = calloc(CG_MAX_CELLS, sizeof(*count));
+	if (!slots || !count || cg_dp_table_read(dp, s->id, slots, CG_MAX_TABLE_SIZE, &size))
+		goto out;
+	for (i = 0; i < size; i++)
+		count[slots[i] % CG_MAX_CELLS]++;
+	shares = json_object();
+	for (i = 0; i < st->ncells; i++)
+		if (st->cells[i].id < CG_MAX_CELLS && count[st->cells[i].id])
+			json_object_set_new(shares, st->cells[i].name,
+					    json_integer(count[st->cells[i].id]));
+	o = json_pack("{s:I, s:o}", "size", (json_int_t)size, "shares", shares);
+out:
+	free(slots);
+	free(count);
+	return o ? o : json_null();
+}
+
+static json_t *service_json(const struct cg_state *st, const struct cg_service_cfg *s,
+			    struct cg_dp *dp)
+{
+	char addr[INET6_ADDRSTRLEN];
+	struct cg_svc_stats ss;
+	json_t *o, *cells = json_array();
+	size_t i;
+
+	for (i = 0; cells && i < s->ncells; i++)
+		json_array_append_new(cells, json_string(s->cells[i]));
+	o = json_pack("{s:s, s:I, s:s, s:i, s:s, s:I, s:i, s:o}", "name", s->name, "id",
+		      (json_int_t)s->id, "vip", cg_view_addr(&s->vip, addr, sizeof(addr)), "port",
+		      (int)s->port, "protocol", proto_name(s->proto), "table_size",
+		      (json_int_t)s->table_size, "default_class", (int)s->default_class, "cells",
+		      cells);
+	if (!o || !dp || s->id >= CG_MAX_SERVICES)
+		return o;
+	json_object_set_new(o, "table", table_json(st, s, dp));
+	if (cg_dp_svc_stats_read(dp, s->id, &ss) == 0) {
+		json_object_set_new(o, "packets", json_integer((json_int_t)ss.packets));
+		json_object_set_new(o, "bytes", json_integer((json_int_t)ss.bytes));
+		json_object_set_new(o, "new_flows", json_integer((json_int_t)ss.new_flows));
+		json_object_set_new(o, "drops", json_integer((json_int_t)ss.drops));
+		json_object_set_new(o, "icmp", json_integer((json_int_t)ss.icmp));
+		json_object_set_new(o, "too_big", json_integer((json_int_t)ss.too_big));
+	}
+	return o;
+}
+
+json_t *cg_view_services(const struct cg_state *st, struct cg_dp *dp)
+{
+	const struct cg_service_cfg **v;
+	json_t *arr = json_array();
+	size_t i;
+
+	v = calloc(st->nservices + 1, sizeof(*v));
+	if (!arr || !v) {
+		free(v);
+		json_decref(arr);
+		return NULL;
+	}
+	for (i = 0; i < st->nservices; i++)
+		v[i] = &st->services[i];
+	qsort(v, st->nservices, sizeof(*v), by_service_name);
+	for (i = 0; i < st->nservices; i++)
+		json_array_append_new(arr, service_json(st, v[i], dp));
+	free(v);
+	return arr;
+}
+
+json_t *cg_view_regions(const struct cg_state *st, struct cg_dp *dp)
+{
+	const struct cg_region_cfg **v;
+	json_t *arr = json_array();
+	size_t i, j;
+
+	v = calloc(st->nregions + 1, sizeof(*v));
+	if (!arr || !v) {
+		free(v);
+		json_decref(arr);
+		return NULL;
+	}
+	for (i = 0; i < st->nregions; i++)
+		v[i] = &st->regions[i];
+	qsort(v, st->nregions, sizeof(*v), by_region_cost);
+	for (i = 0; i < st->nregions; i++) {
+		unsigned int cells = 0, active = 0;
+
+		for (j = 0; j < st->ncells; j++) {
+			const struct cg_cell_cfg *c = &st->cells[j];
+			struct cg_cell m;
+
+			if (strcmp(c->region, v[i]->name))
+				continue;
+			cells++;
+			if (dp ? cg_dp_cell_get(dp, c->id, &m) == 0 && m.state == CG_CELL_ACTIVE
+			       : c->state == CG_CELL_ACTIVE)
+				active++;
+		}
+		json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:b, s:I, s:I}", "name",
+						     v[i]->name, "id", (json_int_t)v[i]->id,
+						     "cost", (json_int_t)v[i]->cost, "local",
+						     !strcmp(v[i]->name, st->region), "cells",
+						     (json_int_t)cells, "active",
+						     (json_int_t)active));
+	}
+	free(v);
+	return arr;
+}
+
+json_t *cg_view_stats(const struct cg_state *st, struct cg_dp *dp)
+{
+	struct cg_counter c[CG_STAT_MAX];
+	json_t *o, *counters, *svcs, *cells;
+	uint64_t entries = 0;
+	size_t i;
+
+	o = json_object();
+	if (!o || !dp)
+		return o;
+	counters = json_object();
+	if (cg_dp_stats_read(dp, c) == 0)
+		for (i = 0; i < CG_STAT_MAX; i++)
+			json_object_set_new(counters, cg_stat_name((unsigned int)i),
+					    json_pack("{s:I, s:I}", "packets",
+						      (json_int_t)c[i].packets, "bytes",
+						      (json_int_t)c[i].bytes));
+	json_object_set_new(o, "counters", counters);
+
+	svcs = json_object();
+	for (i = 0; i < st->nservices; i++) {
+		struct cg_svc_stats ss;
+
+		if (cg_dp_svc_stats_read(dp, st->services[i].id, &ss))
+			continue;
+		json_object_set_new(svcs, st->services[i].name,
+				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "packets",
+					      (json_int_t)ss.packets, "bytes", (json_int_t)ss.bytes,
+					      "new_flows", (json_int_t)ss.new_flows, "drops",
+					      (json_int_t)ss.drops, "icmp", (json_int_t)ss.icmp,
+					      "too_big", (json_int_t)ss.too_big));
+	}
+	json_object_set_new(o, "services", svcs);
+
+	cells = json_object();
+	for (i = 0; i < st->ncells; i++) {
+		struct cg_cell_stats cs;
+
+		cell_counters(dp, st->cells[i].id, &cs);
+		json_object_set_new(cells, st->cells[i].name,
+				    json_pack("{s:I, s:I, s:I, s:I}", "packets",
+					      (json_int_t)cs.packets, "bytes", (json_int_t)cs.bytes,
+					      "new_flows", (json_int_t)cs.new_flows, "drops",
+					      (json_int_t)cs.drops));
+	}
+	json_object_set_new(o, "cells", cells);
+
+	cg_dp_conn_count(dp, &entries);
+	json_object_set_new(o, "conntrack",
+			    json_pack("{s:I, s:I}", "entries", (json_int_t)entries, "capacity",
+				      (json_int_t)cg_dp_conn_capacity(dp)));
+	return o;
+}
