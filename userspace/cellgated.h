@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* cellgated.h - the daemon's state, shared by its main loop and its control-socket commands */
+#ifndef CELLGATED_H
+#define CELLGATED_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "cellgate/ctl.h"
+#include "cellgate/dataplane.h"
+#include "cellgate/loop.h"
+#include "cellgate/netlink.h"
+#include "cellgate/reconcile.h"
+#include "cellgate/state.h"
+
+#define CGD_VERSION "0.1.0"
+#define CGD_STATE_DIR "/var/lib/cellgate" /* default --state-dir */
+#define CGD_STATE_FILE "state.yaml"        /* the desired state, inside the state dir */
+#define CGD_RETRY_MS 1000                  /* re-resolve unresolved next hops this often */
+
+/* What cellgated knows of one cell's next hop. */
+struct cgd_nexthop {
+	int err;              /* 0 resolved, -EAGAIN pending, other -errno: no route */
+	struct cg_nexthop nh; /* valid for err 0 and -EAGAIN (all but mac for the latter) */
+};
+
+/* An interface cellgated attached the router to. */
+struct cgd_iface {
+	char name[IF_NAMESIZE]; /* as in the config */
+	int ifindex;            /* 0 if not attached */
+	const char *mode;       /* "native" or "generic" */
+};
+
+struct cgd {
+	char state_path[PATH_MAX];      /* STATE_DIR/state.yaml */
+	const char *config_path;        /* --config, or NULL */
+	const char *pin_dir;            /* --pin-dir */
+	const char *sock_path;          /* --socket */
+	int xdp_mode;                   /* --xdp-mode, or -1 to follow the config */
+	struct cg_state st;             /* the desired state, as persisted */
+	struct cg_dp *dp;               /* the data plane: program, maps, links */
+	struct cg_rec *rec;             /* what the maps hold */
+	struct cg_nl *nl;               /* rtnetlink: next hops */
+	struct cg_loop *loop;           /* the one event loop */
+	struct cg_ctl_server *ctl;      /* the control socket */
+	struct cgd_nexthop *nexthops;   /* by cell id, CG_MAX_CELLS */
+	struct cgd_iface ifaces[CG_MAX_IFACES];
+	size_t nifaces;
+	uint64_t started_ms;            /* monotonic start time */
+	bool adopted;                   /* started on maps a previous run pinned */
+	bool retry_armed;               /* the re-resolve timer is set */
+	bool nh_changed;                /* a neighbour event changed a next hop: reconcile */
+	struct cg_rec_report last_rec;  /* what the last reconcile wrote */
+};
+
+/* cgd_log - one line to stderr (journald adds time and unit), printf-style. */
+void cgd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * cgd_commit - make next the desired state: validate it as a config would
+ * be, keep ids, persist it atomically, then reconcile the maps. cause says
+ * who asked (logged with every change). On success *next is consumed
+ * (moved into d->st) and *changes (if not NULL) gets a JSON array of the
+ * changes, *written (if not NULL) what reconcile wrote; returns the number
+ * of changes (0: nothing to do, nothing written). On failure returns -errno
+ * with err set; nothing changed: neither the file nor the maps.
+ * dry_run stops after computing the changes.
+ */
+int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry_run,
+	       json_t **changes, json_t **written, char *err, size_t errlen);
+
+/* cgd_reconcile - push d->st into the maps; logs what it wrote with cause. */
+int cgd_reconcile(struct cgd *d, const char *cause, char *err, size_t errlen);
+
+/* cgd_resolve_all - (re)resolve every cell's next hop. */
+void cgd_resolve_all(struct cgd *d);
+
+/* The control-socket commands (cellgated_cmds.c). */
+extern const struct cg_ctl_cmd cgd_cmds[];
+extern const size_t cgd_ncmds;
+
+#endif /* CELLGATED_H */

@@ -1,0 +1,591 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* cellgated_cmds.c - cellgated's control-socket commands: JSON in, desired-state change, JSON out */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cellgate/config.h"
+#include "cellgate/view.h"
+#include "cellgated.h"
+
+/*
+ * Mutating commands copy the desired state, change the copy and hand it to
+ * cgd_commit(), which validates it exactly as a config file would be,
+ * persists it and reconciles. Arguments are checked for type here and for
+ * meaning there, so a bad value gets the same words whether it came from a
+ * file or from cellctl.
+ */
+
+#define ERR(...) (snprintf(err, errlen, __VA_ARGS__), -EINVAL)
+
+/* An optional string argument; -EINVAL if present and not a string. */
+static int arg_str(const json_t *args, const char *key, const char **out, char *err,
+		   size_t errlen)
+{
+	const json_t *v = json_object_get(args, key);
+
+	*out = NULL;
+	if (!v)
+		return 0;
+	if (!json_is_string(v))
+		return ERR("'%s' must be a string", key);
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int arg_need_str(const json_t *args, const char *key, const char **out, char *err,
+			size_t errlen)
+{
+	int ret = arg_str(args, key, out, err, errlen);
+
+	if (!ret && !*out)
+		return ERR("missing '%s'", key);
+	return ret;
+}
+
+/* An optional non-negative integer argument no larger than max. */
+static int arg_uint(const json_t *args, const char *key, uint64_t max, uint64_t *out, bool *set,
+		    char *err, size_t errlen)
+{
+	const json_t *v = json_object_get(args, key);
+
+	*set = false;
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    (uint64_t)json_integer_value(v) > max)
+		return ERR("'%s' must be an integer 0..%llu", key, (unsigned long long)max);
+	*out = (uint64_t)json_integer_value(v);
+	*set = true;
+	return 0;
+}
+
+static int arg_bool(const json_t *args, const char *key, bool *out, char *err, size_t errlen)
+{
+	const json_t *v = json_object_get(args, key);
+
+	*out = false;
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v))
+		return ERR("'%s' must be true or false", key);
+	*out = json_is_true(v);
+	return 0;
+}
+
+/* Refuse keys a command does not know: a typo must not be silently ignored. */
+static int args_known(const json_t *args, const char *const *known, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)args, key, v) {
+		size_t i;
+
+		for (i = 0; known[i]; i++)
+			if (!strcmp(key, known[i]))
+				break;
+		if (!known[i])
+			return ERR("unknown argument '%s'", key);
+	}
+	return 0;
+}
+
+static int parse_addr(const char *text, struct cg_addr *a, const char *what, char *err,
+		      size_t errlen)
+{
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, text, a->a) == 1)
+		a->family = CG_AF_INET;
+	else if (inet_pton(AF_INET6, text, a->a) == 1)
+		a->family = CG_AF_INET6;
+	else
+		return ERR("bad %s address '%s'", what, text);
+	return 0;
+}
+
+static int parse_name(const char *text, char *out, const char *what, char *err, size_t errlen)
+{
+	if (strlen(text) >= CG_NAME_MAX)
+		return ERR("%s name '%.40s' is longer than %d characters", what, text,
+			   CG_NAME_MAX - 1);
+	snprintf(out, CG_NAME_MAX, "%s", text);
+	return 0;
+}
+
+static int parse_cell_state(const char *text, uint8_t *state, char *err, size_t errlen)
+{
+	if (!strcmp(text, "active"))
+		*state = CG_CELL_ACTIVE;
+	else if (!strcmp(text, "draining"))
+		*state = CG_CELL_DRAINING;
+	else if (!strcmp(text, "down"))
+		*state = CG_CELL_DOWN;
+	else
+		return ERR("bad state '%s' (active, draining, down)", text);
+	return 0;
+}
+
+static int parse_encap(const char *text, uint8_t *encap, char *err, size_t errlen)
+{
+	if (!strcmp(text, "gue"))
+		*encap = CG_ENCAP_GUE;
+	else if (!strcmp(text, "ipip"))
+		*encap = CG_ENCAP_IPIP;
+	else
+		return ERR("bad encap '%s' (ipip, gue)", text);
+	return 0;
+}
+
+/* Commit next and answer {changes, written}; frees next. */
+static int commit_reply(struct cgd *d, struct cg_state *next, const char *cause, bool dry_run,
+			json_t **result, char *err, size_t errlen)
+{
+	json_t *changes = NULL, *written = NULL;
+	int ret;
+
+	ret = cgd_commit(d, next, cause, dry_run, &changes, &written, err, errlen);
+	cg_state_free(next);
+	if (ret < 0) {
+		json_decref(changes);
+		json_decref(written);
+		return ret;
+	}
+	*result = json_pack("{s:o, s:b, s:I, s:o}", "changes", changes ? changes : json_array(),
+			    "applied", !dry_run && ret > 0, "generation",
+			    (json_int_t)d->st.generation, "written",
+			    written ? written : json_object());
+	return 0;
+}
+
+/* ---- read-only ---- */
+
+static int cmd_status(void *ctx, const json_t *args, json_t **result, char *err, size_t errlen)
+{
+	struct cgd *d = ctx;
+	json_t *ifaces = json_array();
+	uint64_t entries = 0;
+	char digest[9];
+	size_t i;
+
+	for (i = 0; i < d->nifaces; i++)
+		json_array_append_new(ifaces, json_pack("{s:s, s:i, s:s}", "name",
+							d->ifaces[i].name, "ifindex",
+							d->ifaces[i].ifindex, "mode",
+							d->ifaces[i].mode ? d->ifaces[i].mode : ""));
+	cg_dp_conn_count(d->dp, &entries);
+	snprintf(digest, sizeof(digest), "%08x", cg_state_digest(&d->st));
+	*result = json_pack("{s:s, s:s, s:i, s:I, s:I, s:s, s:s, s:s, s:b, s:s, s:o, s:I, s:I, "
+			    "s:I, s:{s:I, s:I}, s:I}",
+			    "daemon", "cellgated", "version", CGD_VERSION, "pid", (int)getpid(),
+			    "uptime_s", (json_int_t)((cg_loop_now_ms() - d->started_ms) / 1000),
+			    "generation", (json_int_t)d->st.generation, "digest", digest,
+			    "state_file", d->state_path, "pin_dir", d->pin_dir, "adopted",
+			    d->adopted, "region", d->st.region, "interfaces", ifaces, "services",
+			    (json_int_t)d->st.nservices, "cells", (json_int_t)d->st.ncells,
+			    "regions", (json_int_t)d->st.nregions, "conntrack", "entries",
+			    (json_int_t)entries, "capacity",
+			    (json_int_t)cg_dp_conn_capacity(d->dp), "unready_cells",
+			    (json_int_t)d->last_rec.unready);
+	return *result ? 0 : -ENOMEM;
+}
+
+static int cmd_cell_list(void *ctx, const json_t *args, json_t **result, char *err,
+			 size_t errlen)
+{
+	struct cgd *d = ctx;
+
+	*result = cg_view_cells(&d->st, d->dp);
+	return *result ? 0 : -ENOMEM;
+}
+
+static int cmd_service_list(void *ctx, const json_t *args, json_t **result, char *err,
+			    size_t errlen)
+{
+	struct cgd *d = ctx;
+
+	*result = cg_view_services(&d->st, d->dp);
+	return *result ? 0 : -ENOMEM;
+}
+
+static int cmd_region_list(void *ctx, const json_t *args, json_t **result, char *err,
+			   size_t errlen)
+{
+	struct cgd *d = ctx;
+
+	*result = cg_view_regions(&d->st, d->dp);
+	return *result ? 0 : -ENOMEM;
+}
+
+static int cmd_stats(void *ctx, const json_t *args, json_t **result, char *err, size_t errlen)
+{
+	struct cgd *d = ctx;
+
+	*result = cg_view_stats(&d->st, d->dp);
+	return *result ? 0 : -ENOMEM;
+}
+
+static int cmd_config_get(void *ctx, const json_t *args, json_t **result, char *err,
+			  size_t errlen)
+{
+	struct cgd *d = ctx;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	int ret;
+
+	if (!mem)
+		return -ENOMEM;
+	ret = cg_state_write(&d->st, mem);
+	if (fclose(mem) && !ret)
+		ret = -ENOMEM;
+	if (!ret)
+		*result = json_pack("{s:s#}", "text", buf, len);
+	free(buf);
+	return ret;
+}
+
+/* ---- config ---- */
+
+/* Parse args.text (named args.name in messages) into st. */
+static int parse_text(const json_t *args, struct cg_state *st, char *err, size_t errlen)
+{
+	const char *text, *name;
+	int ret;
+
+	ret = arg_need_str(args, "text", &text, err, errlen);
+	if (!ret)
+		ret = arg_str(args, "name", &name, err, errlen);
+	if (ret)
+		return ret;
+	return cg_config_parse_buf(name ? name : "config", text, strlen(text), st, err, errlen);
+}
+
+static int cmd_config_check(void *ctx, const json_t *args, json_t **result, char *err,
+			    size_t errlen)
+{
+	static const char *const known[] = { "text", "name", NULL };
+	struct cg_state st;
+	int ret;
+
+	ret = args_known(args, known, err, errlen);
+	if (ret)
+		return ret;
+	cg_state_init(&st);
+	ret = parse_text(args, &st, err, errlen);
+	if (!ret)
+		*result = json_pack("{s:I, s:I, s:I}", "services", (json_int_t)st.nservices,
+				    "cells", (json_int_t)st.ncells, "regions",
+				    (json_int_t)st.nregions);
+	cg_state_free(&st);
+	return ret;
+}
+
+static int cmd_config_apply(void *ctx, const json_t *args, json_t **result, char *err,
+			    size_t errlen)
+{
+	static const char *const known[] = { "text", "name", "dry_run", NULL };
+	struct cgd *d = ctx;
+	struct cg_state st;
+	bool dry_run;
+	int ret;
+
+	ret = args_known(args, known, err, errlen);
+	if (!ret)
+		ret = arg_bool(args, "dry_run", &dry_run, err, errlen);
+	if (ret)
+		return ret;
+	cg_state_init(&st);
+	ret = parse_text(args, &st, err, errlen);
+	if (ret) {
+		cg_state_free(&st);
+		return ret;
+	}
+	return commit_reply(d, &st, "config apply", dry_run, result, err, errlen);
+}
+
+/* ---- cells ---- */
+
+static const char *const cell_keys[] = { "name",   "region",   "gateway", "encap",
+					 "gue_port", "weight", "capacity", "state", NULL };
+
+/* Apply the cell fields present in args to c. */
+static int cell_fields(const json_t *args, struct cg_cell_cfg *c, char *err, size_t errlen)
+{
+	const char *s;
+	uint64_t v = 0;
+	bool set;
+	int ret;
+
+	if ((ret = arg_str(args, "region", &s, err, errlen)) ||
+	    (s && (ret = parse_name(s, c->region, "region", err, errlen))))
+		return ret;
+	if ((ret = arg_str(args, "gateway", &s, err, errlen)) ||
+	    (s && (ret = parse_addr(s, &c->gw, "gateway", err, errlen))))
+		return ret;
+	if ((ret = arg_str(args, "encap", &s, err, errlen)) ||
+	    (s && (ret = parse_encap(s, &c->encap, err, errlen))))
+		return ret;
+	if ((ret = arg_str(args, "state", &s, err, errlen)) ||
+	    (s && (ret = parse_cell_state(s, &c->state, err, errlen))))
+		return ret;
+	if ((ret = arg_uint(args, "gue_port", 65535, &v, &set, err, errlen)))
+		return ret;
+	if (set)
+		c->gue_port = (uint16_t)v;
+	if ((ret = arg_uint(args, "weight", UINT32_MAX, &v, &set, err, errlen)))
+		return ret;
+	if (set)
+		c->weight = (uint32_t)v;
+	if ((ret = arg_uint(args, "capacity", UINT32_MAX, &v, &set, err, errlen)))
+		return ret;
+	if (set)
+		c->capacity = (uint32_t)v;
+	return 0;
+}
+
+static int cmd_cell_set(void *ctx, const json_t *args, json_t **result, char *err,
+			size_t errlen)
+{
+	struct cgd *d = ctx;
+	struct cg_cell_cfg *c;
+	struct cg_state next;
+	const char *name;
+	char cause[96];
+	int ret;
+
+	if ((ret = args_known(args, cell_keys, err, errlen)) ||
+	    (ret = arg_need_str(args, "name", &name, err, errlen)))
+		return ret;
+	if (cg_state_copy(&next, &d->st))
+		return -ENOMEM;
+	c = cg_state_find_cell(&next, name);
+	if (!c) {
+		cg_state_free(&next);
+		snprintf(err, errlen, "cell '%s' not found", name);
+		return -ENOENT;
+	}
+	ret = cell_fields(args, c, err, errlen);
+	if (ret) {
+		cg_state_free(&next);
+		return ret;
+	}
+	snprintf(cause, sizeof(cause), "cell set %s", name);
+	return commit_reply(d, &next, cause, false, result, err, errlen);
+}
+
+static int cmd_cell_add(void *ctx, const json_t *args, json_t **result, char *err,
+			size_t errlen)
+{
+	struct cgd *d = ctx;
+	struct cg_cell_cfg *cells, *c;
+	struct cg_state next;
+	const char *name, *s;
+	char cause[96];
+	int ret;
+
+	if ((ret = args_known(args, cell_keys, err, errlen)) ||
+	    (ret = arg_need_str(args, "name", &name, err, errlen)) ||
+	    (ret = arg_need_str(args, "region", &s, err, errlen)) ||
+	    (ret = arg_need_str(args, "gateway", &s, err, errlen)))
+		return ret;
+	if (cg_state_find_cell(&d->st, name)) {
+		snprintf(err, errlen, "cell '%s' exists", name);
+		return -EEXIST;
+	}
+	if (cg_state_copy(&next, &d->st))
+		return -ENOMEM;
+	cells = realloc(next.cells, (next.ncells + 1) * sizeof(*cells));
+	if (!cells) {
+		cg_state_free(&next);
+		return -ENOMEM;
+	}
+	next.cells = cells;
+	c = &cells[next.ncells++];
+	memset(c, 0, sizeof(*c));
+	c->id = CG_ID_AUTO;
+	c->encap = CG_ENCAP_GUE;
+	c->gue_port = CG_GUE_DEFAULT_PORT;
+	c->weight = CG_DEFAULT_WEIGHT;
+	c->state = CG_CELL_ACTIVE;
+	ret = parse_name(name, c->name, "cell", err, errlen);
+	if (!ret)
+		ret = cell_fields(args, c, err, errlen);
+	if (ret) {
+		cg_state_free(&next);
+		return ret;
+	}
+	snprintf(cause, sizeof(cause), "cell add %s", name);
+	return commit_reply(d, &next, cause, false, result, err, errlen);
+}
+
+static int cmd_cell_del(void *ctx, const json_t *args, json_t **result, char *err,
+			size_t errlen)
+{
+	static const char *const known[] = { "name", NULL };
+	struct cgd *d = ctx;
+	struct cg_cell_cfg *c;
+	struct cg_state next;
+	const char *name;
+	char cause[96];
+	size_t i, j;
+	int ret;
+
+	if ((ret = args_known(args, known, err, errlen)) ||
+	    (ret = arg_need_str(args, "name", &name, err, errlen)))
+		return ret;
+	if (!cg_state_find_cell(&d->st, name)) {
+		snprintf(err, errlen, "cell '%s' not found", name);
+		return -ENOENT;
+	}
+	for (i = 0; i < d->st.nservices; i++)
+		for (j = 0; j < d->st.services[i].ncells; j++)
+			if (!strcmp(d->st.services[i].cells[j], name)) {
+				snprintf(err, errlen,
+					 "cell '%s' serves service '%s': remove it there first "
+					 "(or set it down)",
+					 name, d->st.services[i].name);
+				return -EBUSY;
+			}
+	if (cg_state_copy(&next, &d->st))
+		return -ENOMEM;
+	c = cg_state_find_cell(&next, name);
+	i = (size_t)(c - next.cells);
+	memmove(&next.cells[i], &next.cells[i + 1], (next.ncells - i - 1) * sizeof(*c));
+	next.ncells--;
+	snprintf(cause, sizeof(cause), "cell del %s", name);
+	return commit_reply(d, &next, cause, false, result, err, errlen);
+}
+
+/* ---- services ---- */
+
+static int cmd_service_add(void *ctx, const json_t *args, json_t **result, char *err,
+			   size_t errlen)
+{
+	static const char *const known[] = { "name",  "vip",        "port",          "protocol",
+					     "cells", "table_size", "default_class", NULL };
+	struct cgd *d = ctx;
+	struct cg_service_cfg *svcs, *s;
+	struct cg_state next;
+	const char *name, *vip, *proto;
+	const json_t *cells, *cell;
+	uint64_t v = 0;
+	bool set;
+	char cause[96];
+	size_t i;
+	int ret;
+
+	if ((ret = args_known(args, known, err, errlen)) ||
+	    (ret = arg_need_str(args, "name", &name, err, errlen)) ||
+	    (ret = arg_need_str(args, "vip", &vip, err, errlen)) ||
+	    (ret = arg_need_str(args, "protocol", &proto, err, errlen)))
+		return ret;
+	cells = json_object_get(args, "cells");
+	if (!json_is_array(cells) || !json_array_size(cells))
+		return ERR("'cells' must be a non-empty list of cell names");
+	if (cg_state_find_service(&d->st, name)) {
+		snprintf(err, errlen, "service '%s' exists", name);
+		return -EEXIST;
+	}
+	if (cg_state_copy(&next, &d->st))
+		return -ENOMEM;
+	svcs = realloc(next.services, (next.nservices + 1) * sizeof(*svcs));
+	if (!svcs) {
+		cg_state_free(&next);
+		return -ENOMEM;
+	}
+	next.services = svcs;
+	s = &svcs[next.nservices++];
+	memset(s, 0, sizeof(*s));
+	s->id = CG_ID_AUTO;
+	s->table_size = CG_DEFAULT_TABLE_SIZE;
+	s->cells = calloc(json_array_size(cells), sizeof(*s->cells));
+	if (!s->cells) {
+		cg_state_free(&next);
+		return -ENOMEM;
+	}
+	ret = parse_name(name, s->name, "service", err, errlen);
+	if (!ret)
+		ret = parse_addr(vip, &s->vip, "VIP", err, errlen);
+	if (!ret && strcmp(proto, "tcp") && strcmp(proto, "udp"))
+		ret = ERR("bad protocol '%s' (tcp, udp)", proto);
+	s->proto = !strcmp(proto, "tcp") ? IPPROTO_TCP : IPPROTO_UDP;
+	if (!ret)
+		ret = arg_uint(args, "port", 65535, &v, &set, err, errlen);
+	if (!ret && !set)
+		ret = ERR("missing 'port'");
+	s->port = (uint16_t)v;
+	if (!ret)
+		ret = arg_uint(args, "table_size", UINT32_MAX, &v, &set, err, errlen);
+	if (!ret && set)
+		s->table_size = (uint32_t)v;
+	if (!ret)
+		ret = arg_uint(args, "default_class", 255, &v, &set, err, errlen);
+	if (!ret && set)
+		s->default_class = (uint8_t)v;
+	json_array_foreach(cells, i, cell) {
+		if (ret)
+			break;
+		if (!json_is_string(cell))
+			ret = ERR("'cells' must be a list of cell names");
+		else
+			ret = parse_name(json_string_value(cell), s->cells[s->ncells++], "cell",
+					 err, errlen);
+	}
+	if (ret) {
+		cg_state_free(&next);
+		return ret;
+	}
+	snprintf(cause, sizeof(cause), "service add %s", name);
+	return commit_reply(d, &next, cause, false, result, err, errlen);
+}
+
+static int cmd_service_del(void *ctx, const json_t *args, json_t **result, char *err,
+			   size_t errlen)
+{
+	static const char *const known[] = { "name", NULL };
+	struct cgd *d = ctx;
+	struct cg_service_cfg *s;
+	struct cg_state next;
+	const char *name;
+	char cause[96];
+	size_t i;
+	int ret;
+
+	if ((ret = args_known(args, known, err, errlen)) ||
+	    (ret = arg_need_str(args, "name", &name, err, errlen)))
+		return ret;
+	if (!cg_state_find_service(&d->st, name)) {
+		snprintf(err, errlen, "service '%s' not found", name);
+		return -ENOENT;
+	}
+	if (cg_state_copy(&next, &d->st))
+		return -ENOMEM;
+	s = cg_state_find_service(&next, name);
+	i = (size_t)(s - next.services);
+	free(s->cells);
+	memmove(&next.services[i], &next.services[i + 1], (next.nservices - i - 1) * sizeof(*s));
+	next.nservices--;
+	snprintf(cause, sizeof(cause), "service del %s", name);
+	return commit_reply(d, &next, cause, false, result, err, errlen);
+}
+
+const struct cg_ctl_cmd cgd_cmds[] = {
+	{ "status", cmd_status, false },
+	{ "stats", cmd_stats, false },
+	{ "cell.list", cmd_cell_list, false },
+	{ "cell.add", cmd_cell_add, true },
+	{ "cell.set", cmd_cell_set, true },
+	{ "cell.del", cmd_cell_del, true },
+	{ "service.list", cmd_service_list, false },
+	{ "service.add", cmd_service_add, true },
+	{ "service.del", cmd_service_del, true },
+	{ "region.list", cmd_region_list, false },
+	{ "config.get", cmd_config_get, false },
+	{ "config.check", cmd_config_check, false },
+	{ "config.apply", cmd_config_apply, true },
+};
+const size_t cgd_ncmds = sizeof(cgd_cmds) / sizeof(cgd_cmds[0]);
