@@ -1,0 +1,899 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* test_state.c - unit tests of the desired state: round trip, digest, ids, persistence, diff */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <zlib.h>
+
+#include "cellgate/config.h"
+
+#define ERRLEN 512
+
+/* ---- helpers ---- */
+
+static const char *example_path(void)
+{
+	static char path[PATH_MAX + 64];
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (access("docs/cellgate.example.yaml", R_OK) == 0)
+		return "docs/cellgate.example.yaml";
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	assert_true(n > 0);
+	exe[n] = '\0';
+	snprintf(path, sizeof(path), "%s/../../../docs/cellgate.example.yaml", dirname(exe));
+	return path;
+}
+
+static void parse_ok(const char *text, struct cg_state *st)
+{
+	char err[ERRLEN] = "";
+
+	if (cg_config_parse_buf("t.yaml", text, strlen(text), st, err, sizeof(err)))
+		fail_msg("parse: %s", err);
+}
+
+static void load_example(struct cg_state *st)
+{
+	char err[ERRLEN] = "";
+
+	if (cg_config_parse(example_path(), st, err, sizeof(err)))
+		fail_msg("parse: %s", err);
+}
+
+/* The canonical text of st, malloc'ed. */
+static char *write_str(const struct cg_state *st)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	assert_int_equal(cg_state_write(st, f), 0);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+/* Every field but the line numbers, objects in array order. */
+static void assert_state_equal(const struct cg_state *a, const struct cg_state *b)
+{
+	size_t i, j;
+
+	assert_int_equal(a->generation, b->generation);
+	assert_string_equal(a->region, b->region);
+	assert_int_equal(a->nifaces, b->nifaces);
+	for (i = 0; i < a->nifaces; i++)
+		assert_string_equal(a->ifaces[i], b->ifaces[i]);
+	assert_int_equal(a->xdp_mode, b->xdp_mode);
+	assert_memory_equal(&a->src4, &b->src4, sizeof(a->src4));
+	assert_memory_equal(&a->src6, &b->src6, sizeof(a->src6));
+	assert_int_equal(a->mtu, b->mtu);
+	assert_int_equal(a->conntrack_size, b->conntrack_size);
+	assert_int_equal(a->nregions, b->nregions);
+	for (i = 0; i < a->nregions; i++) {
+		assert_string_equal(a->regions[i].name, b->regions[i].name);
+		assert_int_equal(a->regions[i].id, b->regions[i].id);
+		assert_int_equal(a->regions[i].cost, b->regions[i].cost);
+	}
+	assert_int_equal(a->ncells, b->ncells);
+	for (i = 0; i < a->ncells; i++) {
+		const struct cg_cell_cfg *x = &a->cells[i], *y = &b->cells[i];
+
+		assert_string_equal(x->name, y->name);
+		assert_int_equal(x->id, y->id);
+		assert_string_equal(x->region, y->region);
+		assert_memory_equal(&x->gw, &y->gw, sizeof(x->gw));
+		assert_int_equal(x->encap, y->encap);
+		assert_int_equal(x->state, y->state);
+		assert_int_equal(x->gue_port, y->gue_port);
+		assert_int_equal(x->weight, y->weight);
+		assert_int_equal(x->capacity, y->capacity);
+	}
+	assert_int_equal(a->nservices, b->nservices);
+	for (i = 0; i < a->nservices; i++) {
+		const struct cg_service_cfg *x = &a->services[i], *y = &b->services[i];
+
+		assert_string_equal(x->name, y->name);
+		assert_int_equal(x->id, y->id);
+		assert_memory_equal(&x->vip, &y->vip, sizeof(x->vip));
+		assert_int_equal(x->port, y->port);
+		assert_int_equal(x->proto, y->proto);
+		assert_int_equal(x->default_class, y->default_class);
+		assert_int_equal(x->table_size, y->table_size);
+		assert_int_equal(x->ncells, y->ncells);
+		for (j = 0; j < x->ncells; j++)
+			assert_string_equal(x->cells[j], y->cells[j]);
+	}
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+	char *buf = NULL;
+	size_t cap = 0;
+	FILE *f = fopen(path, "rb");
+
+	assert_non_null(f);
+	*len = 0;
+	for (;;) {
+		if (*len == cap) {
+			cap = cap ? cap * 2 : 4096;
+			buf = realloc(buf, cap + 1);
+			assert_non_null(buf);
+		}
+		size_t n = fread(buf + *len, 1, cap - *len, f);
+
+		if (!n)
+			break;
+		*len += n;
+	}
+	fclose(f);
+	buf[*len] = '\0';
+	return buf;
+}
+
+static void write_file(const char *path, const char *buf, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Entries of dir other than . and .. */
+static int count_entries(const char *dir)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* A temporary directory and a state file path in it. */
+struct tmp {
+	char dir[64];        /* mkdtemp'ed */
+	char path[PATH_MAX]; /* dir/state.yaml */
+};
+
+static void tmp_make(struct tmp *t)
+{
+	snprintf(t->dir, sizeof(t->dir), "/tmp/cg-test-state.XXXXXX");
+	assert_non_null(mkdtemp(t->dir));
+	snprintf(t->path, sizeof(t->path), "%s/state.yaml", t->dir);
+}
+
+static void tmp_remove(struct tmp *t)
+{
+	char cmd[PATH_MAX + 32];
+
+	chmod(t->dir, 0700);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static const char diff_old[] = "region: r1\n"
+			       "interfaces: [eth0]\n"
+			       "source: {ipv4: 198.18.0.1}\n"
+			       "regions: [{name: r1, cost: 0}, {name: r2, cost: 10}]\n"
+			       "cells:\n"
+			       "  - {name: a, region: r1, gateway: 198.18.1.1, encap: ipip}\n"
+			       "  - {name: b, region: r1, gateway: 198.18.1.2, encap: ipip}\n"
+			       "  - {name: c, region: r2, gateway: 198.18.2.1, encap: gue}\n"
+			       "services:\n"
+			       "  - {name: web, vip: 203.0.113.1, port: 80, protocol: tcp, "
+			       "cells: [a, b]}\n"
+			       "  - {name: old, vip: 203.0.113.2, port: 80, protocol: tcp, "
+			       "cells: [c]}\n";
+
+static const char diff_new[] = "region: r1\n"
+			       "interfaces: [eth1, eth0]\n"
+			       "source: {ipv4: 198.18.0.1, ipv6: \"2001:db8::1\"}\n"
+			       "mtu: 9000\n"
+			       "regions: [{name: r1, cost: 0}, {name: r3, cost: 20}]\n"
+			       "cells:\n"
+			       "  - {name: a, region: r1, gateway: 198.18.1.1, encap: ipip, "
+			       "weight: 200, state: draining}\n"
+			       "  - {name: b, region: r1, gateway: 198.18.1.2, encap: ipip}\n"
+			       "  - {name: d, region: r3, gateway: \"2001:db8::d\", encap: gue, "
+			       "capacity: 5}\n"
+			       "services:\n"
+			       "  - {name: web, vip: 203.0.113.1, port: 80, protocol: tcp, "
+			       "default_class: 1, cells: [b, d]}\n"
+			       "  - {name: new, vip: \"2001:db8::80\", port: 443, protocol: tcp, "
+			       "cells: [d]}\n";
+
+/* ---- round trip and digest ---- */
+
+static void test_state_round_trip_parse_write_parse_is_identical(void **unused)
+{
+	struct cg_state a, b;
+	char *t1, *t2, err[ERRLEN];
+
+	load_example(&a);
+	assert_int_equal(cg_state_assign_ids(&a, NULL), 0);
+	a.generation = 42;
+	t1 = write_str(&a);
+	if (cg_config_parse_buf("w.yaml", t1, strlen(t1), &b, err, sizeof(err)))
+		fail_msg("%s\n%s", err, t1);
+	assert_state_equal(&a, &b);
+	t2 = write_str(&b);
+	assert_string_equal(t1, t2);
+	assert_int_equal(cg_state_digest(&a), cg_state_digest(&b));
+	assert_int_equal(cg_state_diff(&a, &b, NULL, NULL), 0);
+	/* every field explicit, ids included */
+	assert_non_null(strstr(t1, "generation: 42\n"));
+	assert_non_null(strstr(t1, "  - name: usw2-b\n    id: 5\n    region: us-west\n"
+				   "    gateway: 198.18.2.11\n    encap: ipip\n    gue_port: 6080\n"
+				   "    weight: 100\n    capacity: 0\n    state: draining\n"));
+	assert_non_null(strstr(t1, "  - {name: eu-west, id: 0, cost: 10}\n"));
+	assert_non_null(strstr(t1, "source: {ipv4: 198.18.0.1, ipv6: \"2001:db8::1\"}\n"));
+	free(t1);
+	free(t2);
+	cg_state_free(&a);
+	cg_state_free(&b);
+}
+
+static void test_state_round_trip_long_cell_list_and_unassigned_ids(void **unused)
+{
+	size_t cap = 1 << 20, o = 0, i;
+	char *text = malloc(cap), *t1, *t2, err[ERRLEN];
+	struct cg_state a, b;
+
+	assert_non_null(text);
+	o += (size_t)snprintf(text + o, cap - o,
+			      "region: r1\ninterfaces: [eth0]\nsource: {ipv4: 198.18.0.1}\n"
+			      "regions: [{name: r1, cost: 0}]\ncells:\n");
+	for (i = 0; i < 500; i++)
+		o += (size_t)snprintf(text + o, cap - o,
+				      "  - {name: cell-%03zu.long_name, region: r1, "
+				      "gateway: 198.18.%zu.%zu, encap: ipip}\n",
+				      i, 1 + i / 200, 1 + i % 200);
+	o += (size_t)snprintf(text + o, cap - o, "services:\n  - name: all\n    vip: 203.0.113.1\n"
+						 "    port: 80\n    protocol: tcp\n    cells: [");
+	for (i = 500; i-- > 0;)
+		o += (size_t)snprintf(text + o, cap - o, "cell-%03zu.long_name%s", i,
+				      i ? ", " : "]\n");
+	parse_ok(text, &a);
+	t1 = write_str(&a); /* no ids assigned: none written */
+	assert_null(strstr(t1, "id:"));
+	if (cg_config_parse_buf("w.yaml", t1, strlen(t1), &b, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_state_equal(&a, &b);
+	t2 = write_str(&b);
+	assert_string_equal(t1, t2);
+	/* the list is wrapped before column 100 */
+	for (char *l = t1; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		assert_true((strchr(l, '\n') ? (size_t)(strchr(l, '\n') - l) : strlen(l)) < 100);
+	free(text);
+	free(t1);
+	free(t2);
+	cg_state_free(&a);
+	cg_state_free(&b);
+}
+
+static void test_state_digest_independent_of_input_order(void **unused)
+{
+	static const char one[] =
+		"region: r1\ninterfaces: [eth0, eth1]\nsource: {ipv4: 198.18.0.1}\n"
+		"regions: [{name: r1, cost: 0}, {name: r2, cost: 3}]\n"
+		"cells:\n"
+		"  - {name: a, region: r1, gateway: 198.18.1.1, encap: ipip}\n"
+		"  - {name: b, region: r2, gateway: 198.18.1.2, encap: gue, weight: 7}\n"
+		"services:\n"
+		"  - {name: s1, vip: 203.0.113.1, port: 80, protocol: tcp, cells: [a, b]}\n"
+		"  - {name: s2, vip: 203.0.113.1, port: 53, protocol: udp, cells: [b]}\n";
+	static const char two[] =
+		"services:\n"
+		"  - {cells: [b], name: s2, port: 53, vip: 203.0.113.1, protocol: udp}\n"
+		"  - {name: s1, protocol: tcp, vip: 203.0.113.1, port: 80, cells: [b, a]}\n"
+		"cells:\n"
+		"  - {weight: 7, name: b, encap: gue, region: r2, gateway: 198.18.1.2}\n"
+		"  - {name: a, gateway: 198.18.1.1, region: r1, encap: ipip}\n"
+		"regions: [{name: r2, cost: 3}, {cost: 0, name: r1}]\n"
+		"source: {ipv4: 198.18.0.1}\n"
+		"interfaces: [eth1, eth0]\n"
+		"region: r1\n";
+	struct cg_state a, b;
+	struct cg_cell_cfg t;
+	uint32_t d;
+
+	parse_ok(one, &a);
+	parse_ok(two, &b);
+	d = cg_state_digest(&a);
+	assert_int_not_equal(d, 0);
+	assert_int_equal(cg_state_digest(&b), d);
+	/* the arrays' order does not matter either */
+	t = b.cells[0];
+	b.cells[0] = b.cells[1];
+	b.cells[1] = t;
+	assert_int_equal(cg_state_digest(&b), d);
+	/* the generation is history, not content */
+	b.generation = 99;
+	assert_int_equal(cg_state_digest(&b), d);
+	/* any field is content */
+	b.cells[0].weight++;
+	assert_int_not_equal(cg_state_digest(&b), d);
+	b.cells[0].weight--;
+	b.mtu = 1400;
+	assert_int_not_equal(cg_state_digest(&b), d);
+	cg_state_free(&a);
+	cg_state_free(&b);
+}
+
+static void test_state_copy_is_deep_and_find_works(void **unused)
+{
+	struct cg_state a, b;
+
+	load_example(&a);
+	assert_int_equal(cg_state_copy(&b, &a), 0);
+	assert_ptr_not_equal(a.services[0].cells, b.services[0].cells);
+	assert_ptr_not_equal(a.cells, b.cells);
+	assert_state_equal(&a, &b);
+	strcpy(b.services[0].cells[0], "zzz");
+	assert_string_equal(a.services[0].cells[0], "euw1-a");
+
+	assert_ptr_equal(cg_state_find_cell(&a, "use1-b"), &a.cells[3]);
+	assert_ptr_equal(cg_state_find_region(&a, "us-west"), &a.regions[2]);
+	assert_ptr_equal(cg_state_find_service(&a, "web"), &a.services[1]);
+	assert_null(cg_state_find_cell(&a, "nope"));
+	assert_null(cg_state_find_region(&a, "use1-a"));
+	assert_null(cg_state_find_service(&a, ""));
+	cg_state_free(&a);
+	cg_state_free(&b);
+
+	cg_state_init(&a);
+	assert_int_equal(cg_state_copy(&b, &a), 0);
+	assert_null(b.cells);
+	assert_int_equal(b.mtu, CG_DEFAULT_MTU);
+	cg_state_free(&b);
+}
+
+/* ---- ids ---- */
+
+static uint32_t cell_id(const struct cg_state *st, const char *name)
+{
+	const struct cg_cell_cfg *c = cg_state_find_cell(st, name);
+
+	assert_non_null(c);
+	return c->id;
+}
+
+static void test_state_assign_ids_first_time_in_name_order_explicit_kept(void **unused)
+{
+	struct cg_state st;
+
+	load_example(&st);
+	assert_int_equal(cg_state_assign_ids(&st, NULL), 0);
+	/* use1-a pinned to 0; the rest in name order */
+	assert_int_equal(cell_id(&st, "use1-a"), 0);
+	assert_int_equal(cell_id(&st, "euw1-a"), 1);
+	assert_int_equal(cell_id(&st, "euw1-b"), 2);
+	assert_int_equal(cell_id(&st, "use1-b"), 3);
+	assert_int_equal(cell_id(&st, "usw2-a"), 4);
+	assert_int_equal(cell_id(&st, "usw2-b"), 5);
+	assert_int_equal(cg_state_find_service(&st, "web-tls")->id, 1);
+	assert_int_equal(cg_state_find_service(&st, "dns6")->id, 0);
+	assert_int_equal(cg_state_find_service(&st, "web")->id, 2);
+	assert_int_equal(cg_state_find_region(&st, "eu-west")->id, 0);
+	assert_int_equal(cg_state_find_region(&st, "us-west")->id, 2);
+	cg_state_free(&st);
+}
+
+static void test_state_assign_ids_keeps_ids_across_a_change(void **unused)
+{
+	struct cg_state prev, next;
+
+	parse_ok(diff_old, &prev);
+	assert_int_equal(cg_state_assign_ids(&prev, NULL), 0);
+	assert_int_equal(cell_id(&prev, "a"), 0);
+	assert_int_equal(cell_id(&prev, "b"), 1);
+	assert_int_equal(cell_id(&prev, "c"), 2);
+
+	/* the same config again: nothing moves */
+	parse_ok(diff_old, &next);
+	assert_int_equal(cg_state_assign_ids(&next, &prev), 0);
+	assert_int_equal(cg_state_diff(&prev, &next, NULL, NULL), 0);
+	cg_state_free(&next);
+
+	/* c removed, d added: a and b keep theirs, d gets a never-used id, not c's 2 */
+	parse_ok(diff_new, &next);
+	assert_int_equal(cg_state_assign_ids(&next, &prev), 0);
+	assert_int_equal(cell_id(&next, "a"), 0);
+	assert_int_equal(cell_id(&next, "b"), 1);
+	assert_int_equal(cell_id(&next, "d"), 3);
+	assert_int_equal(cg_state_find_service(&next, "web")->id, 1);
+	assert_int_equal(cg_state_find_service(&next, "new")->id, 2);
+	assert_int_equal(cg_state_find_region(&next, "r3")->id, 2);
+	cg_state_free(&next);
+	cg_state_free(&prev);
+}
+
+/* A state with n regions r00.. (no cells or services), ids unassigned. */
+static void regions_state(struct cg_state *st, size_t n, size_t first)
+{
+	size_t i;
+
+	cg_state_init(st);
+	st->regions = calloc(n, sizeof(*st->regions));
+	assert_non_null(st->regions);
+	st->nregions = n;
+	for (i = 0; i < n; i++) {
+		snprintf(st->regions[i].name, CG_NAME_MAX, "r%02zu", first + i);
+		st->regions[i].id = CG_ID_AUTO;
+	}
+}
+
+static void test_state_assign_ids_reuses_freed_ids_only_when_needed(void **unused)
+{
+	struct cg_state prev, next;
+	size_t i;
+
+	/* 64 regions r00..r63: full */
+	regions_state(&prev, CG_MAX_REGIONS, 0);
+	assert_int_equal(cg_state_assign_ids(&prev, NULL), 0);
+	for (i = 0; i < CG_MAX_REGIONS; i++)
+		assert_int_equal(prev.regions[i].id, i);
+
+	/* r05 and r06 removed, r64 added: the only free ids are freed ones, so one is reused */
+	regions_state(&next, CG_MAX_REGIONS - 1, 0);
+	for (i = 5; i < CG_MAX_REGIONS - 1; i++)
+		snprintf(next.regions[i].name, CG_NAME_MAX, "r%02zu", i + 2); /* r07..r64 */
+	assert_int_equal(cg_state_assign_ids(&next, &prev), 0);
+	assert_int_equal(cg_state_find_region(&next, "r64")->id, 5);
+	assert_int_equal(cg_state_find_region(&next, "r63")->id, 63);
+	cg_state_free(&next);
+
+	/* with room to spare, a freed id is left alone */
+	cg_state_free(&prev);
+	regions_state(&prev, 10, 0);
+	assert_int_equal(cg_state_assign_ids(&prev, NULL), 0);
+	regions_state(&next, 10, 1); /* r00 removed, r10 added */
+	assert_int_equal(cg_state_assign_ids(&next, &prev), 0);
+	assert_int_equal(cg_state_find_region(&next, "r01")->id, 1);
+	assert_int_equal(cg_state_find_region(&next, "r10")->id, 10);
+	cg_state_free(&next);
+	cg_state_free(&prev);
+}
+
+static void test_state_assign_ids_errors_leave_state_unchanged(void **unused)
+{
+	struct cg_state prev, next, before;
+
+	parse_ok(diff_old, &prev);
+	assert_int_equal(cg_state_assign_ids(&prev, NULL), 0);
+
+	/* d pinned to 0, which a (still present) keeps from prev */
+	parse_ok(diff_new, &next);
+	cg_state_find_cell(&next, "d")->id = 0;
+	assert_int_equal(cg_state_copy(&before, &next), 0);
+	assert_int_equal(cg_state_assign_ids(&next, &prev), -EEXIST);
+	assert_state_equal(&next, &before);
+	/* pinned to c's old id: c is gone, so that is allowed */
+	cg_state_find_cell(&next, "d")->id = 2;
+	assert_int_equal(cg_state_assign_ids(&next, &prev), 0);
+	assert_int_equal(cell_id(&next, "d"), 2);
+	cg_state_free(&next);
+	cg_state_free(&before);
+
+	/* two explicit ids collide */
+	parse_ok(diff_new, &next);
+	cg_state_find_cell(&next, "a")->id = 9;
+	cg_state_find_cell(&next, "b")->id = 9;
+	assert_int_equal(cg_state_assign_ids(&next, NULL), -EEXIST);
+	assert_int_equal(cell_id(&next, "d"), CG_ID_AUTO);
+	/* beyond the map */
+	cg_state_find_cell(&next, "b")->id = CG_MAX_CELLS;
+	assert_int_equal(cg_state_assign_ids(&next, NULL), -ERANGE);
+	cg_state_free(&next);
+	cg_state_free(&prev);
+
+	/* more regions than ids */
+	regions_state(&next, CG_MAX_REGIONS + 1, 0);
+	assert_int_equal(cg_state_assign_ids(&next, NULL), -ENOSPC);
+	assert_int_equal(next.regions[0].id, CG_ID_AUTO);
+	cg_state_free(&next);
+}
+
+/* ---- persistence ---- */
+
+static void test_state_save_load_round_trip(void **unused)
+{
+	struct cg_state a, b;
+	char err[ERRLEN] = "", *buf, *body, hdr[96];
+	size_t len, blen;
+	struct tmp t;
+
+	tmp_make(&t);
+	load_example(&a);
+	assert_int_equal(cg_state_assign_ids(&a, NULL), 0);
+	a.generation = 7;
+	if (cg_state_save(&a, t.path, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(count_entries(t.dir), 1); /* no temp file left */
+
+	/* the header covers exactly the bytes after it */
+	buf = read_all(t.path, &len);
+	body = strchr(buf, '\n') + 1;
+	blen = len - (size_t)(body - buf);
+	snprintf(hdr, sizeof(hdr), "# cellgate-state v1 crc32=%08lx len=%zu\n",
+		 crc32(0, (const Bytef *)body, (uInt)blen), blen);
+	assert_memory_equal(buf, hdr, strlen(hdr));
+	assert_int_equal(strncmp(body, "generation: 7\n", 14), 0);
+	free(buf);
+
+	if (cg_state_load(t.path, &b, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_state_equal(&a, &b);
+	assert_int_equal(cg_state_digest(&a), cg_state_digest(&b));
+	cg_state_free(&b);
+
+	/* saving again replaces the file */
+	a.generation = 8;
+	a.cells[0].weight = 1;
+	assert_int_equal(cg_state_save(&a, t.path, err, sizeof(err)), 0);
+	assert_int_equal(cg_state_load(t.path, &b, err, sizeof(err)), 0);
+	assert_int_equal(b.generation, 8);
+	assert_int_equal(b.cells[0].weight, 1);
+	assert_int_equal(count_entries(t.dir), 1);
+	cg_state_free(&b);
+	cg_state_free(&a);
+	tmp_remove(&t);
+}
+
+/* Damage the saved file with fn, then load must give -EBADMSG and expect. */
+static void check_refused(const char *what, void (*damage)(char *buf, size_t *len),
+			  const char *expect)
+{
+	struct cg_state a, b;
+	char err[ERRLEN] = "", *buf;
+	struct tmp t;
+	size_t len;
+
+	tmp_make(&t);
+	load_example(&a);
+	assert_int_equal(cg_state_save(&a, t.path, err, sizeof(err)), 0);
+	buf = read_all(t.path, &len);
+	damage(buf, &len);
+	write_file(t.path, buf, len);
+	memset(&b, 0x5a, sizeof(b));
+	if (cg_state_load(t.path, &b, err, sizeof(err)) != -EBADMSG || !strstr(err, expect) ||
+	    strchr(err, '\n'))
+		fail_msg("%s: got '%s', want '%s'", what, err, expect);
+	assert_int_equal(b.ncells, (size_t)0x5a5a5a5a5a5a5a5aULL); /* untouched */
+	assert_non_null(strstr(err, t.path));
+	free(buf);
+	cg_state_free(&a);
+	tmp_remove(&t);
+}
+
+static void flip_a_byte(char *buf, size_t *len)
+{
+	buf[*len - 10] ^= 0x01; /* inside the last service's cell list */
+}
+
+static void truncate_it(char *buf, size_t *len)
+{
+	*len -= 50;
+}
+
+static void drop_header(char *buf, size_t *len)
+{
+	size_t h = (size_t)(strchr(buf, '\n') + 1 - buf);
+
+	memmove(buf, buf + h, *len - h);
+	*len -= h;
+}
+
+static void bad_header(char *buf, size_t *len)
+{
+	memcpy(strstr(buf, "crc32="), "crc32=X", 7);
+}
+
+static void future_version(char *buf, size_t *len)
+{
+	buf[18] = '9'; /* "# cellgate-state v9 ..." */
+}
+
+static void append_data(char *buf, size_t *len)
+{
+	buf[(*len)++] = '\n';
+}
+
+static void empty_it(char *buf, size_t *len)
+{
+	*len = 0;
+}
+
+static void test_state_load_refuses_damaged_files(void **unused)
+{
+	check_refused("flipped byte", flip_a_byte, ": state file is corrupted: crc32 is ");
+	check_refused("truncated", truncate_it, ": state file is truncated: ");
+	check_refused("missing header", drop_header,
+		      ":1: not a cellgate state file (no '# cellgate-state v1 crc32=... len=...' "
+		      "header)");
+	check_refused("bad header", bad_header, ":1: bad state header");
+	check_refused("future version", future_version, ":1: unsupported state file version");
+	check_refused("trailing data", append_data, ": state file has trailing data: ");
+	check_refused("empty", empty_it, ":1: not a cellgate state file");
+}
+
+static void test_state_load_absent_is_enoent(void **unused)
+{
+	char err[ERRLEN] = "";
+	struct cg_state st;
+	struct tmp t;
+
+	tmp_make(&t);
+	assert_int_equal(cg_state_load(t.path, &st, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "cannot open '"));
+	assert_non_null(strstr(err, "state.yaml': No such file or directory"));
+	tmp_remove(&t);
+}
+
+static void test_state_save_into_missing_directory_fails_cleanly(void **unused)
+{
+	char err[ERRLEN] = "", path[PATH_MAX + 32];
+	struct cg_state st;
+	struct tmp t;
+
+	tmp_make(&t);
+	load_example(&st);
+	snprintf(path, sizeof(path), "%s/nodir/state.yaml", t.dir);
+	assert_int_equal(cg_state_save(&st, path, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "cannot create '"));
+	assert_non_null(strstr(err, "/nodir/state.yaml.tmp."));
+	assert_non_null(strstr(err, "': No such file or directory"));
+	assert_int_equal(count_entries(t.dir), 0);
+	cg_state_free(&st);
+	tmp_remove(&t);
+}
+
+/* Drop the capabilities that let root write anywhere (this process only). */
+static int drop_dac_override(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	d[0].effective &= ~((1U << CAP_DAC_OVERRIDE) | (1U << CAP_DAC_READ_SEARCH) |
+			    (1U << CAP_FOWNER));
+	return (int)syscall(SYS_capset, &h, d);
+}
+
+static void test_state_save_into_read_only_directory_keeps_old_file(void **unused)
+{
+	char err[ERRLEN] = "", probe[PATH_MAX + 8], *before, *after;
+	struct cg_state st;
+	size_t blen, alen;
+	struct tmp t;
+	int fds[2], status, fd, ret = 0;
+	ssize_t n;
+	pid_t pid;
+
+	tmp_make(&t);
+	load_example(&st);
+	assert_int_equal(cg_state_save(&st, t.path, err, sizeof(err)), 0);
+	before = read_all(t.path, &blen);
+	st.cells[0].weight = 3; /* a different state, so a write would show */
+	assert_int_equal(chmod(t.dir, 0555), 0);
+
+	/* in a child: it may drop root's override of permissions */
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		snprintf(probe, sizeof(probe), "%s/probe", t.dir);
+		if (drop_dac_override())
+			_exit(77);
+		fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		if (fd >= 0) {
+			unlink(probe);
+			_exit(77); /* cannot make the directory read-only for us */
+		}
+		ret = cg_state_save(&st, t.path, err, sizeof(err));
+		if (write(fds[1], &ret, sizeof(ret)) != sizeof(ret) ||
+		    write(fds[1], err, sizeof(err)) != sizeof(err))
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	n = read(fds[0], &ret, sizeof(ret));
+	if (n == sizeof(ret))
+		assert_int_equal(read(fds[0], err, sizeof(err)), sizeof(err));
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77) {
+		print_message("skipped: cannot make a directory read-only for this process\n");
+		cg_state_free(&st);
+		free(before);
+		tmp_remove(&t);
+		skip();
+	}
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(ret, -EACCES);
+	assert_non_null(strstr(err, "cannot create '"));
+	assert_non_null(strstr(err, "': Permission denied"));
+
+	after = read_all(t.path, &alen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(after, before, blen);
+	assert_int_equal(count_entries(t.dir), 1);
+	free(before);
+	free(after);
+	cg_state_free(&st);
+	tmp_remove(&t);
+}
+
+static void test_state_save_failing_mid_way_keeps_old_file_and_removes_temp(void **unused)
+{
+	char err[ERRLEN] = "", tmpname[PATH_MAX + 32], inner[PATH_MAX + 64], *before, *after;
+	struct cg_state st;
+	size_t blen, alen;
+	struct tmp t;
+
+	tmp_make(&t);
+	load_example(&st);
+	assert_int_equal(cg_state_save(&st, t.path, err, sizeof(err)), 0);
+	before = read_all(t.path, &blen);
+
+	/* the temp name is taken by a directory: the create fails, nothing else is touched */
+	snprintf(tmpname, sizeof(tmpname), "%s.tmp.%d", t.path, (int)getpid());
+	assert_int_equal(mkdir(tmpname, 0700), 0);
+	snprintf(inner, sizeof(inner), "%s/keep", tmpname);
+	write_file(inner, "x", 1);
+	st.mtu = 9000;
+	assert_int_equal(cg_state_save(&st, t.path, err, sizeof(err)), -EISDIR);
+	assert_non_null(strstr(err, "cannot create '"));
+	assert_int_equal(access(inner, F_OK), 0);
+	after = read_all(t.path, &alen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(after, before, blen);
+	free(after);
+
+	/* an invalid state is never written */
+	assert_int_equal(unlink(inner), 0);
+	assert_int_equal(rmdir(tmpname), 0);
+	st.cells[0].weight = 0;
+	assert_int_equal(cg_state_save(&st, t.path, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "cannot save an invalid state to '"));
+	if (!strstr(err, "state.yaml': cell 'euw1-a': weight 0 is out of range (1..65535)"))
+		fail_msg("%s", err);
+	after = read_all(t.path, &alen);
+	assert_memory_equal(after, before, blen);
+	assert_int_equal(count_entries(t.dir), 1);
+	free(after);
+	free(before);
+	cg_state_free(&st);
+	tmp_remove(&t);
+}
+
+/* ---- diff ---- */
+
+/* Changes collected as "op kind name: detail" lines. */
+struct changes {
+	char lines[32][256]; /* one per change */
+	size_t n;            /* collected */
+};
+
+static void collect(void *arg, char op, const char *kind, const char *name, const char *detail)
+{
+	struct changes *c = arg;
+
+	assert_true(c->n < 32);
+	snprintf(c->lines[c->n++], sizeof(c->lines[0]), "%c %s %s: %s", op, kind, name, detail);
+}
+
+static void test_state_diff_reports_exactly_the_changes(void **unused)
+{
+	static const char *const want[] = {
+		"~ setting interfaces: [eth0] -> [eth0, eth1]",
+		"~ setting source.ipv6: none -> 2001:db8::1",
+		"~ setting mtu: 1500 -> 9000",
+		"- region r2: ",
+		"+ region r3: id 2, cost 20",
+		"~ cell a: weight 100 -> 200, state active -> draining",
+		"- cell c: ",
+		"+ cell d: id 3, region r3, gateway 2001:db8::d, encap gue, gue_port 6080, "
+		"weight 100, capacity 5, state active",
+		"+ service new: id 2, vip 2001:db8::80, port 443, protocol tcp, table_size 65537, "
+		"default_class 0, cells [d]",
+		"- service old: ",
+		"~ service web: default_class 0 -> 1, cells -a +d",
+	};
+	struct changes got = { .n = 0 };
+	struct cg_state prev, next;
+	size_t i;
+	int n;
+
+	parse_ok(diff_old, &prev);
+	parse_ok(diff_new, &next);
+	assert_int_equal(cg_state_assign_ids(&prev, NULL), 0);
+	assert_int_equal(cg_state_assign_ids(&next, &prev), 0);
+	n = cg_state_diff(&prev, &next, collect, &got);
+	if (n != (int)(sizeof(want) / sizeof(want[0])))
+		for (i = 0; i < got.n; i++)
+			print_error("got: %s\n", got.lines[i]);
+	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+	assert_int_equal(got.n, (size_t)n);
+	for (i = 0; i < got.n; i++)
+		assert_string_equal(got.lines[i], want[i]);
+
+	/* the other way round: as many changes, signs swapped */
+	assert_int_equal(cg_state_diff(&next, &prev, NULL, NULL), n);
+	/* a cell's id change is a change */
+	cg_state_find_cell(&next, "b")->id = 9;
+	got.n = 0;
+	cg_state_diff(&prev, &next, collect, &got);
+	assert_string_equal(got.lines[6], "~ cell b: id 1 -> 9");
+	cg_state_free(&prev);
+	cg_state_free(&next);
+}
+
+static void test_state_diff_of_equal_states_is_empty(void **unused)
+{
+	struct changes got = { .n = 0 };
+	struct cg_state a, b;
+
+	load_example(&a);
+	assert_int_equal(cg_state_copy(&b, &a), 0);
+	b.generation = 100;
+	assert_int_equal(cg_state_diff(&a, &b, collect, &got), 0);
+	assert_int_equal(got.n, 0);
+	cg_state_free(&a);
+	cg_state_free(&b);
+	/* from nothing: everything is added */
+	cg_state_init(&a);
+	load_example(&b);
+	assert_int_equal(cg_state_diff(&a, &b, NULL, NULL), 5 + 3 + 6 + 3);
+	cg_state_free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_state_round_trip_parse_write_parse_is_identical),
+		cmocka_unit_test(test_state_round_trip_long_cell_list_and_unassigned_ids),
+		cmocka_unit_test(test_state_digest_independent_of_input_order),
+		cmocka_unit_test(test_state_copy_is_deep_and_find_works),
+		cmocka_unit_test(test_state_assign_ids_first_time_in_name_order_explicit_kept),
+		cmocka_unit_test(test_state_assign_ids_keeps_ids_across_a_change),
+		cmocka_unit_test(test_state_assign_ids_reuses_freed_ids_only_when_needed),
+		cmocka_unit_test(test_state_assign_ids_errors_leave_state_unchanged),
+		cmocka_unit_test(test_state_save_load_round_trip),
+		cmocka_unit_test(test_state_load_refuses_damaged_files),
+		cmocka_unit_test(test_state_load_absent_is_enoent),
+		cmocka_unit_test(test_state_save_into_missing_directory_fails_cleanly),
+		cmocka_unit_test(test_state_save_into_read_only_directory_keeps_old_file),
+		cmocka_unit_test(test_state_save_failing_mid_way_keeps_old_file_and_removes_temp),
+		cmocka_unit_test(test_state_diff_reports_exactly_the_changes),
+		cmocka_unit_test(test_state_diff_of_equal_states_is_empty),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1313 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* config.c - parse and check the YAML config file (docs/config.md) into a desired state */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "cellgate/config.h"
+#include "cellgate/maglev.h"
+
+/*
+ * The file is read in two passes. libyaml's event parser builds a small tree
+ * of the document that remembers the line of every node (anchors, aliases
+ * and tags are refused: they only obscure a config, and aliases allow
+ * exponential "billion laughs" expansion). The tree is then walked against
+ * the schema below, stopping at the first error, into a state that is only
+ * handed to the caller once everything checked out.
+ */
+
+enum cg_ykind {
+	CG_Y_SCALAR, /* a string; numbers too */
+	CG_Y_SEQ,    /* a list */
+	CG_Y_MAP,    /* a mapping */
+};
+
+/* One YAML node. */
+struct cg_ynode {
+	enum cg_ykind kind;    /* scalar, sequence or mapping */
+	bool plain;            /* scalar written without quotes: only these can be numbers */
+	unsigned int line;     /* 1-based line the node starts on */
+	char *str;             /* scalar text, NUL-terminated; NULL for collections */
+	size_t n;              /* children; a mapping holds key, value, key, value... */
+	size_t cap;            /* slots allocated in kid */
+	struct cg_ynode **kid; /* children, in file order */
+};
+
+#define CG_SHOW_MAX 48 /* input text quoted in a message is cut after this many bytes */
+#define CG_SHOW_BUFS 4 /* quotes one message can hold */
+
+/* Parse context. */
+struct cg_parse {
+	const char *name;                        /* file name for messages */
+	const char *buf;                         /* the text, to locate reader errors */
+	char *err;                               /* message buffer; NULL when errlen is 0 */
+	size_t errlen;                           /* its size */
+	char show[CG_SHOW_BUFS][CG_SHOW_MAX * 4 + 8]; /* quoted input, escaped */
+	unsigned int nshow;                      /* next show buffer to use */
+	struct cg_state st;                      /* being built; the caller's only on success */
+};
+
+/* What a message says about the object being read. */
+struct cg_obj {
+	char label[CG_NAME_MAX + 32]; /* "cell 'use1-a'", "cell #3", "source"; "" at the top */
+	char pre[CG_NAME_MAX + 40];   /* label + ": ", or "" at the top */
+};
+
+/* A name with the line it came from: for finding duplicates. */
+struct cg_lname {
+	char name[CG_NAME_MAX]; /* the name */
+	unsigned int line;      /* where it was given */
+};
+
+static int perr(struct cg_parse *p, unsigned int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int perr(struct cg_parse *p, unsigned int line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!p->err)
+		return -EINVAL;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line)
+		snprintf(p->err, p->errlen, "%s:%u: %s", p->name, line, msg);
+	else
+		snprintf(p->err, p->errlen, "%s: %s", p->name, msg);
+	return -EINVAL;
+}
+
+/* Input text made safe for a one-line message: escaped, cut if long. */
+static const char *show(struct cg_parse *p, const char *s)
+{
+	char *out = p->show[p->nshow++ % CG_SHOW_BUFS];
+	const unsigned char *c = (const unsigned char *)s;
+	size_t i, o = 0;
+
+	for (i = 0; c[i] && i < CG_SHOW_MAX; i++) {
+		if (c[i] < 0x20 || c[i] == 0x7f || c[i] == '\'' || c[i] == '\\')
+			o += (size_t)sprintf(out + o, "\\x%02x", c[i]);
+		else
+			out[o++] = (char)c[i];
+	}
+	if (c[i])
+		o += (size_t)sprintf(out + o, "...");
+	out[o] = '\0';
+	return out;
+}
+
+/* What a node is, for "expected X, found Y". */
+static const char *found(struct cg_parse *p, const struct cg_ynode *n)
+{
+	char *out;
+
+	switch (n->kind) {
+	case CG_Y_SEQ:
+		return "a list";
+	case CG_Y_MAP:
+		return "a mapping";
+	default:
+		break;
+	}
+	if (n->plain && !n->str[0])
+		return "nothing";
+	out = p->show[p->nshow++ % CG_SHOW_BUFS];
+	/* show() wrote into the next buffer: quote it from ours */
+	snprintf(out, sizeof(p->show[0]), "'%s'", show(p, n->str));
+	return out;
+}
+
+/* ---- YAML to tree ---- */
+
+static void ynode_free(struct cg_ynode *n)
+{
+	size_t i;
+
+	if (!n)
+		return;
+	for (i = 0; i < n->n; i++)
+		ynode_free(n->kid[i]); /* depth is bounded by CG_CONFIG_MAX_DEPTH */
+	free(n->kid);
+	free(n->str);
+	free(n);
+}
+
+static int ynode_add(struct cg_ynode *parent, struct cg_ynode *kid)
+{
+	struct cg_ynode **k;
+	size_t cap;
+
+	if (parent->n == parent->cap) {
+		cap = parent->cap ? parent->cap * 2 : 8;
+		k = realloc(parent->kid, cap * sizeof(*k));
+		if (!k)
+			return -ENOMEM;
+		parent->kid = k;
+		parent->cap = cap;
+	}
+	parent->kid[parent->n++] = kid;
+	return 0;
+}
+
+/* Line of a byte offset, for reader errors that carry no mark. */
+static unsigned int offset_line(const char *buf, size_t off)
+{
+	unsigned int line = 1;
+	size_t i;
+
+	for (i = 0; i < off; i++)
+		if (buf[i] == '\n')
+			line++;
+	return line;
+}
+
+static int yaml_syntax_error(struct cg_parse *p, const yaml_parser_t *yp)
+{
+	unsigned int line = (unsigned int)yp->problem_mark.line + 1;
+	const char *problem = yp->problem ? yp->problem : "unknown problem";
+
+	if (yp->error == YAML_MEMORY_ERROR) {
+		perr(p, 0, "out of memory");
+		return -ENOMEM;
+	}
+	if (yp->error == YAML_READER_ERROR)
+		return perr(p, offset_line(p->buf, yp->problem_offset), "bad text: %s", problem);
+	if (yp->context)
+		return perr(p, line, "syntax error: %s %s started at line %u", problem, yp->context,
+			    (unsigned int)yp->context_mark.line + 1);
+	return perr(p, line, "syntax error: %s", problem);
+}
+
+/* A new node for a scalar, sequence-start or mapping-start event. */
+static int ynode_from_event(struct cg_parse *p, const yaml_event_t *ev, struct cg_ynode **out)
+{
+	unsigned int line = (unsigned int)ev->start_mark.line + 1;
+	const yaml_char_t *anchor = NULL, *tag = NULL;
+	struct cg_ynode *n;
+
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		anchor = ev->data.scalar.anchor;
+		tag = ev->data.scalar.tag;
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+		anchor = ev->data.sequence_start.anchor;
+		tag = ev->data.sequence_start.tag;
+		break;
+	default:
+		anchor = ev->data.mapping_start.anchor;
+		tag = ev->data.mapping_start.tag;
+		break;
+	}
+	if (anchor)
+		return perr(p, line, "anchors (&%s) are not supported",
+			    show(p, (const char *)anchor));
+	if (tag)
+		return perr(p, line, "tags (%s) are not supported", show(p, (const char *)tag));
+
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		goto nomem;
+	n->line = line;
+	if (ev->type == YAML_SCALAR_EVENT) {
+		n->kind = CG_Y_SCALAR;
+		n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+		n->str = strndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
+		if (!n->str) {
+			free(n);
+			goto nomem;
+		}
+		if (strlen(n->str) != ev->data.scalar.length) {
+			ynode_free(n);
+			return perr(p, line, "NUL character in a string");
+		}
+	} else {
+		n->kind = ev->type == YAML_SEQUENCE_START_EVENT ? CG_Y_SEQ : CG_Y_MAP;
+	}
+	*out = n;
+	return 0;
+nomem:
+	perr(p, 0, "out of memory");
+	return -ENOMEM;
+}
+
+/* Parse buf into a tree; *rootp is NULL for a stream without a document. */
+static int yaml_load(struct cg_parse *p, const char *buf, size_t len, struct cg_ynode **rootp)
+{
+	struct cg_ynode *stack[CG_CONFIG_MAX_DEPTH];
+	struct cg_ynode *root = NULL, *n = NULL;
+	unsigned int line, ndocs = 0;
+	yaml_parser_t yp;
+	yaml_event_t ev;
+	size_t depth = 0;
+	bool done = false;
+	int ret = 0;
+
+	if (!yaml_parser_initialize(&yp)) {
+		perr(p, 0, "out of memory");
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&yp, (const unsigned char *)buf, len);
+	while (!done && !ret) {
+		if (!yaml_parser_parse(&yp, &ev)) {
+			ret = yaml_syntax_error(p, &yp);
+			break;
+		}
+		line = (unsigned int)ev.start_mark.line + 1;
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (++ndocs > 1)
+				ret = perr(p, line, "more than one YAML document");
+			break;
+		case YAML_ALIAS_EVENT:
+			ret = perr(p, line, "aliases (*%s) are not supported",
+				   show(p, (const char *)ev.data.alias.anchor));
+			break;
+		case YAML_SCALAR_EVENT:
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			ret = ynode_from_event(p, &ev, &n);
+			if (ret)
+				break;
+			if (depth == 0) {
+				root = n;
+			} else if (ynode_add(stack[depth - 1], n)) {
+				ynode_free(n);
+				perr(p, 0, "out of memory");
+				ret = -ENOMEM;
+				break;
+			}
+			if (n->kind == CG_Y_SCALAR)
+				break;
+			if (depth == CG_CONFIG_MAX_DEPTH) {
+				ret = perr(p, line, "nested more than %d levels deep",
+					   CG_CONFIG_MAX_DEPTH);
+				break;
+			}
+			stack[depth++] = n;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&yp);
+	if (ret) {
+		ynode_free(root);
+		return ret;
+	}
+	*rootp = root;
+	return 0;
+}
+
+/* ---- schema helpers ---- */
+
+static void obj_set(struct cg_obj *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void obj_set(struct cg_obj *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(o->label, sizeof(o->label), fmt, ap);
+	va_end(ap);
+	snprintf(o->pre, sizeof(o->pre), "%s%s", o->label, o->label[0] ? ": " : "");
+}
+
+/* The value of key in mapping m, or NULL. */
+static const struct cg_ynode *map_get(const struct cg_ynode *m, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < m->n; i += 2)
+		if (m->kid[i]->kind == CG_Y_SCALAR && !strcmp(m->kid[i]->str, key))
+			return m->kid[i + 1];
+	return NULL;
+}
+
+/* Optimal string alignment distance, capped: for "did you mean". */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j, d[24][24], v;
+
+	if (la > 22 || lb > 22)
+		return 99;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	}
+	return d[la][lb];
+}
+
+/* Check that m is a mapping whose keys are strings in keys (NULL-ended), each once. */
+static int map_check(struct cg_parse *p, const struct cg_ynode *m, const struct cg_obj *o,
+		     const char *const *keys)
+{
+	const char *near, *key;
+	size_t i, j, best, d;
+
+	if (m->kind != CG_Y_MAP) {
+		if (!o->label[0])
+			return perr(p, m->line, "expected a mapping of settings, found %s",
+				    found(p, m));
+		return perr(p, m->line, "%sexpected a mapping, found %s", o->pre, found(p, m));
+	}
+	for (i = 0; i + 1 < m->n; i += 2) {
+		if (m->kid[i]->kind != CG_Y_SCALAR)
+			return perr(p, m->kid[i]->line, "%sa key must be a string, found %s",
+				    o->pre, found(p, m->kid[i]));
+		key = m->kid[i]->str;
+		for (j = 0; j < i; j += 2)
+			if (!strcmp(m->kid[j]->str, key))
+				return perr(p, m->kid[i]->line,
+					    "duplicate key '%s'%s%s (first at line %u)",
+					    show(p, key), o->label[0] ? " in " : "", o->label,
+					    m->kid[j]->line);
+		near = NULL;
+		best = 3;
+		for (j = 0; keys[j]; j++) {
+			if (!strcmp(keys[j], key))
+				break;
+			d = edit_distance(keys[j], key);
+			if (d < best && d * 2 <= strlen(keys[j])) {
+				best = d;
+				near = keys[j];
+			}
+		}
+		if (keys[j])
+			continue;
+		return perr(p, m->kid[i]->line, "unknown key '%s'%s%s%s%s%s", show(p, key),
+			    o->label[0] ? " in " : "", o->label, near ? " (did you mean '" : "",
+			    near ? near : "", near ? "'?)" : "");
+	}
+	return 0;
+}
+
+/* The value of a required key, or an error. */
+static int map_need(struct cg_parse *p, const struct cg_ynode *m, const struct cg_obj *o,
+		    const char *key, const struct cg_ynode **v)
+{
+	*v = map_get(m, key);
+	if (!*v)
+		return perr(p, m->line, "%smissing '%s'", o->pre, key);
+	return 0;
+}
+
+/* A non-empty scalar. */
+static int get_str(struct cg_parse *p, const struct cg_obj *o, const char *key,
+		   const struct cg_ynode *v, const char **s)
+{
+	if (v->kind != CG_Y_SCALAR)
+		return perr(p, v->line, "%s%s: expected a string, found %s", o->pre, key,
+			    found(p, v));
+	if (!v->str[0])
+		return perr(p, v->line, "%s%s has no value", o->pre, key);
+	*s = v->str;
+	return 0;
+}
+
+static int get_u64(struct cg_parse *p, const struct cg_obj *o, const char *key,
+		   const struct cg_ynode *v, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t x = 0, d;
+	bool over = false;
+	const char *s = NULL;
+	size_t i;
+
+	if (v->kind != CG_Y_SCALAR)
+		return perr(p, v->line, "%s%s: expected a number, found %s", o->pre, key,
+			    found(p, v));
+	s = v->str;
+	if (!s[0])
+		return perr(p, v->line, "%s%s has no value", o->pre, key);
+	if (!v->plain)
+		return perr(p, v->line, "%s%s: expected a number, found the quoted string '%s'",
+			    o->pre, key, show(p, s));
+	for (i = 0; s[i]; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return perr(p, v->line, "%s%s '%s' is not a number%s", o->pre, key,
+				    show(p, s), s[0] == '-' ? " (negative)" : "");
+	if (s[0] == '0' && s[1])
+		return perr(p, v->line, "%s%s '%s' is not a number (leading zero)", o->pre, key,
+			    show(p, s));
+	for (i = 0; s[i] && !over; i++) {
+		d = (uint64_t)(s[i] - '0');
+		if (x > (UINT64_MAX - d) / 10)
+			over = true;
+		x = x * 10 + d;
+	}
+	if (over || x < min || x > max)
+		return perr(p, v->line, "%s%s %s is out of range (%llu..%llu)", o->pre, key,
+			    show(p, s), (unsigned long long)min, (unsigned long long)max);
+	*out = x;
+	return 0;
+}
+
+static int get_u32(struct cg_parse *p, const struct cg_obj *o, const char *key,
+		   const struct cg_ynode *v, uint32_t min, uint32_t max, uint32_t *out)
+{
+	uint64_t x;
+	int ret;
+
+	ret = get_u64(p, o, key, v, min, max, &x);
+	if (!ret)
+		*out = (uint32_t)x;
+	return ret;
+}
+
+/* A keyword of the format and the value it stands for. */
+struct cg_enum {
+	const char *name;   /* as written in the file; NULL ends a table */
+	unsigned int value; /* enum value in the state */
+};
+
+/* key's value: one of names[]; *out is its value. */
+static int get_enum(struct cg_parse *p, const struct cg_obj *o, const char *key,
+		    const struct cg_ynode *v, const struct cg_enum *names, unsigned int *out)
+{
+	char expect[128] = "";
+	const char *s = NULL;
+	unsigned int i;
+	int ret;
+
+	ret = get_str(p, o, key, v, &s);
+	if (ret)
+		return ret;
+	for (i = 0; names[i].name; i++) {
+		if (!strcmp(names[i].name, s)) {
+			*out = names[i].value;
+			return 0;
+		}
+	}
+	for (i = 0; names[i].name; i++)
+		snprintf(expect + strlen(expect), sizeof(expect) - strlen(expect), "%s%s",
+			 i ? (names[i + 1].name ? ", " : " or ") : "", names[i].name);
+	return perr(p, v->line, "%sunknown %s '%s' (expected %s)", o->pre, key, show(p, s),
+		    expect);
+}
+
+static bool name_ok(const char *s)
+{
+	size_t i;
+
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
+	      (s[0] >= '0' && s[0] <= '9')))
+		return false;
+	for (i = 1; s[i]; i++) {
+		if (i >= CG_NAME_MAX - 1)
+			return false;
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_' || s[i] == '-'))
+			return false;
+	}
+	return true;
+}
+
+static int get_name(struct cg_parse *p, const struct cg_obj *o, const char *key,
+		    const struct cg_ynode *v, char out[CG_NAME_MAX])
+{
+	const char *s = NULL;
+	int ret;
+
+	ret = get_str(p, o, key, v, &s);
+	if (ret)
+		return ret;
+	if (!name_ok(s))
+		return perr(p, v->line,
+			    "%s%s '%s' is not a valid name (1 to %d of A-Z a-z 0-9 . _ -, "
+			    "the first a letter or digit)",
+			    o->pre, key, show(p, s), CG_NAME_MAX - 1);
+	strcpy(out, s);
+	return 0;
+}
+
+static bool addr_unicast(const struct cg_addr *a)
+{
+	const uint8_t *b = (const uint8_t *)a->a;
+	static const uint8_t zero[16];
+
+	if (a->family == CG_AF_INET)
+		return b[0] != 0 && b[0] != 127 && b[0] < 224; /* this-net, loopback, multicast+ */
+	if (!memcmp(b, zero, 16))
+		return false;
+	if (!memcmp(b, zero, 15) && b[15] == 1)
+		return false; /* ::1 */
+	return b[0] != 0xff;
+}
+
+/* An address; family 0 takes either, else only CG_AF_INET or CG_AF_INET6. */
+static int get_addr(struct cg_parse *p, const struct cg_obj *o, const char *key,
+		    const struct cg_ynode *v, int family, struct cg_addr *out)
+{
+	struct cg_addr a = { 0 };
+	const char *s = NULL;
+	int ret, is6;
+
+	ret = get_str(p, o, key, v, &s);
+	if (ret)
+		return ret;
+	is6 = strchr(s, ':') != NULL;
+	if (family == CG_AF_INET && is6)
+		return perr(p, v->line, "%s%s '%s' is not an IPv4 address", o->pre, key,
+			    show(p, s));
+	if (family == CG_AF_INET6 && !is6)
+		return perr(p, v->line, "%s%s '%s' is not an IPv6 address", o->pre, key,
+			    show(p, s));
+	a.family = is6 ? CG_AF_INET6 : CG_AF_INET;
+	if (inet_pton(is6 ? AF_INET6 : AF_INET, s, a.a) != 1)
+		return perr(p, v->line, "%sbad IPv%d address '%s' for %s", o->pre, is6 ? 6 : 4,
+			    show(p, s), key);
+	if (!addr_unicast(&a))
+		return perr(p, v->line, "%s%s %s is not a unicast address", o->pre, key,
+			    show(p, s));
+	*out = a;
+	return 0;
+}
+
+/* The items of a list under key, with count limits. */
+static int get_list(struct cg_parse *p, const struct cg_obj *o, const char *key,
+		    const struct cg_ynode *v, size_t min, size_t max)
+{
+	if (v->kind != CG_Y_SEQ)
+		return perr(p, v->line, "%s%s: expected a list, found %s%s", o->pre, key,
+			    found(p, v), v->kind == CG_Y_SCALAR && v->plain && !v->str[0] ?
+			    " (write [] for an empty list)" : "");
+	if (v->n < min)
+		return perr(p, v->line, "%s%s: needs at least %zu item%s", o->pre, key, min,
+			    min == 1 ? "" : "s");
+	if (v->n > max)
+		return perr(p, v->line, "%stoo many %s (%zu, at most %zu)", o->pre, key, v->n,
+			    max);
+	return 0;
+}
+
+static const char *addr_str(const struct cg_addr *a, char *buf, size_t len)
+{
+	if (!inet_ntop(a->family == CG_AF_INET6 ? AF_INET6 : AF_INET, a->a, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+static int cmp_lname(const void *a, const void *b)
+{
+	const struct cg_lname *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c)
+		return c;
+	return (x->line > y->line) - (x->line < y->line);
+}
+
+/* Report the first name given twice; l (n entries) is sorted by this call. */
+static int check_dup_names(struct cg_parse *p, struct cg_lname *l, size_t n, const char *what)
+{
+	size_t i;
+
+	qsort(l, n, sizeof(*l), cmp_lname);
+	for (i = 1; i < n; i++)
+		if (!strcmp(l[i - 1].name, l[i].name))
+			return perr(p, l[i].line, "duplicate %s '%s' (first at line %u)", what,
+				    l[i].name, l[i - 1].line);
+	return 0;
+}
+
+/* ---- the schema ---- */
+
+static const char *const top_keys[] = {
+	"generation", "region",	 "interfaces", "xdp_mode", "source", "mtu",
+	"conntrack",  "regions", "cells",      "services", NULL,
+};
+static const char *const source_keys[] = { "ipv4", "ipv6", NULL };
+static const char *const region_keys[] = { "name", "id", "cost", NULL };
+static const char *const cell_keys[] = {
+	"name", "id", "region", "gateway", "encap", "gue_port", "weight", "capacity", "state", NULL,
+};
+static const char *const service_keys[] = {
+	"name",	      "id",	       "vip",	"port", "protocol",
+	"table_size", "default_class", "cells", NULL,
+};
+
+/* Keywords; state.c prints the same ones (keep in sync). */
+static const struct cg_enum xdp_mode_names[] = {
+	{ "auto", CG_XDP_AUTO },
+	{ "native", CG_XDP_NATIVE },
+	{ "generic", CG_XDP_GENERIC },
+	{ NULL, 0 },
+};
+static const struct cg_enum encap_names[] = {
+	{ "ipip", CG_ENCAP_IPIP }, { "gue", CG_ENCAP_GUE }, { NULL, 0 },
+};
+static const struct cg_enum cell_state_names[] = {
+	{ "active", CG_CELL_ACTIVE }, { "draining", CG_CELL_DRAINING }, { "down", CG_CELL_DOWN },
+	{ NULL, 0 },
+};
+static const struct cg_enum proto_names[] = {
+	{ "tcp", IPPROTO_TCP }, { "udp", IPPROTO_UDP }, { NULL, 0 },
+};
+
+/* Label an item of a list: by its name if it has a good one, else by position. */
+static void item_label(struct cg_obj *o, const char *kind, const struct cg_ynode *m, size_t idx)
+{
+	const struct cg_ynode *v = m->kind == CG_Y_MAP ? map_get(m, "name") : NULL;
+
+	if (v && v->kind == CG_Y_SCALAR && name_ok(v->str))
+		obj_set(o, "%s '%s'", kind, v->str);
+	else
+		obj_set(o, "%s #%zu", kind, idx + 1);
+}
+
+static bool ifname_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n >= IF_NAMESIZE || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] == '/' || s[i] == ':' || (unsigned char)s[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+static int cmp_ifname(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static int parse_interfaces(struct cg_parse *p, const struct cg_ynode *v)
+{
+	struct cg_obj top = { "", "" };
+	struct cg_state *st = &p->st;
+	const char *s = NULL;
+	size_t i, j;
+	int ret;
+
+	ret = get_list(p, &top, "interfaces", v, 1, CG_MAX_IFACES);
+	if (ret)
+		return ret;
+	for (i = 0; i < v->n; i++) {
+		ret = get_str(p, &top, "interfaces", v->kid[i], &s);
+		if (ret)
+			return ret;
+		if (!ifname_ok(s))
+			return perr(p, v->kid[i]->line,
+				    "interfaces: '%s' is not a valid interface name", show(p, s));
+		for (j = 0; j < i; j++)
+			if (!strcmp(v->kid[j]->str, s))
+				return perr(p, v->kid[i]->line,
+					    "interfaces: '%s' is listed twice (first at line %u)",
+					    s, v->kid[j]->line);
+		strcpy(st->ifaces[i], s);
+	}
+	st->nifaces = v->n;
+	/* a set: sorted, so that the order of the list does not change the digest */
+	qsort(st->ifaces, st->nifaces, sizeof(st->ifaces[0]), cmp_ifname);
+	return 0;
+}
+
+static int parse_source(struct cg_parse *p, const struct cg_ynode *m)
+{
+	const struct cg_ynode *v;
+	struct cg_obj o;
+	int ret;
+
+	obj_set(&o, "source");
+	ret = map_check(p, m, &o, source_keys);
+	if (ret)
+		return ret;
+	v = map_get(m, "ipv4");
+	if (v) {
+		ret = get_addr(p, &o, "ipv4", v, CG_AF_INET, &p->st.src4);
+		if (ret)
+			return ret;
+	}
+	v = map_get(m, "ipv6");
+	if (v)
+		ret = get_addr(p, &o, "ipv6", v, CG_AF_INET6, &p->st.src6);
+	return ret;
+}
+
+/* Explicit ids: each given once. lines[] has max entries, zeroed. */
+static int check_id(struct cg_parse *p, const struct cg_obj *o, const struct cg_ynode *v,
+		    uint32_t id, unsigned int *lines, const char *kind)
+{
+	if (lines[id])
+		return perr(p, v->line, "%sid %u is already used by another %s (line %u)", o->pre,
+			    id, kind, lines[id]);
+	lines[id] = v->line;
+	return 0;
+}
+
+static int parse_regions(struct cg_parse *p, const struct cg_ynode *list)
+{
+	struct cg_obj top = { "", "" }, o;
+	struct cg_state *st = &p->st;
+	unsigned int idlines[CG_MAX_REGIONS] = { 0 };
+	struct cg_lname names[CG_MAX_REGIONS];
+	const struct cg_ynode *m, *v;
+	struct cg_region_cfg *r;
+	size_t i;
+	int ret;
+
+	ret = get_list(p, &top, "regions", list, 1, CG_MAX_REGIONS);
+	if (ret)
+		return ret;
+	st->regions = calloc(list->n, sizeof(*st->regions));
+	if (!st->regions)
+		goto nomem;
+	for (i = 0; i < list->n; i++) {
+		m = list->kid[i];
+		r = &st->regions[st->nregions++];
+		r->id = CG_ID_AUTO;
+		r->line = m->line;
+		item_label(&o, "region", m, i);
+		ret = map_check(p, m, &o, region_keys);
+		if (!ret)
+			ret = map_need(p, m, &o, "name", &v);
+		if (!ret)
+			ret = get_name(p, &o, "name", v, r->name);
+		if (!ret)
+			ret = map_need(p, m, &o, "cost", &v);
+		if (!ret)
+			ret = get_u32(p, &o, "cost", v, 0, CG_MAX_REGION_COST, &r->cost);
+		if (!ret && (v = map_get(m, "id"))) {
+			ret = get_u32(p, &o, "id", v, 0, CG_MAX_REGIONS - 1, &r->id);
+			if (!ret)
+				ret = check_id(p, &o, v, r->id, idlines, "region");
+		}
+		if (ret)
+			return ret;
+		strcpy(names[i].name, r->name);
+		names[i].line = r->line;
+	}
+	return check_dup_names(p, names, list->n, "region name");
+nomem:
+	perr(p, 0, "out of memory");
+	return -ENOMEM;
+}
+
+static const struct cg_region_cfg *region_find(const struct cg_state *st, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < st->nregions; i++)
+		if (!strcmp(st->regions[i].name, name))
+			return &st->regions[i];
+	return NULL;
+}
+
+static int parse_cell(struct cg_parse *p, const struct cg_ynode *m, size_t idx,
+		      struct cg_cell_cfg *c, unsigned int *idlines)
+{
+	const struct cg_ynode *v;
+	struct cg_obj o;
+	unsigned int e = 0;
+	uint32_t x = 0;
+	char abuf[INET6_ADDRSTRLEN];
+	int ret;
+
+	c->id = CG_ID_AUTO;
+	c->line = m->line;
+	c->gue_port = CG_GUE_DEFAULT_PORT;
+	c->weight = CG_DEFAULT_WEIGHT;
+	c->state = CG_CELL_ACTIVE;
+	item_label(&o, "cell", m, idx);
+	ret = map_check(p, m, &o, cell_keys);
+	if (ret)
+		return ret;
+	ret = map_need(p, m, &o, "name", &v);
+	if (!ret)
+		ret = get_name(p, &o, "name", v, c->name);
+	if (!ret && (v = map_get(m, "id"))) {
+		ret = get_u32(p, &o, "id", v, 0, CG_MAX_CELLS - 1, &c->id);
+		if (!ret)
+			ret = check_id(p, &o, v, c->id, idlines, "cell");
+	}
+	if (!ret)
+		ret = map_need(p, m, &o, "region", &v);
+	if (!ret)
+		ret = get_name(p, &o, "region", v, c->region);
+	if (!ret && !region_find(&p->st, c->region))
+		ret = perr(p, v->line, "%sunknown region '%s'", o.pre, c->region);
+	if (!ret)
+		ret = map_need(p, m, &o, "gateway", &v);
+	if (!ret)
+		ret = get_addr(p, &o, "gateway", v, 0, &c->gw);
+	if (!ret && c->gw.family == CG_AF_INET && !p->st.src4.family)
+		ret = perr(p, v->line, "%sgateway %s is IPv4 but source has no ipv4 address",
+			   o.pre, addr_str(&c->gw, abuf, sizeof(abuf)));
+	if (!ret && c->gw.family == CG_AF_INET6 && !p->st.src6.family)
+		ret = perr(p, v->line, "%sgateway %s is IPv6 but source has no ipv6 address",
+			   o.pre, addr_str(&c->gw, abuf, sizeof(abuf)));
+	if (!ret)
+		ret = map_need(p, m, &o, "encap", &v);
+	if (!ret) {
+		ret = get_enum(p, &o, "encap", v, encap_names, &e);
+		c->encap = (uint8_t)e;
+	}
+	if (!ret && (v = map_get(m, "gue_port"))) {
+		ret = get_u32(p, &o, "gue_port", v, 1, 65535, &x);
+		c->gue_port = (uint16_t)x;
+	}
+	if (!ret && (v = map_get(m, "weight")))
+		ret = get_u32(p, &o, "weight", v, 1, CG_MAX_WEIGHT, &c->weight);
+	if (!ret && (v = map_get(m, "capacity")))
+		ret = get_u32(p, &o, "capacity", v, 0, UINT32_MAX, &c->capacity);
+	if (!ret && (v = map_get(m, "state"))) {
+		ret = get_enum(p, &o, "state", v, cell_state_names, &e);
+		c->state = (uint8_t)e;
+	}
+	return ret;
+}
+
+static int cmp_cell(const void *a, const void *b)
+{
+	return strcmp(((const struct cg_cell_cfg *)a)->name, ((const struct cg_cell_cfg *)b)->name);
+}
+
+static int parse_cells(struct cg_parse *p, const struct cg_ynode *list)
+{
+	struct cg_obj top = { "", "" };
+	struct cg_state *st = &p->st;
+	struct cg_lname *names = NULL;
+	unsigned int *idlines = NULL;
+	size_t i;
+	int ret;
+
+	ret = get_list(p, &top, "cells", list, 0, CG_MAX_CELLS);
+	if (ret)
+		return ret;
+	if (!list->n)
+		return 0;
+	st->cells = calloc(list->n, sizeof(*st->cells));
+	names = calloc(list->n, sizeof(*names));
+	idlines = calloc(CG_MAX_CELLS, sizeof(*idlines));
+	if (!st->cells || !names || !idlines) {
+		perr(p, 0, "out of memory");
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < list->n; i++) {
+		ret = parse_cell(p, list->kid[i], i, &st->cells[st->ncells++], idlines);
+		if (ret)
+			goto out;
+		strcpy(names[i].name, st->cells[i].name);
+		names[i].line = st->cells[i].line;
+	}
+	ret = check_dup_names(p, names, list->n, "cell name");
+	if (ret)
+		goto out;
+	/* names are unique, so any sort gives the same order; services look cells up by name */
+	qsort(st->cells, st->ncells, sizeof(*st->cells), cmp_cell);
+out:
+	free(names);
+	free(idlines);
+	return ret;
+}
+
+static const struct cg_cell_cfg *cell_find_sorted(const struct cg_state *st, const char *name)
+{
+	struct cg_cell_cfg key;
+
+	if (!st->ncells)
+		return NULL;
+	strcpy(key.name, name);
+	return bsearch(&key, st->cells, st->ncells, sizeof(*st->cells), cmp_cell);
+}
+
+static int parse_service_cells(struct cg_parse *p, const struct cg_obj *o,
+			       const struct cg_ynode *list, struct cg_service_cfg *s)
+{
+	struct cg_lname *l = NULL;
+	size_t i;
+	int ret;
+
+	ret = get_list(p, o, "cells", list, 0, CG_MAX_CELLS);
+	if (ret)
+		return ret;
+	if (!list->n)
+		return perr(p, list->line, "%scells is empty: a service needs at least one cell",
+			    o->pre);
+	l = calloc(list->n, sizeof(*l));
+	s->cells = calloc(list->n, sizeof(*s->cells));
+	if (!l || !s->cells) {
+		perr(p, 0, "out of memory");
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < list->n; i++) {
+		ret = get_name(p, o, "cells", list->kid[i], l[i].name);
+		if (ret)
+			goto out;
+		l[i].line = list->kid[i]->line;
+		if (!cell_find_sorted(&p->st, l[i].name)) {
+			ret = perr(p, l[i].line, "%scell '%s' is not defined", o->pre, l[i].name);
+			goto out;
+		}
+	}
+	qsort(l, list->n, sizeof(*l), cmp_lname);
+	for (i = 0; i < list->n; i++) {
+		if (i && !strcmp(l[i - 1].name, l[i].name)) {
+			ret = perr(p, l[i].line, "%scell '%s' is listed twice (first at line %u)",
+				   o->pre, l[i].name, l[i - 1].line);
+			goto out;
+		}
+		strcpy(s->cells[i], l[i].name);
+	}
+	s->ncells = list->n;
+out:
+	free(l);
+	return ret;
+}
+
+static int parse_service(struct cg_parse *p, const struct cg_ynode *m, size_t idx,
+			 struct cg_service_cfg *s, unsigned int *idlines)
+{
+	const struct cg_ynode *v, *tsv = NULL;
+	struct cg_obj o;
+	unsigned int e = 0;
+	uint32_t x = 0;
+	int ret;
+
+	s->id = CG_ID_AUTO;
+	s->line = m->line;
+	s->table_size = CG_DEFAULT_TABLE_SIZE;
+	item_label(&o, "service", m, idx);
+	ret = map_check(p, m, &o, service_keys);
+	if (ret)
+		return ret;
+	ret = map_need(p, m, &o, "name", &v);
+	if (!ret)
+		ret = get_name(p, &o, "name", v, s->name);
+	if (!ret && (v = map_get(m, "id"))) {
+		ret = get_u32(p, &o, "id", v, 0, CG_MAX_SERVICES - 1, &s->id);
+		if (!ret)
+			ret = check_id(p, &o, v, s->id, idlines, "service");
+	}
+	if (!ret)
+		ret = map_need(p, m, &o, "vip", &v);
+	if (!ret)
+		ret = get_addr(p, &o, "vip", v, 0, &s->vip);
+	if (!ret)
+		ret = map_need(p, m, &o, "port", &v);
+	if (!ret) {
+		ret = get_u32(p, &o, "port", v, 1, 65535, &x);
+		s->port = (uint16_t)x;
+	}
+	if (!ret)
+		ret = map_need(p, m, &o, "protocol", &v);
+	if (!ret) {
+		ret = get_enum(p, &o, "protocol", v, proto_names, &e);
+		s->proto = (uint8_t)e;
+	}
+	if (!ret && (tsv = map_get(m, "table_size"))) {
+		ret = get_u32(p, &o, "table_size", tsv, 2, CG_MAX_TABLE_SIZE, &s->table_size);
+		if (!ret && !cg_maglev_is_prime(s->table_size))
+			ret = perr(p, tsv->line, "%stable_size %u is not prime", o.pre,
+				   s->table_size);
+	}
+	if (!ret && (v = map_get(m, "default_class"))) {
+		ret = get_u32(p, &o, "default_class", v, 0, CG_MAX_CLASSES - 1, &x);
+		s->default_class = (uint8_t)x;
+	}
+	if (!ret)
+		ret = map_need(p, m, &o, "cells", &v);
+	if (!ret)
+		ret = parse_service_cells(p, &o, v, s);
+	if (!ret && s->table_size < s->ncells)
+		ret = perr(p, tsv ? tsv->line : m->line,
+			   "%stable_size %u is smaller than its %zu cells", o.pre, s->table_size,
+			   s->ncells);
+	return ret;
+}
+
+static int cmp_service(const void *a, const void *b)
+{
+	return strcmp(((const struct cg_service_cfg *)a)->name,
+		      ((const struct cg_service_cfg *)b)->name);
+}
+
+static const char *proto_name(uint8_t proto)
+{
+	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : "?";
+}
+
+static int parse_services(struct cg_parse *p, const struct cg_ynode *list)
+{
+	struct cg_obj top = { "", "" };
+	struct cg_state *st = &p->st;
+	struct cg_service_cfg *s, *t;
+	struct cg_lname *names = NULL;
+	unsigned int *idlines = NULL;
+	char abuf[INET6_ADDRSTRLEN];
+	size_t i, j;
+	int ret;
+
+	ret = get_list(p, &top, "services", list, 0, CG_MAX_SERVICES);
+	if (ret)
+		return ret;
+	if (!list->n)
+		return 0;
+	st->services = calloc(list->n, sizeof(*st->services));
+	names = calloc(list->n, sizeof(*names));
+	idlines = calloc(CG_MAX_SERVICES, sizeof(*idlines));
+	if (!st->services || !names || !idlines) {
+		perr(p, 0, "out of memory");
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < list->n; i++) {
+		s = &st->services[st->nservices++];
+		ret = parse_service(p, list->kid[i], i, s, idlines);
+		if (ret)
+			goto out;
+		for (j = 0; j < i; j++) {
+			t = &st->services[j];
+			if (t->port == s->port && t->proto == s->proto &&
+			    !memcmp(&t->vip, &s->vip, sizeof(s->vip))) {
+				ret = perr(p, s->line,
+					   "service '%s': %s port %u %s is already served by "
+					   "service '%s' (line %u)",
+					   s->name, addr_str(&s->vip, abuf, sizeof(abuf)), s->port,
+					   proto_name(s->proto), t->name, t->line);
+				goto out;
+			}
+		}
+		strcpy(names[i].name, s->name);
+		names[i].line = s->line;
+	}
+	ret = check_dup_names(p, names, list->n, "service name");
+	if (ret)
+		goto out;
+	qsort(st->services, st->nservices, sizeof(*st->services), cmp_service);
+out:
+	free(names);
+	free(idlines);
+	return ret;
+}
+
+static int cmp_region(const void *a, const void *b)
+{
+	return strcmp(((const struct cg_region_cfg *)a)->name,
+		      ((const struct cg_region_cfg *)b)->name);
+}
+
+static int parse_root(struct cg_parse *p, const struct cg_ynode *root)
+{
+	struct cg_obj top = { "", "" };
+	struct cg_state *st = &p->st;
+	const struct cg_ynode *v, *regv;
+	unsigned int e = 0;
+	int ret;
+
+	ret = map_check(p, root, &top, top_keys);
+	if (ret)
+		return ret;
+	if ((v = map_get(root, "generation"))) {
+		ret = get_u64(p, &top, "generation", v, 0, UINT64_MAX, &st->generation);
+		if (ret)
+			return ret;
+	}
+	ret = map_need(p, root, &top, "region", &regv);
+	if (!ret)
+		ret = get_name(p, &top, "region", regv, st->region);
+	if (!ret)
+		ret = map_need(p, root, &top, "interfaces", &v);
+	if (!ret)
+		ret = parse_interfaces(p, v);
+	if (!ret && (v = map_get(root, "xdp_mode"))) {
+		ret = get_enum(p, &top, "xdp_mode", v, xdp_mode_names, &e);
+		st->xdp_mode = (uint8_t)e;
+	}
+	if (!ret && (v = map_get(root, "source")))
+		ret = parse_source(p, v);
+	if (!ret && (v = map_get(root, "mtu")))
+		ret = get_u32(p, &top, "mtu", v, CG_MIN_MTU, CG_MAX_MTU, &st->mtu);
+	if (!ret && (v = map_get(root, "conntrack")))
+		ret = get_u32(p, &top, "conntrack", v, CG_MIN_CONNTRACK, CG_MAX_CONNTRACK,
+			      &st->conntrack_size);
+	if (!ret)
+		ret = map_need(p, root, &top, "regions", &v);
+	if (!ret)
+		ret = parse_regions(p, v);
+	if (!ret && !region_find(st, st->region))
+		ret = perr(p, regv->line, "region '%s' is not one of the regions", st->region);
+	if (!ret && (v = map_get(root, "cells")))
+		ret = parse_cells(p, v);
+	if (!ret && (v = map_get(root, "services")))
+		ret = parse_services(p, v);
+	if (!ret)
+		qsort(st->regions, st->nregions, sizeof(*st->regions), cmp_region);
+	return ret;
+}
+
+int cg_config_parse_buf(const char *name, const char *buf, size_t len, struct cg_state *st,
+			char *err, size_t errlen)
+{
+	struct cg_ynode *root = NULL;
+	struct cg_parse *p;
+	int ret;
+
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		if (errlen)
+			snprintf(err, errlen, "%s: out of memory", name);
+		return -ENOMEM;
+	}
+	p->name = name;
+	p->buf = buf;
+	p->err = errlen ? err : NULL;
+	p->errlen = errlen;
+	cg_state_init(&p->st);
+
+	if (len > CG_CONFIG_MAX_SIZE) {
+		perr(p, 0, "file is too large (%zu bytes, at most %u)", len, CG_CONFIG_MAX_SIZE);
+		ret = -EFBIG;
+		goto out;
+	}
+	ret = yaml_load(p, buf, len, &root);
+	if (ret)
+		goto out;
+	if (!root || (root->kind == CG_Y_SCALAR && root->plain && !root->str[0])) {
+		ret = perr(p, root ? root->line : 1, "file is empty");
+		goto out;
+	}
+	ret = parse_root(p, root);
+out:
+	ynode_free(root);
+	if (ret) {
+		cg_state_free(&p->st);
+	} else {
+		*st = p->st;
+	}
+	free(p);
+	return ret;
+}
+
+int cg_config_read_file(const char *path, char **bufp, size_t *lenp, char *err, size_t errlen)
+{
+	size_t len = 0, cap = 0;
+	char *buf = NULL, *nb;
+	struct stat sb;
+	ssize_t n;
+	int fd = -1, ret = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		if (errlen)
+			snprintf(err, errlen, "cannot open '%s': %s", path, strerror(-ret));
+		goto out;
+	}
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > CG_CONFIG_MAX_SIZE) {
+		ret = -EFBIG;
+		if (errlen)
+			snprintf(err, errlen, "%s: file is too large (%lld bytes, at most %u)",
+				 path, (long long)sb.st_size, CG_CONFIG_MAX_SIZE);
+		goto out;
+	}
+	for (;;) {
+		if (len == cap) {
+			if (cap > CG_CONFIG_MAX_SIZE) {
+				ret = -EFBIG;
+				if (errlen)
+					snprintf(err, errlen,
+						 "%s: file is too large (more than %u bytes)", path,
+						 CG_CONFIG_MAX_SIZE);
+				goto out;
+			}
+			cap = cap ? cap * 2 : 64 * 1024;
+			nb = realloc(buf, cap + 1);
+			if (!nb) {
+				ret = -ENOMEM;
+				if (errlen)
+					snprintf(err, errlen, "cannot read '%s': %s", path,
+						 strerror(ENOMEM));
+				goto out;
+			}
+			buf = nb;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			if (errlen)
+				snprintf(err, errlen, "cannot read '%s': %s", path, strerror(-ret));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > CG_CONFIG_MAX_SIZE) {
+		ret = -EFBIG;
+		if (errlen)
+			snprintf(err, errlen, "%s: file is too large (%zu bytes, at most %u)", path,
+				 len, CG_CONFIG_MAX_SIZE);
+		goto out;
+	}
+	if (!buf) {
+		buf = malloc(1);
+		if (!buf) {
+			ret = -ENOMEM;
+			if (errlen)
+				snprintf(err, errlen, "cannot read '%s': %s", path,
+					 strerror(ENOMEM));
+			goto out;
+		}
+	}
+	buf[len] = '\0';
+	*bufp = buf;
+	*lenp = len;
+	buf = NULL;
+out:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+int cg_config_parse(const char *path, struct cg_state *st, char *err, size_t errlen)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int ret;
+
+	ret = cg_config_read_file(path, &buf, &len, err, errlen);
+	if (!ret)
+		ret = cg_config_parse_buf(path, buf, len, st, err, errlen);
+	free(buf);
+	return ret;
+}
