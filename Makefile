@@ -60,11 +60,16 @@ TESTS := $(patsubst %.c,$(BUILD)/%,$(UNIT_SRCS) $(PROG_TEST_SRCS))
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH := $(if $(BENCH_SRCS),$(BUILD)/tests/bench/bench)
 
+.DEFAULT_GOAL := all
+
+# the namespace lab's own programs (LAB_BINS)
+include tests/lab/lab.mk
+
 .PHONY: all deps test unit-test prog-test e2e-test demo bench format clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(BPF_OBJS) $(SKELS) $(LIB) $(PROGS) $(TESTS) $(BENCH)
+all: $(BPF_OBJS) $(SKELS) $(LIB) $(PROGS) $(TESTS) $(BENCH) $(LAB_BINS)
 
 deps:
 	$(Q)bash scripts/deps.sh

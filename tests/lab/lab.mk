@@ -1,0 +1,24 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# lab.mk - the namespace lab's programs: cellsrv (a cell's server) and labclient (the test client)
+#
+# Included by the top-level Makefile, which provides BUILD, CC, CFLAGS, LDFLAGS and msg.
+# Standalone: make -f Makefile -f tests/lab/lab.mk build/cellsrv build/labclient
+# (the guard makes including it twice harmless).
+
+ifndef CG_LAB_MK
+CG_LAB_MK := 1
+
+LAB_BINS += $(BUILD)/cellsrv $(BUILD)/labclient
+
+# one source file each, no library: compile and link in one step (-MMD writes $@.d)
+$(BUILD)/cellsrv: tests/lab/cellsrv.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
+
+$(BUILD)/labclient: tests/lab/labclient.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
+
+endif
