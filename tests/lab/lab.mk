@@ -21,4 +21,10 @@ $(BUILD)/labclient: tests/lab/labclient.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
 
+# whichcell reads the pinned maps: it links the library (LIB, LDLIBS from the Makefile)
+LAB_BINS += $(BUILD)/whichcell
+$(BUILD)/whichcell: $(BUILD)/tests/lab/whichcell.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 endif
