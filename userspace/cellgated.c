@@ -128,6 +128,11 @@ static void arm_retry(struct cgd *d)
 
 	if (d->retry_armed)
 		return;
+	if (d->rec_failed) {
+		if (cg_loop_timer(d->loop, CGD_RETRY_MS, retry_timer, d) >= 0)
+			d->retry_armed = true;
+		return;
+	}
 	for (i = 0; i < d->st.ncells; i++)
 		if (d->nexthops[d->st.cells[i].id].err) {
 			if (cg_loop_timer(d->loop, CGD_RETRY_MS, retry_timer, d) >= 0)
@@ -143,8 +148,10 @@ int cgd_reconcile(struct cgd *d, const char *cause, char *err, size_t errlen)
 
 	ret = cg_rec_apply(d->rec, &d->st, nh_lookup, d, &rep, err, errlen);
 	d->last_rec = rep;
+	d->rec_failed = ret != 0;
 	if (ret) {
-		cgd_log("reconcile (%s) failed: %s", cause, err);
+		cgd_log("reconcile (%s) failed: %s; retrying every %d ms", cause, err, CGD_RETRY_MS);
+		arm_retry(d);
 		return ret;
 	}
 	if (cg_rec_writes(&rep))
@@ -171,7 +178,7 @@ static void retry_timer(struct cg_loop *loop, void *arg)
 	for (i = 0; i < d->st.ncells; i++)
 		if (d->nexthops[d->st.cells[i].id].err)
 			changed |= resolve_cell(d, &d->st.cells[i]);
-	if (changed)
+	if (changed || d->rec_failed)
 		cgd_reconcile(d, "next hop resolved", err, sizeof(err));
 	else
 		arm_retry(d);
@@ -301,7 +308,7 @@ static void diff_emit(void *arg, char op, const char *kind, const char *name, co
 	struct diff_ctx *c = arg;
 
 	c->n++;
-	json_array_append_new(c->arr, json_pack("{s:s#, s:s, s:s, s:s}", "op", &op, (size_t)1,
+	json_array_append_new(c->arr, json_pack("{s:s%, s:s, s:s, s:s}", "op", &op, (size_t)1,
 						"kind", kind, "name", name, "detail",
 						detail ? detail : ""));
 }

@@ -53,6 +53,7 @@ struct cgd {
 	bool adopted;                   /* started on maps a previous run pinned */
 	bool retry_armed;               /* the re-resolve timer is set */
 	bool nh_changed;                /* a neighbour event changed a next hop: reconcile */
+	bool rec_failed;                /* the last reconcile failed: the retry timer tries again */
 	struct cg_rec_report last_rec;  /* what the last reconcile wrote */
 };
 
@@ -62,12 +63,15 @@ void cgd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /*
  * cgd_commit - make next the desired state: validate it as a config would
  * be, keep ids, persist it atomically, then reconcile the maps. cause says
- * who asked (logged with every change). On success *next is consumed
- * (moved into d->st) and *changes (if not NULL) gets a JSON array of the
- * changes, *written (if not NULL) what reconcile wrote; returns the number
- * of changes (0: nothing to do, nothing written). On failure returns -errno
- * with err set; nothing changed: neither the file nor the maps.
- * dry_run stops after computing the changes.
+ * who asked (logged with every change). On success next is emptied (its
+ * content moved into d->st; the caller still frees it), *changes (if not
+ * NULL) gets a JSON array of the changes and *written (if not NULL) what
+ * reconcile wrote; returns the number of changes (0: nothing to do, nothing
+ * written). dry_run stops after computing the changes.
+ * On failure returns -errno with err set. If validation or saving failed,
+ * nothing changed: neither the file nor the maps. If the data plane refused
+ * the change after it was saved, err says so: the desired state is the new
+ * one and cellgated retries the reconcile every CGD_RETRY_MS.
  */
 int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry_run,
 	       json_t **changes, json_t **written, char *err, size_t errlen);

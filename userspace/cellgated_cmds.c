@@ -243,7 +243,7 @@ static int cmd_config_get(void *ctx, const json_t *args, json_t **result, char *
 	if (fclose(mem) && !ret)
 		ret = -ENOMEM;
 	if (!ret)
-		*result = json_pack("{s:s#}", "text", buf, len);
+		*result = json_pack("{s:s%}", "text", buf, len);
 	free(buf);
 	return ret;
 }

@@ -26,7 +26,7 @@
 
 #define CG_CTL_PROTOCOL 1                            /* protocol version reported by hello */
 #define CG_CTL_DEFAULT_PATH "/run/cellgate/ctl.sock" /* cellgated's socket */
-#define CG_CTL_MAX_LINE 65536                        /* longest request line, without its '\n' */
+#define CG_CTL_MAX_LINE (16 << 20) /* longest request line without its newline: a 4 MiB config, escaped */
 #define CG_CTL_DEFAULT_MODE 0600                     /* socket file mode without a group */
 #define CG_CTL_DEFAULT_GROUP_MODE 0660               /* ... with a group allowed */
 #define CG_CTL_DEFAULT_MAX_CLIENTS 32                /* connections served at once */
@@ -153,7 +153,9 @@ void cg_ctl_close(struct cg_ctl_conn *conn);
  * cg_ctl_call - one request on a connection of its own: cg_ctl_connect(),
  * cg_ctl_request(), cg_ctl_close(), all within timeout_ms (< 0: no limit).
  * args is stolen even on failure. Returns as cg_ctl_request(), or the
- * -errno of the connection failure with its message in err.
+ * -errno of the connection failure with its message in err. The two can
+ * share a value (-ENOENT: no socket, or the server's "not found"): a caller
+ * that must tell "daemon down" apart connects with cg_ctl_connect() first.
  */
 int cg_ctl_call(const char *path, const char *cmd, json_t *args, json_t **result, char *err,
 		size_t errlen, int timeout_ms);

@@ -517,7 +517,7 @@ static char *long_request(size_t len)
 	return s;
 }
 
-static void test_ctl_request_over_64k_is_refused_and_closed(void **state)
+static void test_ctl_request_over_the_limit_is_refused_and_closed(void **state)
 {
 	struct server s;
 	struct raw r;
@@ -539,12 +539,12 @@ static void test_ctl_request_over_64k_is_refused_and_closed(void **state)
 	check_error(raw_reply(&r), "EMSGSIZE", -1);
 	assert_true(raw_wait_eof(&r, WAIT_MS) >= 0);
 	raw_close(&r);
-	/* a megabyte without a newline, in pieces */
+	/* more than the limit without a newline, in pieces */
 	raw_open(&r, s.path);
-	line = malloc(1024 * 1024);
+	line = malloc(CG_CTL_MAX_LINE + 4096);
 	assert_non_null(line);
-	memset(line, 'x', 1024 * 1024);
-	raw_send(&r, line, 1024 * 1024);
+	memset(line, 'x', CG_CTL_MAX_LINE + 4096);
+	raw_send(&r, line, CG_CTL_MAX_LINE + 4096);
 	free(line);
 	check_error(raw_reply(&r), "EMSGSIZE", -1);
 	raw_close(&r);
@@ -1083,7 +1083,7 @@ int main(void)
 		cmocka_unit_test(test_ctl_handler_error_maps_back_to_errno),
 		cmocka_unit_test(test_ctl_bad_requests_get_einval_and_keep_the_connection),
 		cmocka_unit_test(test_ctl_unknown_command_is_enosys),
-		cmocka_unit_test(test_ctl_request_over_64k_is_refused_and_closed),
+		cmocka_unit_test(test_ctl_request_over_the_limit_is_refused_and_closed),
 		cmocka_unit_test(test_ctl_many_requests_on_one_connection),
 		cmocka_unit_test(test_ctl_pipelined_requests_in_one_write),
 		cmocka_unit_test(test_ctl_stalled_client_blocks_nobody_and_is_dropped),

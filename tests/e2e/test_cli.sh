@@ -1,0 +1,530 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# test_cli.sh - cellctl against a live cellgated in a namespace: tables, JSON, changes, bad input, fallback
+#
+# One namespace holds the load balancer (veth cg0, cellgated, cellctl); a second one is the
+# gateway host on the other end of the veth, owning every cell's gateway address so next hops
+# resolve, and the client that sends UDP to a VIP so the counters move. cellgated and cellctl
+# run through nsenter --net only: `ip netns exec` would give them a private mount namespace in
+# which the bpffs pins vanish with the process.
+#
+# Prints "PASS name", "FAIL name: why" or "SKIP name: reason" per check (tests/run.sh counts
+# them) and a last line "N passed, N failed". Everything it makes is removed on exit, even on
+# failure or interruption: daemon, pins (cellgated --teardown), namespaces, temp files.
+# shellcheck disable=SC2016,SC2034 # checks are eval'ed strings: variables expand when they run
+set -u
+
+BUILD=${BUILD:-build}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+case $BUILD in /*) build_dir=$BUILD ;; *) build_dir=$top/$BUILD ;; esac
+CELLCTL=$build_dir/cellctl
+CELLGATED=$build_dir/cellgated
+
+P=cgcli-$$
+NS_LB=$P-lb
+NS_GW=$P-gw
+PIN=/sys/fs/bpf/$P
+TMP=
+DPID=
+passed=0 failed=0
+
+skip_all() {
+	echo "SKIP cli: $*"
+	echo "0 passed, 0 failed"
+	exit 0
+}
+
+[ "$(id -u)" -eq 0 ] || skip_all "needs root (namespaces, bpffs, XDP)"
+for tool in ip nsenter jq timeout; do
+	command -v "$tool" >/dev/null 2>&1 || skip_all "'$tool' is not installed"
+done
+if [ ! -x "$CELLCTL" ] || [ ! -x "$CELLGATED" ]; then
+	skip_all "build first: make $BUILD/cellctl $BUILD/cellgated"
+fi
+[ -d /sys/fs/bpf ] || skip_all "no /sys/fs/bpf"
+
+pass() {
+	echo "PASS $1"
+	passed=$((passed + 1))
+}
+
+# fail NAME WHY: also shows the last command's output, to debug from the log alone
+fail() {
+	echo "FAIL $1: $2"
+	failed=$((failed + 1))
+	if [ -n "$TMP" ]; then
+		sed 's/^/    stdout: /' "$TMP/out" 2>/dev/null | head -20
+		sed 's/^/    stderr: /' "$TMP/err" 2>/dev/null | head -5
+	fi
+}
+
+# check NAME COMMAND...: PASS if the command succeeds
+check() {
+	local name=$1
+	shift
+	if "$@"; then pass "$name"; else fail "$name" "condition not met"; fi
+}
+
+cleanup() {
+	local i
+	trap - EXIT INT TERM
+	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
+		kill -TERM "$DPID" 2>/dev/null
+		for i in $(seq 50); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$DPID" 2>/dev/null
+		wait "$DPID" 2>/dev/null
+	fi
+	if [ -e "/var/run/netns/$NS_LB" ] && [ -e "$PIN" ]; then
+		timeout 20 nsenter --net="/var/run/netns/$NS_LB" "$CELLGATED" --teardown -p "$PIN" \
+			>/dev/null 2>&1
+	fi
+	[ -e "$PIN" ] && rm -rf "$PIN"
+	ip netns del "$NS_LB" 2>/dev/null
+	ip netns del "$NS_GW" 2>/dev/null
+	[ -n "$TMP" ] && rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT TERM
+
+TMP=$(mktemp -d /tmp/cgcli.XXXXXX) || skip_all "cannot make a temp dir"
+SOCK=$TMP/ctl.sock
+STATE=$TMP/state
+
+# ---- lab ----
+
+lab_up() {
+	ip netns add "$NS_LB" && ip netns add "$NS_GW" &&
+		ip -n "$NS_LB" link add cg0 type veth peer name cg1 netns "$NS_GW" &&
+		ip -n "$NS_LB" addr add 198.18.0.1/24 dev cg0 &&
+		ip -n "$NS_LB" link set lo up && ip -n "$NS_LB" link set cg0 up &&
+		ip -n "$NS_GW" addr add 198.18.0.2/24 dev cg1 &&
+		for a in 10 11 12 13 14; do
+			ip -n "$NS_GW" addr add "198.18.0.$a/24" dev cg1 || return 1
+		done &&
+		ip -n "$NS_GW" link set lo up && ip -n "$NS_GW" link set cg1 up &&
+		ip -n "$NS_GW" route add 203.0.113.0/24 via 198.18.0.1
+}
+
+if ! lab_up >"$TMP/lab.log" 2>&1; then
+	cat "$TMP/lab.log"
+	fail lab_up "cannot build the namespaces"
+	echo "$passed passed, $failed failed"
+	exit 1
+fi
+
+cat >"$TMP/cfg.yaml" <<'EOF'
+# test_cli.sh: two regions, three cells (gateways on the peer namespace), two services
+region: us-east
+interfaces: [cg0]
+xdp_mode: auto
+source:
+  ipv4: 198.18.0.1
+mtu: 1500
+conntrack: 4096
+regions:
+  - {name: us-east, cost: 0}
+  - {name: eu-west, cost: 10}
+cells:
+  - {name: use1-a, region: us-east, gateway: 198.18.0.10, encap: gue}
+  - {name: use1-b, region: us-east, gateway: 198.18.0.11, encap: gue, weight: 200}
+  - {name: euw1-a, region: eu-west, gateway: 198.18.0.12, encap: ipip}
+services:
+  - name: web
+    vip: 203.0.113.10
+    port: 80
+    protocol: tcp
+    cells: [use1-a, use1-b, euw1-a]
+  - name: dns
+    vip: 203.0.113.53
+    port: 53
+    protocol: udp
+    table_size: 251
+    cells: [use1-a, euw1-a]
+EOF
+
+# in_lb CMD...: run in the LB namespace, sharing our mount namespace (the pins)
+in_lb() { timeout 20 nsenter --net="/var/run/netns/$NS_LB" "$@"; }
+
+# run ARGS...: cellctl with the lab's paths; stdout in $TMP/out, stderr in $TMP/err, status in rc
+rc=0
+run() {
+	in_lb "$CELLCTL" -s "$SOCK" --pin-dir "$PIN" --state-dir "$STATE" "$@" \
+		>"$TMP/out" 2>"$TMP/err"
+	rc=$?
+}
+
+out() { cat "$TMP/out"; }
+err_lines() { wc -l <"$TMP/err"; }
+
+# jqo FILTER: true if FILTER holds on the last JSON output
+jqo() { jq -e "$1" "$TMP/out" >/dev/null 2>&1; }
+
+# udp_burst N: N datagrams from the gateway namespace to the dns VIP, each a new flow
+udp_burst() {
+	timeout 20 nsenter --net="/var/run/netns/$NS_GW" bash -c \
+		"for i in \$(seq $1); do echo \"q\$i\" > /dev/udp/203.0.113.53/53; done" 2>/dev/null
+}
+
+# nsenter without --fork execs cellgated, so $! is the daemon (no timeout: the trap ends it)
+start_daemon() {
+	nsenter --net="/var/run/netns/$NS_LB" "$CELLGATED" "$@" -d "$STATE" -p "$PIN" -s "$SOCK" \
+		>>"$TMP/cellgated.log" 2>&1 &
+	DPID=$!
+}
+
+# wait_ready: cellgated answers (not the fallback) and every next hop is resolved, within 10 s
+wait_ready() {
+	local i
+	for i in $(seq 100); do
+		run -j status
+		if [ "$rc" -eq 0 ] && jqo '(has("source") | not) and .unready_cells == 0'; then
+			return 0
+		fi
+		kill -0 "$DPID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+dump_state() { run -j config dump && jq -r .text "$TMP/out"; }
+
+start_daemon -c "$TMP/cfg.yaml"
+if ! wait_ready; then
+	cat "$TMP/cellgated.log"
+	fail daemon_start "cellgated did not become ready"
+	echo "$passed passed, $failed failed"
+	exit 1
+fi
+pass daemon_start
+
+# ---- read-only: tables and JSON ----
+
+run status
+check status_table eval '[ $rc -eq 0 ] && out | grep -q "^daemon: .*cellgated 0" &&
+	out | grep -q "^state: .*generation 1," && out | grep -q "^objects: .*2 services, 3 cells, 2 regions"'
+run -j status
+check status_json eval '[ $rc -eq 0 ] && jqo ".daemon == \"cellgated\" and .generation == 1 and
+	.services == 2 and .cells == 3 and .regions == 2 and .adopted == false and
+	.interfaces[0].name == \"cg0\" and .conntrack.capacity == 4096"'
+run -p status
+check status_pretty eval '[ $rc -eq 0 ] && [ $(out | wc -l) -gt 10 ] && jqo ".pid > 0"'
+
+run cell list
+# header, then three rows in name order, every column starting where its header does
+cells_aligned() {
+	local col
+	[ "$rc" -eq 0 ] && [ "$(out | wc -l)" -eq 4 ] || return 1
+	out | head -1 | grep -q '^NAME  *ID  *REGION  *GATEWAY  *ENCAP  *WEIGHT  *CAPACITY  *STATE  *DP ' ||
+		return 1
+	[ "$(out | awk 'NR > 1 {print $1}' | tr '\n' ' ')" = "euw1-a use1-a use1-b " ] || return 1
+	col=$(out | head -1 | awk '{print index($0, "GATEWAY")}')
+	out | awk -v c="$col" 'NR > 1 && substr($0, c - 1, 1) != " " {exit 1}
+		NR > 1 && substr($0, c, 7) !~ /^198\.18/ {exit 1}' || return 1
+	out | grep -q '^use1-b .* us-east  *198\.18\.0\.11  *gue:6080  *200 .* active  *active '
+}
+check cell_list_table cells_aligned
+check cell_list_width eval '[ $(out | awk "{ if (length > m) m = length } END {print m}") -le 100 ]'
+run -j cell list
+check cell_list_json eval '[ $rc -eq 0 ] && jqo "length == 3 and ([.[].name] == [\"euw1-a\", \"use1-a\", \"use1-b\"])
+	and all(.[]; .state == \"active\" and .dataplane.state == \"active\" and (has(\"source\") | not))
+	and (.[] | select(.name == \"use1-b\") | .weight == 200 and .encap == \"gue\" and .gue_port == 6080)
+	and (.[] | select(.name == \"euw1-a\") | .encap == \"ipip\" and .region == \"eu-west\")"'
+run cell show use1-b
+check cell_show_table eval '[ $rc -eq 0 ] && out | grep -q "^gateway: *198.18.0.11$" &&
+	out | grep -q "^weight: *200$" && out | grep -q "^dataplane: *active, next hop"'
+run -j cell show use1-b
+check cell_show_json eval '[ $rc -eq 0 ] && jqo ".name == \"use1-b\" and .weight == 200"'
+
+run service list
+check service_list_table eval '[ $rc -eq 0 ] && [ $(out | wc -l) -eq 3 ] &&
+	out | head -1 | grep -q "^NAME  *ID  *ADDRESS  *CELLS  *TABLE" &&
+	out | grep -q "^dns  *[0-9]  *203.0.113.53:53/udp  *2  *251 " &&
+	out | grep -q "^web  *[0-9]  *203.0.113.10:80/tcp  *3  *65537 "'
+run -j service list
+check service_list_json eval '[ $rc -eq 0 ] && jqo "length == 2 and
+	(.[] | select(.name == \"dns\") | .table_size == 251 and .table.size == 251 and
+	 ([.table.shares[]] | add) == 251 and .cells == [\"euw1-a\", \"use1-a\"] and .protocol == \"udp\")"'
+run service show web
+check service_show_table eval '[ $rc -eq 0 ] && out | grep -q "^address: *203.0.113.10:80/tcp$" &&
+	out | grep -q "^table: *65537 slots live$" && [ $(out | grep -c " slots  *[0-9.]*%$") -eq 3 ]'
+
+run region list
+check region_list_table eval '[ $rc -eq 0 ] && out | head -1 | grep -q "^NAME  *ID  *COST  *LOCAL  *CELLS  *ACTIVE$" &&
+	out | sed -n 2p | grep -q "^us-east  *[0-9]  *0  *yes  *2  *2$" &&
+	out | sed -n 3p | grep -q "^eu-west  *[0-9]  *10  *no  *1  *1$"'
+run -j region list
+check region_list_json eval '[ $rc -eq 0 ] && jqo "[.[].name] == [\"us-east\", \"eu-west\"] and .[0].local == true"'
+
+run ce li -j
+check prefix_dispatch eval '[ $rc -eq 0 ] && jqo "length == 3"'
+
+# ---- stats ----
+
+udp_burst 20
+run -j stats
+check stats_json eval '[ $rc -eq 0 ] && jqo ".services.dns.packets >= 20 and .services.dns.new_flows >= 20 and
+	.counters.fwd.packets >= 20 and
+	(.cells | [.[].packets] | add) >= 20 and .services.web.packets == 0 and
+	.conntrack.entries >= 20 and .conntrack.capacity == 4096"'
+check stats_json_cells_sum eval 'jqo "(.cells | [.[].packets] | add) == .counters.fwd.packets"'
+
+# rates: traffic during the sampling interval shows as a non-zero packet rate for dns
+(for i in $(seq 30); do udp_burst 3; sleep 0.05; done) &
+burst=$!
+run stats --interval 1
+wait "$burst"
+stats_table_ok() {
+	[ "$rc" -eq 0 ] && out | grep -q '^rates over 1\.[0-9] s$' &&
+		out | grep -q '^SERVICE  *PACKETS  *PKT RATE  *BYTES  *BIT RATE  *NEW FLOWS  *FLOW RATE  *DROPS  *DROP RATE$' &&
+		out | grep -q '^CELL  *PACKETS' && out | grep -q '^REASON  *PACKETS' &&
+		out | grep -q '^fwd  ' && out | grep -q '^conntrack: ' &&
+		out | grep '^dns ' | grep -q '[1-9][0-9.]* k\?pps'
+}
+check stats_table_rates stats_table_ok
+start=$(date +%s%N)
+run stats --watch --count 3 --interval 0.2
+elapsed=$((($(date +%s%N) - start) / 1000000))
+check stats_watch eval '[ $rc -eq 0 ] && [ $(out | grep -c "^rates over") -eq 3 ] && [ $elapsed -lt 5000 ]'
+run -j stats --watch --count 3 --interval 0.1
+check stats_watch_json eval '[ $rc -eq 0 ] && [ $(out | wc -l) -eq 3 ] && jq -e -s "length == 3 and all(.[]; .counters.fwd.packets >= 20)" "$TMP/out" >/dev/null'
+
+# ---- changes ----
+
+run cell set use1-a --state draining
+check cell_set_draining_output eval '[ $rc -eq 0 ] && [ "$(out)" = "~ cell use1-a state active -> draining
+applied, generation 2" ]'
+run -j cell list
+check cell_set_draining_json eval 'jqo "(.[] | select(.name == \"use1-a\") | .state == \"draining\" and .dataplane.state == \"draining\")
+	and ([.[] | select(.name != \"use1-a\") | .state] == [\"active\", \"active\"])"'
+run -j region list
+check cell_set_draining_region eval 'jqo "(.[] | select(.name == \"us-east\") | .active == 1 and .cells == 2)"'
+run -j service show dns
+check cell_set_draining_table eval 'jqo ".table.shares | keys == [\"euw1-a\"]"'
+
+run -j cell set use1-a --state active --weight 150
+check cell_set_json_reply eval '[ $rc -eq 0 ] && jqo ".applied == true and .generation == 3 and
+	(.changes | length == 1) and .changes[0].op == \"~\" and .changes[0].name == \"use1-a\" and
+	(.changes[0].detail | test(\"weight 100 -> 150\")) and .written.cells >= 1"'
+run -j cell show use1-a
+check cell_set_round_trip eval 'jqo ".state == \"active\" and .dataplane.state == \"active\" and .weight == 150"'
+run cell set use1-a --weight 150
+check cell_set_no_change eval '[ $rc -eq 0 ] && [ "$(out)" = "no changes" ]'
+
+run cell add use1-c --region us-east --gateway 198.18.0.13 --encap ipip --weight 50 --capacity 1000
+check cell_add_output eval '[ $rc -eq 0 ] && out | grep -q "^+ cell use1-c .*region us-east" &&
+	out | grep -q "^applied, generation 4$"'
+cell_c_live() {
+	local i
+	for i in $(seq 50); do
+		run -j cell show use1-c
+		jqo '.dataplane.state == "active"' && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check cell_add_round_trip eval 'cell_c_live && jqo ".region == \"us-east\" and .gateway == \"198.18.0.13\" and
+	.encap == \"ipip\" and .weight == 50 and .capacity == 1000 and .state == \"active\""'
+run cell del use1-c
+check cell_del eval '[ $rc -eq 0 ] && [ "$(out)" = "- cell use1-c
+applied, generation 5" ]'
+run -j cell list
+check cell_del_gone eval 'jqo "length == 3 and all(.[]; .name != \"use1-c\")"'
+
+run service add api --vip 203.0.113.20 --port 443 --proto tcp --cells use1-a,use1-b --table-size 251 --class 3
+check service_add eval '[ $rc -eq 0 ] && out | grep -q "^+ service api " && out | grep -q "^applied, generation 6$"'
+run -j service show api
+check service_add_round_trip eval 'jqo ".vip == \"203.0.113.20\" and .port == 443 and .protocol == \"tcp\" and
+	.default_class == 3 and .table.size == 251 and (.table.shares | keys) == [\"use1-a\", \"use1-b\"]"'
+run service del api
+check service_del eval '[ $rc -eq 0 ] && [ "$(out)" = "- service api
+applied, generation 7" ]'
+run -j service list
+check service_del_gone eval 'jqo "[.[].name] == [\"dns\", \"web\"]"'
+
+# ---- config ----
+
+run config check "$TMP/cfg.yaml"
+check config_check_ok eval '[ $rc -eq 0 ] && [ "$(out)" = "$TMP/cfg.yaml: ok (2 services, 3 cells, 2 regions)" ]'
+sed 's/region: eu-west, gateway: 198.18.0.12/region: eu-wst, gateway: 198.18.0.12/' \
+	"$TMP/cfg.yaml" >"$TMP/bad.yaml"
+bad_line=$(grep -n 'eu-wst' "$TMP/bad.yaml" | cut -d: -f1)
+run config check "$TMP/bad.yaml"
+check config_check_bad eval '[ $rc -eq 1 ] && [ $(err_lines) -eq 1 ] &&
+	grep -q "^cellctl: $TMP/bad.yaml:$bad_line: .*eu-wst" "$TMP/err" && [ ! -s "$TMP/out" ]'
+run -j config check "$TMP/bad.yaml"
+check config_check_bad_json eval '[ $rc -eq 1 ] && jqo ".error | test(\":$bad_line: \")"'
+
+run config dump
+cp "$TMP/out" "$TMP/dump.yaml"
+check config_dump eval '[ $rc -eq 0 ] && grep -q "^generation: 7$" "$TMP/dump.yaml" && grep -q "name: use1-a" "$TMP/dump.yaml"'
+run config check "$TMP/dump.yaml"
+check config_dump_parses eval '[ $rc -eq 0 ] && out | grep -q ": ok (2 services, 3 cells, 2 regions)$"'
+run config apply "$TMP/dump.yaml"
+check config_apply_dump_no_changes eval '[ $rc -eq 0 ] && [ "$(out)" = "no changes" ]'
+run -j config dump
+check config_dump_json eval '[ $rc -eq 0 ] && [ "$(jq -r .text "$TMP/out")" = "$(cat "$TMP/dump.yaml")" ]'
+
+# the change, made to the dump: use1-b heavier, a new cell euw1-b, dns served by it too
+awk '/^services:/ { print "  - {name: euw1-b, region: eu-west, gateway: 198.18.0.14, encap: gue, gue_port: 6081}" }
+	{ sub(/weight: 200$/, "weight: 300"); sub(/cells: \[euw1-a, use1-a\]/, "cells: [euw1-a, euw1-b, use1-a]"); print }' \
+	"$TMP/dump.yaml" >"$TMP/new.yaml"
+before=$(dump_state)
+run config apply "$TMP/new.yaml" --dry-run
+check config_apply_dry_run_output eval '[ $rc -eq 0 ] && out | grep -q "^+ cell euw1-b " &&
+	out | grep -q "^~ cell use1-b weight 200 -> 300$" && out | grep -q "^~ service dns " &&
+	[ "$(out | tail -1)" = "dry run: nothing changed" ]'
+check config_apply_dry_run_unchanged eval '[ "$(dump_state)" = "$before" ]'
+run -j config apply "$TMP/new.yaml" --dry-run
+check config_apply_dry_run_json eval 'jqo ".applied == false and .generation == 7 and (.changes | length) == 3"'
+
+run -j config apply "$TMP/new.yaml"
+check config_apply_exact_diff eval '[ $rc -eq 0 ] && jqo ".applied == true and .generation == 8 and
+	([.changes[] | \"\(.op) \(.kind) \(.name)\"] == [\"+ cell euw1-b\", \"~ cell use1-b\", \"~ service dns\"])"'
+run -j cell list
+check config_apply_result eval 'jqo "length == 4 and (.[] | select(.name == \"use1-b\") | .weight == 300) and
+	(.[] | select(.name == \"euw1-b\") | .gue_port == 6081 and .region == \"eu-west\") and
+	(.[] | select(.name == \"use1-a\") | .weight == 150)"'
+run config apply "$TMP/new.yaml"
+check config_apply_again_no_changes eval '[ $rc -eq 0 ] && [ "$(out)" = "no changes" ]'
+run config apply "$TMP/bad.yaml"
+check config_apply_bad_file_line eval '[ $rc -eq 1 ] && [ $(err_lines) -eq 1 ] &&
+	grep -q "^cellctl: $TMP/bad.yaml:$bad_line: " "$TMP/err"'
+
+# ---- bad input: one line on stderr, the right status, nothing printed, nothing changed ----
+
+before=$(dump_state)
+nbad=0
+# bad NAME STATUS [MESSAGE-REGEX] -- ARGS...
+bad() {
+	local name=$1 want=$2 re=""
+	shift 2
+	if [ "$1" != "--" ]; then
+		re=$1
+		shift
+	fi
+	shift
+	nbad=$((nbad + 1))
+	run "$@"
+	if [ "$rc" -ne "$want" ]; then
+		fail "bad_$name" "exit status $rc, expected $want"
+	elif [ "$(err_lines)" -ne 1 ] || ! grep -q '^cellctl: ' "$TMP/err"; then
+		fail "bad_$name" "stderr is not one 'cellctl: ' line"
+	elif [ -s "$TMP/out" ]; then
+		fail "bad_$name" "printed to stdout"
+	elif [ -n "$re" ] && ! grep -qE -- "$re" "$TMP/err"; then
+		fail "bad_$name" "message does not match '$re'"
+	elif [ "$(dump_state)" != "$before" ]; then
+		fail "bad_$name" "the state changed"
+	else
+		pass "bad_$name"
+	fi
+}
+bad weight_not_number 2 "^cellctl: cell set: bad --weight 'x': not a number$" -- cell set use1-a --weight x
+bad weight_zero 2 "bad --weight '0': must be 1\.\.65535" -- cell set use1-a --weight 0
+bad weight_too_big 2 "must be 1\.\.65535" -- cell set use1-a --weight 70000
+bad weight_negative 2 "not a number" -- cell set use1-a --weight -5
+bad weight_twice 2 "given twice" -- cell set use1-a --weight 5 --weight 6
+bad state_word 2 "bad --state 'sleepy' \(active, draining, down\)" -- cell set use1-a --state sleepy
+bad set_nothing 2 "nothing to change" -- cell set use1-a
+bad set_missing_name 2 "^cellctl: cell set: missing NAME$" -- cell set
+bad unknown_option 2 "unknown option '--frob'" -- cell set use1-a --frob 1
+bad unknown_command 2 "^cellctl: unknown command 'cell frob' \(try 'cellctl cell help'\)$" -- cell frob
+bad ambiguous_command 2 "ambiguous command 'cell s' \(show, set\)" -- cell s
+bad unknown_object 2 "unknown object 'frob'" -- frob
+bad bad_name 2 "bad NAME 'bad/name'" -- cell set bad/name --weight 3
+bad cell_not_found 1 "^cellctl: cell 'nope' not found$" -- cell set nope --weight 3
+bad cell_show_not_found 1 "^cellctl: cell 'nope' not found$" -- cell show nope
+bad cell_exists 1 "cell 'use1-a' exists" -- cell add use1-a --region us-east --gateway 198.18.0.10
+bad add_missing_gateway 2 "missing --gateway" -- cell add newc --region us-east
+bad add_bad_address 2 "bad --gateway '198.18.0.300'" -- cell add newc --region us-east --gateway 198.18.0.300
+bad add_unknown_region 1 "unknown region 'nowhere'" -- cell add newc --region nowhere --gateway 198.18.0.20
+bad add_v6_without_source 1 "IPv6" -- cell add v6 --region us-east --gateway 2001:db8::99
+bad del_serving_cell 1 "serves service" -- cell del use1-a
+bad service_port_range 2 "bad --port '99999'" -- service add api --vip 203.0.113.20 --port 99999 --proto tcp --cells use1-a
+bad service_proto 2 "bad --proto 'sctp'" -- service add api --vip 203.0.113.20 --port 443 --proto sctp --cells use1-a
+bad service_empty_cell 2 "empty cell name" -- service add api --vip 203.0.113.20 --port 443 --proto tcp --cells use1-a,,use1-b
+bad service_unknown_cell 1 "ghost" -- service add api --vip 203.0.113.20 --port 443 --proto tcp --cells ghost
+bad service_table_not_prime 1 "" -- service add api --vip 203.0.113.20 --port 443 --proto tcp --cells use1-a --table-size 100
+bad service_missing_vip 2 "missing --vip" -- service add api --port 443 --proto tcp --cells use1-a
+bad service_del_not_found 1 "service 'nope' not found" -- service del nope
+bad stats_interval 2 "bad --interval '0'" -- stats --interval 0
+bad stats_count_without_watch 2 "--count needs --watch" -- stats --count 3
+bad config_apply_no_file 1 "cannot open '$TMP/none.yaml'" -- config apply "$TMP/none.yaml"
+bad config_missing_command 2 "missing COMMAND" -- config
+bad timeout_not_number 2 "bad --timeout 'abc'" -- --timeout abc status
+bad extra_argument 2 "unexpected argument 'extra'" -- region list extra
+check bad_input_count eval '[ $nbad -ge 15 ]'
+
+run -j cell show nope
+json_error_ok() { [ "$rc" -eq 1 ] && [ ! -s "$TMP/err" ] && [ "$(out)" = "{\"error\":\"cell 'nope' not found\"}" ]; }
+check json_error json_error_ok
+run -j cell set use1-a --weight x
+check json_usage_error eval '[ $rc -eq 2 ] && jqo ".error | test(\"bad --weight\")"'
+
+run help
+check help_top eval '[ $rc -eq 0 ] && out | grep -q "^Usage: cellctl"'
+run cell help
+check help_object eval '[ $rc -eq 0 ] && out | grep -q "cellctl cell set NAME" && out | grep -q "cellctl cell del NAME"'
+run help cell
+check help_object_word eval '[ $rc -eq 0 ] && out | grep -q "cellctl cell set NAME"'
+run cell set --help
+check help_command eval '[ $rc -eq 0 ] && out | grep -q "^  --weight N" && ! out | grep -q "cellctl cell del"'
+
+# ---- the daemon down: reads from the pins, writes refused ----
+
+before=$(dump_state)
+gen_before=$(run -j status && jq .generation "$TMP/out")
+killed=$DPID
+kill -KILL "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+check daemon_killed eval '! kill -0 "$killed" 2>/dev/null'
+
+run -j cell list
+check fallback_cell_list eval '[ $rc -eq 0 ] && jqo "length == 4 and all(.[]; .source == \"pinned\") and
+	(.[] | select(.name == \"use1-b\") | .weight == 300 and .dataplane.state == \"active\")"'
+check fallback_says_so eval '[ $(err_lines) -eq 1 ] && [ "$(cat "$TMP/err")" = "cellctl: cellgated is not running; showing the pinned data plane and the persisted state" ]'
+run cell list
+check fallback_cell_list_table eval '[ $rc -eq 0 ] && [ $(out | wc -l) -eq 5 ]'
+run -j status
+check fallback_status eval '[ $rc -eq 0 ] && jqo ".source == \"pinned\" and .generation == $gen_before and .cells == 4"'
+run -j service show dns
+check fallback_service_show eval '[ $rc -eq 0 ] && jqo ".source == \"pinned\" and .table.size == 251"'
+check fallback_config_dump eval '[ "$(dump_state)" = "$before" ]'
+fwd_before=$(run -j stats && jq .counters.fwd.packets "$TMP/out")
+udp_burst 10
+run -j stats
+check fallback_stats_fail_static eval '[ $rc -eq 0 ] && jqo ".source == \"pinned\" and .counters.fwd.packets >= $fwd_before + 10"'
+run stats --interval 0.2
+check fallback_stats_table eval '[ $rc -eq 0 ] && out | grep -q "^SERVICE "'
+run cell set use1-a --weight 7
+refused_ok() {
+	[ "$rc" -eq 1 ] && [ "$(err_lines)" -eq 1 ] &&
+		grep -qF "cellctl: cannot connect to '$SOCK': Connection refused (is cellgated running?)" "$TMP/err"
+}
+check fallback_mutating_refused refused_ok
+run service del web
+check fallback_service_del_refused eval '[ $rc -eq 1 ] && grep -q "is cellgated running" "$TMP/err"'
+run config apply "$TMP/new.yaml"
+check fallback_config_apply_refused eval '[ $rc -eq 1 ] && grep -q "is cellgated running" "$TMP/err"'
+check fallback_nothing_changed eval '[ "$(dump_state)" = "$before" ]'
+
+# ---- restart: cellgated adopts the pinned maps ----
+
+start_daemon
+if wait_ready; then
+	run -j status
+	check restart_adopted eval 'jqo ".adopted == true and .generation == $gen_before"'
+	run status
+	check restart_adopted_table eval 'out | grep -q "adopted from a previous run"'
+	run -j cell list
+	check restart_same_cells eval 'jqo "length == 4 and all(.[]; has(\"source\") | not) and
+		(.[] | select(.name == \"use1-b\") | .weight == 300)"'
+	check restart_same_state eval '[ "$(dump_state)" = "$before" ]'
+else
+	fail restart_adopted "cellgated did not come back"
+	tail -5 "$TMP/cellgated.log"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* cmd_service.c - cellctl service: list, show, add and delete services */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cellgate/view.h"
+#include "cellctl.h"
+
+static const char *const protos[] = { "tcp", "udp", NULL };
+
+static json_t *local_services(struct cli_local *loc)
+{
+	return cg_view_services(&loc->st, loc->dp);
+}
+
+static int get_services(json_t **svcs)
+{
+	return cli_read("service.list", local_services, svcs);
+}
+
+/* "203.0.113.10:80/tcp", "[2001:db8::53]:53/udp" */
+static const char *service_addr(const json_t *s, char *buf, size_t len)
+{
+	const char *vip = cli_str(s, "vip");
+
+	snprintf(buf, len, "%s%s%s:%llu/%s", strchr(vip, ':') ? "[" : "", vip,
+		 strchr(vip, ':') ? "]" : "", (unsigned long long)cli_u64(s, "port"),
+		 cli_str(s, "protocol"));
+	return buf;
+}
+
+static int do_list(int argc, char **argv)
+{
+	static const bool right[] = { 0, 1, 0, 1, 1, 1, 1, 1, 1, 1 };
+	char id[16], addr[80], cells[16], table[16], class[8], pkts[16], bytes[16], nf[16],
+		drops[16];
+	const char *row[10];
+	struct cli_table *t;
+	json_t *svcs, *s;
+	size_t i;
+	int ret;
+
+	if (argc > 0)
+		return BAD_ARG();
+	ret = get_services(&svcs);
+	if (ret)
+		return ret;
+	if (cli.json) {
+		ret = cli_json_out(svcs);
+		json_decref(svcs);
+		return ret;
+	}
+	t = cli_table_new(10, right);
+	cli_table_row(t, (const char *const[]){ "NAME", "ID", "ADDRESS", "CELLS", "TABLE", "CLASS",
+						"PACKETS", "BYTES", "NEW FLOWS", "DROPS" });
+	json_array_foreach(svcs, i, s) {
+		const json_t *tbl = json_object_get(s, "table");
+		bool counted = json_object_get(s, "packets") != NULL;
+
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)cli_u64(s, "id"));
+		snprintf(cells, sizeof(cells), "%zu", json_array_size(json_object_get(s, "cells")));
+		/* the live table's size; "none" if the maps have none, the desired size unpinned */
+		if (json_is_null(tbl))
+			snprintf(table, sizeof(table), "none");
+		else
+			snprintf(table, sizeof(table), "%llu",
+				 (unsigned long long)(tbl ? cli_u64(tbl, "size")
+							  : cli_u64(s, "table_size")));
+		snprintf(class, sizeof(class), "%llu",
+			 (unsigned long long)cli_u64(s, "default_class"));
+		row[0] = cli_str(s, "name");
+		row[1] = id;
+		row[2] = service_addr(s, addr, sizeof(addr));
+		row[3] = cells;
+		row[4] = table;
+		row[5] = class;
+		row[6] = counted ? cli_count(cli_u64(s, "packets"), pkts, sizeof(pkts)) : NULL;
+		row[7] = counted ? cli_bytes(cli_u64(s, "bytes"), bytes, sizeof(bytes)) : NULL;
+		row[8] = counted ? cli_count(cli_u64(s, "new_flows"), nf, sizeof(nf)) : NULL;
+		row[9] = counted ? cli_count(cli_u64(s, "drops"), drops, sizeof(drops)) : NULL;
+		cli_table_row(t, row);
+	}
+	cli_table_print(t);
+	json_decref(svcs);
+	return CLI_OK;
+}
+
+static int do_show(int argc, char **argv)
+{
+	const json_t *tbl, *shares, *cell;
+	char addr[80];
+	json_t *svcs, *s;
+	const char *name;
+	size_t i;
+	int ret;
+
+	REQ_ARGS("NAME");
+	name = *argv;
+	NEXT_ARG();
+	if (argc > 0)
+		return BAD_ARG();
+	if (!cli_check_name("NAME", name))
+		return CLI_USAGE;
+	ret = get_services(&svcs);
+	if (ret)
+		return ret;
+	s = cli_find(svcs, name);
+	if (!s) {
+		json_decref(svcs);
+		return cli_err("service '%s' not found", name);
+	}
+	if (cli.json) {
+		ret = cli_json_out(s);
+		json_decref(svcs);
+		return ret;
+	}
+	cli_print_kv("name:", "%s", cli_str(s, "name"));
+	cli_print_kv("id:", "%llu", (unsigned long long)cli_u64(s, "id"));
+	cli_print_kv("address:", "%s", service_addr(s, addr, sizeof(addr)));
+	cli_print_kv("class:", "%llu (flows no rule classifies)",
+		     (unsigned long long)cli_u64(s, "default_class"));
+	tbl = json_object_get(s, "table");
+	shares = json_object_get(tbl, "shares");
+	if (json_is_null(tbl))
+		cli_print_kv("table:", "%llu slots wanted, none live in the maps",
+			     (unsigned long long)cli_u64(s, "table_size"));
+	else if (tbl)
+		cli_print_kv("table:", "%llu slots live", (unsigned long long)cli_u64(tbl, "size"));
+	else
+		cli_print_kv("table:", "%llu slots", (unsigned long long)cli_u64(s, "table_size"));
+	json_array_foreach(json_object_get(s, "cells"), i, cell) {
+		const char *c = json_string_value(cell);
+		uint64_t slots = cli_u64(shares, c ? c : "");
+		uint64_t size = cli_u64(tbl, "size");
+
+		if (!c)
+			continue;
+		if (size)
+			cli_print_kv(i ? "" : "cells:", "%-16s %8llu slots %5.1f%%", c,
+				     (unsigned long long)slots,
+				     100.0 * (double)slots / (double)size);
+		else
+			cli_print_kv(i ? "" : "cells:", "%s", c);
+	}
+	if (json_object_get(s, "packets")) {
+		cli_print_counter("packets:", cli_u64(s, "packets"), false);
+		cli_print_counter("bytes:", cli_u64(s, "bytes"), true);
+		cli_print_counter("new flows:", cli_u64(s, "new_flows"), false);
+		cli_print_counter("drops:", cli_u64(s, "drops"), false);
+		cli_print_counter("icmp:", cli_u64(s, "icmp"), false);
+		cli_print_counter("too big:", cli_u64(s, "too_big"), false);
+	}
+	if (json_object_get(s, "source"))
+		cli_print_kv("source:", "%s (cellgated is not running)", cli_str(s, "source"));
+	json_decref(svcs);
+	return CLI_OK;
+}
+
+/* "a,b,c" into a JSON array of checked names; NULL (usage error printed) if one is bad. */
+static json_t *cell_list(const char *text)
+{
+	json_t *arr = json_array();
+	char *copy = strdup(text), *p, *comma;
+
+	if (!arr || !copy) {
+		json_decref(arr);
+		free(copy);
+		cli_err("out of memory");
+		return NULL;
+	}
+	for (p = copy;; p = comma + 1) {
+		comma = strchr(p, ',');
+		if (comma)
+			*comma = '\0';
+		if (!*p) {
+			cli_usage_err("bad --cells '%s': empty cell name", text);
+			goto fail;
+		}
+		if (!cli_check_name("cell name", p))
+			goto fail;
+		json_array_append_new(arr, json_string(p));
+		if (!comma)
+			break;
+	}
+	free(copy);
+	return arr;
+fail:
+	free(copy);
+	json_decref(arr);
+	return NULL;
+}
+
+static int do_add(int argc, char **argv)
+{
+	enum { O_VIP, O_PORT, O_PROTO, O_CELLS, O_TABLE, O_CLASS, O_MAX };
+	struct cli_opt o[] = {
+		[O_VIP] = { .name = "--vip" },
+		[O_PORT] = { .name = "--port" },
+		[O_PROTO] = { .name = "--proto" },
+		[O_CELLS] = { .name = "--cells" },
+		[O_TABLE] = { .name = "--table-size" },
+		[O_CLASS] = { .name = "--class" },
+		[O_MAX] = { .name = NULL },
+	};
+	static const char *const need[] = { "--vip", "--port", "--proto", "--cells" };
+	json_t *args, *cells, *reply;
+	uint64_t port, table = 0, class = 0;
+	const char *name;
+	size_t i;
+	int ret;
+
+	REQ_ARGS("NAME");
+	name = *argv;
+	if (name[0] == '-')
+		return cli_usage_err("missing NAME before '%s'", name);
+	NEXT_ARG();
+	if (!cli_check_name("NAME", name))
+		return CLI_USAGE;
+	ret = cli_parse_opts(argc, argv, o);
+	if (ret)
+		return ret;
+	for (i = 0; i < 4; i++)
+		if (!o[i].val)
+			return cli_usage_err("missing %s", need[i]);
+	if (!cli_check_addr("--vip", o[O_VIP].val) ||
+	    cli_parse_u64("--port", o[O_PORT].val, 1, 65535, &port) ||
+	    !cli_check_word("--proto", o[O_PROTO].val, protos) ||
+	    (o[O_TABLE].val &&
+	     cli_parse_u64("--table-size", o[O_TABLE].val, 1, CG_MAX_TABLE_SIZE, &table)) ||
+	    (o[O_CLASS].val &&
+	     cli_parse_u64("--class", o[O_CLASS].val, 0, CG_MAX_CLASSES - 1, &class)))
+		return CLI_USAGE;
+	cells = cell_list(o[O_CELLS].val);
+	if (!cells)
+		return CLI_USAGE;
+	args = json_pack("{s:s, s:s, s:I, s:s, s:o}", "name", name, "vip", o[O_VIP].val, "port",
+			 (json_int_t)port, "protocol", o[O_PROTO].val, "cells", cells);
+	if (!args)
+		return cli_err("out of memory");
+	if (o[O_TABLE].val)
+		json_object_set_new(args, "table_size", json_integer((json_int_t)table));
+	if (o[O_CLASS].val)
+		json_object_set_new(args, "default_class", json_integer((json_int_t) class));
+	ret = cli_call("service.add", args, &reply);
+	if (ret)
+		return ret;
+	ret = cli_print_changes(reply, false);
+	json_decref(reply);
+	return ret;
+}
+
+static int do_del(int argc, char **argv)
+{
+	const char *name;
+	json_t *reply;
+	int ret;
+
+	REQ_ARGS("NAME");
+	name = *argv;
+	NEXT_ARG();
+	if (argc > 0)
+		return BAD_ARG();
+	if (!cli_check_name("NAME", name))
+		return CLI_USAGE;
+	ret = cli_call("service.del", json_pack("{s:s}", "name", name), &reply);
+	if (ret)
+		return ret;
+	ret = cli_print_changes(reply, false);
+	json_decref(reply);
+	return ret;
+}
+
+static const struct cli_cmd cmds[] = {
+	{ "list", do_list, "list", "Every service: address, cells, live table size, counters.\n" },
+	{ "show", do_show, "show NAME",
+	  "One service, with each cell's share of the live Maglev table.\n" },
+	{ "add", do_add,
+	  "add NAME --vip ADDR --port N --proto tcp|udp --cells CELL[,CELL...]\n"
+	  "    [--table-size N] [--class N]",
+	  "Add a service.\n\n"
+	  "  --vip ADDR        IPv4 or IPv6 address clients connect to\n"
+	  "  --port N          1..65535\n"
+	  "  --proto P         tcp or udp\n"
+	  "  --cells LIST      the cells that serve it, comma-separated\n"
+	  "  --table-size N    Maglev slots, a prime (default 65537)\n"
+	  "  --class N         class of flows no rule classifies, 0 (most critical)..7\n" },
+	{ "del", do_del, "del NAME", "Remove a service; its flows stop being routed.\n" },
+	{ NULL, NULL, NULL, NULL },
+};
+
+int do_service(int argc, char **argv)
+{
+	return cli_dispatch("service", cmds, "list", argc, argv);
+}
