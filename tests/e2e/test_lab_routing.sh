@@ -67,4 +67,24 @@ else
 	show "$out" 5
 fi
 
+# the next hop's MAC changes (RTM_NEWNEIGH): cellgated rewrites every cell behind it
+macs() { cctl -j cell list | jq -r '[.[].dataplane.next_hop_mac] | unique | join(",")'; }
+real_mac=$(macs)
+fake_mac=02:00:5e:00:53:01
+in_lb ip neigh replace "$LAB_RTR_LB_V4" lladdr "$fake_mac" dev "$LAB_LB_IF" nud reachable
+if wait_for 5 test "$(macs)" = "$fake_mac"; then
+	pass neighbour_change_updates_cells
+else
+	fail neighbour_change_updates_cells "cells say $(macs), want $fake_mac"
+fi
+in_lb ip neigh replace "$LAB_RTR_LB_V4" lladdr "$real_mac" dev "$LAB_LB_IF" nud reachable
+if wait_for 5 test "$(macs)" = "$real_mac" &&
+	client "$LAB_NS_C1" tcp "$LAB_VIP4" "$LAB_TCP_PORT" --conns 10 --requests 1 >/dev/null; then
+	pass neighbour_restored_traffic_flows
+else
+	fail neighbour_restored_traffic_flows
+fi
+grep -q 'next hop is now 02:00:5e:00:53:01' "$GD_LOG" && pass neighbour_change_logged ||
+	fail neighbour_change_logged
+
 exit "$failed"
