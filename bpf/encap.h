@@ -25,7 +25,8 @@ static __always_inline __u32 cg_encap_overhead(const struct cg_cell *cell)
  * Returns 0, or -1 if the frame could not be resized (the caller drops).
  */
 static __always_inline int cg_encap(struct xdp_md *ctx, const struct cg_pkt *pkt,
-				    const struct cg_cell *cell, const struct cg_config *cfg, __u32 hash)
+				    const struct cg_cell *cell, const struct cg_config *cfg,
+				    __u32 hash)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
@@ -129,7 +130,8 @@ static __always_inline int cg_reply_too_big(struct xdp_md *ctx, const struct cg_
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
-	__u32 ip_len = pkt->key.family == CG_AF_INET6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
+	__u32 ip_len =
+		pkt->key.family == CG_AF_INET6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
 	__u32 l3_off = pkt->l3_off;
 	struct ethhdr *eth = data;
 	__u8 l2[sizeof(struct ethhdr) + CG_MAX_VLAN_TAGS * sizeof(struct cg_vlan_hdr)];
@@ -143,7 +145,8 @@ static __always_inline int cg_reply_too_big(struct xdp_md *ctx, const struct cg_
 	/* reversed L2 header: tags and ethertype as received */
 	__builtin_memcpy(l2, eth->h_source, CG_ETH_ALEN);
 	__builtin_memcpy(l2 + CG_ETH_ALEN, eth->h_dest, CG_ETH_ALEN);
-	__builtin_memcpy(l2 + 2 * CG_ETH_ALEN, data + 2 * CG_ETH_ALEN, sizeof(l2) - 2 * CG_ETH_ALEN);
+	__builtin_memcpy(l2 + 2 * CG_ETH_ALEN, data + 2 * CG_ETH_ALEN,
+			 sizeof(l2) - 2 * CG_ETH_ALEN);
 
 	if (bpf_xdp_adjust_tail(ctx, (int)(l3_off + CG_ICMP_QUOTE) - (int)(end - data)))
 		return -1;

@@ -86,7 +86,7 @@ struct {
 /* Per (cell id, class): cell * CG_MAX_CLASSES + class. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CG_MAX_CELLS * CG_MAX_CLASSES);
+	__uint(max_entries, CG_MAX_CELLS *CG_MAX_CLASSES);
 	__type(key, __u32);
 	__type(value, struct cg_cell_stats);
 } cell_stats SEC(".maps");

@@ -18,26 +18,26 @@ struct cg_cursor {
 	void *pos;
 };
 
-#define CG_ETH_ALEN 6
+#define CG_ETH_ALEN	  6
 #define CG_IPPROTO_ICMPV6 58 /* an enum value vmlinux.h may lack */
-#define CG_ETH_P_IP 0x0800
-#define CG_ETH_P_IPV6 0x86DD
-#define CG_ETH_P_8021Q 0x8100
-#define CG_ETH_P_8021AD 0x88A8
+#define CG_ETH_P_IP	  0x0800
+#define CG_ETH_P_IPV6	  0x86DD
+#define CG_ETH_P_8021Q	  0x8100
+#define CG_ETH_P_8021AD	  0x88A8
 
 /* IPv6 extension headers (linux/ipv6.h NEXTHDR_*; macros are not in vmlinux.h) */
-#define CG_NEXTHDR_HOP 0
-#define CG_NEXTHDR_ROUTING 43
+#define CG_NEXTHDR_HOP	    0
+#define CG_NEXTHDR_ROUTING  43
 #define CG_NEXTHDR_FRAGMENT 44
-#define CG_NEXTHDR_AUTH 51
-#define CG_NEXTHDR_DEST 60
+#define CG_NEXTHDR_AUTH	    51
+#define CG_NEXTHDR_DEST	    60
 
-#define CG_IP_DF 0x4000
-#define CG_IP_MF 0x2000
+#define CG_IP_DF     0x4000
+#define CG_IP_MF     0x2000
 #define CG_IP_OFFSET 0x1fff
 
 /* enum values of struct cg_pkt.frag */
-#define CG_FRAG_NONE 0
+#define CG_FRAG_NONE  0
 #define CG_FRAG_FIRST 1 /* offset 0, more fragments follow: L4 header present */
 #define CG_FRAG_LATER 2 /* offset > 0: no L4 header */
 
@@ -60,23 +60,23 @@ struct cg_ip6_frag {
 
 /* Result of cg_parse_flow(): what the packet is, from the router's view. */
 enum cg_parse_res {
-	CG_PARSE_OK = 0,      /* key holds a TCP/UDP flow (or the flow an ICMP error is about) */
-	CG_PARSE_NOT_IP,      /* not IPv4/IPv6: pass */
-	CG_PARSE_L4_OTHER,    /* IP, but nothing cellgate routes: pass */
-	CG_PARSE_V6_EXT,      /* IPv6 extension chain longer than CG_MAX_IPV6_EXT: pass */
-	CG_PARSE_MALFORMED,   /* truncated or invalid: drop */
+	CG_PARSE_OK = 0,    /* key holds a TCP/UDP flow (or the flow an ICMP error is about) */
+	CG_PARSE_NOT_IP,    /* not IPv4/IPv6: pass */
+	CG_PARSE_L4_OTHER,  /* IP, but nothing cellgate routes: pass */
+	CG_PARSE_V6_EXT,    /* IPv6 extension chain longer than CG_MAX_IPV6_EXT: pass */
+	CG_PARSE_MALFORMED, /* truncated or invalid: drop */
 };
 
 /* Parser output for the router. */
 struct cg_pkt {
 	struct cg_flow_key key; /* the flow, as the client sent it */
-	__u32 l3_off;           /* offset of the IP header from data */
-	__u32 l3_len;           /* IP datagram length from its header (IPv6: 40 + payload) */
-	__u8 tos;               /* IPv4 TOS / IPv6 traffic class (DSCP and ECN) */
-	__u8 frag;              /* CG_FRAG_* */
-	__u8 df;                /* 1: the sender forbids fragmentation (IPv4 DF, always for IPv6) */
-	__u8 icmp_err;          /* 1: an ICMP error quoting a packet of flow key */
-	__u8 tcp_flags;         /* byte 13 of the TCP header, 0 otherwise */
+	__u32 l3_off;		/* offset of the IP header from data */
+	__u32 l3_len;		/* IP datagram length from its header (IPv6: 40 + payload) */
+	__u8 tos;		/* IPv4 TOS / IPv6 traffic class (DSCP and ECN) */
+	__u8 frag;		/* CG_FRAG_* */
+	__u8 df;		/* 1: the sender forbids fragmentation (IPv4 DF, always for IPv6) */
+	__u8 icmp_err;		/* 1: an ICMP error quoting a packet of flow key */
+	__u8 tcp_flags;		/* byte 13 of the TCP header, 0 otherwise */
 	__u8 pad[3];
 };
 
@@ -241,7 +241,7 @@ static __always_inline void cg_copy_addr(__be32 *dst, const __be32 *src)
  * from the VIP to the client, so the flow's source is the quoted destination.
  */
 static __always_inline int cg_parse_quoted_ports(struct cg_cursor *cur, void *end,
-						  struct cg_flow_key *key, __u8 proto)
+						 struct cg_flow_key *key, __u8 proto)
 {
 	__be16 *ports = cur->pos;
 

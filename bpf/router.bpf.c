@@ -14,15 +14,15 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define CG_CONTINUE -1 /* a step found no verdict: go on to the next */
-#define CG_NO_ID 0xffffffffU
+#define CG_NO_ID    0xffffffffU
 
 /* What one packet did, counted once at the single exit. */
 struct cg_verdict {
-	__u32 stat;  /* enum cg_stat */
-	__u32 svc;   /* service id, CG_NO_ID if none */
-	__u32 cell;  /* cell id, CG_NO_ID if none */
-	__u32 class; /* priority class */
-	__u32 len;   /* frame bytes as received */
+	__u32 stat;    /* enum cg_stat */
+	__u32 svc;     /* service id, CG_NO_ID if none */
+	__u32 cell;    /* cell id, CG_NO_ID if none */
+	__u32 class;   /* priority class */
+	__u32 len;     /* frame bytes as received */
 	__u8 new_flow; /* 1: a connection entry was created */
 };
 
@@ -82,9 +82,8 @@ static __always_inline __u32 cg_table_pick(__u32 svc_id, __u32 hash)
  * flows (active or draining), else a new pick from the table, recorded in
  * the connection table. ICMP errors follow their flow but never create one.
  */
-static __always_inline const struct cg_cell *cg_step_cell(struct cg_pkt *pkt,
-							  const struct cg_service *svc,
-							  __u32 hash, struct cg_verdict *v)
+static __always_inline const struct cg_cell *
+cg_step_cell(struct cg_pkt *pkt, const struct cg_service *svc, __u32 hash, struct cg_verdict *v)
 {
 	struct cg_conn *conn, entry = {};
 	const struct cg_cell *cell;

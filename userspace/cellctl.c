@@ -15,9 +15,9 @@
 #include "cellgate/loop.h"
 #include "cellctl.h"
 
-#define CLI_STATE_DIR "/var/lib/cellgate" /* cellgated's default --state-dir */
-#define CLI_STATE_FILE "state.yaml"	  /* the desired state inside it */
-#define CLI_MAX_TIMEOUT_MS 3600000	  /* --timeout ceiling: an hour */
+#define CLI_STATE_DIR	   "/var/lib/cellgate" /* cellgated's default --state-dir */
+#define CLI_STATE_FILE	   "state.yaml"	       /* the desired state inside it */
+#define CLI_MAX_TIMEOUT_MS 3600000	       /* --timeout ceiling: an hour */
 
 struct cli cli = {
 	.timeout_ms = CG_CTL_DEFAULT_TIMEOUT_MS,
@@ -622,8 +622,8 @@ uint64_t cli_u64(const json_t *o, const char *key)
 {
 	const json_t *v = json_object_get(o, key);
 
-	return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v)
-							       : 0;
+	return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) :
+								 0;
 }
 
 const char *cli_str(const json_t *o, const char *key)

@@ -26,8 +26,8 @@
  * value field by field. Text and JSON cannot disagree.
  */
 
-#define CLI_OK 0    /* success */
-#define CLI_FAIL 1  /* refused or failed: nothing changed by cellctl */
+#define CLI_OK	  0 /* success */
+#define CLI_FAIL  1 /* refused or failed: nothing changed by cellctl */
 #define CLI_USAGE 2 /* bad command line: nothing sent */
 
 /* Global options, set once by main(). */

@@ -150,7 +150,8 @@ int cgd_reconcile(struct cgd *d, const char *cause, char *err, size_t errlen)
 	d->last_rec = rep;
 	d->rec_failed = ret != 0;
 	if (ret) {
-		cgd_log("reconcile (%s) failed: %s; retrying every %d ms", cause, err, CGD_RETRY_MS);
+		cgd_log("reconcile (%s) failed: %s; retrying every %d ms", cause, err,
+			CGD_RETRY_MS);
 		arm_retry(d);
 		return ret;
 	}
@@ -308,9 +309,9 @@ static void diff_emit(void *arg, char op, const char *kind, const char *name, co
 	struct diff_ctx *c = arg;
 
 	c->n++;
-	json_array_append_new(c->arr, json_pack("{s:s%, s:s, s:s, s:s}", "op", &op, (size_t)1,
-						"kind", kind, "name", name, "detail",
-						detail ? detail : ""));
+	json_array_append_new(c->arr,
+			      json_pack("{s:s%, s:s, s:s, s:s}", "op", &op, (size_t)1, "kind", kind,
+					"name", name, "detail", detail ? detail : ""));
 }
 
 /* One log line per change, with who caused it. */
@@ -423,8 +424,8 @@ static int load_state(struct cgd *d, char *err, size_t errlen)
 		cgd_log("desired state: %s (generation %llu)%s", d->state_path,
 			(unsigned long long)d->st.generation,
 			d->config_path ? "; --config is only read on a first start, "
-					 "'cellctl config apply' changes a running one"
-				       : "");
+					 "'cellctl config apply' changes a running one" :
+					 "");
 		return 0;
 	}
 	if (ret != -ENOENT)
@@ -515,8 +516,11 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cgd d = { .pin_dir = CG_DP_PIN_DIR, .sock_path = CG_CTL_DEFAULT_PATH, .xdp_mode = -1 };
-	struct cg_ctl_opts copts = { .server = "cellgated", .version = CGD_VERSION,
+	struct cgd d = { .pin_dir = CG_DP_PIN_DIR,
+			 .sock_path = CG_CTL_DEFAULT_PATH,
+			 .xdp_mode = -1 };
+	struct cg_ctl_opts copts = { .server = "cellgated",
+				     .version = CGD_VERSION,
 				     .log = ctl_log };
 	const char *state_dir = CGD_STATE_DIR;
 	bool check = false, do_teardown = false;
@@ -546,7 +550,8 @@ int main(int argc, char **argv)
 			else if (!strcmp(optarg, "generic"))
 				d.xdp_mode = CG_XDP_GENERIC;
 			else {
-				fprintf(stderr, "cellgated: bad --xdp-mode '%s' (auto, native, generic)\n",
+				fprintf(stderr,
+					"cellgated: bad --xdp-mode '%s' (auto, native, generic)\n",
 					optarg);
 				return 2;
 			}
@@ -604,9 +609,8 @@ int main(int argc, char **argv)
 	}
 
 	d.adopted = pins_exist(d.pin_dir);
-	d.dp = cg_dp_open(&(struct cg_dp_opts){ .pin_dir = d.pin_dir,
-						.conntrack_size = d.st.conntrack_size,
-						.adopt = d.adopted });
+	d.dp = cg_dp_open(&(struct cg_dp_opts){
+		.pin_dir = d.pin_dir, .conntrack_size = d.st.conntrack_size, .adopt = d.adopted });
 	if (!d.dp) {
 		if (errno == EPROTO)
 			cgd_log("the maps pinned in '%s' do not match this build; "

@@ -16,45 +16,45 @@
 #include "cellgate/reconcile.h"
 #include "cellgate/state.h"
 
-#define CGD_VERSION "0.1.0"
-#define CGD_STATE_DIR "/var/lib/cellgate" /* default --state-dir */
-#define CGD_STATE_FILE "state.yaml"        /* the desired state, inside the state dir */
-#define CGD_RETRY_MS 1000                  /* re-resolve unresolved next hops this often */
+#define CGD_VERSION    "0.1.0"
+#define CGD_STATE_DIR  "/var/lib/cellgate" /* default --state-dir */
+#define CGD_STATE_FILE "state.yaml"	   /* the desired state, inside the state dir */
+#define CGD_RETRY_MS   1000		   /* re-resolve unresolved next hops this often */
 
 /* What cellgated knows of one cell's next hop. */
 struct cgd_nexthop {
-	int err;              /* 0 resolved, -EAGAIN pending, other -errno: no route */
+	int err;	      /* 0 resolved, -EAGAIN pending, other -errno: no route */
 	struct cg_nexthop nh; /* valid for err 0 and -EAGAIN (all but mac for the latter) */
 };
 
 /* An interface cellgated attached the router to. */
 struct cgd_iface {
 	char name[IF_NAMESIZE]; /* as in the config */
-	int ifindex;            /* 0 if not attached */
-	const char *mode;       /* "native" or "generic" */
+	int ifindex;		/* 0 if not attached */
+	const char *mode;	/* "native" or "generic" */
 };
 
 struct cgd {
-	char state_path[PATH_MAX];      /* STATE_DIR/state.yaml */
-	const char *config_path;        /* --config, or NULL */
-	const char *pin_dir;            /* --pin-dir */
-	const char *sock_path;          /* --socket */
-	int xdp_mode;                   /* --xdp-mode, or -1 to follow the config */
-	struct cg_state st;             /* the desired state, as persisted */
-	struct cg_dp *dp;               /* the data plane: program, maps, links */
-	struct cg_rec *rec;             /* what the maps hold */
-	struct cg_nl *nl;               /* rtnetlink: next hops */
-	struct cg_loop *loop;           /* the one event loop */
-	struct cg_ctl_server *ctl;      /* the control socket */
-	struct cgd_nexthop *nexthops;   /* by cell id, CG_MAX_CELLS */
+	char state_path[PATH_MAX];    /* STATE_DIR/state.yaml */
+	const char *config_path;      /* --config, or NULL */
+	const char *pin_dir;	      /* --pin-dir */
+	const char *sock_path;	      /* --socket */
+	int xdp_mode;		      /* --xdp-mode, or -1 to follow the config */
+	struct cg_state st;	      /* the desired state, as persisted */
+	struct cg_dp *dp;	      /* the data plane: program, maps, links */
+	struct cg_rec *rec;	      /* what the maps hold */
+	struct cg_nl *nl;	      /* rtnetlink: next hops */
+	struct cg_loop *loop;	      /* the one event loop */
+	struct cg_ctl_server *ctl;    /* the control socket */
+	struct cgd_nexthop *nexthops; /* by cell id, CG_MAX_CELLS */
 	struct cgd_iface ifaces[CG_MAX_IFACES];
 	size_t nifaces;
-	uint64_t started_ms;            /* monotonic start time */
-	bool adopted;                   /* started on maps a previous run pinned */
-	bool retry_armed;               /* the re-resolve timer is set */
-	bool nh_changed;                /* a neighbour event changed a next hop: reconcile */
-	bool rec_failed;                /* the last reconcile failed: the retry timer tries again */
-	struct cg_rec_report last_rec;  /* what the last reconcile wrote */
+	uint64_t started_ms;	       /* monotonic start time */
+	bool adopted;		       /* started on maps a previous run pinned */
+	bool retry_armed;	       /* the re-resolve timer is set */
+	bool nh_changed;	       /* a neighbour event changed a next hop: reconcile */
+	bool rec_failed;	       /* the last reconcile failed: the retry timer tries again */
+	struct cg_rec_report last_rec; /* what the last reconcile wrote */
 };
 
 /* cgd_log - one line to stderr (journald adds time and unit), printf-style. */

@@ -22,8 +22,7 @@
 #define ERR(...) (snprintf(err, errlen, __VA_ARGS__), -EINVAL)
 
 /* An optional string argument; -EINVAL if present and not a string. */
-static int arg_str(const json_t *args, const char *key, const char **out, char *err,
-		   size_t errlen)
+static int arg_str(const json_t *args, const char *key, const char **out, char *err, size_t errlen)
 {
 	const json_t *v = json_object_get(args, key);
 
@@ -172,10 +171,10 @@ static int cmd_status(void *ctx, const json_t *args, json_t **result, char *err,
 	size_t i;
 
 	for (i = 0; i < d->nifaces; i++)
-		json_array_append_new(ifaces, json_pack("{s:s, s:i, s:s}", "name",
-							d->ifaces[i].name, "ifindex",
-							d->ifaces[i].ifindex, "mode",
-							d->ifaces[i].mode ? d->ifaces[i].mode : ""));
+		json_array_append_new(ifaces,
+				      json_pack("{s:s, s:i, s:s}", "name", d->ifaces[i].name,
+						"ifindex", d->ifaces[i].ifindex, "mode",
+						d->ifaces[i].mode ? d->ifaces[i].mode : ""));
 	cg_dp_conn_count(d->dp, &entries);
 	snprintf(digest, sizeof(digest), "%08x", cg_state_digest(&d->st));
 	*result = json_pack("{s:s, s:s, s:i, s:I, s:I, s:s, s:s, s:s, s:b, s:s, s:o, s:I, s:I, "
@@ -187,14 +186,12 @@ static int cmd_status(void *ctx, const json_t *args, json_t **result, char *err,
 			    d->adopted, "region", d->st.region, "interfaces", ifaces, "services",
 			    (json_int_t)d->st.nservices, "cells", (json_int_t)d->st.ncells,
 			    "regions", (json_int_t)d->st.nregions, "conntrack", "entries",
-			    (json_int_t)entries, "capacity",
-			    (json_int_t)cg_dp_conn_capacity(d->dp), "unready_cells",
-			    (json_int_t)d->last_rec.unready);
+			    (json_int_t)entries, "capacity", (json_int_t)cg_dp_conn_capacity(d->dp),
+			    "unready_cells", (json_int_t)d->last_rec.unready);
 	return *result ? 0 : -ENOMEM;
 }
 
-static int cmd_cell_list(void *ctx, const json_t *args, json_t **result, char *err,
-			 size_t errlen)
+static int cmd_cell_list(void *ctx, const json_t *args, json_t **result, char *err, size_t errlen)
 {
 	struct cgd *d = ctx;
 
@@ -211,8 +208,7 @@ static int cmd_service_list(void *ctx, const json_t *args, json_t **result, char
 	return *result ? 0 : -ENOMEM;
 }
 
-static int cmd_region_list(void *ctx, const json_t *args, json_t **result, char *err,
-			   size_t errlen)
+static int cmd_region_list(void *ctx, const json_t *args, json_t **result, char *err, size_t errlen)
 {
 	struct cgd *d = ctx;
 
@@ -228,8 +224,7 @@ static int cmd_stats(void *ctx, const json_t *args, json_t **result, char *err, 
 	return *result ? 0 : -ENOMEM;
 }
 
-static int cmd_config_get(void *ctx, const json_t *args, json_t **result, char *err,
-			  size_t errlen)
+static int cmd_config_get(void *ctx, const json_t *args, json_t **result, char *err, size_t errlen)
 {
 	struct cgd *d = ctx;
 	char *buf = NULL;
@@ -277,9 +272,9 @@ static int cmd_config_check(void *ctx, const json_t *args, json_t **result, char
 	cg_state_init(&st);
 	ret = parse_text(args, &st, err, errlen);
 	if (!ret)
-		*result = json_pack("{s:I, s:I, s:I}", "services", (json_int_t)st.nservices,
-				    "cells", (json_int_t)st.ncells, "regions",
-				    (json_int_t)st.nregions);
+		*result =
+			json_pack("{s:I, s:I, s:I}", "services", (json_int_t)st.nservices, "cells",
+				  (json_int_t)st.ncells, "regions", (json_int_t)st.nregions);
 	cg_state_free(&st);
 	return ret;
 }
@@ -309,8 +304,8 @@ static int cmd_config_apply(void *ctx, const json_t *args, json_t **result, char
 
 /* ---- cells ---- */
 
-static const char *const cell_keys[] = { "name",   "region",   "gateway", "encap",
-					 "gue_port", "weight", "capacity", "state", NULL };
+static const char *const cell_keys[] = { "name",   "region",   "gateway", "encap", "gue_port",
+					 "weight", "capacity", "state",	  NULL };
 
 /* Apply the cell fields present in args to c. */
 static int cell_fields(const json_t *args, struct cg_cell_cfg *c, char *err, size_t errlen)
@@ -347,8 +342,7 @@ static int cell_fields(const json_t *args, struct cg_cell_cfg *c, char *err, siz
 	return 0;
 }
 
-static int cmd_cell_set(void *ctx, const json_t *args, json_t **result, char *err,
-			size_t errlen)
+static int cmd_cell_set(void *ctx, const json_t *args, json_t **result, char *err, size_t errlen)
 {
 	struct cgd *d = ctx;
 	struct cg_cell_cfg *c;
@@ -377,8 +371,7 @@ static int cmd_cell_set(void *ctx, const json_t *args, json_t **result, char *er
 	return commit_reply(d, &next, cause, false, result, err, errlen);
 }
 
-static int cmd_cell_add(void *ctx, const json_t *args, json_t **result, char *err,
-			size_t errlen)
+static int cmd_cell_add(void *ctx, const json_t *args, json_t **result, char *err, size_t errlen)
 {
 	struct cgd *d = ctx;
 	struct cg_cell_cfg *cells, *c;
@@ -422,8 +415,7 @@ static int cmd_cell_add(void *ctx, const json_t *args, json_t **result, char *er
 	return commit_reply(d, &next, cause, false, result, err, errlen);
 }
 
-static int cmd_cell_del(void *ctx, const json_t *args, json_t **result, char *err,
-			size_t errlen)
+static int cmd_cell_del(void *ctx, const json_t *args, json_t **result, char *err, size_t errlen)
 {
 	static const char *const known[] = { "name", NULL };
 	struct cgd *d = ctx;
@@ -462,10 +454,9 @@ static int cmd_cell_del(void *ctx, const json_t *args, json_t **result, char *er
 
 /* ---- services ---- */
 
-static int cmd_service_add(void *ctx, const json_t *args, json_t **result, char *err,
-			   size_t errlen)
+static int cmd_service_add(void *ctx, const json_t *args, json_t **result, char *err, size_t errlen)
 {
-	static const char *const known[] = { "name",  "vip",        "port",          "protocol",
+	static const char *const known[] = { "name",  "vip",	    "port",	     "protocol",
 					     "cells", "table_size", "default_class", NULL };
 	struct cgd *d = ctx;
 	struct cg_service_cfg *svcs, *s;
@@ -543,8 +534,7 @@ static int cmd_service_add(void *ctx, const json_t *args, json_t **result, char 
 	return commit_reply(d, &next, cause, false, result, err, errlen);
 }
 
-static int cmd_service_del(void *ctx, const json_t *args, json_t **result, char *err,
-			   size_t errlen)
+static int cmd_service_del(void *ctx, const json_t *args, json_t **result, char *err, size_t errlen)
 {
 	static const char *const known[] = { "name", NULL };
 	struct cgd *d = ctx;

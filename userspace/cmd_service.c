@@ -65,8 +65,8 @@ static int do_list(int argc, char **argv)
 			snprintf(table, sizeof(table), "none");
 		else
 			snprintf(table, sizeof(table), "%llu",
-				 (unsigned long long)(tbl ? cli_u64(tbl, "size")
-							  : cli_u64(s, "table_size")));
+				 (unsigned long long)(tbl ? cli_u64(tbl, "size") :
+							    cli_u64(s, "table_size")));
 		snprintf(class, sizeof(class), "%llu",
 			 (unsigned long long)cli_u64(s, "default_class"));
 		row[0] = cli_str(s, "name");

@@ -11,9 +11,9 @@
 #include "cellgate/view.h"
 #include "cellctl.h"
 
-#define STATS_MIN_INTERVAL 0.1	  /* seconds: faster than this measures the CLI, not traffic */
-#define STATS_MAX_INTERVAL 3600.0 /* seconds */
-#define STATS_MAX_COUNT 1000000	  /* --count ceiling */
+#define STATS_MIN_INTERVAL 0.1	   /* seconds: faster than this measures the CLI, not traffic */
+#define STATS_MAX_INTERVAL 3600.0  /* seconds */
+#define STATS_MAX_COUNT	   1000000 /* --count ceiling */
 
 /* One reading of the counters. */
 struct sample {
@@ -123,10 +123,10 @@ static void print_table(const char *title, const json_t *cur, const json_t *prev
 			uint64_t n = cli_u64(c, cols[k].key);
 			double r = rate(q, c, cols[k].key, dt);
 
-			row[1 + 2 * k] = cols[k].bytes ? cli_bytes(n, buf[1 + 2 * k], 24)
-						       : cli_count(n, buf[1 + 2 * k], 24);
-			row[2 + 2 * k] = r < 0 ? NULL
-					       : cli_rate(cols[k].bytes ? 8 * r : r, cols[k].unit,
+			row[1 + 2 * k] = cols[k].bytes ? cli_bytes(n, buf[1 + 2 * k], 24) :
+							 cli_count(n, buf[1 + 2 * k], 24);
+			row[2 + 2 * k] = r < 0 ? NULL :
+						 cli_rate(cols[k].bytes ? 8 * r : r, cols[k].unit,
 							  buf[2 + 2 * k], 24);
 		}
 		cli_table_row(t, row);

@@ -94,9 +94,9 @@ static int do_show(int argc, char **argv)
 		     cli_str(st, "state_file"));
 	if (json_object_get(st, "adopted"))
 		cli_print_kv("data plane:", "%s (%s)", cli_str(st, "pin_dir"),
-			     json_is_true(json_object_get(st, "adopted"))
-				     ? "adopted from a previous run"
-				     : "created by this run");
+			     json_is_true(json_object_get(st, "adopted")) ?
+				     "adopted from a previous run" :
+				     "created by this run");
 	else
 		cli_print_kv("data plane:", "%s", cli_str(st, "pin_dir"));
 	cli_print_kv("region:", "%s", cli_str(st, "region"));
@@ -129,8 +129,8 @@ static int do_show(int argc, char **argv)
 			     (unsigned long long)cli_u64(ct, "entries"),
 			     (unsigned long long)cli_u64(ct, "capacity"),
 			     cli_u64(ct, "capacity") ? 100.0 * (double)cli_u64(ct, "entries") /
-							       (double)cli_u64(ct, "capacity")
-						     : 0.0);
+							       (double)cli_u64(ct, "capacity") :
+						       0.0);
 	if (cli_u64(st, "unready_cells"))
 		cli_print_kv("unready:",
 			     "%llu cell(s) kept out of the tables until their next "

@@ -35,26 +35,26 @@ enum cg_ykind {
 /* One YAML node. */
 struct cg_ynode {
 	enum cg_ykind kind;    /* scalar, sequence or mapping */
-	bool plain;            /* scalar written without quotes: only these can be numbers */
+	bool plain;	       /* scalar written without quotes: only these can be numbers */
 	unsigned int line;     /* 1-based line the node starts on */
-	char *str;             /* scalar text, NUL-terminated; NULL for collections */
-	size_t n;              /* children; a mapping holds key, value, key, value... */
-	size_t cap;            /* slots allocated in kid */
+	char *str;	       /* scalar text, NUL-terminated; NULL for collections */
+	size_t n;	       /* children; a mapping holds key, value, key, value... */
+	size_t cap;	       /* slots allocated in kid */
 	struct cg_ynode **kid; /* children, in file order */
 };
 
-#define CG_SHOW_MAX 48 /* input text quoted in a message is cut after this many bytes */
-#define CG_SHOW_BUFS 4 /* quotes one message can hold */
+#define CG_SHOW_MAX  48 /* input text quoted in a message is cut after this many bytes */
+#define CG_SHOW_BUFS 4	/* quotes one message can hold */
 
 /* Parse context. */
 struct cg_parse {
-	const char *name;                        /* file name for messages */
-	const char *buf;                         /* the text, to locate reader errors */
-	char *err;                               /* message buffer; NULL when errlen is 0 */
-	size_t errlen;                           /* its size */
+	const char *name;			      /* file name for messages */
+	const char *buf;			      /* the text, to locate reader errors */
+	char *err;				      /* message buffer; NULL when errlen is 0 */
+	size_t errlen;				      /* its size */
 	char show[CG_SHOW_BUFS][CG_SHOW_MAX * 4 + 8]; /* quoted input, escaped */
-	unsigned int nshow;                      /* next show buffer to use */
-	struct cg_state st;                      /* being built; the caller's only on success */
+	unsigned int nshow;			      /* next show buffer to use */
+	struct cg_state st; /* being built; the caller's only on success */
 };
 
 /* What a message says about the object being read. */
@@ -66,7 +66,7 @@ struct cg_obj {
 /* A name with the line it came from: for finding duplicates. */
 struct cg_lname {
 	char name[CG_NAME_MAX]; /* the name */
-	unsigned int line;      /* where it was given */
+	unsigned int line;	/* where it was given */
 };
 
 static int perr(struct cg_parse *p, unsigned int line, const char *fmt, ...)
@@ -514,8 +514,7 @@ static int get_enum(struct cg_parse *p, const struct cg_obj *o, const char *key,
 	for (i = 0; names[i].name; i++)
 		snprintf(expect + strlen(expect), sizeof(expect) - strlen(expect), "%s%s",
 			 i ? (names[i + 1].name ? ", " : " or ") : "", names[i].name);
-	return perr(p, v->line, "%sunknown %s '%s' (expected %s)", o->pre, key, show(p, s),
-		    expect);
+	return perr(p, v->line, "%sunknown %s '%s' (expected %s)", o->pre, key, show(p, s), expect);
 }
 
 static bool name_ok(const char *s)
@@ -602,14 +601,15 @@ static int get_list(struct cg_parse *p, const struct cg_obj *o, const char *key,
 {
 	if (v->kind != CG_Y_SEQ)
 		return perr(p, v->line, "%s%s: expected a list, found %s%s", o->pre, key,
-			    found(p, v), v->kind == CG_Y_SCALAR && v->plain && !v->str[0] ?
-			    " (write [] for an empty list)" : "");
+			    found(p, v),
+			    v->kind == CG_Y_SCALAR && v->plain && !v->str[0] ?
+				    " (write [] for an empty list)" :
+				    "");
 	if (v->n < min)
 		return perr(p, v->line, "%s%s: needs at least %zu item%s", o->pre, key, min,
 			    min == 1 ? "" : "s");
 	if (v->n > max)
-		return perr(p, v->line, "%stoo many %s (%zu, at most %zu)", o->pre, key, v->n,
-			    max);
+		return perr(p, v->line, "%stoo many %s (%zu, at most %zu)", o->pre, key, v->n, max);
 	return 0;
 }
 
@@ -655,8 +655,7 @@ static const char *const cell_keys[] = {
 	"name", "id", "region", "gateway", "encap", "gue_port", "weight", "capacity", "state", NULL,
 };
 static const char *const service_keys[] = {
-	"name",	      "id",	       "vip",	"port", "protocol",
-	"table_size", "default_class", "cells", NULL,
+	"name", "id", "vip", "port", "protocol", "table_size", "default_class", "cells", NULL,
 };
 
 /* Keywords; state.c prints the same ones (keep in sync). */
@@ -667,14 +666,20 @@ static const struct cg_enum xdp_mode_names[] = {
 	{ NULL, 0 },
 };
 static const struct cg_enum encap_names[] = {
-	{ "ipip", CG_ENCAP_IPIP }, { "gue", CG_ENCAP_GUE }, { NULL, 0 },
+	{ "ipip", CG_ENCAP_IPIP },
+	{ "gue", CG_ENCAP_GUE },
+	{ NULL, 0 },
 };
 static const struct cg_enum cell_state_names[] = {
-	{ "active", CG_CELL_ACTIVE }, { "draining", CG_CELL_DRAINING }, { "down", CG_CELL_DOWN },
+	{ "active", CG_CELL_ACTIVE },
+	{ "draining", CG_CELL_DRAINING },
+	{ "down", CG_CELL_DOWN },
 	{ NULL, 0 },
 };
 static const struct cg_enum proto_names[] = {
-	{ "tcp", IPPROTO_TCP }, { "udp", IPPROTO_UDP }, { NULL, 0 },
+	{ "tcp", IPPROTO_TCP },
+	{ "udp", IPPROTO_UDP },
+	{ NULL, 0 },
 };
 
 /* Label an item of a list: by its name if it has a good one, else by position. */
@@ -865,11 +870,11 @@ static int parse_cell(struct cg_parse *p, const struct cg_ynode *m, size_t idx,
 	if (!ret)
 		ret = get_addr(p, &o, "gateway", v, 0, &c->gw);
 	if (!ret && c->gw.family == CG_AF_INET && !p->st.src4.family)
-		ret = perr(p, v->line, "%sgateway %s is IPv4 but source has no ipv4 address",
-			   o.pre, addr_str(&c->gw, abuf, sizeof(abuf)));
+		ret = perr(p, v->line, "%sgateway %s is IPv4 but source has no ipv4 address", o.pre,
+			   addr_str(&c->gw, abuf, sizeof(abuf)));
 	if (!ret && c->gw.family == CG_AF_INET6 && !p->st.src6.family)
-		ret = perr(p, v->line, "%sgateway %s is IPv6 but source has no ipv6 address",
-			   o.pre, addr_str(&c->gw, abuf, sizeof(abuf)));
+		ret = perr(p, v->line, "%sgateway %s is IPv6 but source has no ipv6 address", o.pre,
+			   addr_str(&c->gw, abuf, sizeof(abuf)));
 	if (!ret)
 		ret = map_need(p, m, &o, "encap", &v);
 	if (!ret) {

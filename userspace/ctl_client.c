@@ -14,18 +14,18 @@
 
 #include "cellgate/ctl.h"
 
-#define CTL_REPLY_MAX (64 * 1024 * 1024) /* longest reply line accepted */
-#define CTL_CONNECT_RETRY_MS 10          /* wait before retrying a full backlog */
-#define CTL_NO_DEADLINE UINT64_MAX
+#define CTL_REPLY_MAX	     (64 * 1024 * 1024) /* longest reply line accepted */
+#define CTL_CONNECT_RETRY_MS 10			/* wait before retrying a full backlog */
+#define CTL_NO_DEADLINE	     UINT64_MAX
 
 struct cg_ctl_conn {
-	int fd;             /* connected socket, non-blocking */
-	char *path;         /* socket path, for messages */
-	char *buf;          /* received bytes not yet consumed */
-	size_t len;         /* bytes in buf */
-	size_t cap;         /* size of buf */
+	int fd;		    /* connected socket, non-blocking */
+	char *path;	    /* socket path, for messages */
+	char *buf;	    /* received bytes not yet consumed */
+	size_t len;	    /* bytes in buf */
+	size_t cap;	    /* size of buf */
 	json_int_t next_id; /* "id" of the next request */
-	bool broken;        /* a local failure left the stream out of step */
+	bool broken;	    /* a local failure left the stream out of step */
 };
 
 static void ctl_seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -257,8 +257,8 @@ static int ctl_read_reply(struct cg_ctl_conn *conn, json_int_t id, json_t **resu
 	}
 	/* refusals (EACCES, EBUSY, idle timeout) come before any request: they carry no id */
 	if (rid && (!json_is_integer(rid) || json_integer_value(rid) != id)) {
-		ctl_seterr(err, errlen, "invalid reply from '%s': not for request %lld",
-			   conn->path, (long long)id);
+		ctl_seterr(err, errlen, "invalid reply from '%s': not for request %lld", conn->path,
+			   (long long)id);
 		ret = -EPROTO;
 		conn->broken = true;
 		goto out;
@@ -335,8 +335,7 @@ static int ctl_request_until(struct cg_ctl_conn *conn, const char *cmd, json_t *
 	line[len] = '\n'; /* replaces the NUL: the buffer is used by length from here */
 	sent = ctl_send_all(conn, line, len + 1, deadline);
 	if (sent == -ETIMEDOUT) {
-		ctl_seterr(err, errlen, "cannot send to '%s' within %d ms", conn->path,
-			   timeout_ms);
+		ctl_seterr(err, errlen, "cannot send to '%s' within %d ms", conn->path, timeout_ms);
 		conn->broken = true;
 		ret = sent;
 		goto out;

@@ -13,54 +13,54 @@
 
 #include "cellgate/ctl.h"
 
-#define CTL_ACCEPT_BURST 16      /* connections accepted per wakeup: others get a turn */
-#define CTL_ACCEPT_PAUSE_MS 100  /* accept() pause when out of fds or memory */
-#define CTL_IN_MIN 4096          /* first input buffer; grows to CG_CTL_MAX_LINE + 1 */
-#define CTL_OUT_KEEP (64 * 1024) /* output buffer kept once drained; a larger one is freed */
-#define CTL_MSG_MAX 512          /* error messages, handlers' included */
-#define CTL_PEER_GROUPS 64       /* supplementary groups looked at without allocating */
+#define CTL_ACCEPT_BURST    16		/* connections accepted per wakeup: others get a turn */
+#define CTL_ACCEPT_PAUSE_MS 100		/* accept() pause when out of fds or memory */
+#define CTL_IN_MIN	    4096	/* first input buffer; grows to CG_CTL_MAX_LINE + 1 */
+#define CTL_OUT_KEEP	    (64 * 1024) /* output buffer kept once drained; a larger one is freed */
+#define CTL_MSG_MAX	    512		/* error messages, handlers' included */
+#define CTL_PEER_GROUPS	    64		/* supplementary groups looked at without allocating */
 
 /* One connection. */
 struct ctl_client {
-	struct cg_ctl_server *srv;     /* server it belongs to */
-	struct ctl_client *prev;       /* neighbours on srv->clients */
+	struct cg_ctl_server *srv; /* server it belongs to */
+	struct ctl_client *prev;   /* neighbours on srv->clients */
 	struct ctl_client *next;
-	int fd;                        /* the connection, non-blocking */
-	uid_t uid;                     /* peer credentials (SO_PEERCRED) */
+	int fd;	   /* the connection, non-blocking */
+	uid_t uid; /* peer credentials (SO_PEERCRED) */
 	pid_t pid;
-	bool may_mutate;               /* may run mutating commands */
-	char *in;                      /* received bytes: at most one partial line between reads */
-	size_t in_len;                 /* bytes in in */
-	size_t in_cap;                 /* size of in, at most CG_CTL_MAX_LINE + 1 */
-	size_t in_scanned;             /* leading bytes of in known to hold no '\n' */
-	char *out;                     /* replies not yet sent: out[out_off..out_len) */
+	bool may_mutate;   /* may run mutating commands */
+	char *in;	   /* received bytes: at most one partial line between reads */
+	size_t in_len;	   /* bytes in in */
+	size_t in_cap;	   /* size of in, at most CG_CTL_MAX_LINE + 1 */
+	size_t in_scanned; /* leading bytes of in known to hold no '\n' */
+	char *out;	   /* replies not yet sent: out[out_off..out_len) */
 	size_t out_off;
 	size_t out_len;
-	size_t out_cap;                /* size of out */
-	uint32_t events;               /* events asked of the loop */
-	int idle_timer;                /* pending idle check, 0 if none */
-	uint64_t active_ms;            /* last request or reply progress (cg_loop_now_ms) */
-	uint64_t tokens;               /* rate limiter, in thousandths of a request */
-	uint64_t refill_ms;            /* when tokens was last topped up */
-	bool closing;                  /* reads no more; closes once out is sent */
-	bool dead;                     /* to be freed when the current callback ends */
+	size_t out_cap;	    /* size of out */
+	uint32_t events;    /* events asked of the loop */
+	int idle_timer;	    /* pending idle check, 0 if none */
+	uint64_t active_ms; /* last request or reply progress (cg_loop_now_ms) */
+	uint64_t tokens;    /* rate limiter, in thousandths of a request */
+	uint64_t refill_ms; /* when tokens was last topped up */
+	bool closing;	    /* reads no more; closes once out is sent */
+	bool dead;	    /* to be freed when the current callback ends */
 };
 
 struct cg_ctl_server {
-	struct cg_loop *loop;          /* loop it runs on */
-	int fd;                        /* listening socket */
-	char *path;                    /* socket file */
-	dev_t dev;                     /* identity of the socket file it made: */
-	ino_t ino;                     /* a replaced file is not unlinked */
-	bool own_path;                 /* path is ours to unlink */
+	struct cg_loop *loop;	       /* loop it runs on */
+	int fd;			       /* listening socket */
+	char *path;		       /* socket file */
+	dev_t dev;		       /* identity of the socket file it made: */
+	ino_t ino;		       /* a replaced file is not unlinked */
+	bool own_path;		       /* path is ours to unlink */
 	const struct cg_ctl_cmd *cmds; /* command table, kept */
-	size_t ncmds;                  /* entries in cmds */
-	void *ctx;                     /* handlers' context */
+	size_t ncmds;		       /* entries in cmds */
+	void *ctx;		       /* handlers' context */
 	struct cg_ctl_opts opts;       /* settings, defaults filled in */
-	uid_t uid;                     /* own effective uid: allowed everything */
+	uid_t uid;		       /* own effective uid: allowed everything */
 	struct ctl_client *clients;    /* connections served */
-	size_t nclients;               /* entries in clients */
-	int accept_timer;              /* resumes accepting after a pause, 0 if none */
+	size_t nclients;	       /* entries in clients */
+	int accept_timer;	       /* resumes accepting after a pause, 0 if none */
 };
 
 static void ctl_log(const struct cg_ctl_opts *opts, int prio, const char *fmt, ...)
@@ -321,8 +321,8 @@ static json_t *ctl_hello(struct ctl_client *c)
 	for (i = 0; i < srv->ncmds; i++)
 		json_array_append_new(names, json_string(srv->cmds[i].name));
 	res = json_pack("{s:i, s:s, s:s, s:b, s:o}", "protocol", CG_CTL_PROTOCOL, "server",
-			srv->opts.server, "version", srv->opts.version, "read_only",
-			!c->may_mutate, "commands", names);
+			srv->opts.server, "version", srv->opts.version, "read_only", !c->may_mutate,
+			"commands", names);
 	return res;
 }
 
@@ -705,7 +705,7 @@ static int ctl_make_parent(const char *path)
 	if (!p || p == dir)
 		goto out;
 	*p = '\0';
-	for (p = dir + 1; ; p++) {
+	for (p = dir + 1;; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;
 		c = *p;
@@ -773,8 +773,7 @@ static int ctl_clear_path(const struct sockaddr_un *sa, const struct cg_ctl_opts
 	return 0;
 }
 
-static int ctl_check_table(const struct cg_ctl_cmd *cmds, size_t ncmds,
-			   const struct cg_ctl_opts *o)
+static int ctl_check_table(const struct cg_ctl_cmd *cmds, size_t ncmds, const struct cg_ctl_opts *o)
 {
 	size_t i, j;
 

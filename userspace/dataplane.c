@@ -25,8 +25,8 @@
 #include "router.skel.h"
 
 #define CG_BPFFS_ROOT "/sys/fs/bpf" /* where bpffs is mounted when it is not */
-#define CG_PROG_PIN "prog"          /* pin name of the program in pin_dir */
-#define CG_LINK_PIN "link_"         /* pin name prefix of a link: link_<ifname> */
+#define CG_PROG_PIN   "prog"	    /* pin name of the program in pin_dir */
+#define CG_LINK_PIN   "link_"	    /* pin name prefix of a link: link_<ifname> */
 
 /* The per-CPU sums below read values as arrays of __u64, one stride per CPU. */
 _Static_assert(sizeof(struct cg_counter) % 8 == 0, "per-CPU value stride is 8-byte aligned");
@@ -36,13 +36,13 @@ _Static_assert(sizeof(struct cg_cell_stats) % 8 == 0, "per-CPU value stride is 8
 /* A link attached and held by dp because there is no pin_dir to pin it in. */
 struct cg_dp_link {
 	int ifindex; /* interface it runs on */
-	int fd;      /* the link: closing it detaches */
+	int fd;	     /* the link: closing it detaches */
 };
 
 struct cg_dp {
-	struct cg_router *skel;   /* program and maps, loaded */
-	char *pin_dir;            /* NULL when nothing is pinned */
-	uint32_t table_flags;     /* map_flags of every inner table: the template's */
+	struct cg_router *skel;	  /* program and maps, loaded */
+	char *pin_dir;		  /* NULL when nothing is pinned */
+	uint32_t table_flags;	  /* map_flags of every inner table: the template's */
 	struct cg_dp_link *links; /* unpinned links, nlinks of them */
 	size_t nlinks;
 };
@@ -240,7 +240,8 @@ static int dp_adopt_maps(struct cg_dp *dp, const char *dir)
 	__u32 len;
 	int fd = -1, err = 0;
 
-	bpf_object__for_each_map(map, dp->skel->obj) {
+	bpf_object__for_each_map(map, dp->skel->obj)
+	{
 		if (!dp_map_is_state(map))
 			continue;
 		err = dp_path(path, sizeof(path), dir, bpf_map__name(map));
@@ -306,7 +307,8 @@ static int dp_pin_fresh(struct cg_dp *dp)
 		dp_msg("cannot create '%s': %s", stage, strerror(-err));
 		return err;
 	}
-	bpf_object__for_each_map(map, dp->skel->obj) {
+	bpf_object__for_each_map(map, dp->skel->obj)
+	{
 		if (!dp_map_is_state(map))
 			continue;
 		err = dp_path(path, sizeof(path), stage, bpf_map__name(map));
@@ -401,8 +403,8 @@ struct cg_dp *cg_dp_open(const struct cg_dp_opts *opts)
 			err = dp_dir_empty(dp->pin_dir);
 			if (err) {
 				dp_msg("cannot pin to '%s': %s", dp->pin_dir,
-				       err == -EEXIST ? "it holds pins; adopt them or unpin first"
-						      : strerror(-err));
+				       err == -EEXIST ? "it holds pins; adopt them or unpin first" :
+							strerror(-err));
 				goto out;
 			}
 		}
@@ -531,7 +533,8 @@ int cg_dp_unpin(struct cg_dp *dp)
 	err = dp_unlink(dp->pin_dir, CG_PROG_PIN);
 	if (err && !ret)
 		ret = err;
-	bpf_object__for_each_map(map, dp->skel->obj) {
+	bpf_object__for_each_map(map, dp->skel->obj)
+	{
 		if (!dp_map_is_state(map))
 			continue;
 		err = dp_unlink(dp->pin_dir, bpf_map__name(map));
@@ -828,7 +831,7 @@ int cg_dp_cell_get(struct cg_dp *dp, uint32_t id, struct cg_cell *cell)
  * mmap() shows, so a __u32 table slot is 8 bytes apart from the next.
  */
 #define CG_ARRAY_STRIDE 8
-#define CG_ARRAY_WORDS (CG_ARRAY_STRIDE / sizeof(__u32)) /* __u32 words from slot to slot */
+#define CG_ARRAY_WORDS	(CG_ARRAY_STRIDE / sizeof(__u32)) /* __u32 words from slot to slot */
 
 /*
  * A new table of size slots as a frozen inner map: slot 0 the size, slots

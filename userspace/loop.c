@@ -14,34 +14,34 @@
 
 /* One watched fd. Its address is the epoll cookie, so a stale event is recognised. */
 struct loop_watch {
-	int fd;                  /* the watched fd */
-	uint32_t events;         /* events asked for */
-	cg_loop_fd_cb cb;        /* callback */
-	void *arg;               /* its argument */
-	bool dead;               /* deleted; freed once no batch can refer to it */
+	int fd;			 /* the watched fd */
+	uint32_t events;	 /* events asked for */
+	cg_loop_fd_cb cb;	 /* callback */
+	void *arg;		 /* its argument */
+	bool dead;		 /* deleted; freed once no batch can refer to it */
 	struct loop_watch *next; /* next on the list of dead watches */
 };
 
 /* One pending timer, on a list sorted by (deadline, seq). */
 struct loop_timer {
-	uint64_t deadline_ns;    /* monotonic time it is due */
-	uint64_t seq;            /* creation order: breaks ties, bounds one iteration */
-	int id;                  /* handle given to the caller */
-	cg_loop_timer_cb cb;     /* callback */
-	void *arg;               /* its argument */
+	uint64_t deadline_ns;	 /* monotonic time it is due */
+	uint64_t seq;		 /* creation order: breaks ties, bounds one iteration */
+	int id;			 /* handle given to the caller */
+	cg_loop_timer_cb cb;	 /* callback */
+	void *arg;		 /* its argument */
 	struct loop_timer *next; /* later timer */
 };
 
 struct cg_loop {
-	int epfd;                    /* the epoll instance */
-	struct loop_watch **by_fd;   /* watch of each fd number, NULL if none */
-	size_t nby_fd;               /* entries in by_fd */
-	struct loop_watch *dead;     /* deleted watches awaiting the end of the batch */
-	bool dispatching;            /* inside a batch of fd callbacks */
-	struct loop_timer *timers;   /* pending timers, earliest first */
-	uint64_t timer_seq;          /* seq of the next timer */
-	int next_id;                 /* id of the next timer, 1..INT_MAX */
-	bool stop;                   /* cg_loop_run() must return */
+	int epfd;		   /* the epoll instance */
+	struct loop_watch **by_fd; /* watch of each fd number, NULL if none */
+	size_t nby_fd;		   /* entries in by_fd */
+	struct loop_watch *dead;   /* deleted watches awaiting the end of the batch */
+	bool dispatching;	   /* inside a batch of fd callbacks */
+	struct loop_timer *timers; /* pending timers, earliest first */
+	uint64_t timer_seq;	   /* seq of the next timer */
+	int next_id;		   /* id of the next timer, 1..INT_MAX */
+	bool stop;		   /* cg_loop_run() must return */
 };
 
 static uint64_t loop_now_ns(void)

@@ -10,16 +10,16 @@
  * Hash constants. Part of the table contract (see cellgate/maglev.h): every
  * load balancer must use the same ones, and changing one moves every flow.
  */
-#define CG_FNV64_BASIS		0xcbf29ce484222325ULL /* FNV-1a 64 offset basis */
-#define CG_FNV64_PRIME		0x100000001b3ULL      /* FNV-1a 64 prime */
-#define CG_MAGLEV_SEED_OFFSET	0x0ULL		      /* seed of h1, which gives the offset */
-#define CG_MAGLEV_SEED_SKIP	0x9e3779b97f4a7c15ULL /* seed of h2, which gives the skip */
+#define CG_FNV64_BASIS	      0xcbf29ce484222325ULL /* FNV-1a 64 offset basis */
+#define CG_FNV64_PRIME	      0x100000001b3ULL	    /* FNV-1a 64 prime */
+#define CG_MAGLEV_SEED_OFFSET 0x0ULL		    /* seed of h1, which gives the offset */
+#define CG_MAGLEV_SEED_SKIP   0x9e3779b97f4a7c15ULL /* seed of h2, which gives the skip */
 
 /* Filling state of one cell of weight above 0. */
 struct cg_maglev_cursor {
-	uint32_t pos;    /* next slot of its permutation to try */
-	uint32_t skip;   /* permutation step, 1..size-1 */
-	uint32_t id;     /* cell id it writes */
+	uint32_t pos;	 /* next slot of its permutation to try */
+	uint32_t skip;	 /* permutation step, 1..size-1 */
+	uint32_t id;	 /* cell id it writes */
 	uint32_t weight; /* its weight, above 0 */
 	uint32_t placed; /* entries written so far */
 };
@@ -27,7 +27,7 @@ struct cg_maglev_cursor {
 /* A heap node: when a cell writes its next entry. Ordered by (round, cell). */
 struct cg_maglev_turn {
 	uint64_t round; /* round of that entry, counted from 1 */
-	size_t cell;    /* index in name order; breaks ties as the round-robin would */
+	size_t cell;	/* index in name order; breaks ties as the round-robin would */
 };
 
 int cg_maglev_is_prime(uint32_t n)

@@ -29,7 +29,7 @@
 _Static_assert(CG_NL_BUF_SIZE >= 8192, "smaller than MNL_SOCKET_BUFFER_SIZE can be");
 
 /* Neighbour states whose link-layer address may be used for forwarding. */
-#define CG_NUD_USABLE                                                                              \
+#define CG_NUD_USABLE \
 	(NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT | NUD_NOARP)
 
 struct cg_nl {

@@ -15,10 +15,10 @@
 /* What the reconciler believes the maps hold. */
 struct cg_rec {
 	struct cg_dp *dp;
-	struct cg_config settings;                /* the settings entry */
-	struct cg_cell cells[CG_MAX_CELLS];       /* the cells map */
-	uint32_t table_size[CG_MAX_SERVICES];     /* 0: no table */
-	uint32_t table_crc[CG_MAX_SERVICES];      /* crc32 of the live table's slots */
+	struct cg_config settings;	      /* the settings entry */
+	struct cg_cell cells[CG_MAX_CELLS];   /* the cells map */
+	uint32_t table_size[CG_MAX_SERVICES]; /* 0: no table */
+	uint32_t table_crc[CG_MAX_SERVICES];  /* crc32 of the live table's slots */
 };
 
 /* A table to swap in, built for one service. */
@@ -165,7 +165,8 @@ static size_t table_members(const struct cg_state *st, const struct cg_service_c
 			continue;
 		if (want[c->id].state != CG_CELL_ACTIVE || !cell_ready(&want[c->id]))
 			continue;
-		out[n++] = (struct cg_maglev_cell){ .id = c->id, .name = c->name,
+		out[n++] = (struct cg_maglev_cell){ .id = c->id,
+						    .name = c->name,
 						    .weight = c->weight };
 	}
 	return n;
@@ -216,7 +217,8 @@ static int keys_desired(const struct cg_state *st, struct cg_service_key **keys,
 		bool owner = true;
 
 		svc_key(s, s->port, &(*keys)[cnt]);
-		(*vals)[cnt] = (struct cg_service){ .id = s->id, .default_class = s->default_class };
+		(*vals)[cnt] =
+			(struct cg_service){ .id = s->id, .default_class = s->default_class };
 		cnt++;
 		for (j = 0; j < st->nservices; j++) {
 			const struct cg_service_cfg *o = &st->services[j];
@@ -228,7 +230,8 @@ static int keys_desired(const struct cg_state *st, struct cg_service_key **keys,
 		if (!owner)
 			continue;
 		svc_key(s, 0, &(*keys)[cnt]);
-		(*vals)[cnt] = (struct cg_service){ .id = s->id, .default_class = s->default_class,
+		(*vals)[cnt] = (struct cg_service){ .id = s->id,
+						    .default_class = s->default_class,
 						    .flags = CG_SVC_F_FRAG_ALIAS };
 		cnt++;
 	}
@@ -252,8 +255,8 @@ static int write_cell(struct cg_rec *rec, uint32_t id, const struct cg_cell *c,
 
 /* Plan the tables: build each service's and keep those that differ from the live one. */
 static int plan_tables(const struct cg_rec *rec, const struct cg_state *st,
-		       const struct cg_cell *want, struct rec_table *out, size_t *nout,
-		       char *err, size_t errlen)
+		       const struct cg_cell *want, struct rec_table *out, size_t *nout, char *err,
+		       size_t errlen)
 {
 	struct cg_maglev_cell *members;
 	size_t i, n;
@@ -348,7 +351,8 @@ int cg_rec_apply(struct cg_rec *rec, const struct cg_state *st, cg_rec_nexthop_f
 		in_state[c->id] = true;
 		if (c->state != CG_CELL_DOWN && want[c->id].state == CG_CELL_DOWN) {
 			if (!rep.unready)
-				snprintf(rep.first_unready, sizeof(rep.first_unready), "%s", c->name);
+				snprintf(rep.first_unready, sizeof(rep.first_unready), "%s",
+					 c->name);
 			rep.unready++;
 		}
 	}
@@ -375,7 +379,8 @@ int cg_rec_apply(struct cg_rec *rec, const struct cg_state *st, cg_rec_nexthop_f
 	if (ntables) {
 		ret = cg_dp_table_swap_many(rec->dp, batch, ntables);
 		if (ret) {
-			snprintf(err, errlen, "cannot swap %zu tables: %s", ntables, strerror(-ret));
+			snprintf(err, errlen, "cannot swap %zu tables: %s", ntables,
+				 strerror(-ret));
 			goto out;
 		}
 		for (i = 0; i < ntables; i++) {

@@ -179,7 +179,7 @@ struct cg_service_cfg *cg_state_find_service(const struct cg_state *st, const ch
 /* An array of records that start with a name, seen through an index. */
 struct cg_names {
 	const char *base; /* first record */
-	size_t stride;    /* bytes from one record to the next */
+	size_t stride;	  /* bytes from one record to the next */
 };
 
 static int cmp_index(const void *a, const void *b, void *arg)
@@ -217,13 +217,13 @@ static size_t *sorted_index(const void *base, size_t stride, size_t n)
  * the result; the state is only changed by the caller once all kinds worked.
  */
 struct cg_idkind {
-	const void *objs;      /* array of the kind in st */
-	size_t n;              /* its length */
-	const void *prev;      /* same kind in prev, NULL if none */
-	size_t nprev;          /* its length */
-	size_t stride;         /* size of one object */
-	size_t id_off;         /* offsetof(..., id) */
-	uint32_t max;          /* ids are < max */
+	const void *objs; /* array of the kind in st */
+	size_t n;	  /* its length */
+	const void *prev; /* same kind in prev, NULL if none */
+	size_t nprev;	  /* its length */
+	size_t stride;	  /* size of one object */
+	size_t id_off;	  /* offsetof(..., id) */
+	uint32_t max;	  /* ids are < max */
 };
 
 static uint32_t obj_id(const void *objs, size_t stride, size_t off, size_t i)
@@ -241,7 +241,7 @@ static const char *obj_name(const void *objs, size_t stride, size_t i)
 
 static int assign_kind(const struct cg_idkind *k, uint32_t *ids)
 {
-	uint8_t *owner = NULL;  /* 1: taken in st */
+	uint8_t *owner = NULL;	/* 1: taken in st */
 	uint8_t *inprev = NULL; /* 1: used by an object of prev */
 	size_t *order = NULL, i, j;
 	uint32_t id, pid;
@@ -338,21 +338,33 @@ int cg_state_assign_ids(struct cg_state *st, const struct cg_state *prev)
 		goto out;
 	}
 
-	k = (struct cg_idkind){ st->regions, st->nregions, prev ? prev->regions : NULL,
-				prev ? prev->nregions : 0, sizeof(*st->regions),
-				offsetof(struct cg_region_cfg, id), CG_MAX_REGIONS };
+	k = (struct cg_idkind){ st->regions,
+				st->nregions,
+				prev ? prev->regions : NULL,
+				prev ? prev->nregions : 0,
+				sizeof(*st->regions),
+				offsetof(struct cg_region_cfg, id),
+				CG_MAX_REGIONS };
 	ret = assign_kind(&k, rid);
 	if (ret)
 		goto out;
-	k = (struct cg_idkind){ st->cells, st->ncells, prev ? prev->cells : NULL,
-				prev ? prev->ncells : 0, sizeof(*st->cells),
-				offsetof(struct cg_cell_cfg, id), CG_MAX_CELLS };
+	k = (struct cg_idkind){ st->cells,
+				st->ncells,
+				prev ? prev->cells : NULL,
+				prev ? prev->ncells : 0,
+				sizeof(*st->cells),
+				offsetof(struct cg_cell_cfg, id),
+				CG_MAX_CELLS };
 	ret = assign_kind(&k, cid);
 	if (ret)
 		goto out;
-	k = (struct cg_idkind){ st->services, st->nservices, prev ? prev->services : NULL,
-				prev ? prev->nservices : 0, sizeof(*st->services),
-				offsetof(struct cg_service_cfg, id), CG_MAX_SERVICES };
+	k = (struct cg_idkind){ st->services,
+				st->nservices,
+				prev ? prev->services : NULL,
+				prev ? prev->nservices : 0,
+				sizeof(*st->services),
+				offsetof(struct cg_service_cfg, id),
+				CG_MAX_SERVICES };
 	ret = assign_kind(&k, sid);
 	if (ret)
 		goto out;
@@ -513,8 +525,9 @@ static void encode_cell(const struct cg_cell_cfg *c, struct cg_sink *s)
 	sink_scalar(s, c->region, CG_NAME_MAX);
 	sink_put(s, "\n    gateway: ");
 	sink_addr(s, &c->gw);
-	sink_put(s, "\n    encap: %s\n    gue_port: %u\n    weight: %u\n    capacity: %u\n"
-		    "    state: %s\n",
+	sink_put(s,
+		 "\n    encap: %s\n    gue_port: %u\n    weight: %u\n    capacity: %u\n"
+		 "    state: %s\n",
 		 encap_name(c->encap), c->gue_port, c->weight, c->capacity,
 		 cell_state_name(c->state));
 }
@@ -532,8 +545,9 @@ static int encode_service(const struct cg_service_cfg *sv, struct cg_sink *s)
 	sink_id(s, "\n    ", sv->id);
 	sink_put(s, "\n    vip: ");
 	sink_addr(s, &sv->vip);
-	sink_put(s, "\n    port: %u\n    protocol: %s\n    table_size: %u\n    default_class: %u\n"
-		    "    cells: [",
+	sink_put(s,
+		 "\n    port: %u\n    protocol: %s\n    table_size: %u\n    default_class: %u\n"
+		 "    cells: [",
 		 sv->port, proto_name(sv->proto), sv->table_size, sv->default_class);
 	for (i = 0; i < sv->ncells; i++) {
 		name = sv->cells[idx[i]];
@@ -856,9 +870,9 @@ static const char *sb_str(const struct cg_strbuf *b)
 
 /* The fields of one object as text, in the order they are reported. */
 struct cg_fields {
-	size_t n;                      /* fields used */
-	const char *key[10];           /* field names */
-	char val[10][CG_VAL_MAX];      /* their values */
+	size_t n;		  /* fields used */
+	const char *key[10];	  /* field names */
+	char val[10][CG_VAL_MAX]; /* their values */
 };
 
 static void field(struct cg_fields *f, const char *key, const char *fmt, ...)
@@ -984,9 +998,9 @@ out:
 /* State shared by the diff walkers. */
 struct cg_differ {
 	cg_config_diff_fn emit; /* callback, may be NULL */
-	void *arg;              /* its argument */
-	int count;              /* changes reported */
-	struct cg_strbuf sb;    /* detail being built */
+	void *arg;		/* its argument */
+	int count;		/* changes reported */
+	struct cg_strbuf sb;	/* detail being built */
 };
 
 static void report(struct cg_differ *d, char op, const char *kind, const char *name)
@@ -1082,8 +1096,8 @@ static int describe_service(struct cg_strbuf *b, const void *old, const void *cu
 	return cells_detail(b, old, cur);
 }
 
-static int diff_kind(struct cg_differ *d, const char *kind, const void *a, size_t na,
-		     const void *b, size_t nb, size_t stride, cg_describe_fn describe)
+static int diff_kind(struct cg_differ *d, const char *kind, const void *a, size_t na, const void *b,
+		     size_t nb, size_t stride, cg_describe_fn describe)
 {
 	size_t *ai, *bi, i = 0, j = 0;
 	const char *x, *y;
@@ -1135,12 +1149,11 @@ int cg_state_diff(const struct cg_state *from, const struct cg_state *to, cg_con
 		ret = diff_kind(&d, CG_KIND_REGION, from->regions, from->nregions, to->regions,
 				to->nregions, sizeof(*from->regions), describe_region);
 	if (!ret)
-		ret = diff_kind(&d, CG_KIND_CELL, from->cells, from->ncells, to->cells,
-				to->ncells, sizeof(*from->cells), describe_cell);
+		ret = diff_kind(&d, CG_KIND_CELL, from->cells, from->ncells, to->cells, to->ncells,
+				sizeof(*from->cells), describe_cell);
 	if (!ret)
-		ret = diff_kind(&d, CG_KIND_SERVICE, from->services, from->nservices,
-				to->services, to->nservices, sizeof(*from->services),
-				describe_service);
+		ret = diff_kind(&d, CG_KIND_SERVICE, from->services, from->nservices, to->services,
+				to->nservices, sizeof(*from->services), describe_service);
 	free(d.sb.s);
 	return ret ? ret : d.count;
 }

@@ -11,8 +11,8 @@
 
 const char *cg_view_addr(const struct cg_addr *a, char *buf, size_t len)
 {
-	if (!a->family || !inet_ntop(a->family == CG_AF_INET ? AF_INET : AF_INET6, a->a, buf,
-				     (socklen_t)len))
+	if (!a->family ||
+	    !inet_ntop(a->family == CG_AF_INET ? AF_INET : AF_INET6, a->a, buf, (socklen_t)len))
 		snprintf(buf, len, "%s", "");
 	return buf;
 }
@@ -71,7 +71,7 @@ static void cell_counters(struct cg_dp *dp, uint32_t id, struct cg_cell_stats *s
 	uint32_t class;
 
 	memset(sum, 0, sizeof(*sum));
-	for (class = 0; class < CG_MAX_CLASSES; class++) {
+	for (class = 0; class < CG_MAX_CLASSES; class ++) {
 		if (cg_dp_cell_stats_read(dp, id, class, &one))
 			continue;
 		sum->packets += one.packets;
@@ -233,16 +233,15 @@ json_t *cg_view_regions(const struct cg_state *st, struct cg_dp *dp)
 			if (strcmp(c->region, v[i]->name))
 				continue;
 			cells++;
-			if (dp ? cg_dp_cell_get(dp, c->id, &m) == 0 && m.state == CG_CELL_ACTIVE
-			       : c->state == CG_CELL_ACTIVE)
+			if (dp ? cg_dp_cell_get(dp, c->id, &m) == 0 && m.state == CG_CELL_ACTIVE :
+				 c->state == CG_CELL_ACTIVE)
 				active++;
 		}
-		json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:b, s:I, s:I}", "name",
-						     v[i]->name, "id", (json_int_t)v[i]->id,
-						     "cost", (json_int_t)v[i]->cost, "local",
-						     !strcmp(v[i]->name, st->region), "cells",
-						     (json_int_t)cells, "active",
-						     (json_int_t)active));
+		json_array_append_new(
+			arr, json_pack("{s:s, s:I, s:I, s:b, s:I, s:I}", "name", v[i]->name, "id",
+				       (json_int_t)v[i]->id, "cost", (json_int_t)v[i]->cost,
+				       "local", !strcmp(v[i]->name, st->region), "cells",
+				       (json_int_t)cells, "active", (json_int_t)active));
 	}
 	free(v);
 	return arr;

@@ -22,23 +22,23 @@
  * wrong first, the subject quoted. Parse errors read `FILE:LINE: what`.
  */
 
-#define CG_CONFIG_MAX_SIZE (4U << 20) /* largest config or state file, bytes */
-#define CG_CONFIG_MAX_DEPTH 32        /* deepest YAML nesting accepted */
-#define CG_STATE_MAGIC "# cellgate-state v1 " /* first bytes of a state file */
+#define CG_CONFIG_MAX_SIZE  (4U << 20)		   /* largest config or state file, bytes */
+#define CG_CONFIG_MAX_DEPTH 32			   /* deepest YAML nesting accepted */
+#define CG_STATE_MAGIC	    "# cellgate-state v1 " /* first bytes of a state file */
 
 /* Ranges the parser enforces (see docs/config.md). */
-#define CG_MIN_MTU 576                 /* IPv4 minimum datagram every host accepts */
-#define CG_MAX_MTU 9216                /* common jumbo frame ceiling */
-#define CG_MIN_CONNTRACK 1024          /* smallest connection table worth having */
-#define CG_MAX_CONNTRACK (1U << 28)    /* 268M entries: a bound that catches typos */
-#define CG_MAX_REGION_COST 1000000     /* keeps sums of costs far from overflow */
-#define CG_MAX_WEIGHT 65535            /* cell weight: 1..65535 */
-#define CG_DEFAULT_WEIGHT 100          /* cell weight when not given */
+#define CG_MIN_MTU	   576	      /* IPv4 minimum datagram every host accepts */
+#define CG_MAX_MTU	   9216	      /* common jumbo frame ceiling */
+#define CG_MIN_CONNTRACK   1024	      /* smallest connection table worth having */
+#define CG_MAX_CONNTRACK   (1U << 28) /* 268M entries: a bound that catches typos */
+#define CG_MAX_REGION_COST 1000000    /* keeps sums of costs far from overflow */
+#define CG_MAX_WEIGHT	   65535      /* cell weight: 1..65535 */
+#define CG_DEFAULT_WEIGHT  100	      /* cell weight when not given */
 
 /* Kinds passed to a cg_state_diff() callback. */
 #define CG_KIND_SETTING "setting" /* a top-level setting: region, mtu, ... */
-#define CG_KIND_REGION "region"   /* a region, by name */
-#define CG_KIND_CELL "cell"       /* a cell, by name */
+#define CG_KIND_REGION	"region"  /* a region, by name */
+#define CG_KIND_CELL	"cell"	  /* a cell, by name */
 #define CG_KIND_SERVICE "service" /* a service, by name */
 
 /*

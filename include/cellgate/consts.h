@@ -33,7 +33,7 @@
 
 /* Parser bounds: verifier-friendly loops need fixed trip counts. */
 #define CG_MAX_VLAN_TAGS 2 /* 802.1ad outer + 802.1Q inner */
-#define CG_MAX_IPV6_EXT 4  /* extension headers walked before giving up */
+#define CG_MAX_IPV6_EXT	 4 /* extension headers walked before giving up */
 
 /*
  * Bytes of the offending packet quoted in an ICMP 'fragmentation needed' or
@@ -45,9 +45,9 @@
 /* Default MTU of the path to the cells; the outer packet must fit in it. */
 #define CG_DEFAULT_MTU 1500
 /* GUE outer UDP source ports come from the flow hash, inside this range. */
-#define CG_GUE_SPORT_BASE 0xc000 /* 49152 */
-#define CG_GUE_SPORT_MASK 0x3fff /* ... to 65535 */
-#define CG_GUE_DEFAULT_PORT 6080 /* default outer UDP destination port */
+#define CG_GUE_SPORT_BASE   0xc000 /* 49152 */
+#define CG_GUE_SPORT_MASK   0x3fff /* ... to 65535 */
+#define CG_GUE_DEFAULT_PORT 6080   /* default outer UDP destination port */
 
 /* Cell states (struct cg_cell.state). 0 is an unused slot, never forwarded to. */
 enum cg_cell_state {
@@ -80,17 +80,17 @@ enum cg_family {
  * Keep in sync with cg_stat_names[] in userspace/dataplane.c.
  */
 enum cg_stat {
-	CG_STAT_PASS_NOT_IP = 0,  /* not IPv4/IPv6: passed untouched */
-	CG_STAT_PASS_NO_SERVICE,  /* IP, but to no service: passed untouched */
-	CG_STAT_PASS_L4_OTHER,    /* protocol cellgate does not route (e.g. ICMP echo) */
-	CG_STAT_PASS_V6_EXT,      /* IPv6 extension chain too long: passed to the kernel */
-	CG_STAT_FWD,              /* encapsulated to a cell and sent (XDP_TX) */
-	CG_STAT_FWD_ICMP,         /* ICMP error about a flow sent to the flow's cell */
-	CG_STAT_ICMP_TOO_BIG,     /* answered with ICMP frag needed / packet too big */
-	CG_STAT_DROP_MALFORMED,   /* truncated or invalid headers */
-	CG_STAT_DROP_NO_CELL,     /* service has no table or the slot's cell is not active */
-	CG_STAT_DROP_TOO_BIG,     /* too big, DF clear: cannot fragment in XDP */
-	CG_STAT_DROP_ERROR,       /* helper failed (adjust_head, ...): should never count */
+	CG_STAT_PASS_NOT_IP = 0, /* not IPv4/IPv6: passed untouched */
+	CG_STAT_PASS_NO_SERVICE, /* IP, but to no service: passed untouched */
+	CG_STAT_PASS_L4_OTHER,	 /* protocol cellgate does not route (e.g. ICMP echo) */
+	CG_STAT_PASS_V6_EXT,	 /* IPv6 extension chain too long: passed to the kernel */
+	CG_STAT_FWD,		 /* encapsulated to a cell and sent (XDP_TX) */
+	CG_STAT_FWD_ICMP,	 /* ICMP error about a flow sent to the flow's cell */
+	CG_STAT_ICMP_TOO_BIG,	 /* answered with ICMP frag needed / packet too big */
+	CG_STAT_DROP_MALFORMED,	 /* truncated or invalid headers */
+	CG_STAT_DROP_NO_CELL,	 /* service has no table or the slot's cell is not active */
+	CG_STAT_DROP_TOO_BIG,	 /* too big, DF clear: cannot fragment in XDP */
+	CG_STAT_DROP_ERROR,	 /* helper failed (adjust_head, ...): should never count */
 	CG_STAT_MAX,
 };
 
@@ -99,15 +99,15 @@ enum cg_stat {
  * follows from the slot (decap_verdict() in bpf/decap.bpf.c).
  */
 enum cg_decap_stat {
-	CG_DECAP_STAT_IPIP4 = 0,       /* outer IPv4, protocol 4 or 41: decapsulated */
-	CG_DECAP_STAT_IPIP6,	       /* outer IPv6, next header 4 or 41: decapsulated */
-	CG_DECAP_STAT_GUE,	       /* GUE over IPv4 or IPv6: decapsulated */
-	CG_DECAP_STAT_PASS,	       /* not a tunnel packet (or unrecognisable): untouched */
-	CG_DECAP_STAT_PASS_FRAG,       /* outer fragment of a tunnel packet: untouched */
-	CG_DECAP_STAT_PASS_NOT_LOCAL,  /* tunnel packet to an address not in local_addrs */
-	CG_DECAP_STAT_DROP_MALFORMED,  /* tunnel packet with cut or inconsistent headers */
-	CG_DECAP_STAT_DROP_ECN,	       /* outer CE, inner not ECN-capable (RFC 6040) */
-	CG_DECAP_STAT_DROP_ERROR,      /* a helper failed: should never count */
+	CG_DECAP_STAT_IPIP4 = 0,      /* outer IPv4, protocol 4 or 41: decapsulated */
+	CG_DECAP_STAT_IPIP6,	      /* outer IPv6, next header 4 or 41: decapsulated */
+	CG_DECAP_STAT_GUE,	      /* GUE over IPv4 or IPv6: decapsulated */
+	CG_DECAP_STAT_PASS,	      /* not a tunnel packet (or unrecognisable): untouched */
+	CG_DECAP_STAT_PASS_FRAG,      /* outer fragment of a tunnel packet: untouched */
+	CG_DECAP_STAT_PASS_NOT_LOCAL, /* tunnel packet to an address not in local_addrs */
+	CG_DECAP_STAT_DROP_MALFORMED, /* tunnel packet with cut or inconsistent headers */
+	CG_DECAP_STAT_DROP_ECN,	      /* outer CE, inner not ECN-capable (RFC 6040) */
+	CG_DECAP_STAT_DROP_ERROR,     /* a helper failed: should never count */
 	CG_DECAP_STAT_MAX,
 };
 

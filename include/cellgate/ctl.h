@@ -24,16 +24,17 @@
  * value (see cg_ctl_code_name()).
  */
 
-#define CG_CTL_PROTOCOL 1                            /* protocol version reported by hello */
+#define CG_CTL_PROTOCOL	    1			     /* protocol version reported by hello */
 #define CG_CTL_DEFAULT_PATH "/run/cellgate/ctl.sock" /* cellgated's socket */
-#define CG_CTL_MAX_LINE (16 << 20) /* longest request line without its newline: a 4 MiB config, escaped */
-#define CG_CTL_DEFAULT_MODE 0600                     /* socket file mode without a group */
-#define CG_CTL_DEFAULT_GROUP_MODE 0660               /* ... with a group allowed */
-#define CG_CTL_DEFAULT_MAX_CLIENTS 32                /* connections served at once */
-#define CG_CTL_DEFAULT_IDLE_MS 30000                 /* without a complete request: dropped */
-#define CG_CTL_DEFAULT_RATE 100                      /* requests a second per connection */
-#define CG_CTL_DEFAULT_MAX_OUTPUT (1024 * 1024)      /* reply bytes a client may leave unread */
-#define CG_CTL_DEFAULT_TIMEOUT_MS 5000               /* suggested client timeout */
+#define CG_CTL_MAX_LINE \
+	(16 << 20) /* longest request line without its newline: a 4 MiB config, escaped */
+#define CG_CTL_DEFAULT_MODE	   0600		 /* socket file mode without a group */
+#define CG_CTL_DEFAULT_GROUP_MODE  0660		 /* ... with a group allowed */
+#define CG_CTL_DEFAULT_MAX_CLIENTS 32		 /* connections served at once */
+#define CG_CTL_DEFAULT_IDLE_MS	   30000	 /* without a complete request: dropped */
+#define CG_CTL_DEFAULT_RATE	   100		 /* requests a second per connection */
+#define CG_CTL_DEFAULT_MAX_OUTPUT  (1024 * 1024) /* reply bytes a client may leave unread */
+#define CG_CTL_DEFAULT_TIMEOUT_MS  5000		 /* suggested client timeout */
 
 /* One command a server answers. Tables are kept, not copied: they must outlive the server. */
 struct cg_ctl_cmd {
@@ -52,16 +53,16 @@ struct cg_ctl_cmd {
 
 /* Server settings; zero (or a NULL opts) means the default of each. */
 struct cg_ctl_opts {
-	mode_t mode;                   /* socket file mode; 0: 0600, or 0660 with a group */
-	gid_t group;                   /* group whose members may connect, if group_set */
-	bool group_set;                /* allow members of group (primary or supplementary) */
-	bool group_may_mutate;         /* ... to run mutating commands too, not only read-only */
-	unsigned int max_clients;      /* 0: 32; more are accepted, sent EBUSY and closed */
-	unsigned int idle_timeout_ms;  /* 0: 30 s without a complete request drops the connection */
-	unsigned int max_rate;         /* 0: 100 requests a second per connection (burst as many) */
-	size_t max_output;             /* 0: 1 MiB of unread replies drops the connection */
-	const char *server;            /* name reported by hello; NULL: "cellgated" */
-	const char *version;           /* version reported by hello; NULL: "unknown" */
+	mode_t mode;		      /* socket file mode; 0: 0600, or 0660 with a group */
+	gid_t group;		      /* group whose members may connect, if group_set */
+	bool group_set;		      /* allow members of group (primary or supplementary) */
+	bool group_may_mutate;	      /* ... to run mutating commands too, not only read-only */
+	unsigned int max_clients;     /* 0: 32; more are accepted, sent EBUSY and closed */
+	unsigned int idle_timeout_ms; /* 0: 30 s without a complete request drops the connection */
+	unsigned int max_rate;	      /* 0: 100 requests a second per connection (burst as many) */
+	size_t max_output;	      /* 0: 1 MiB of unread replies drops the connection */
+	const char *server;	      /* name reported by hello; NULL: "cellgated" */
+	const char *version;	      /* version reported by hello; NULL: "unknown" */
 	/*
 	 * Where the server's messages go (NULL: nowhere): why creating it failed
 	 * (LOG_ERR), connections refused or dropped (LOG_WARNING, LOG_INFO).

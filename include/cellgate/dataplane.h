@@ -30,10 +30,10 @@ struct cg_dp;
 
 /* How to open the data plane. */
 struct cg_dp_opts {
-	const char *pin_dir;     /* NULL: nothing pinned (tests); else a dir on bpffs */
+	const char *pin_dir;	 /* NULL: nothing pinned (tests); else a dir on bpffs */
 	uint32_t conntrack_size; /* conntrack entries; 0: CG_DEFAULT_CONNTRACK; unused on adopt */
-	bool adopt;              /* reuse pin_dir's maps: none recreated, no flow moved */
-	bool readonly;           /* read pin_dir's maps only: nothing loaded, pinned or written */
+	bool adopt;		 /* reuse pin_dir's maps: none recreated, no flow moved */
+	bool readonly;		 /* read pin_dir's maps only: nothing loaded, pinned or written */
 };
 
 /*
@@ -159,7 +159,7 @@ int cg_dp_table_swap(struct cg_dp *dp, uint32_t service_id, const uint32_t *slot
 struct cg_dp_table {
 	uint32_t service_id;   /* < CG_MAX_SERVICES, at most once in a batch */
 	const uint32_t *slots; /* cell ids, host order, each < CG_MAX_CELLS */
-	uint32_t size;         /* number of slots, 1..CG_MAX_TABLE_SIZE */
+	uint32_t size;	       /* number of slots, 1..CG_MAX_TABLE_SIZE */
 };
 
 /*

@@ -10,7 +10,7 @@
 #endif
 
 /* Seeds: one per use, so that decisions made from one hash do not correlate. */
-#define CG_HASH_SEED_CELL 0x9e3779b9U /* Maglev slot, GUE source port, IPv6 flow label */
+#define CG_HASH_SEED_CELL  0x9e3779b9U /* Maglev slot, GUE source port, IPv6 flow label */
 #define CG_HASH_SEED_ADMIT 0x85ebca6bU /* shedding admission (per-flow) */
 
 static __always_inline __u32 cg_rotl32(__u32 x, int r)

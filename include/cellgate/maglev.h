@@ -35,7 +35,7 @@
 
 /* One cell as the table builder sees it. */
 struct cg_maglev_cell {
-	uint32_t id;      /* cell id written into the table (index of the cells map) */
+	uint32_t id;	  /* cell id written into the table (index of the cells map) */
 	const char *name; /* stable, unique cell name; seeds the permutation (not the id) */
 	uint32_t weight;  /* relative weight; 0 = not in the table */
 };

@@ -39,13 +39,13 @@ typedef int (*cg_rec_nexthop_fn)(void *arg, const struct cg_cell_cfg *cell, uint
 
 /* What one cg_rec_apply() wrote. */
 struct cg_rec_report {
-	unsigned int settings;    /* 1 if the settings entry was written */
-	unsigned int cells;       /* cell entries written (cleared ones included) */
-	unsigned int tables;      /* tables swapped in */
-	unsigned int tables_del;  /* tables removed */
-	unsigned int keys;        /* service keys written (aliases included) */
-	unsigned int keys_del;    /* service keys removed */
-	unsigned int unready;     /* cells left out of the tables: next hop unresolved */
+	unsigned int settings;		 /* 1 if the settings entry was written */
+	unsigned int cells;		 /* cell entries written (cleared ones included) */
+	unsigned int tables;		 /* tables swapped in */
+	unsigned int tables_del;	 /* tables removed */
+	unsigned int keys;		 /* service keys written (aliases included) */
+	unsigned int keys_del;		 /* service keys removed */
+	unsigned int unready;		 /* cells left out of the tables: next hop unresolved */
 	char first_unready[CG_NAME_MAX]; /* name of one of them, for the log */
 };
 

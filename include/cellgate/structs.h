@@ -18,38 +18,38 @@
 /* services map key: what a client addresses. */
 struct cg_service_key {
 	__be32 addr[4]; /* VIP */
-	__be16 port;    /* L4 destination port; 0 for the fragment alias */
-	__u8 proto;     /* IPPROTO_TCP or IPPROTO_UDP */
-	__u8 family;    /* CG_AF_INET or CG_AF_INET6 */
+	__be16 port;	/* L4 destination port; 0 for the fragment alias */
+	__u8 proto;	/* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;	/* CG_AF_INET or CG_AF_INET6 */
 };
 
 /* services map value. */
 struct cg_service {
-	__u32 id;          /* index into tables and svc_stats, < CG_MAX_SERVICES */
+	__u32 id;	    /* index into tables and svc_stats, < CG_MAX_SERVICES */
 	__u8 default_class; /* class of flows no rule classifies (used by shedding) */
-	__u8 flags;        /* CG_SVC_F_* */
+	__u8 flags;	    /* CG_SVC_F_* */
 	__u16 pad;
 };
 
 /* cells array value, indexed by cell id. */
 struct cg_cell {
-	__be32 gw[4];    /* gateway address: outer destination */
-	__u8 state;      /* enum cg_cell_state */
-	__u8 encap;      /* enum cg_encap */
-	__u8 family;     /* family of gw, CG_AF_* */
-	__u8 region;     /* region id, < CG_MAX_REGIONS */
-	__u8 dmac[6];    /* MAC of the next hop towards gw */
-	__be16 vlan;     /* 802.1Q TCI added on egress; 0 sends untagged */
+	__be32 gw[4];	 /* gateway address: outer destination */
+	__u8 state;	 /* enum cg_cell_state */
+	__u8 encap;	 /* enum cg_encap */
+	__u8 family;	 /* family of gw, CG_AF_* */
+	__u8 region;	 /* region id, < CG_MAX_REGIONS */
+	__u8 dmac[6];	 /* MAC of the next hop towards gw */
+	__be16 vlan;	 /* 802.1Q TCI added on egress; 0 sends untagged */
 	__be16 gue_port; /* outer UDP destination port for CG_ENCAP_GUE */
 	__u16 pad;
 };
 
 /* config array value (one entry): knobs of the whole data plane. */
 struct cg_config {
-	__be32 src4;    /* outer IPv4 source: this LB's address */
+	__be32 src4;	/* outer IPv4 source: this LB's address */
 	__be32 src6[4]; /* outer IPv6 source */
-	__u32 mtu;      /* largest outer IP packet towards the cells */
-	__u32 flags;    /* reserved, 0 */
+	__u32 mtu;	/* largest outer IP packet towards the cells */
+	__u32 flags;	/* reserved, 0 */
 	__u32 pad;
 };
 
@@ -57,10 +57,10 @@ struct cg_config {
 struct cg_flow_key {
 	__be32 saddr[4]; /* client address */
 	__be32 daddr[4]; /* VIP */
-	__be16 sport;    /* 0 for fragmented datagrams (CG_CONN_F_FRAG) */
-	__be16 dport;    /* 0 for fragmented datagrams */
-	__u8 proto;      /* IPPROTO_* of the transport */
-	__u8 family;     /* CG_AF_* */
+	__be16 sport;	 /* 0 for fragmented datagrams (CG_CONN_F_FRAG) */
+	__be16 dport;	 /* 0 for fragmented datagrams */
+	__u8 proto;	 /* IPPROTO_* of the transport */
+	__u8 family;	 /* CG_AF_* */
 	__u16 pad;
 };
 
@@ -80,20 +80,20 @@ struct cg_counter {
 
 /* svc_stats per-CPU array value, indexed by service id. */
 struct cg_svc_stats {
-	__u64 packets;   /* packets forwarded to a cell (ICMP errors included) */
-	__u64 bytes;     /* their bytes as received */
+	__u64 packets;	 /* packets forwarded to a cell (ICMP errors included) */
+	__u64 bytes;	 /* their bytes as received */
 	__u64 new_flows; /* connection entries created */
-	__u64 drops;     /* packets to the service dropped, any reason */
-	__u64 icmp;      /* ICMP errors about its flows forwarded */
-	__u64 too_big;   /* packets answered with ICMP too big or dropped as too big */
+	__u64 drops;	 /* packets to the service dropped, any reason */
+	__u64 icmp;	 /* ICMP errors about its flows forwarded */
+	__u64 too_big;	 /* packets answered with ICMP too big or dropped as too big */
 };
 
 /* cell_stats per-CPU array value, indexed by cell id * CG_MAX_CLASSES + class. */
 struct cg_cell_stats {
-	__u64 packets;   /* packets forwarded to the cell */
-	__u64 bytes;     /* their bytes as received */
+	__u64 packets;	 /* packets forwarded to the cell */
+	__u64 bytes;	 /* their bytes as received */
 	__u64 new_flows; /* flows pinned to the cell */
-	__u64 drops;     /* packets of the cell's flows dropped */
+	__u64 drops;	 /* packets of the cell's flows dropped */
 };
 
 /*

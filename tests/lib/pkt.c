@@ -8,12 +8,12 @@
 #include "cellgate/consts.h"
 #include "pkt.h"
 
-#define IPV4_HLEN 20
-#define IPV6_HLEN 40
-#define IPV6_EXT_LEN 8 /* every extension header we build is 8 bytes */
-#define TCP_HLEN 20
-#define UDP_HLEN 8
-#define ICMP_HLEN 8
+#define IPV4_HLEN     20
+#define IPV6_HLEN     40
+#define IPV6_EXT_LEN  8 /* every extension header we build is 8 bytes */
+#define TCP_HLEN      20
+#define UDP_HLEN      8
+#define ICMP_HLEN     8
 #define ICMP6_MIN_MTU 1280 /* an ICMPv6 error must fit in it (RFC 4443 2.4) */
 
 static void put16(uint8_t *p, uint16_t v)
@@ -161,7 +161,7 @@ static void put_l4(const struct tpkt *p, const uint8_t *s, const uint8_t *d, uin
 	case IPPROTO_TCP:
 		put16(seg, p->sport);
 		put16(seg + 2, p->dport);
-		put32(seg + 4, 1); /* sequence number */
+		put32(seg + 4, 1);			       /* sequence number */
 		put32(seg + 8, (p->tcp_flags & 0x10) ? 1 : 0); /* ack number if ACK */
 		seg[12] = (TCP_HLEN / 4) << 4;
 		seg[13] = p->tcp_flags;

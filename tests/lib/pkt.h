@@ -20,10 +20,10 @@
 
 #include "cellgate/structs.h"
 
-#define TPKT_ETH_HLEN 14
+#define TPKT_ETH_HLEN  14
 #define TPKT_VLAN_HLEN 4
 #define TPKT_MAX_FRAME 9216 /* jumbo frame: the largest thing any test needs */
-#define TPKT_TTL 64	    /* TTL / hop limit of built packets when tpkt.ttl is 0 */
+#define TPKT_TTL       64   /* TTL / hop limit of built packets when tpkt.ttl is 0 */
 
 /* tpkt.frag */
 enum tpkt_frag {
@@ -70,15 +70,15 @@ struct tpkt {
  * header with checksum 0, then the inner datagram unchanged.
  */
 struct tencap {
-	int outer_family;	/* 4 or 6 */
-	const char *outer_src;	/* the LB's address */
-	const char *outer_dst;	/* the cell's gateway */
-	int gue;		/* 1: GUE variant 1 (outer UDP, no GUE header); 0: IPIP */
-	uint16_t gue_dport;	/* UDP destination port for GUE */
-	uint32_t flow_hash;	/* cg_flow_hash(): GUE source port and IPv6 flow label */
-	uint8_t dmac[6];	/* next hop towards the gateway */
-	uint8_t smac[6];	/* the input frame's destination MAC */
-	uint16_t vlan_tci;	/* 802.1Q TCI of the one egress tag; 0: untagged */
+	int outer_family;      /* 4 or 6 */
+	const char *outer_src; /* the LB's address */
+	const char *outer_dst; /* the cell's gateway */
+	int gue;	       /* 1: GUE variant 1 (outer UDP, no GUE header); 0: IPIP */
+	uint16_t gue_dport;    /* UDP destination port for GUE */
+	uint32_t flow_hash;    /* cg_flow_hash(): GUE source port and IPv6 flow label */
+	uint8_t dmac[6];       /* next hop towards the gateway */
+	uint8_t smac[6];       /* the input frame's destination MAC */
+	uint16_t vlan_tci;     /* 802.1Q TCI of the one egress tag; 0: untagged */
 };
 
 /*

@@ -12,11 +12,11 @@
 
 #define HEX_LINE 16 /* bytes per line of a hex dump */
 
-int trun_xdp(int prog_fd, const void *in, size_t in_len, void *out, size_t out_cap,
-	     size_t *out_len, uint32_t *verdict)
+int trun_xdp(int prog_fd, const void *in, size_t in_len, void *out, size_t out_cap, size_t *out_len,
+	     uint32_t *verdict)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = in_len,
-		    .data_out = out, .data_size_out = out_cap, .repeat = 1);
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = in_len, .data_out = out,
+		    .data_size_out = out_cap, .repeat = 1);
 	int err;
 
 	err = bpf_prog_test_run_opts(prog_fd, &opts);

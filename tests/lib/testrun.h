@@ -16,8 +16,8 @@
  * the kernel (-ENOSPC: the output frame did not fit in out_cap; -EINVAL: bad
  * input length). Program state (maps) changes as on a real packet.
  */
-int trun_xdp(int prog_fd, const void *in, size_t in_len, void *out, size_t out_cap,
-	     size_t *out_len, uint32_t *verdict);
+int trun_xdp(int prog_fd, const void *in, size_t in_len, void *out, size_t out_cap, size_t *out_len,
+	     uint32_t *verdict);
 
 /* trun_verdict_name - "XDP_PASS" etc. for an XDP return value, "XDP_?" if unknown. */
 const char *trun_verdict_name(uint32_t verdict);
