@@ -91,4 +91,65 @@ struct {
 	__type(value, struct cg_cell_stats);
 } cell_stats SEC(".maps");
 
+/* IPv4 source prefix -> class: the longest match classifies a new flow. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* required for LPM tries */
+	__uint(max_entries, CG_MAX_CLASS_RULES);
+	__type(key, struct cg_lpm4);
+	__type(value, struct cg_class_rule);
+} class4 SEC(".maps");
+
+/* IPv6 source prefix -> class. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, CG_MAX_CLASS_RULES);
+	__type(key, struct cg_lpm6);
+	__type(value, struct cg_class_rule);
+} class6 SEC(".maps");
+
+/* DSCP -> class, for new flows no source prefix classifies. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CG_DSCP_VALUES);
+	__type(key, __u32);
+	__type(value, struct cg_dscp_rule);
+} dscp SEC(".maps");
+
+/* Per class: its ceilings (each CPU's share). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CG_MAX_CLASSES);
+	__type(key, __u32);
+	__type(value, struct cg_class);
+} classes SEC(".maps");
+
+/* Per class, per CPU: the ceilings' token buckets (program state, never written by userspace). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CG_MAX_CLASSES);
+	__type(key, __u32);
+	__type(value, struct cg_bucket);
+} buckets SEC(".maps");
+
+/* Per (cell, class): shed thresholds, soft (new flows) and hard (established). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CG_MAX_CELLS *CG_MAX_CLASSES);
+	__type(key, __u32);
+	__type(value, struct cg_shed);
+} shed SEC(".maps");
+
+/*
+ * Source prefix -> its new-flow bucket: the retry-storm guard. Shared by all
+ * CPUs so a prefix has one limit; LRU so a flood of prefixes evicts the idle.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CG_GUARD_ENTRIES);
+	__type(key, struct cg_guard_key);
+	__type(value, struct cg_guard);
+} guard SEC(".maps");
+
 #endif /* CG_BPF_MAPS_H */

@@ -63,6 +63,10 @@ static const char *const cg_stat_names[] = {
 	[CG_STAT_DROP_NO_CELL] = "drop_no_cell",
 	[CG_STAT_DROP_TOO_BIG] = "drop_too_big",
 	[CG_STAT_DROP_ERROR] = "drop_error",
+	[CG_STAT_DROP_SHED] = "drop_shed",
+	[CG_STAT_DROP_SHED_HARD] = "drop_shed_hard",
+	[CG_STAT_DROP_CEILING] = "drop_ceiling",
+	[CG_STAT_DROP_GUARD] = "drop_guard",
 };
 _Static_assert(sizeof(cg_stat_names) / sizeof(cg_stat_names[0]) == CG_STAT_MAX,
 	       "cg_stat_names[] must name every enum cg_stat");
@@ -715,7 +719,11 @@ int cg_dp_config_set(struct cg_dp *dp, const struct cg_config *cfg)
 {
 	__u32 zero = 0;
 
-	if (!dp || !cfg || cfg->flags || cfg->mtu > 65535)
+	if (!dp || !cfg || (cfg->flags & ~CG_CFG_F_ALL) || cfg->mtu > 65535)
+		return -EINVAL;
+	if (cfg->guard_rate &&
+	    (!cfg->guard_burst || cfg->guard_prefix4 < 1 || cfg->guard_prefix4 > 32 ||
+	     cfg->guard_prefix6 < 1 || cfg->guard_prefix6 > 128))
 		return -EINVAL;
 	return bpf_map_update_elem(bpf_map__fd(dp->skel->maps.settings), &zero, cfg, BPF_ANY);
 }
@@ -798,6 +806,178 @@ int cg_dp_service_list(struct cg_dp *dp, struct cg_service_key *keys, struct cg_
 		return err;
 	*n = count;
 	return count > cap ? -ENOSPC : 0;
+}
+
+/* ---- load shedding ---- */
+
+/* The LPM map and key of a family: IPv4 keys are struct cg_lpm4, IPv6 struct cg_lpm6. */
+static int dp_lpm(struct cg_dp *dp, const struct cg_class_prefix *p, union cg_lpm_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (p->family == CG_AF_INET && p->len <= 32) {
+		k->v4.prefixlen = p->len;
+		k->v4.addr = p->addr[0];
+		return bpf_map__fd(dp->skel->maps.class4);
+	}
+	if (p->family == CG_AF_INET6 && p->len <= 128) {
+		k->v6.prefixlen = p->len;
+		memcpy(k->v6.addr, p->addr, sizeof(k->v6.addr));
+		return bpf_map__fd(dp->skel->maps.class6);
+	}
+	return -EINVAL;
+}
+
+int cg_dp_class_rule_set(struct cg_dp *dp, const struct cg_class_prefix *p,
+			 const struct cg_class_rule *rule)
+{
+	union cg_lpm_key k;
+	int fd;
+
+	if (!dp || !p || !rule || rule->class >= CG_MAX_CLASSES)
+		return -EINVAL;
+	fd = dp_lpm(dp, p, &k);
+	if (fd < 0)
+		return fd;
+	return bpf_map_update_elem(fd, &k, rule, BPF_ANY);
+}
+
+int cg_dp_class_rule_del(struct cg_dp *dp, const struct cg_class_prefix *p)
+{
+	union cg_lpm_key k;
+	int fd;
+
+	if (!dp || !p)
+		return -EINVAL;
+	fd = dp_lpm(dp, p, &k);
+	if (fd < 0)
+		return fd;
+	return bpf_map_delete_elem(fd, &k);
+}
+
+int cg_dp_class_rule_list(struct cg_dp *dp, struct cg_class_prefix *prefixes,
+			  struct cg_class_rule *rules, size_t cap, size_t *n)
+{
+	struct cg_lpm6 k6, next6;
+	struct cg_lpm4 k4, next4;
+	size_t count = 0;
+	void *prev;
+	int fd, err;
+
+	if (!dp || !n || (cap && (!prefixes || !rules)))
+		return -EINVAL;
+	fd = bpf_map__fd(dp->skel->maps.class4);
+	for (prev = NULL; (err = bpf_map_get_next_key(fd, prev, &next4)) == 0; prev = &k4) {
+		k4 = next4;
+		if (count < cap) {
+			if (bpf_map_lookup_elem(fd, &k4, &rules[count]))
+				continue;
+			memset(&prefixes[count], 0, sizeof(prefixes[count]));
+			prefixes[count].family = CG_AF_INET;
+			prefixes[count].len = (uint8_t)k4.prefixlen;
+			prefixes[count].addr[0] = k4.addr;
+		}
+		count++;
+	}
+	if (err != -ENOENT)
+		return err;
+	fd = bpf_map__fd(dp->skel->maps.class6);
+	for (prev = NULL; (err = bpf_map_get_next_key(fd, prev, &next6)) == 0; prev = &k6) {
+		k6 = next6;
+		if (count < cap) {
+			if (bpf_map_lookup_elem(fd, &k6, &rules[count]))
+				continue;
+			memset(&prefixes[count], 0, sizeof(prefixes[count]));
+			prefixes[count].family = CG_AF_INET6;
+			prefixes[count].len = (uint8_t)k6.prefixlen;
+			memcpy(prefixes[count].addr, k6.addr, sizeof(k6.addr));
+		}
+		count++;
+	}
+	if (err != -ENOENT)
+		return err;
+	*n = count;
+	return count > cap ? -ENOSPC : 0;
+}
+
+int cg_dp_dscp_set(struct cg_dp *dp, uint32_t dscp, const struct cg_dscp_rule *rule)
+{
+	if (!dp || !rule || (rule->flags & ~CG_DSCP_F_SET) || rule->class >= CG_MAX_CLASSES)
+		return -EINVAL;
+	if (dscp >= CG_DSCP_VALUES)
+		return -ERANGE;
+	return bpf_map_update_elem(bpf_map__fd(dp->skel->maps.dscp), &dscp, rule, BPF_ANY);
+}
+
+int cg_dp_dscp_get(struct cg_dp *dp, uint32_t dscp, struct cg_dscp_rule *rule)
+{
+	if (!dp || !rule)
+		return -EINVAL;
+	if (dscp >= CG_DSCP_VALUES)
+		return -ERANGE;
+	return bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.dscp), &dscp, rule);
+}
+
+int cg_dp_class_set(struct cg_dp *dp, uint32_t class, const struct cg_class *c)
+{
+	if (!dp || !c || (c->flow_rate && !c->flow_burst) || (c->pkt_rate && !c->pkt_burst))
+		return -EINVAL;
+	if (class >= CG_MAX_CLASSES)
+		return -ERANGE;
+	return bpf_map_update_elem(bpf_map__fd(dp->skel->maps.classes), &class, c, BPF_ANY);
+}
+
+int cg_dp_class_get(struct cg_dp *dp, uint32_t class, struct cg_class *c)
+{
+	if (!dp || !c)
+		return -EINVAL;
+	if (class >= CG_MAX_CLASSES)
+		return -ERANGE;
+	return bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.classes), &class, c);
+}
+
+int cg_dp_shed_set(struct cg_dp *dp, uint32_t cell, uint32_t class, const struct cg_shed *sh)
+{
+	uint32_t key = cell * CG_MAX_CLASSES + class;
+
+	if (!dp || !sh)
+		return -EINVAL;
+	if (cell >= CG_MAX_CELLS || class >= CG_MAX_CLASSES)
+		return -ERANGE;
+	return bpf_map_update_elem(bpf_map__fd(dp->skel->maps.shed), &key, sh, BPF_ANY);
+}
+
+int cg_dp_shed_get(struct cg_dp *dp, uint32_t cell, uint32_t class, struct cg_shed *sh)
+{
+	uint32_t key = cell * CG_MAX_CLASSES + class;
+
+	if (!dp || !sh)
+		return -EINVAL;
+	if (cell >= CG_MAX_CELLS || class >= CG_MAX_CLASSES)
+		return -ERANGE;
+	return bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.shed), &key, sh);
+}
+
+uint32_t cg_dp_shed_threshold(uint32_t ppm)
+{
+	if (!ppm)
+		return 0;
+	if (ppm >= 1000000)
+		return CG_SHED_ALL;
+	/* level * 2^32, rounded down: a fraction ppm/1e6 of hashes lies below it */
+	return (uint32_t)(((uint64_t)ppm << 32) / 1000000);
+}
+
+int cg_dp_guard_forget(struct cg_dp *dp)
+{
+	struct cg_guard_key k;
+	int fd, err;
+
+	if (!dp)
+		return -EINVAL;
+	fd = bpf_map__fd(dp->skel->maps.guard);
+	while ((err = bpf_map_get_next_key(fd, NULL, &k)) == 0)
+		bpf_map_delete_elem(fd, &k);
+	return err == -ENOENT ? 0 : err;
 }
 
 int cg_dp_cell_set(struct cg_dp *dp, uint32_t id, const struct cg_cell *cell)

@@ -19,6 +19,13 @@
 #ifndef CG_MAX_REGIONS
 #define CG_MAX_REGIONS 64 /* region ids 0..63 */
 #endif
+#ifndef CG_MAX_CLASS_RULES
+#define CG_MAX_CLASS_RULES 4096 /* source-prefix class rules, per address family */
+#endif
+#ifndef CG_GUARD_ENTRIES
+#define CG_GUARD_ENTRIES 65536 /* source prefixes the retry-storm guard tracks (LRU) */
+#endif
+#define CG_DSCP_VALUES 64 /* DSCP is 6 bits */
 /* Service keys: one per (VIP, port, proto) plus one fragment alias per (VIP, proto). */
 #define CG_MAX_SERVICE_KEYS (2 * CG_MAX_SERVICES)
 
@@ -74,6 +81,25 @@ enum cg_family {
 
 /* struct cg_conn.flags */
 #define CG_CONN_F_FRAG (1U << 0) /* flow keyed on addresses only (fragmented datagrams) */
+#define CG_CONN_F_SYN \
+	(1U << 1) /* created by a SYN, nothing else seen yet: another SYN is a retry */
+
+/* struct cg_config.flags: what the established-flow path must check (skipped when clear) */
+#define CG_CFG_F_HARD (1U << 0) /* some (cell, class) has a hard shed level */
+#define CG_CFG_F_PPS  (1U << 1) /* some class has a packets-per-second ceiling */
+#define CG_CFG_F_ALL  (CG_CFG_F_HARD | CG_CFG_F_PPS)
+
+/*
+ * Shed thresholds (struct cg_shed) are compared with a flow's admission hash:
+ * a flow is refused when hash < threshold, so threshold = level * 2^32 refuses
+ * that fraction of flows, the same flows every time. CG_SHED_ALL refuses all.
+ */
+#define CG_SHED_ALL 0xffffffffU
+
+/* struct cg_dscp_rule.flags */
+#define CG_DSCP_F_SET (1U << 0) /* a rule exists for this DSCP value */
+
+#define CG_NSEC_PER_SEC 1000000000ULL
 
 /*
  * Counter slots of the global stats map, one per verdict and reason.
@@ -91,6 +117,10 @@ enum cg_stat {
 	CG_STAT_DROP_NO_CELL,	 /* service has no table or the slot's cell is not active */
 	CG_STAT_DROP_TOO_BIG,	 /* too big, DF clear: cannot fragment in XDP */
 	CG_STAT_DROP_ERROR,	 /* helper failed (adjust_head, ...): should never count */
+	CG_STAT_DROP_SHED,	 /* new flow refused by its (cell, class) shed level */
+	CG_STAT_DROP_SHED_HARD,	 /* packet of an established flow dropped by a hard level */
+	CG_STAT_DROP_CEILING,	 /* over its class's new-flow or packet ceiling */
+	CG_STAT_DROP_GUARD,	 /* new flow over its source prefix's limit (retry-storm guard) */
 	CG_STAT_MAX,
 };
 

@@ -103,7 +103,8 @@ int cg_dp_detach(struct cg_dp *dp, int ifindex);
 
 /*
  * cg_dp_config_set / cg_dp_config_get - the one settings entry.
- * Set returns -EINVAL if cfg->flags is not 0 or cfg->mtu above 65535.
+ * Set returns -EINVAL for unknown flags, an mtu above 65535, or a guard rate
+ * without a burst or with prefix lengths out of range.
  */
 int cg_dp_config_set(struct cg_dp *dp, const struct cg_config *cfg);
 int cg_dp_config_get(struct cg_dp *dp, struct cg_config *cfg);
@@ -131,6 +132,66 @@ int cg_dp_service_del(struct cg_dp *dp, const struct cg_service_key *key);
  */
 int cg_dp_service_list(struct cg_dp *dp, struct cg_service_key *keys, struct cg_service *svcs,
 		       size_t cap, size_t *n);
+
+/* ---- load shedding ---- */
+
+/* A source prefix of a class rule; addr in network order, host bits zero. */
+struct cg_class_prefix {
+	uint8_t family; /* CG_AF_INET or CG_AF_INET6 */
+	uint8_t len;	/* prefix length, 0..32 or 0..128 */
+	uint8_t pad[2];
+	uint32_t addr[4]; /* IPv4 in addr[0] */
+};
+
+/* The key of either LPM trie. */
+union cg_lpm_key {
+	struct cg_lpm4 v4;
+	struct cg_lpm6 v6;
+};
+
+/*
+ * cg_dp_class_rule_set / _del - give a source prefix a class (class4 or
+ * class6 by family), or remove it. -EINVAL for a bad family, length or
+ * class; -E2BIG when the trie is full; del returns -ENOENT if absent.
+ */
+int cg_dp_class_rule_set(struct cg_dp *dp, const struct cg_class_prefix *p,
+			 const struct cg_class_rule *rule);
+int cg_dp_class_rule_del(struct cg_dp *dp, const struct cg_class_prefix *p);
+
+/*
+ * cg_dp_class_rule_list - every prefix rule of both tries, IPv4 first.
+ * *n gets the count; -ENOSPC if more than cap (the first cap are filled).
+ */
+int cg_dp_class_rule_list(struct cg_dp *dp, struct cg_class_prefix *prefixes,
+			  struct cg_class_rule *rules, size_t cap, size_t *n);
+
+/* cg_dp_dscp_set / _get - the class rule of a DSCP value (0..63, else -ERANGE). */
+int cg_dp_dscp_set(struct cg_dp *dp, uint32_t dscp, const struct cg_dscp_rule *rule);
+int cg_dp_dscp_get(struct cg_dp *dp, uint32_t dscp, struct cg_dscp_rule *rule);
+
+/*
+ * cg_dp_class_set / _get - a class's ceilings, as each CPU's share (the
+ * caller divides the configured totals by the number of CPUs). -ERANGE for
+ * class >= CG_MAX_CLASSES; -EINVAL for a rate without a burst.
+ */
+int cg_dp_class_set(struct cg_dp *dp, uint32_t class, const struct cg_class *c);
+int cg_dp_class_get(struct cg_dp *dp, uint32_t class, struct cg_class *c);
+
+/*
+ * cg_dp_shed_set / _get - the shed thresholds of (cell, class); see
+ * cg_dp_shed_threshold(). -ERANGE for a cell or class out of range.
+ */
+int cg_dp_shed_set(struct cg_dp *dp, uint32_t cell, uint32_t class, const struct cg_shed *sh);
+int cg_dp_shed_get(struct cg_dp *dp, uint32_t cell, uint32_t class, struct cg_shed *sh);
+
+/*
+ * cg_dp_shed_threshold - the threshold that refuses ppm parts per million of
+ * flows: 0 refuses none, 1000000 (or more) refuses all (CG_SHED_ALL).
+ */
+uint32_t cg_dp_shed_threshold(uint32_t ppm);
+
+/* cg_dp_guard_forget - empty the guard's table: every prefix starts with a full bucket. */
+int cg_dp_guard_forget(struct cg_dp *dp);
 
 /*
  * cg_dp_cell_set - write cell id. -ERANGE if id >= CG_MAX_CELLS; -EINVAL for

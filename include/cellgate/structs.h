@@ -44,13 +44,17 @@ struct cg_cell {
 	__u16 pad;
 };
 
-/* config array value (one entry): knobs of the whole data plane. */
+/* settings array value (one entry): knobs of the whole data plane. */
 struct cg_config {
-	__be32 src4;	/* outer IPv4 source: this LB's address */
-	__be32 src6[4]; /* outer IPv6 source */
-	__u32 mtu;	/* largest outer IP packet towards the cells */
-	__u32 flags;	/* reserved, 0 */
-	__u32 pad;
+	__be32 src4;	    /* outer IPv4 source: this LB's address */
+	__be32 src6[4];	    /* outer IPv6 source */
+	__u32 mtu;	    /* largest outer IP packet towards the cells */
+	__u32 flags;	    /* CG_CFG_F_*: checks the established-flow path makes */
+	__u32 guard_rate;   /* new flows a second per source prefix (all CPUs); 0: guard off */
+	__u32 guard_burst;  /* the guard bucket's depth, flows */
+	__u8 guard_prefix4; /* IPv4 source prefix length the guard counts by, 1..32 */
+	__u8 guard_prefix6; /* IPv6 source prefix length, 1..128 */
+	__u16 pad;
 };
 
 /* conntrack key: one flow as the client sent it. */
@@ -72,6 +76,68 @@ struct cg_conn {
 	__u8 flags;    /* CG_CONN_F_* */
 };
 
+/* class4 LPM trie key: an IPv4 source prefix. */
+struct cg_lpm4 {
+	__u32 prefixlen; /* 0..32 */
+	__be32 addr;	 /* host bits zero */
+};
+
+/* class6 LPM trie key: an IPv6 source prefix. */
+struct cg_lpm6 {
+	__u32 prefixlen; /* 0..128 */
+	__be32 addr[4];	 /* host bits zero */
+};
+
+/* class4 / class6 value: the class a source prefix gives. */
+struct cg_class_rule {
+	__u8 class; /* < CG_MAX_CLASSES */
+	__u8 pad;
+	__u16 rule; /* index of the rule in the desired state, for tracing */
+};
+
+/* dscp array value, indexed by DSCP (0..63). */
+struct cg_dscp_rule {
+	__u8 class; /* < CG_MAX_CLASSES */
+	__u8 flags; /* CG_DSCP_F_SET if a rule exists */
+	__u16 pad;
+};
+
+/* classes array value, indexed by class: its ceilings, as this CPU's share. */
+struct cg_class {
+	__u32 flow_rate;  /* new flows a second allowed on each CPU (total / CPUs); 0: no ceiling */
+	__u32 flow_burst; /* each CPU's bucket depth, flows */
+	__u32 pkt_rate;	  /* packets a second allowed on each CPU; 0: no ceiling */
+	__u32 pkt_burst;  /* each CPU's bucket depth, packets */
+};
+
+/* buckets per-CPU array value, indexed by class: the ceilings' token buckets. */
+struct cg_bucket {
+	__u64 flow_tokens; /* in billionths of a flow */
+	__u64 flow_ns;	   /* last refill, bpf_ktime_get_ns() */
+	__u64 pkt_tokens;  /* in billionths of a packet */
+	__u64 pkt_ns;
+};
+
+/* shed array value, indexed by cell id * CG_MAX_CLASSES + class. */
+struct cg_shed {
+	__u32 soft; /* new flows with admission hash < soft are refused; CG_SHED_ALL: all */
+	__u32 hard; /* established packets with admission hash < hard are dropped */
+};
+
+/* guard LRU key: a source prefix. */
+struct cg_guard_key {
+	__be32 addr[4]; /* source address masked to the guard's prefix length */
+	__u8 family;	/* CG_AF_* */
+	__u8 pad[3];
+};
+
+/* guard LRU value: that prefix's new-flow bucket (shared by CPUs: see docs/shedding.md). */
+struct cg_guard {
+	__u64 tokens;  /* in billionths of a flow */
+	__u64 last_ns; /* last refill */
+	__u64 drops;   /* new flows refused */
+};
+
 /* stats per-CPU array value, indexed by enum cg_stat. */
 struct cg_counter {
 	__u64 packets;
@@ -86,6 +152,7 @@ struct cg_svc_stats {
 	__u64 drops;	 /* packets to the service dropped, any reason */
 	__u64 icmp;	 /* ICMP errors about its flows forwarded */
 	__u64 too_big;	 /* packets answered with ICMP too big or dropped as too big */
+	__u64 retries;	 /* SYNs of flows already in the SYN state: client retries */
 };
 
 /* cell_stats per-CPU array value, indexed by cell id * CG_MAX_CLASSES + class. */
@@ -93,7 +160,11 @@ struct cg_cell_stats {
 	__u64 packets;	 /* packets forwarded to the cell */
 	__u64 bytes;	 /* their bytes as received */
 	__u64 new_flows; /* flows pinned to the cell */
-	__u64 drops;	 /* packets of the cell's flows dropped */
+	__u64 drops;	 /* packets of the cell's flows dropped, any reason */
+	__u64 shed;	 /* new flows refused by the shed level */
+	__u64 shed_hard; /* established packets dropped by the hard level */
+	__u64 ceiling;	 /* packets or new flows over the class's ceiling */
+	__u64 guard;	 /* new flows refused by the source-prefix guard */
 };
 
 /*
@@ -111,12 +182,21 @@ struct cg_decap_addr {
 CG_ASSERT_SIZE(cg_service_key, 20);
 CG_ASSERT_SIZE(cg_service, 8);
 CG_ASSERT_SIZE(cg_cell, 32);
-CG_ASSERT_SIZE(cg_config, 32);
+CG_ASSERT_SIZE(cg_config, 40);
 CG_ASSERT_SIZE(cg_flow_key, 40);
 CG_ASSERT_SIZE(cg_conn, 8);
 CG_ASSERT_SIZE(cg_counter, 16);
-CG_ASSERT_SIZE(cg_svc_stats, 48);
-CG_ASSERT_SIZE(cg_cell_stats, 32);
+CG_ASSERT_SIZE(cg_svc_stats, 56);
+CG_ASSERT_SIZE(cg_cell_stats, 64);
+CG_ASSERT_SIZE(cg_lpm4, 8);
+CG_ASSERT_SIZE(cg_lpm6, 20);
+CG_ASSERT_SIZE(cg_class_rule, 4);
+CG_ASSERT_SIZE(cg_dscp_rule, 4);
+CG_ASSERT_SIZE(cg_class, 16);
+CG_ASSERT_SIZE(cg_bucket, 32);
+CG_ASSERT_SIZE(cg_shed, 8);
+CG_ASSERT_SIZE(cg_guard_key, 20);
+CG_ASSERT_SIZE(cg_guard, 24);
 CG_ASSERT_SIZE(cg_decap_addr, 20);
 
 #endif /* CELLGATE_STRUCTS_H */
