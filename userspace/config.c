@@ -185,8 +185,10 @@ static int yaml_syntax_error(struct cg_parse *p, const yaml_parser_t *yp)
 	if (yp->error == YAML_READER_ERROR)
 		return perr(p, offset_line(p->buf, yp->problem_offset), "bad text: %s", problem);
 	if (yp->context)
-		return perr(p, line, "syntax error: %s %s started at line %u", problem, yp->context,
-			    (unsigned int)yp->context_mark.line + 1);
+		return perr(p, line, "syntax error: %s %s started at line %u%s", problem,
+			    yp->context, (unsigned int)yp->context_mark.line + 1,
+			    strstr(yp->context, "alias") ? " (for every cell write \"*\", quoted)" :
+							   "");
 	return perr(p, line, "syntax error: %s", problem);
 }
 
@@ -646,8 +648,9 @@ static int check_dup_names(struct cg_parse *p, struct cg_lname *l, size_t n, con
 /* ---- the schema ---- */
 
 static const char *const top_keys[] = {
-	"generation", "region",	 "interfaces", "xdp_mode", "source", "mtu",
-	"conntrack",  "regions", "cells",      "services", NULL,
+	"generation", "region",	     "interfaces", "xdp_mode", "source",
+	"mtu",	      "conntrack",   "classes",	   "regions",  "cells",
+	"services",   "class_rules", "guard",	   "shed",     NULL,
 };
 static const char *const source_keys[] = { "ipv4", "ipv6", NULL };
 static const char *const region_keys[] = { "name", "id", "cost", NULL };
@@ -656,6 +659,16 @@ static const char *const cell_keys[] = {
 };
 static const char *const service_keys[] = {
 	"name", "id", "vip", "port", "protocol", "table_size", "default_class", "cells", NULL,
+};
+static const char *const class_keys[] = {
+	"name", "id", "protected", "new_flows_per_sec", "packets_per_sec", "burst", NULL,
+};
+static const char *const rule_keys[] = { "prefix", "dscp", "class", NULL };
+static const char *const guard_keys[] = {
+	"ipv4_prefix", "ipv6_prefix", "new_flows_per_sec", "burst", NULL,
+};
+static const char *const shed_keys[] = {
+	"cell", "class", "level", "hard", "expires", "by", "reason", NULL,
 };
 
 /* Keywords; state.c prints the same ones (keep in sync). */
@@ -771,6 +784,522 @@ static int check_id(struct cg_parse *p, const struct cg_obj *o, const struct cg_
 		return perr(p, v->line, "%sid %u is already used by another %s (line %u)", o->pre,
 			    id, kind, lines[id]);
 	lines[id] = v->line;
+	return 0;
+}
+
+/* ---- load shedding: classes, class rules, guard, shed levels ---- */
+
+/* true or false. */
+static int get_bool(struct cg_parse *p, const struct cg_obj *o, const char *key,
+		    const struct cg_ynode *v, bool *out)
+{
+	if (v->kind == CG_Y_SCALAR && v->plain && !strcmp(v->str, "true")) {
+		*out = true;
+		return 0;
+	}
+	if (v->kind == CG_Y_SCALAR && v->plain && !strcmp(v->str, "false")) {
+		*out = false;
+		return 0;
+	}
+	return perr(p, v->line, "%s%s: expected true or false, found %s", o->pre, key, found(p, v));
+}
+
+/* Free text of at most size - 1 bytes, maybe empty, on one line. */
+static int get_text(struct cg_parse *p, const struct cg_obj *o, const char *key,
+		    const struct cg_ynode *v, char *out, size_t size)
+{
+	size_t i, n;
+
+	if (v->kind != CG_Y_SCALAR)
+		return perr(p, v->line, "%s%s: expected a string, found %s", o->pre, key,
+			    found(p, v));
+	n = strlen(v->str);
+	if (n >= size)
+		return perr(p, v->line, "%s%s is too long (%zu bytes, at most %zu)", o->pre, key, n,
+			    size - 1);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)v->str[i] < 0x20 || v->str[i] == 0x7f)
+			return perr(p, v->line, "%s%s '%s': control characters are not allowed",
+				    o->pre, key, show(p, v->str));
+	memcpy(out, v->str, n + 1);
+	return 0;
+}
+
+static bool all_digits(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return i > 0;
+}
+
+/*
+ * A class given by name or id (an unquoted number). Messages drop the key
+ * when it is "class": "rule #1: unknown class 'gold'".
+ */
+static int get_class_ref(struct cg_parse *p, const struct cg_obj *o, const char *key,
+			 const struct cg_ynode *v, uint8_t *out)
+{
+	const struct cg_class_cfg *c;
+	const char *s = NULL;
+	char pre[sizeof(o->pre) + 32];
+	uint32_t id = 0;
+	int ret;
+
+	snprintf(pre, sizeof(pre), "%s%s%s", o->pre, strcmp(key, "class") ? key : "",
+		 strcmp(key, "class") ? ": " : "");
+	if (v->kind == CG_Y_SCALAR && v->plain && all_digits(v->str)) {
+		ret = get_u32(p, o, key, v, 0, CG_MAX_CLASSES - 1, &id);
+		if (ret)
+			return ret;
+		c = cg_state_class_by_id(&p->st, id);
+		if (!c)
+			return perr(p, v->line, "%sunknown class id %u", pre, id);
+	} else {
+		ret = get_str(p, o, key, v, &s);
+		if (ret)
+			return ret;
+		c = cg_state_find_class(&p->st, s);
+		if (!c)
+			return perr(p, v->line, "%sunknown class '%s'", pre, show(p, s));
+	}
+	*out = (uint8_t)c->id;
+	return 0;
+}
+
+/* Default depth of a class's buckets: a tenth of a second of its (smaller) ceiling, >= 1. */
+static uint32_t class_default_burst(uint32_t flows, uint32_t packets)
+{
+	uint32_t r = flows;
+
+	if (!r || (packets && packets < r))
+		r = packets;
+	return r / 10 ? r / 10 : 1;
+}
+
+static int parse_class(struct cg_parse *p, const struct cg_ynode *m, size_t idx,
+		       struct cg_class_cfg *c, unsigned int *idlines)
+{
+	const struct cg_ynode *v;
+	struct cg_obj o;
+	int ret;
+
+	c->line = m->line;
+	item_label(&o, "class", m, idx);
+	ret = map_check(p, m, &o, class_keys);
+	if (!ret)
+		ret = map_need(p, m, &o, "name", &v);
+	if (!ret)
+		ret = get_name(p, &o, "name", v, c->name);
+	if (!ret && all_digits(c->name))
+		ret = perr(p, v->line,
+			   "%sname '%s' is a number: a class name needs a letter (numbers are ids)",
+			   o.pre, c->name);
+	if (!ret)
+		ret = map_need(p, m, &o, "id", &v);
+	if (!ret)
+		ret = get_u32(p, &o, "id", v, 0, CG_MAX_CLASSES - 1, &c->id);
+	if (!ret)
+		ret = check_id(p, &o, v, c->id, idlines, "class");
+	if (!ret && (v = map_get(m, "protected")))
+		ret = get_bool(p, &o, "protected", v, &c->protected);
+	if (!ret && (v = map_get(m, "new_flows_per_sec")))
+		ret = get_u32(p, &o, "new_flows_per_sec", v, 0, UINT32_MAX, &c->new_flows_per_sec);
+	if (!ret && (v = map_get(m, "packets_per_sec")))
+		ret = get_u32(p, &o, "packets_per_sec", v, 0, UINT32_MAX, &c->packets_per_sec);
+	if (ret)
+		return ret;
+	if ((v = map_get(m, "burst")))
+		return get_u32(p, &o, "burst", v, 1, UINT32_MAX, &c->burst);
+	c->burst = class_default_burst(c->new_flows_per_sec, c->packets_per_sec);
+	return 0;
+}
+
+static int cmp_class(const void *a, const void *b)
+{
+	const struct cg_class_cfg *x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+static int parse_classes(struct cg_parse *p, const struct cg_ynode *list)
+{
+	struct cg_obj top = { "", "" };
+	struct cg_state *st = &p->st;
+	unsigned int idlines[CG_MAX_CLASSES] = { 0 };
+	struct cg_lname names[CG_MAX_CLASSES];
+	size_t i;
+	int ret;
+
+	ret = get_list(p, &top, "classes", list, 1, CG_MAX_CLASSES);
+	if (ret)
+		return ret;
+	/* the list replaces the defaults cg_state_init() put there */
+	memset(st->classes, 0, sizeof(st->classes));
+	st->nclasses = 0;
+	for (i = 0; i < list->n; i++) {
+		ret = parse_class(p, list->kid[i], i, &st->classes[i], idlines);
+		if (ret)
+			return ret;
+		st->nclasses++;
+		strcpy(names[i].name, st->classes[i].name);
+		names[i].line = st->classes[i].line;
+	}
+	ret = check_dup_names(p, names, list->n, "class name");
+	if (!ret)
+		qsort(st->classes, st->nclasses, sizeof(st->classes[0]), cmp_class);
+	return ret;
+}
+
+/* A prefix rule as text: "198.18.11.0/24", "2001:db8::/32". */
+static const char *prefix_str(const struct cg_addr *a, unsigned int len, char *buf, size_t size)
+{
+	char abuf[INET6_ADDRSTRLEN];
+
+	snprintf(buf, size, "%s/%u", addr_str(a, abuf, sizeof(abuf)), len);
+	return buf;
+}
+
+/* Clear the bits of a beyond len; true if any was set. */
+static bool prefix_mask(struct cg_addr *a, unsigned int len)
+{
+	uint8_t *b = (uint8_t *)a->a;
+	unsigned int nbytes = a->family == CG_AF_INET6 ? 16 : 4, i;
+	bool set = false;
+	uint8_t keep;
+
+	for (i = 0; i < nbytes; i++) {
+		if (len >= (i + 1) * 8)
+			continue;
+		keep = len > i * 8 ? (uint8_t)(0xff << (8 - (len - i * 8))) : 0;
+		if (b[i] & ~keep)
+			set = true;
+		b[i] &= keep;
+	}
+	return set;
+}
+
+/* ADDRESS/LENGTH, host bits zero. */
+static int get_prefix(struct cg_parse *p, const struct cg_obj *o, const struct cg_ynode *v,
+		      struct cg_addr *out, uint8_t *lenp)
+{
+	char buf[INET6_ADDRSTRLEN + 8], want[INET6_ADDRSTRLEN + 8], *slash;
+	struct cg_addr a = { 0 };
+	const char *s = NULL;
+	unsigned int len = 0, max;
+	size_t i;
+	int ret, is6;
+
+	ret = get_str(p, o, "prefix", v, &s);
+	if (ret)
+		return ret;
+	slash = strchr(s, '/');
+	if (!slash)
+		return perr(p, v->line, "%sprefix '%s' has no length (expected ADDRESS/LENGTH)",
+			    o->pre, show(p, s));
+	if ((size_t)(slash - s) >= INET6_ADDRSTRLEN)
+		return perr(p, v->line, "%sbad address in prefix '%s'", o->pre, show(p, s));
+	memcpy(buf, s, (size_t)(slash - s));
+	buf[slash - s] = '\0';
+	is6 = strchr(buf, ':') != NULL;
+	a.family = is6 ? CG_AF_INET6 : CG_AF_INET;
+	if (inet_pton(is6 ? AF_INET6 : AF_INET, buf, a.a) != 1)
+		return perr(p, v->line, "%sbad IPv%d address '%s' in prefix '%s'", o->pre,
+			    is6 ? 6 : 4, show(p, buf), show(p, s));
+	max = is6 ? 128 : 32;
+	if (!all_digits(slash + 1) || (slash[1] == '0' && slash[2]))
+		return perr(p, v->line, "%sprefix '%s': length '%s' is not a number", o->pre,
+			    show(p, s), show(p, slash + 1));
+	for (i = 1; slash[i] && len <= max; i++)
+		len = len * 10 + (unsigned int)(slash[i] - '0');
+	if (len > max)
+		return perr(p, v->line, "%sprefix '%s': length %s is out of range (0..%u)", o->pre,
+			    show(p, s), show(p, slash + 1), max);
+	if (prefix_mask(&a, len))
+		return perr(p, v->line, "%sprefix '%s' has host bits set (did you mean %s?)",
+			    o->pre, show(p, s), prefix_str(&a, len, want, sizeof(want)));
+	*out = a;
+	*lenp = (uint8_t)len;
+	return 0;
+}
+
+/*
+ * Canonical order of rules: prefixes (IPv4, then IPv6; by address, then
+ * length), then DSCP values. state.c sorts the same way (keep in sync).
+ */
+static int cmp_rule_key(const struct cg_class_rule_cfg *x, const struct cg_class_rule_cfg *y)
+{
+	int c;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->kind == CG_RULE_DSCP)
+		return (x->dscp > y->dscp) - (x->dscp < y->dscp);
+	if (x->prefix.family != y->prefix.family)
+		return x->prefix.family < y->prefix.family ? -1 : 1;
+	c = memcmp(x->prefix.a, y->prefix.a, sizeof(x->prefix.a));
+	if (c)
+		return c < 0 ? -1 : 1;
+	return (x->prefix_len > y->prefix_len) - (x->prefix_len < y->prefix_len);
+}
+
+static int cmp_rule(const void *a, const void *b)
+{
+	const struct cg_class_rule_cfg *x = a, *y = b;
+	int c = cmp_rule_key(x, y);
+
+	return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+static int parse_rule(struct cg_parse *p, const struct cg_ynode *m, size_t idx,
+		      struct cg_class_rule_cfg *r)
+{
+	const struct cg_ynode *v, *pv, *dv;
+	struct cg_obj o;
+	uint32_t x = 0;
+	int ret;
+
+	r->line = m->line;
+	obj_set(&o, "class_rule #%zu", idx + 1);
+	ret = map_check(p, m, &o, rule_keys);
+	if (ret)
+		return ret;
+	pv = map_get(m, "prefix");
+	dv = map_get(m, "dscp");
+	if (pv && dv)
+		return perr(p, m->line, "%sgive either 'prefix' or 'dscp', not both", o.pre);
+	if (!pv && !dv)
+		return perr(p, m->line, "%smissing 'prefix' or 'dscp'", o.pre);
+	if (pv) {
+		r->kind = CG_RULE_PREFIX;
+		ret = get_prefix(p, &o, pv, &r->prefix, &r->prefix_len);
+	} else {
+		r->kind = CG_RULE_DSCP;
+		ret = get_u32(p, &o, "dscp", dv, 0, CG_MAX_DSCP, &x);
+		r->dscp = (uint8_t)x;
+	}
+	if (!ret)
+		ret = map_need(p, m, &o, "class", &v);
+	if (!ret)
+		ret = get_class_ref(p, &o, "class", v, &r->class);
+	return ret;
+}
+
+/* A rule's name in messages and diffs: "198.18.11.0/24", "dscp 46". */
+static const char *rule_str(const struct cg_class_rule_cfg *r, char *buf, size_t size)
+{
+	if (r->kind == CG_RULE_DSCP)
+		snprintf(buf, size, "dscp %u", r->dscp);
+	else
+		prefix_str(&r->prefix, r->prefix_len, buf, size);
+	return buf;
+}
+
+static int parse_rules(struct cg_parse *p, const struct cg_ynode *list)
+{
+	struct cg_obj top = { "", "" };
+	struct cg_state *st = &p->st;
+	struct cg_class_rule_cfg *r;
+	size_t i, n4 = 0, n6 = 0;
+	char name[INET6_ADDRSTRLEN + 8];
+	int ret;
+
+	ret = get_list(p, &top, "class_rules", list, 0, 2 * CG_MAX_CLASS_RULES + CG_MAX_DSCP + 1);
+	if (ret || !list->n)
+		return ret;
+	st->rules = calloc(list->n, sizeof(*st->rules));
+	if (!st->rules) {
+		perr(p, 0, "out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < list->n; i++) {
+		r = &st->rules[st->nrules++];
+		ret = parse_rule(p, list->kid[i], i, r);
+		if (ret)
+			return ret;
+		if (r->kind == CG_RULE_PREFIX && r->prefix.family == CG_AF_INET)
+			n4++;
+		if (r->kind == CG_RULE_PREFIX && r->prefix.family == CG_AF_INET6)
+			n6++;
+		if (n4 > CG_MAX_CLASS_RULES || n6 > CG_MAX_CLASS_RULES)
+			return perr(p, r->line,
+				    "class_rule #%zu: too many IPv%d prefixes (at most %u)", i + 1,
+				    n4 > CG_MAX_CLASS_RULES ? 4 : 6, CG_MAX_CLASS_RULES);
+	}
+	qsort(st->rules, st->nrules, sizeof(*st->rules), cmp_rule);
+	for (i = 1; i < st->nrules; i++)
+		if (!cmp_rule_key(&st->rules[i - 1], &st->rules[i]))
+			return perr(
+				p, st->rules[i].line, "duplicate rule for %s (first at line %u)",
+				rule_str(&st->rules[i], name, sizeof(name)), st->rules[i - 1].line);
+	return 0;
+}
+
+static int parse_guard(struct cg_parse *p, const struct cg_ynode *m)
+{
+	struct cg_guard_cfg *g = &p->st.guard;
+	const struct cg_ynode *v;
+	struct cg_obj o;
+	uint32_t x = 0;
+	uint64_t burst;
+	int ret;
+
+	obj_set(&o, "guard");
+	ret = map_check(p, m, &o, guard_keys);
+	if (!ret && (v = map_get(m, "ipv4_prefix"))) {
+		ret = get_u32(p, &o, "ipv4_prefix", v, CG_GUARD_PREFIX4_MIN, 32, &x);
+		g->ipv4_prefix = (uint8_t)x;
+	}
+	if (!ret && (v = map_get(m, "ipv6_prefix"))) {
+		ret = get_u32(p, &o, "ipv6_prefix", v, CG_GUARD_PREFIX6_MIN, 128, &x);
+		g->ipv6_prefix = (uint8_t)x;
+	}
+	if (!ret && (v = map_get(m, "new_flows_per_sec")))
+		ret = get_u32(p, &o, "new_flows_per_sec", v, 0, UINT32_MAX, &g->new_flows_per_sec);
+	if (ret)
+		return ret;
+	v = map_get(m, "burst");
+	if (!v) {
+		burst = 2 * (uint64_t)g->new_flows_per_sec;
+		g->burst = burst > UINT32_MAX ? UINT32_MAX : (uint32_t)burst;
+		return 0;
+	}
+	ret = get_u32(p, &o, "burst", v, 0, UINT32_MAX, &g->burst);
+	if (!ret && !g->burst && g->new_flows_per_sec)
+		ret = perr(p, v->line,
+			   "guard: burst 0 would refuse every new flow (at least 1, or "
+			   "new_flows_per_sec 0 to turn the guard off)");
+	return ret;
+}
+
+/* A shed level: an unquoted decimal 0..1, at most CG_LEVEL_DECIMALS decimals. */
+static int get_level(struct cg_parse *p, const struct cg_obj *o, const struct cg_ynode *v,
+		     uint32_t *ppm)
+{
+	if (v->kind != CG_Y_SCALAR)
+		return perr(p, v->line, "%slevel: expected a number, found %s", o->pre,
+			    found(p, v));
+	if (!v->str[0])
+		return perr(p, v->line, "%slevel has no value", o->pre);
+	if (!v->plain)
+		return perr(p, v->line, "%slevel: expected a number, found the quoted string '%s'",
+			    o->pre, show(p, v->str));
+	switch (cg_level_parse(v->str, ppm)) {
+	case 0:
+		return 0;
+	case -ERANGE:
+		return perr(p, v->line, "%slevel %s is out of range (0..1)", o->pre,
+			    show(p, v->str));
+	case -EDOM:
+		return perr(p, v->line, "%slevel %s has more than %d decimals", o->pre,
+			    show(p, v->str), CG_LEVEL_DECIMALS);
+	default:
+		return perr(p, v->line, "%slevel '%s' is not a number from 0 to 1 (e.g. 0.25)",
+			    o->pre, show(p, v->str));
+	}
+}
+
+static const struct cg_cell_cfg *cell_find_sorted(const struct cg_state *st, const char *name);
+
+static int parse_shed_entry(struct cg_parse *p, const struct cg_ynode *m, size_t idx,
+			    struct cg_shed_cfg *e)
+{
+	const struct cg_ynode *v;
+	const char *s = NULL;
+	struct cg_obj o;
+	uint64_t x = 0;
+	int ret;
+
+	e->line = m->line;
+	obj_set(&o, "shed #%zu", idx + 1);
+	ret = map_check(p, m, &o, shed_keys);
+	if (!ret)
+		ret = map_need(p, m, &o, "cell", &v);
+	if (!ret)
+		ret = get_str(p, &o, "cell", v, &s);
+	if (!ret && strcmp(s, CG_SHED_ANY_CELL)) {
+		if (!name_ok(s) || !cell_find_sorted(&p->st, s))
+			ret = perr(p, v->line, "%sunknown cell '%s'", o.pre, show(p, s));
+	}
+	if (!ret)
+		strcpy(e->cell, s);
+	if (!ret)
+		ret = map_need(p, m, &o, "class", &v);
+	if (!ret)
+		ret = get_class_ref(p, &o, "class", v, &e->class);
+	if (!ret)
+		ret = map_need(p, m, &o, "level", &v);
+	if (!ret)
+		ret = get_level(p, &o, v, &e->level_ppm);
+	if (!ret && (v = map_get(m, "hard")))
+		ret = get_bool(p, &o, "hard", v, &e->hard);
+	if (!ret && (v = map_get(m, "expires"))) {
+		if (v->kind == CG_Y_SCALAR && v->plain && v->str[0] == '-' &&
+		    all_digits(v->str + 1))
+			ret = perr(
+				p, v->line,
+				"%sexpires %s is negative (a unix time in seconds; 0 = permanent)",
+				o.pre, show(p, v->str));
+		else
+			ret = get_u64(p, &o, "expires", v, 0, INT64_MAX, &x);
+		e->expires = (int64_t)x;
+	}
+	if (!ret && (v = map_get(m, "by")))
+		ret = get_text(p, &o, "by", v, e->by, sizeof(e->by));
+	if (!ret && (v = map_get(m, "reason")))
+		ret = get_text(p, &o, "reason", v, e->reason, sizeof(e->reason));
+	return ret;
+}
+
+/* Canonical order of shed entries: by cell ("*" first), then class id (keep in sync: state.c). */
+static int cmp_shed_key(const struct cg_shed_cfg *x, const struct cg_shed_cfg *y)
+{
+	int c = strncmp(x->cell, y->cell, CG_NAME_MAX);
+
+	if (c)
+		return c < 0 ? -1 : 1;
+	return (x->class > y->class) - (x->class < y->class);
+}
+
+static int cmp_shed(const void *a, const void *b)
+{
+	const struct cg_shed_cfg *x = a, *y = b;
+	int c = cmp_shed_key(x, y);
+
+	return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+static int parse_shed(struct cg_parse *p, const struct cg_ynode *list)
+{
+	struct cg_obj top = { "", "" };
+	struct cg_state *st = &p->st;
+	const struct cg_shed_cfg *e;
+	size_t i;
+	int ret;
+
+	ret = get_list(p, &top, "shed", list, 0, CG_MAX_SHED);
+	if (ret || !list->n)
+		return ret;
+	st->shed = calloc(list->n, sizeof(*st->shed));
+	if (!st->shed) {
+		perr(p, 0, "out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < list->n; i++) {
+		ret = parse_shed_entry(p, list->kid[i], i, &st->shed[st->nshed++]);
+		if (ret)
+			return ret;
+	}
+	qsort(st->shed, st->nshed, sizeof(*st->shed), cmp_shed);
+	for (i = 1; i < st->nshed; i++) {
+		e = &st->shed[i];
+		if (!cmp_shed_key(&st->shed[i - 1], e))
+			return perr(p, e->line, "duplicate shed entry for %s/%s (first at line %u)",
+				    e->cell, cg_state_class_by_id(st, e->class)->name,
+				    st->shed[i - 1].line);
+	}
 	return 0;
 }
 
@@ -1042,10 +1571,12 @@ static int parse_service(struct cg_parse *p, const struct cg_ynode *m, size_t id
 			ret = perr(p, tsv->line, "%stable_size %u is not prime", o.pre,
 				   s->table_size);
 	}
-	if (!ret && (v = map_get(m, "default_class"))) {
-		ret = get_u32(p, &o, "default_class", v, 0, CG_MAX_CLASSES - 1, &x);
-		s->default_class = (uint8_t)x;
-	}
+	if (!ret && (v = map_get(m, "default_class")))
+		ret = get_class_ref(p, &o, "default_class", v, &s->default_class);
+	else if (!ret && !cg_state_class_by_id(&p->st, 0))
+		ret = perr(p, m->line,
+			   "%sno default_class given, and there is no class 0 to default to",
+			   o.pre);
 	if (!ret)
 		ret = map_need(p, m, &o, "cells", &v);
 	if (!ret)
@@ -1162,6 +1693,13 @@ static int parse_root(struct cg_parse *p, const struct cg_ynode *root)
 	if (!ret && (v = map_get(root, "conntrack")))
 		ret = get_u32(p, &top, "conntrack", v, CG_MIN_CONNTRACK, CG_MAX_CONNTRACK,
 			      &st->conntrack_size);
+	/* classes first: rules, services and shed entries refer to them */
+	if (!ret && (v = map_get(root, "classes")))
+		ret = parse_classes(p, v);
+	if (!ret && (v = map_get(root, "class_rules")))
+		ret = parse_rules(p, v);
+	if (!ret && (v = map_get(root, "guard")))
+		ret = parse_guard(p, v);
 	if (!ret)
 		ret = map_need(p, root, &top, "regions", &v);
 	if (!ret)
@@ -1172,6 +1710,8 @@ static int parse_root(struct cg_parse *p, const struct cg_ynode *root)
 		ret = parse_cells(p, v);
 	if (!ret && (v = map_get(root, "services")))
 		ret = parse_services(p, v);
+	if (!ret && (v = map_get(root, "shed")))
+		ret = parse_shed(p, v);
 	if (!ret)
 		qsort(st->regions, st->nregions, sizeof(*st->regions), cmp_region);
 	return ret;

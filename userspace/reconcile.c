@@ -6,19 +6,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zlib.h>
+
+#include <bpf/libbpf.h>
 
 #include "cellgate/config.h"
 #include "cellgate/maglev.h"
 #include "cellgate/reconcile.h"
+#include "cellgate/shed.h"
 
 /* What the reconciler believes the maps hold. */
 struct cg_rec {
 	struct cg_dp *dp;
-	struct cg_config settings;	      /* the settings entry */
-	struct cg_cell cells[CG_MAX_CELLS];   /* the cells map */
-	uint32_t table_size[CG_MAX_SERVICES]; /* 0: no table */
-	uint32_t table_crc[CG_MAX_SERVICES];  /* crc32 of the live table's slots */
+	struct cg_config settings;			    /* the settings entry */
+	struct cg_cell cells[CG_MAX_CELLS];		    /* the cells map */
+	uint32_t table_size[CG_MAX_SERVICES];		    /* 0: no table */
+	uint32_t table_crc[CG_MAX_SERVICES];		    /* crc32 of the live table's slots */
+	struct cg_shed shed[CG_MAX_CELLS * CG_MAX_CLASSES]; /* the shed map */
+	struct cg_class classes[CG_MAX_CLASSES];	    /* the classes map */
+	struct cg_dscp_rule dscp[CG_DSCP_VALUES];	    /* the dscp map */
+	int64_t now;			 /* unix time to apply at; 0: the clock's */
+	const struct cg_shed_level *ctl; /* the controller's levels */
+	size_t nctl;
+	struct cg_shed_eff *eff; /* the levels that apply, as of the last apply */
 };
 
 /* A table to swap in, built for one service. */
@@ -32,7 +43,23 @@ struct rec_table {
 unsigned int cg_rec_writes(const struct cg_rec_report *rep)
 {
 	return rep->settings + rep->cells + rep->tables + rep->tables_del + rep->keys +
-	       rep->keys_del;
+	       rep->keys_del + rep->shed + rep->classes + rep->rules + rep->rules_del;
+}
+
+void cg_rec_set_now(struct cg_rec *rec, int64_t now)
+{
+	rec->now = now;
+}
+
+void cg_rec_set_controller(struct cg_rec *rec, const struct cg_shed_level *levels, size_t n)
+{
+	rec->ctl = levels;
+	rec->nctl = n;
+}
+
+const struct cg_shed_eff *cg_rec_shed(const struct cg_rec *rec)
+{
+	return rec->eff;
 }
 
 static uint32_t slots_crc(const uint32_t *slots, uint32_t size)
@@ -49,7 +76,9 @@ struct cg_rec *cg_rec_new(struct cg_dp *dp)
 
 	rec = calloc(1, sizeof(*rec));
 	slots = malloc((size_t)CG_MAX_TABLE_SIZE * sizeof(*slots));
-	if (!rec || !slots) {
+	if (rec)
+		rec->eff = calloc((size_t)CG_MAX_CELLS * CG_MAX_CLASSES, sizeof(*rec->eff));
+	if (!rec || !slots || !rec->eff) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -57,6 +86,12 @@ struct cg_rec *cg_rec_new(struct cg_dp *dp)
 	err = cg_dp_config_get(dp, &rec->settings);
 	for (id = 0; !err && id < CG_MAX_CELLS; id++)
 		err = cg_dp_cell_get(dp, id, &rec->cells[id]);
+	for (id = 0; !err && id < CG_MAX_CELLS * CG_MAX_CLASSES; id++)
+		err = cg_dp_shed_get(dp, id / CG_MAX_CLASSES, id % CG_MAX_CLASSES, &rec->shed[id]);
+	for (id = 0; !err && id < CG_MAX_CLASSES; id++)
+		err = cg_dp_class_get(dp, id, &rec->classes[id]);
+	for (id = 0; !err && id < CG_DSCP_VALUES; id++)
+		err = cg_dp_dscp_get(dp, id, &rec->dscp[id]);
 	for (id = 0; !err && id < CG_MAX_SERVICES; id++) {
 		err = cg_dp_table_read(dp, id, slots, CG_MAX_TABLE_SIZE, &size);
 		if (err == -ENOENT) {
@@ -74,6 +109,8 @@ struct cg_rec *cg_rec_new(struct cg_dp *dp)
 	return rec;
 fail:
 	free(slots);
+	if (rec)
+		free(rec->eff);
 	free(rec);
 	errno = -err;
 	return NULL;
@@ -81,6 +118,8 @@ fail:
 
 void cg_rec_free(struct cg_rec *rec)
 {
+	if (rec)
+		free(rec->eff);
 	free(rec);
 }
 
@@ -298,6 +337,191 @@ static int plan_tables(const struct cg_rec *rec, const struct cg_state *st,
 	return ret;
 }
 
+/* Each CPU's share of a whole-LB rate, rounded up so the sum is never below it. */
+static uint32_t per_cpu(uint32_t total, unsigned int ncpus)
+{
+	return total ? (uint32_t)(((uint64_t)total + ncpus - 1) / ncpus) : 0;
+}
+
+/* The classes map as st wants it: each CPU gets its share of every ceiling. */
+static void classes_desired(const struct cg_state *st, struct cg_class *out)
+{
+	int n = libbpf_num_possible_cpus();
+	unsigned int ncpus = n > 0 ? (unsigned int)n : 1;
+	size_t i;
+
+	memset(out, 0, sizeof(*out) * CG_MAX_CLASSES);
+	for (i = 0; i < st->nclasses; i++) {
+		const struct cg_class_cfg *c = &st->classes[i];
+		struct cg_class *o;
+
+		if (c->id >= CG_MAX_CLASSES)
+			continue;
+		o = &out[c->id];
+		o->flow_rate = per_cpu(c->new_flows_per_sec, ncpus);
+		o->pkt_rate = per_cpu(c->packets_per_sec, ncpus);
+		o->flow_burst = o->flow_rate ? per_cpu(c->burst, ncpus) : 0;
+		o->pkt_burst = o->pkt_rate ? per_cpu(c->burst, ncpus) : 0;
+		if (o->flow_rate && !o->flow_burst)
+			o->flow_burst = 1;
+		if (o->pkt_rate && !o->pkt_burst)
+			o->pkt_burst = 1;
+	}
+}
+
+static bool prefix_eq(const struct cg_class_prefix *a, const struct cg_class_prefix *b)
+{
+	return a->family == b->family && a->len == b->len && !memcmp(a->addr, b->addr, 16);
+}
+
+/* Class rules, DSCP rules, ceilings and shed levels: write what differs. */
+static int apply_shedding(struct cg_rec *rec, const struct cg_state *st, struct cg_rec_report *rep,
+			  char *err, size_t errlen)
+{
+	struct cg_class_prefix *want_p = NULL, *cur_p = NULL;
+	struct cg_class_rule *want_r = NULL, *cur_r = NULL;
+	struct cg_dscp_rule dscp[CG_DSCP_VALUES] = { 0 };
+	struct cg_class classes[CG_MAX_CLASSES];
+	size_t i, j, nwant = 0, ncur = 0;
+	int ret = 0;
+
+	/* classes (ceilings) */
+	classes_desired(st, classes);
+	for (i = 0; i < CG_MAX_CLASSES; i++) {
+		if (!memcmp(&classes[i], &rec->classes[i], sizeof(classes[i])))
+			continue;
+		ret = cg_dp_class_set(rec->dp, (uint32_t)i, &classes[i]);
+		if (ret) {
+			snprintf(err, errlen, "cannot write class %zu: %s", i, strerror(-ret));
+			return ret;
+		}
+		rec->classes[i] = classes[i];
+		rep->classes++;
+	}
+
+	/* DSCP rules */
+	for (i = 0; i < st->nrules; i++)
+		if (st->rules[i].kind == CG_RULE_DSCP && st->rules[i].dscp < CG_DSCP_VALUES)
+			dscp[st->rules[i].dscp] =
+				(struct cg_dscp_rule){ .class = st->rules[i].class,
+						       .flags = CG_DSCP_F_SET };
+	for (i = 0; i < CG_DSCP_VALUES; i++) {
+		if (!memcmp(&dscp[i], &rec->dscp[i], sizeof(dscp[i])))
+			continue;
+		ret = cg_dp_dscp_set(rec->dp, (uint32_t)i, &dscp[i]);
+		if (ret) {
+			snprintf(err, errlen, "cannot write DSCP rule %zu: %s", i, strerror(-ret));
+			return ret;
+		}
+		rec->dscp[i] = dscp[i];
+		rep->rules++;
+	}
+
+	/* prefix rules: add or change first, then remove, so no source is unclassified in between */
+	want_p = calloc(st->nrules + 1, sizeof(*want_p));
+	want_r = calloc(st->nrules + 1, sizeof(*want_r));
+	cur_p = calloc(2 * CG_MAX_CLASS_RULES, sizeof(*cur_p));
+	cur_r = calloc(2 * CG_MAX_CLASS_RULES, sizeof(*cur_r));
+	if (!want_p || !want_r || !cur_p || !cur_r) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < st->nrules; i++) {
+		const struct cg_class_rule_cfg *r = &st->rules[i];
+
+		if (r->kind != CG_RULE_PREFIX)
+			continue;
+		want_p[nwant].family = r->prefix.family;
+		want_p[nwant].len = r->prefix_len;
+		memcpy(want_p[nwant].addr, r->prefix.a, sizeof(want_p[nwant].addr));
+		want_r[nwant] = (struct cg_class_rule){ .class = r->class, .rule = (uint16_t)i };
+		nwant++;
+	}
+	ret = cg_dp_class_rule_list(rec->dp, cur_p, cur_r, 2 * CG_MAX_CLASS_RULES, &ncur);
+	if (ret) {
+		snprintf(err, errlen, "cannot read the class rules: %s", strerror(-ret));
+		goto out;
+	}
+	for (i = 0; i < nwant; i++) {
+		for (j = 0; j < ncur; j++)
+			if (prefix_eq(&want_p[i], &cur_p[j]))
+				break;
+		if (j < ncur && !memcmp(&want_r[i], &cur_r[j], sizeof(want_r[i])))
+			continue;
+		ret = cg_dp_class_rule_set(rec->dp, &want_p[i], &want_r[i]);
+		if (ret) {
+			snprintf(err, errlen, "cannot write a class rule: %s", strerror(-ret));
+			goto out;
+		}
+		rep->rules++;
+	}
+	for (j = 0; j < ncur; j++) {
+		for (i = 0; i < nwant; i++)
+			if (prefix_eq(&want_p[i], &cur_p[j]))
+				break;
+		if (i < nwant)
+			continue;
+		ret = cg_dp_class_rule_del(rec->dp, &cur_p[j]);
+		if (ret && ret != -ENOENT) {
+			snprintf(err, errlen, "cannot remove a class rule: %s", strerror(-ret));
+			goto out;
+		}
+		ret = 0;
+		rep->rules_del++;
+	}
+
+	/* shed levels: what applies now, operator over controller */
+	rep->next_expiry = cg_shed_effective(st, rec->ctl, rec->nctl,
+					     rec->now ? rec->now : (int64_t)time(NULL), rec->eff);
+	for (i = 0; i < (size_t)CG_MAX_CELLS * CG_MAX_CLASSES; i++) {
+		struct cg_shed sh = { .soft = cg_dp_shed_threshold(rec->eff[i].soft_ppm),
+				      .hard = cg_dp_shed_threshold(rec->eff[i].hard_ppm) };
+
+		if (!memcmp(&sh, &rec->shed[i], sizeof(sh)))
+			continue;
+		ret = cg_dp_shed_set(rec->dp, (uint32_t)(i / CG_MAX_CLASSES),
+				     (uint32_t)(i % CG_MAX_CLASSES), &sh);
+		if (ret) {
+			snprintf(err, errlen, "cannot write a shed level: %s", strerror(-ret));
+			goto out;
+		}
+		rec->shed[i] = sh;
+		rep->shed++;
+	}
+out:
+	free(want_p);
+	free(want_r);
+	free(cur_p);
+	free(cur_r);
+	return ret;
+}
+
+/* The settings entry st wants; flags say which established-flow checks are needed. */
+static void settings_desired(const struct cg_rec *rec, const struct cg_state *st,
+			     struct cg_config *cfg)
+{
+	size_t i;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->src4 = st->src4.a[0];
+	memcpy(cfg->src6, st->src6.a, sizeof(cfg->src6));
+	cfg->mtu = st->mtu;
+	for (i = 0; i < st->nclasses; i++)
+		if (st->classes[i].packets_per_sec)
+			cfg->flags |= CG_CFG_F_PPS;
+	for (i = 0; i < (size_t)CG_MAX_CELLS * CG_MAX_CLASSES; i++)
+		if (rec->eff[i].hard_ppm) {
+			cfg->flags |= CG_CFG_F_HARD;
+			break;
+		}
+	if (st->guard.new_flows_per_sec) {
+		cfg->guard_rate = st->guard.new_flows_per_sec;
+		cfg->guard_burst = st->guard.burst ? st->guard.burst : 1;
+		cfg->guard_prefix4 = st->guard.ipv4_prefix;
+		cfg->guard_prefix6 = st->guard.ipv6_prefix;
+	}
+}
+
 int cg_rec_apply(struct cg_rec *rec, const struct cg_state *st, cg_rec_nexthop_fn nh, void *arg,
 		 struct cg_rec_report *rep_out, char *err, size_t errlen)
 {
@@ -324,10 +548,10 @@ int cg_rec_apply(struct cg_rec *rec, const struct cg_state *st, cg_rec_nexthop_f
 		goto out;
 	}
 
-	/* settings */
-	cfg.src4 = st->src4.a[0];
-	memcpy(cfg.src6, st->src6.a, sizeof(cfg.src6));
-	cfg.mtu = st->mtu;
+	/* settings, with the flags the shed levels and ceilings ask for */
+	cg_shed_effective(st, rec->ctl, rec->nctl, rec->now ? rec->now : (int64_t)time(NULL),
+			  rec->eff);
+	settings_desired(rec, st, &cfg);
 	if (memcmp(&cfg, &rec->settings, sizeof(cfg))) {
 		ret = cg_dp_config_set(rec->dp, &cfg);
 		if (ret) {
@@ -431,6 +655,11 @@ int cg_rec_apply(struct cg_rec *rec, const struct cg_state *st, cg_rec_nexthop_f
 		}
 		rep.keys_del++;
 	}
+
+	/* shedding: classes, rules, levels */
+	ret = apply_shedding(rec, st, &rep, err, errlen);
+	if (ret)
+		goto out;
 
 	/* 5. tables nobody uses: removed services, services without a live cell */
 	for (i = 0; i < st->nservices; i++) {

@@ -78,12 +78,24 @@ static const char *addr_str(const struct cg_addr *a, char *buf, size_t len)
 
 /* ---- life cycle, look-up ---- */
 
+/* The classes of a config without `classes:` (docs/config.md). */
+static const struct cg_class_cfg default_classes[CG_DEFAULT_CLASSES] = {
+	{ .name = "critical", .id = 0, .protected = true, .burst = 1 },
+	{ .name = "high", .id = 1, .burst = 1 },
+	{ .name = "normal", .id = 2, .burst = 1 },
+	{ .name = "sheddable", .id = 3, .burst = 1 },
+};
+
 void cg_state_init(struct cg_state *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->xdp_mode = CG_XDP_AUTO;
 	st->mtu = CG_DEFAULT_MTU;
 	st->conntrack_size = CG_DEFAULT_CONNTRACK;
+	memcpy(st->classes, default_classes, sizeof(default_classes));
+	st->nclasses = CG_DEFAULT_CLASSES;
+	st->guard.ipv4_prefix = CG_GUARD_PREFIX4_DEF;
+	st->guard.ipv6_prefix = CG_GUARD_PREFIX6_DEF;
 }
 
 void cg_state_free(struct cg_state *st)
@@ -96,6 +108,8 @@ void cg_state_free(struct cg_state *st)
 	free(st->regions);
 	free(st->cells);
 	free(st->services);
+	free(st->rules);
+	free(st->shed);
 	cg_state_init(st);
 }
 
@@ -108,6 +122,20 @@ int cg_state_copy(struct cg_state *dst, const struct cg_state *src)
 	t.cells = NULL;
 	t.services = NULL;
 	t.nservices = 0;
+	t.rules = NULL;
+	t.shed = NULL;
+	if (src->nrules) {
+		t.rules = malloc(src->nrules * sizeof(*t.rules));
+		if (!t.rules)
+			goto nomem;
+		memcpy(t.rules, src->rules, src->nrules * sizeof(*t.rules));
+	}
+	if (src->nshed) {
+		t.shed = malloc(src->nshed * sizeof(*t.shed));
+		if (!t.shed)
+			goto nomem;
+		memcpy(t.shed, src->shed, src->nshed * sizeof(*t.shed));
+	}
 	if (src->nregions) {
 		t.regions = malloc(src->nregions * sizeof(*t.regions));
 		if (!t.regions)
@@ -174,6 +202,78 @@ struct cg_service_cfg *cg_state_find_service(const struct cg_state *st, const ch
 	return NULL;
 }
 
+struct cg_class_cfg *cg_state_find_class(const struct cg_state *st, const char *name)
+{
+	size_t i, n = st->nclasses < CG_MAX_CLASSES ? st->nclasses : CG_MAX_CLASSES;
+
+	for (i = 0; i < n; i++)
+		if (!strncmp(st->classes[i].name, name, CG_NAME_MAX))
+			return (struct cg_class_cfg *)&st->classes[i];
+	return NULL;
+}
+
+struct cg_class_cfg *cg_state_class_by_id(const struct cg_state *st, uint32_t id)
+{
+	size_t i, n = st->nclasses < CG_MAX_CLASSES ? st->nclasses : CG_MAX_CLASSES;
+
+	for (i = 0; i < n; i++)
+		if (st->classes[i].id == id)
+			return (struct cg_class_cfg *)&st->classes[i];
+	return NULL;
+}
+
+/* ---- shed levels ---- */
+
+int cg_level_parse(const char *text, uint32_t *ppm)
+{
+	const char *s = text, *frac = NULL;
+	bool neg = false;
+	uint32_t ip = 0, fp = 0;
+	size_t i, nint, nfrac = 0;
+
+	if (*s == '-') {
+		neg = true;
+		s++;
+	}
+	for (nint = 0; s[nint] >= '0' && s[nint] <= '9'; nint++)
+		;
+	if (!nint || (nint > 1 && s[0] == '0'))
+		return -EINVAL; /* no integer part (".5"), or a leading zero */
+	if (s[nint] == '.') {
+		frac = s + nint + 1;
+		for (nfrac = 0; frac[nfrac] >= '0' && frac[nfrac] <= '9'; nfrac++)
+			;
+		if (!nfrac || frac[nfrac])
+			return -EINVAL; /* "5." or junk after the decimals */
+	} else if (s[nint]) {
+		return -EINVAL;
+	}
+	if (nfrac > CG_LEVEL_DECIMALS)
+		return -EDOM;
+	if (neg || nint > 1)
+		return -ERANGE;
+	ip = (uint32_t)(s[0] - '0');
+	for (i = 0; i < CG_LEVEL_DECIMALS; i++)
+		fp = fp * 10 + (i < nfrac ? (uint32_t)(frac[i] - '0') : 0);
+	if (ip > 1 || (ip == 1 && fp))
+		return -ERANGE;
+	*ppm = ip * CG_LEVEL_ONE + fp;
+	return 0;
+}
+
+void cg_level_format(uint32_t ppm, char *buf, size_t len)
+{
+	char frac[8];
+	int n;
+
+	if (!len)
+		return;
+	n = snprintf(frac, sizeof(frac), "%06u", ppm % CG_LEVEL_ONE);
+	while (n > 0 && frac[n - 1] == '0')
+		frac[--n] = '\0';
+	snprintf(buf, len, "%u%s%s", ppm / CG_LEVEL_ONE, n ? "." : "", frac);
+}
+
 /* ---- name order ---- */
 
 /* An array of records that start with a name, seen through an index. */
@@ -207,6 +307,114 @@ static size_t *sorted_index(const void *base, size_t stride, size_t n)
 	if (n > 1)
 		qsort_r(idx, n, sizeof(*idx), cmp_index, &nm);
 	return idx;
+}
+
+/* An array of records in an order given by a comparator, seen through an index. */
+struct cg_order {
+	const char *base;			  /* first record */
+	size_t stride;				  /* bytes from one record to the next */
+	int (*cmp)(const void *a, const void *b); /* the order of two records */
+};
+
+static int cmp_index_by(const void *a, const void *b, void *arg)
+{
+	const struct cg_order *o = arg;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = o->cmp(o->base + x * o->stride, o->base + y * o->stride);
+
+	if (c)
+		return c;
+	return (x > y) - (x < y);
+}
+
+/* Indexes 0..n-1 in cmp order, malloc'ed (NULL with errno ENOMEM; valid when n is 0). */
+static size_t *sorted_index_by(const void *base, size_t stride, size_t n,
+			       int (*cmp)(const void *a, const void *b))
+{
+	struct cg_order o = { base, stride, cmp };
+	size_t *idx, i;
+
+	idx = malloc((n ? n : 1) * sizeof(*idx));
+	if (!idx)
+		return NULL;
+	for (i = 0; i < n; i++)
+		idx[i] = i;
+	if (n > 1)
+		qsort_r(idx, n, sizeof(*idx), cmp_index_by, &o);
+	return idx;
+}
+
+/* Canonical order of classes: by id. */
+static int cmp_class(const void *a, const void *b)
+{
+	const struct cg_class_cfg *x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/*
+ * Canonical order of rules: prefixes (IPv4, then IPv6; by address, then
+ * length), then DSCP values. config.c sorts the same way (keep in sync).
+ */
+static int cmp_rule(const void *a, const void *b)
+{
+	const struct cg_class_rule_cfg *x = a, *y = b;
+	int c;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->kind == CG_RULE_DSCP)
+		return (x->dscp > y->dscp) - (x->dscp < y->dscp);
+	if (x->prefix.family != y->prefix.family)
+		return x->prefix.family < y->prefix.family ? -1 : 1;
+	c = memcmp(x->prefix.a, y->prefix.a, sizeof(x->prefix.a));
+	if (c)
+		return c < 0 ? -1 : 1;
+	return (x->prefix_len > y->prefix_len) - (x->prefix_len < y->prefix_len);
+}
+
+/* Canonical order of shed entries: by cell ("*" first), then class id. */
+static int cmp_shed(const void *a, const void *b)
+{
+	const struct cg_shed_cfg *x = a, *y = b;
+	int c = strncmp(x->cell, y->cell, CG_NAME_MAX);
+
+	if (c)
+		return c < 0 ? -1 : 1;
+	return (x->class > y->class) - (x->class < y->class);
+}
+
+/* The name of class id in st, or NULL. */
+static const char *class_name(const struct cg_state *st, uint32_t id)
+{
+	const struct cg_class_cfg *c = cg_state_class_by_id(st, id);
+
+	return c ? c->name : NULL;
+}
+
+/* "198.18.11.0/24", "2001:db8::/32", "dscp 46". */
+static const char *rule_str(const struct cg_class_rule_cfg *r, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (r->kind == CG_RULE_DSCP)
+		snprintf(buf, len, "dscp %u", r->dscp);
+	else
+		snprintf(buf, len, "%s/%u", addr_str(&r->prefix, a, sizeof(a)), r->prefix_len);
+	return buf;
+}
+
+/* "use1-a/sheddable"; the class id if st has no such class. */
+static const char *shed_str(const struct cg_state *st, const struct cg_shed_cfg *e, char *buf,
+			    size_t len)
+{
+	const char *cn = class_name(st, e->class);
+
+	if (cn)
+		snprintf(buf, len, "%.*s/%.*s", CG_NAME_MAX, e->cell, CG_NAME_MAX, cn);
+	else
+		snprintf(buf, len, "%.*s/%u", CG_NAME_MAX, e->cell, e->class);
+	return buf;
 }
 
 /* ---- ids ---- */
@@ -565,20 +773,105 @@ static int encode_service(const struct cg_service_cfg *sv, struct cg_sink *s)
 	return 0;
 }
 
+/* A class reference: its name, or its id if st has no such class. */
+static void sink_class(struct cg_sink *s, const struct cg_state *st, uint32_t id)
+{
+	const char *name = class_name(st, id);
+
+	if (name)
+		sink_scalar(s, name, CG_NAME_MAX);
+	else
+		sink_put(s, "%u", id);
+}
+
+static void encode_class(const struct cg_class_cfg *c, struct cg_sink *s)
+{
+	sink_put(s, "  - name: ");
+	sink_scalar(s, c->name, CG_NAME_MAX);
+	sink_put(s,
+		 "\n    id: %u\n    protected: %s\n    new_flows_per_sec: %u\n"
+		 "    packets_per_sec: %u\n    burst: %u\n",
+		 c->id, c->protected ? "true" : "false", c->new_flows_per_sec, c->packets_per_sec,
+		 c->burst);
+}
+
+static void encode_rule(const struct cg_state *st, const struct cg_class_rule_cfg *r,
+			struct cg_sink *s)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+
+	if (r->kind == CG_RULE_DSCP)
+		sink_put(s, "  - {dscp: %u, class: ", r->dscp);
+	else if (r->prefix.family == CG_AF_INET6)
+		sink_put(s, "  - {prefix: \"%s\", class: ", rule_str(r, buf, sizeof(buf)));
+	else
+		sink_put(s, "  - {prefix: %s, class: ", rule_str(r, buf, sizeof(buf)));
+	sink_class(s, st, r->class);
+	sink_put(s, "}\n");
+}
+
+static void encode_shed(const struct cg_state *st, const struct cg_shed_cfg *e, struct cg_sink *s)
+{
+	char level[16];
+
+	cg_level_format(e->level_ppm, level, sizeof(level));
+	sink_put(s, "  - cell: ");
+	sink_scalar(s, e->cell, CG_NAME_MAX);
+	sink_put(s, "\n    class: ");
+	sink_class(s, st, e->class);
+	sink_put(s, "\n    level: %s\n    hard: %s\n    expires: %lld\n    by: ", level,
+		 e->hard ? "true" : "false", (long long)e->expires);
+	sink_scalar(s, e->by, sizeof(e->by));
+	sink_put(s, "\n    reason: ");
+	sink_scalar(s, e->reason, sizeof(e->reason));
+	sink_put(s, "\n");
+}
+
+/* Classes, class rules and the guard: what a packet's class and its limits are. */
+static int encode_classify(const struct cg_state *st, struct cg_sink *s)
+{
+	size_t n = st->nclasses < CG_MAX_CLASSES ? st->nclasses : CG_MAX_CLASSES;
+	size_t *ki, *ri, i;
+	const struct cg_guard_cfg *g = &st->guard;
+
+	ki = sorted_index_by(st->classes, sizeof(st->classes[0]), n, cmp_class);
+	ri = sorted_index_by(st->rules, sizeof(*st->rules), st->nrules, cmp_rule);
+	if (!ki || !ri) {
+		free(ki);
+		free(ri);
+		return -ENOMEM;
+	}
+	sink_put(s, "classes:%s\n", n ? "" : " []");
+	for (i = 0; i < n; i++)
+		encode_class(&st->classes[ki[i]], s);
+	sink_put(s, "class_rules:%s\n", st->nrules ? "" : " []");
+	for (i = 0; i < st->nrules; i++)
+		encode_rule(st, &st->rules[ri[i]], s);
+	sink_put(s, "guard: {ipv4_prefix: %u, ipv6_prefix: %u, new_flows_per_sec: %u, burst: %u}\n",
+		 g->ipv4_prefix, g->ipv6_prefix, g->new_flows_per_sec, g->burst);
+	free(ki);
+	free(ri);
+	return 0;
+}
+
 /* The canonical form of st, with or without its generation line. */
 static int encode(const struct cg_state *st, struct cg_sink *s, bool generation)
 {
-	size_t *ri = NULL, *ci = NULL, *si = NULL, i;
+	size_t *ri = NULL, *ci = NULL, *si = NULL, *hi = NULL, i;
 	int ret = 0;
 
 	ri = sorted_index(st->regions, sizeof(*st->regions), st->nregions);
 	ci = sorted_index(st->cells, sizeof(*st->cells), st->ncells);
 	si = sorted_index(st->services, sizeof(*st->services), st->nservices);
-	if (!ri || !ci || !si) {
+	hi = sorted_index_by(st->shed, sizeof(*st->shed), st->nshed, cmp_shed);
+	if (!ri || !ci || !si || !hi) {
 		ret = -ENOMEM;
 		goto out;
 	}
 	encode_settings(st, s, generation);
+	ret = encode_classify(st, s);
+	if (ret)
+		goto out;
 	sink_put(s, "regions:%s\n", st->nregions ? "" : " []");
 	for (i = 0; i < st->nregions; i++)
 		encode_region(&st->regions[ri[i]], s);
@@ -588,12 +881,17 @@ static int encode(const struct cg_state *st, struct cg_sink *s, bool generation)
 	sink_put(s, "services:%s\n", st->nservices ? "" : " []");
 	for (i = 0; i < st->nservices && !ret; i++)
 		ret = encode_service(&st->services[si[i]], s);
-	if (!ret)
-		ret = s->err;
+	if (ret)
+		goto out;
+	sink_put(s, "shed:%s\n", st->nshed ? "" : " []");
+	for (i = 0; i < st->nshed; i++)
+		encode_shed(st, &st->shed[hi[i]], s);
+	ret = s->err;
 out:
 	free(ri);
 	free(ci);
 	free(si);
+	free(hi);
 	return ret;
 }
 
@@ -1058,6 +1356,18 @@ static void diff_settings(struct cg_differ *d, const struct cg_state *a, const s
 	snprintf(x, sizeof(x), "%u", a->conntrack_size);
 	snprintf(y, sizeof(y), "%u", b->conntrack_size);
 	diff_setting(d, "conntrack", x, y);
+	snprintf(x, sizeof(x), "%u", a->guard.ipv4_prefix);
+	snprintf(y, sizeof(y), "%u", b->guard.ipv4_prefix);
+	diff_setting(d, "guard.ipv4_prefix", x, y);
+	snprintf(x, sizeof(x), "%u", a->guard.ipv6_prefix);
+	snprintf(y, sizeof(y), "%u", b->guard.ipv6_prefix);
+	diff_setting(d, "guard.ipv6_prefix", x, y);
+	snprintf(x, sizeof(x), "%u", a->guard.new_flows_per_sec);
+	snprintf(y, sizeof(y), "%u", b->guard.new_flows_per_sec);
+	diff_setting(d, "guard.new_flows_per_sec", x, y);
+	snprintf(x, sizeof(x), "%u", a->guard.burst);
+	snprintf(y, sizeof(y), "%u", b->guard.burst);
+	diff_setting(d, "guard.burst", x, y);
 }
 
 /* Walk two arrays of one kind in name order; describe() fills the detail. */
@@ -1094,6 +1404,153 @@ static int describe_service(struct cg_strbuf *b, const void *old, const void *cu
 		service_fields(old, &fo);
 	fields_detail(b, old ? &fo : NULL, &fc);
 	return cells_detail(b, old, cur);
+}
+
+static void class_fields(const struct cg_class_cfg *c, struct cg_fields *f)
+{
+	f->n = 0;
+	field(f, "id", "%u", c->id);
+	field(f, "protected", "%s", c->protected ? "true" : "false");
+	field(f, "new_flows_per_sec", "%u", c->new_flows_per_sec);
+	field(f, "packets_per_sec", "%u", c->packets_per_sec);
+	field(f, "burst", "%u", c->burst);
+}
+
+static int describe_class(struct cg_strbuf *b, const void *old, const void *cur)
+{
+	struct cg_fields fo, fc;
+
+	class_fields(cur, &fc);
+	if (old)
+		class_fields(old, &fo);
+	fields_detail(b, old ? &fo : NULL, &fc);
+	return 0;
+}
+
+/* A class reference as text: its name in st, else its id. */
+static void class_field(struct cg_fields *f, const char *key, const struct cg_state *st,
+			uint32_t id)
+{
+	const char *name = class_name(st, id);
+
+	if (name)
+		field(f, key, "%.*s", CG_NAME_MAX, name);
+	else
+		field(f, key, "%u", id);
+}
+
+static void rule_fields(const struct cg_state *st, const struct cg_class_rule_cfg *r,
+			struct cg_fields *f)
+{
+	f->n = 0;
+	class_field(f, "class", st, r->class);
+}
+
+static void shed_fields(const struct cg_state *st, const struct cg_shed_cfg *e, struct cg_fields *f)
+{
+	char level[16];
+
+	f->n = 0;
+	cg_level_format(e->level_ppm, level, sizeof(level));
+	field(f, "level", "%s", level);
+	field(f, "hard", "%s", e->hard ? "true" : "false");
+	field(f, "expires", "%lld", (long long)e->expires);
+	field(f, "by", "\"%.*s\"", CG_SHED_BY_MAX, e->by);
+	field(f, "reason", "\"%.*s\"", CG_SHED_REASON_MAX, e->reason);
+}
+
+/* Report a change of a rule or shed entry (names longer than CG_NAME_MAX). */
+static void report_long(struct cg_differ *d, char op, const char *kind, const char *name)
+{
+	d->count++;
+	if (d->emit)
+		d->emit(d->arg, op, kind, name, sb_str(&d->sb));
+	sb_reset(&d->sb);
+}
+
+/* A matched rule's change: its class id, shown by name (a renamed class changes no rule). */
+static void rule_detail(struct cg_strbuf *b, const struct cg_state *from,
+			const struct cg_class_rule_cfg *x, const struct cg_state *to,
+			const struct cg_class_rule_cfg *y)
+{
+	struct cg_fields fo, fc;
+
+	if (x->class == y->class)
+		return;
+	rule_fields(from, x, &fo);
+	rule_fields(to, y, &fc);
+	fields_detail(b, &fo, &fc);
+	if (!b->len) /* two classes of one name */
+		sb_add(b, "class %u -> %u", x->class, y->class);
+}
+
+/* Walk rules or shed entries of from and to in canonical order, matched by key. */
+static int diff_keyed(struct cg_differ *d, const struct cg_state *from, const struct cg_state *to,
+		      bool rules)
+{
+	const void *a = rules ? (const void *)from->rules : (const void *)from->shed;
+	const void *b = rules ? (const void *)to->rules : (const void *)to->shed;
+	size_t na = rules ? from->nrules : from->nshed, nb = rules ? to->nrules : to->nshed;
+	size_t stride = rules ? sizeof(*from->rules) : sizeof(*from->shed);
+	int (*cmp)(const void *, const void *) = rules ? cmp_rule : cmp_shed;
+	const char *kind = rules ? CG_KIND_RULE : CG_KIND_SHED;
+	size_t *ai, *bi, i = 0, j = 0;
+	struct cg_fields fo, fc;
+	const void *x, *y;
+	char name[96];
+	int c, ret = 0;
+
+	ai = sorted_index_by(a, stride, na, cmp);
+	bi = sorted_index_by(b, stride, nb, cmp);
+	if (!ai || !bi) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while ((i < na || j < nb) && !ret) {
+		x = i < na ? (const char *)a + ai[i] * stride : NULL;
+		y = j < nb ? (const char *)b + bi[j] * stride : NULL;
+		c = !x ? 1 : !y ? -1 : cmp(x, y);
+		if (c < 0) {
+			if (rules)
+				rule_str(x, name, sizeof(name));
+			else
+				shed_str(from, x, name, sizeof(name));
+			report_long(d, '-', kind, name);
+			i++;
+			continue;
+		}
+		if (rules)
+			rule_str(y, name, sizeof(name));
+		else
+			shed_str(to, y, name, sizeof(name));
+		if (c > 0) {
+			if (rules)
+				rule_fields(to, y, &fc);
+			else
+				shed_fields(to, y, &fc);
+			fields_detail(&d->sb, NULL, &fc);
+			if (!d->sb.err)
+				report_long(d, '+', kind, name);
+			j++;
+		} else {
+			if (rules) {
+				rule_detail(&d->sb, from, x, to, y);
+			} else {
+				shed_fields(from, x, &fo);
+				shed_fields(to, y, &fc);
+				fields_detail(&d->sb, &fo, &fc);
+			}
+			if (!d->sb.err && d->sb.len)
+				report_long(d, '~', kind, name);
+			i++;
+			j++;
+		}
+		ret = d->sb.err;
+	}
+out:
+	free(ai);
+	free(bi);
+	return ret;
 }
 
 static int diff_kind(struct cg_differ *d, const char *kind, const void *a, size_t na, const void *b,
@@ -1146,6 +1603,14 @@ int cg_state_diff(const struct cg_state *from, const struct cg_state *to, cg_con
 	diff_settings(&d, from, to);
 	ret = d.sb.err;
 	if (!ret)
+		ret = diff_kind(&d, CG_KIND_CLASS, from->classes,
+				from->nclasses < CG_MAX_CLASSES ? from->nclasses : CG_MAX_CLASSES,
+				to->classes,
+				to->nclasses < CG_MAX_CLASSES ? to->nclasses : CG_MAX_CLASSES,
+				sizeof(from->classes[0]), describe_class);
+	if (!ret)
+		ret = diff_keyed(&d, from, to, true);
+	if (!ret)
 		ret = diff_kind(&d, CG_KIND_REGION, from->regions, from->nregions, to->regions,
 				to->nregions, sizeof(*from->regions), describe_region);
 	if (!ret)
@@ -1154,6 +1619,8 @@ int cg_state_diff(const struct cg_state *from, const struct cg_state *to, cg_con
 	if (!ret)
 		ret = diff_kind(&d, CG_KIND_SERVICE, from->services, from->nservices, to->services,
 				to->nservices, sizeof(*from->services), describe_service);
+	if (!ret)
+		ret = diff_keyed(&d, from, to, false);
 	free(d.sb.s);
 	return ret ? ret : d.count;
 }

@@ -35,16 +35,33 @@
 #define CG_MAX_WEIGHT	   65535      /* cell weight: 1..65535 */
 #define CG_DEFAULT_WEIGHT  100	      /* cell weight when not given */
 
+/* Load shedding (see docs/config.md). */
+#ifndef CG_MAX_CLASS_RULES
+#define CG_MAX_CLASS_RULES 4096 /* source-prefix class rules, per address family */
+#endif
+#define CG_MAX_DSCP	     63 /* DSCP values are 0..63 */
+#define CG_LEVEL_DECIMALS    6	/* a shed level has at most 6 decimals (ppm) */
+#define CG_GUARD_PREFIX4_MIN 8	/* guard.ipv4_prefix range */
+#define CG_GUARD_PREFIX6_MIN 16 /* guard.ipv6_prefix range (max 128) */
+#define CG_GUARD_PREFIX4_DEF 24 /* guard.ipv4_prefix when not given */
+#define CG_GUARD_PREFIX6_DEF 64 /* guard.ipv6_prefix when not given */
+#define CG_MAX_SHED	     ((CG_MAX_CELLS + 1) * CG_MAX_CLASSES) /* every (cell or *, class) */
+
 /* Kinds passed to a cg_state_diff() callback. */
 #define CG_KIND_SETTING "setting" /* a top-level setting: region, mtu, ... */
 #define CG_KIND_REGION	"region"  /* a region, by name */
 #define CG_KIND_CELL	"cell"	  /* a cell, by name */
 #define CG_KIND_SERVICE "service" /* a service, by name */
+#define CG_KIND_CLASS	"class"	  /* a class, by name */
+#define CG_KIND_RULE	"rule"	  /* a class rule: "198.18.11.0/24", "dscp 46" */
+#define CG_KIND_SHED	"shed"	  /* a shed entry, "CELL/CLASS": "use1-a/sheddable" */
 
 /*
  * cg_config_diff_fn - receives one change found by cg_state_diff().
  * op is '+' (added), '-' (removed) or '~' (changed); kind one of CG_KIND_*;
- * name the object's name (for a setting, the key: "mtu", "source.ipv6");
+ * name the object's name (for a setting, the key: "mtu", "source.ipv6",
+ * "guard.burst"; for a rule "198.18.11.0/24" or "dscp 46"; for a shed entry
+ * "use1-a/sheddable", the cell "*" for every cell);
  * detail never NULL: for '+' the new object's fields ("id 3, region us-east,
  * ..."), for '-' "", for '~' what changed ("weight 100 -> 200, state active
  * -> draining"). The strings live until the callback returns.
@@ -67,8 +84,9 @@ int cg_config_read_file(const char *path, char **buf, size_t *len, char *err, si
  *
  * On success returns 0 and *st holds a new state (its previous contents are
  * overwritten, not freed; release it with cg_state_free()). Objects are sorted
- * by name, each service's cell list too; ids not given are CG_ID_AUTO and
- * defaults are filled in.
+ * by name, each service's cell list too, classes by id, rules and shed entries
+ * as cg_state_write() prints them; ids not given are CG_ID_AUTO and defaults
+ * are filled in (the four default classes when `classes:` is absent).
  *
  * On failure returns -EINVAL for a bad config, -EFBIG for a file over
  * CG_CONFIG_MAX_SIZE, -ENOMEM, or the -errno of a failed open or read, and
@@ -87,7 +105,10 @@ int cg_config_parse_buf(const char *name, const char *buf, size_t len, struct cg
 /*
  * cg_state_init - make *st an empty state with the defaults: no interfaces,
  * objects or source addresses, xdp_mode auto, mtu CG_DEFAULT_MTU, conntrack
- * CG_DEFAULT_CONNTRACK. Whatever *st held is not freed.
+ * CG_DEFAULT_CONNTRACK; the four default classes (0 critical, protected; 1
+ * high; 2 normal; 3 sheddable; no ceilings, burst 1), no class rules or shed
+ * entries, the guard off with prefixes /24 and /64. Allocates nothing.
+ * Whatever *st held is not freed.
  */
 void cg_state_init(struct cg_state *st);
 
@@ -112,6 +133,33 @@ struct cg_cell_cfg *cg_state_find_cell(const struct cg_state *st, const char *na
 struct cg_service_cfg *cg_state_find_service(const struct cg_state *st, const char *name);
 
 /*
+ * cg_state_find_class - the class called name, or NULL.
+ * cg_state_class_by_id - the class whose id is id, or NULL.
+ * The pointer is into st->classes.
+ */
+struct cg_class_cfg *cg_state_find_class(const struct cg_state *st, const char *name);
+struct cg_class_cfg *cg_state_class_by_id(const struct cg_state *st, uint32_t id);
+
+/*
+ * cg_level_parse - read a shed level, a decimal in 0..1 with at most
+ * CG_LEVEL_DECIMALS decimals ("0", "1", "0.25", "1.000000"), exactly: no
+ * floating point. *ppm gets parts per million (0.25 -> 250000).
+ * Returns 0; -EINVAL if text is not such a decimal (empty, "+", exponent,
+ * "0x", ".5", "5.", leading zeros, spaces); -ERANGE if it is a decimal above 1
+ * or negative; -EDOM if it has more than 6 decimals. *ppm is unchanged on
+ * failure.
+ */
+int cg_level_parse(const char *text, uint32_t *ppm);
+
+/*
+ * cg_level_format - the canonical text of a level in ppm: the shortest
+ * decimal that cg_level_parse() reads back as ppm (250000 -> "0.25",
+ * 1000000 -> "1", 0 -> "0", 1 -> "0.000001"). len >= 16 always suffices;
+ * the text is cut to len - 1 bytes otherwise.
+ */
+void cg_level_format(uint32_t ppm, char *buf, size_t len);
+
+/*
  * cg_state_assign_ids - give every region, cell and service of *st whose id
  * is CG_ID_AUTO a map index, so that indexes stay put across changes:
  *
@@ -134,7 +182,9 @@ int cg_state_assign_ids(struct cg_state *st, const struct cg_state *prev);
 /*
  * cg_state_write - print *st to f in the canonical form of the config format:
  * every field explicit (defaults included), objects sorted by name, each
- * service's cells sorted, ids written when assigned. cg_config_parse_buf()
+ * service's cells sorted, ids written when assigned; classes by id, class
+ * rules by kind (prefixes by family, address, length; then DSCP values),
+ * shed entries by cell then class, levels by cg_level_format(). cg_config_parse_buf()
  * of the output gives back the same state (line numbers aside) for any state
  * the parser accepts. Does not check the state.
  * Returns 0, -EIO if writing to f fails, -ENOMEM.
@@ -174,9 +224,11 @@ int cg_state_load(const char *path, struct cg_state *st, char *err, size_t errle
 
 /*
  * cg_state_diff - report each change from from to to through emit (may be
- * NULL to only count): settings, then regions, cells and services, each in
- * name order; an object is matched by name, and one changed object is one
- * call listing every changed field (ids included; generation and lines not
+ * NULL to only count): settings (the guard's as "guard.*"), then classes,
+ * rules, regions, cells, services and shed entries, each in canonical
+ * order; an object is matched by name (a rule by its prefix or DSCP value, a
+ * shed entry by cell and class id), and one changed object is one call
+ * listing every changed field (ids included; generation and lines not
  * compared). Returns the number of changes, or -ENOMEM.
  */
 int cg_state_diff(const struct cg_state *from, const struct cg_state *to, cg_config_diff_fn emit,

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "cellgate/dataplane.h"
+#include "cellgate/shed.h"
 #include "cellgate/state.h"
 
 /*
@@ -17,8 +18,9 @@
  *
  *   settings; cells that become more available (unused < down < draining <
  *   active); Maglev tables (built, frozen, swapped); service keys added or
- *   changed; service keys removed; tables of removed services; cells that
- *   become less available or are removed.
+ *   changed; service keys removed; shedding (class ceilings, DSCP and prefix
+ *   rules, shed levels); tables of removed services; cells that become less
+ *   available or are removed.
  *
  * So a draining cell leaves the tables before its state says draining (no
  * new flow is ever sent to a non-active cell), and a new cell is in the cells
@@ -45,6 +47,11 @@ struct cg_rec_report {
 	unsigned int tables_del;	 /* tables removed */
 	unsigned int keys;		 /* service keys written (aliases included) */
 	unsigned int keys_del;		 /* service keys removed */
+	unsigned int shed;		 /* (cell, class) shed thresholds written */
+	unsigned int classes;		 /* class ceilings written */
+	unsigned int rules;		 /* class rules (prefix or DSCP) written */
+	unsigned int rules_del;		 /* prefix rules removed */
+	int64_t next_expiry;		 /* earliest unix time an operator level expires, 0: none */
 	unsigned int unready;		 /* cells left out of the tables: next hop unresolved */
 	char first_unready[CG_NAME_MAX]; /* name of one of them, for the log */
 };
@@ -79,6 +86,22 @@ int cg_rec_apply(struct cg_rec *rec, const struct cg_state *st, cg_rec_nexthop_f
  */
 size_t cg_rec_table_cells(const struct cg_rec *rec, const struct cg_state *st,
 			  const struct cg_service_cfg *svc, uint32_t *ids, size_t cap);
+
+/* cg_rec_set_now - apply levels as of unix time now (tests); 0: the wall clock. */
+void cg_rec_set_now(struct cg_rec *rec, int64_t now);
+
+/*
+ * cg_rec_set_controller - the automatic controller's levels, kept by
+ * pointer (they must outlive the next cg_rec_apply()); they never apply to
+ * protected classes and yield to operator levels.
+ */
+void cg_rec_set_controller(struct cg_rec *rec, const struct cg_shed_level *levels, size_t n);
+
+/*
+ * cg_rec_shed - the levels the last cg_rec_apply() computed, indexed by
+ * cell id * CG_MAX_CLASSES + class (CG_MAX_CELLS * CG_MAX_CLASSES entries).
+ */
+const struct cg_shed_eff *cg_rec_shed(const struct cg_rec *rec);
 
 /* cg_rec_cell - what the reconciler last wrote for cell id (zeroed if unused or out of range). */
 void cg_rec_cell(const struct cg_rec *rec, uint32_t id, struct cg_cell *out);

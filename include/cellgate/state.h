@@ -73,6 +73,65 @@ struct cg_service_cfg {
 	unsigned int line;
 };
 
+/*
+ * Load shedding's desired state (docs/config.md, docs/shedding.md). Classes
+ * are referred to by id (0..CG_MAX_CLASSES-1, 0 the most critical) everywhere
+ * below; a state always holds at least one class: cg_state_init() and a
+ * config without `classes:` give the four defaults (CG_DEFAULT_CLASSES).
+ */
+#define CG_DEFAULT_CLASSES 4	   /* critical (protected), high, normal, sheddable */
+#define CG_LEVEL_ONE	   1000000 /* level_ppm of level 1: every new flow refused */
+#define CG_SHED_ANY_CELL   "*"	   /* cg_shed_cfg.cell that stands for every cell */
+#define CG_SHED_BY_MAX	   64	   /* cg_shed_cfg.by: 0..63 bytes and a NUL */
+#define CG_SHED_REASON_MAX 128	   /* cg_shed_cfg.reason: 0..127 bytes and a NUL */
+
+/* A priority class. */
+struct cg_class_cfg {
+	char name[CG_NAME_MAX];	    /* unique; not all digits (a number names a class by id) */
+	uint32_t id;		    /* < CG_MAX_CLASSES, unique; 0 is the most critical */
+	bool protected;		    /* never shed by the automatic controller, only by operators */
+	uint32_t new_flows_per_sec; /* ceiling on new flows of the class, whole LB; 0 = none */
+	uint32_t packets_per_sec;   /* ceiling on packets of the class, whole LB; 0 = none */
+	uint32_t burst;		    /* depth of each ceiling's bucket in its unit, >= 1 */
+	unsigned int line;	    /* config line it was defined on, 0 if not from a file */
+};
+
+/* What a class rule matches on. */
+enum cg_rule_kind {
+	CG_RULE_PREFIX = 1, /* the source address is in a prefix (longest match wins) */
+	CG_RULE_DSCP = 2,   /* the DSCP value (when no prefix rule matches) */
+};
+
+/* A classification rule: packets it matches get class. */
+struct cg_class_rule_cfg {
+	uint8_t kind;	       /* enum cg_rule_kind */
+	uint8_t prefix_len;    /* CG_RULE_PREFIX: 0..32 (IPv4) or 0..128 (IPv6) */
+	uint8_t dscp;	       /* CG_RULE_DSCP: 0..63 */
+	uint8_t class;	       /* id of an existing class */
+	struct cg_addr prefix; /* CG_RULE_PREFIX: network order, host bits zero; else zero */
+	unsigned int line;     /* config line, 0 if not from a file */
+};
+
+/* Retry-storm guard: a new-flow limit per source prefix. */
+struct cg_guard_cfg {
+	uint8_t ipv4_prefix;	    /* IPv4 sources are counted per /ipv4_prefix, 8..32 */
+	uint8_t ipv6_prefix;	    /* IPv6 sources per /ipv6_prefix, 16..128 */
+	uint32_t new_flows_per_sec; /* per source prefix; 0 = guard off */
+	uint32_t burst;		    /* bucket depth, flows; 0 only when off */
+};
+
+/* An operator's shed level for a (cell, class). */
+struct cg_shed_cfg {
+	char cell[CG_NAME_MAX];		 /* a cell's name, or CG_SHED_ANY_CELL */
+	uint8_t class;			 /* id of an existing class */
+	bool hard;			 /* also drop that fraction of established flows' packets */
+	uint32_t level_ppm;		 /* fraction of new flows refused, parts per million */
+	int64_t expires;		 /* unix time (s) it stops applying; 0 = permanent */
+	char by[CG_SHED_BY_MAX];	 /* who set it, free text */
+	char reason[CG_SHED_REASON_MAX]; /* why, free text */
+	unsigned int line;		 /* config line, 0 if not from a file */
+};
+
 struct cg_state {
 	uint64_t generation;	  /* bumped on every change that is persisted */
 	char region[CG_NAME_MAX]; /* this LB's region (locality costs are from here) */
@@ -87,6 +146,12 @@ struct cg_state {
 	struct cg_region_cfg *regions;
 	struct cg_cell_cfg *cells;
 	struct cg_service_cfg *services;
+	size_t nclasses;			     /* 1..CG_MAX_CLASSES */
+	struct cg_class_cfg classes[CG_MAX_CLASSES]; /* sorted by id */
+	size_t nrules, nshed;
+	struct cg_class_rule_cfg *rules; /* prefix (by family, address, length), then DSCP */
+	struct cg_shed_cfg *shed;	 /* sorted by cell, then class */
+	struct cg_guard_cfg guard;
 };
 
 #endif /* CELLGATE_STATE_H */

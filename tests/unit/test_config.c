@@ -93,6 +93,67 @@ static void check_service_cells(const struct cg_service_cfg *s, const char *cons
 	assert_int_equal(s->ncells, i);
 }
 
+static void check_class(const struct cg_state *st, size_t i, const char *name, uint32_t id,
+			bool prot, uint32_t flows, uint32_t packets, uint32_t burst)
+{
+	const struct cg_class_cfg *c = &st->classes[i];
+
+	assert_string_equal(c->name, name);
+	assert_int_equal(c->id, id);
+	assert_int_equal(c->protected, prot);
+	assert_int_equal(c->new_flows_per_sec, flows);
+	assert_int_equal(c->packets_per_sec, packets);
+	assert_int_equal(c->burst, burst);
+}
+
+static void check_prefix_rule(const struct cg_state *st, size_t i, struct cg_addr prefix,
+			      uint8_t len, uint8_t class)
+{
+	const struct cg_class_rule_cfg *r = &st->rules[i];
+
+	assert_int_equal(r->kind, CG_RULE_PREFIX);
+	assert_addr(&r->prefix, prefix);
+	assert_int_equal(r->prefix_len, len);
+	assert_int_equal(r->dscp, 0);
+	assert_int_equal(r->class, class);
+	assert_true(r->line > 0);
+}
+
+static void check_dscp_rule(const struct cg_state *st, size_t i, uint8_t dscp, uint8_t class)
+{
+	const struct cg_class_rule_cfg *r = &st->rules[i];
+
+	assert_int_equal(r->kind, CG_RULE_DSCP);
+	assert_int_equal(r->prefix.family, 0);
+	assert_int_equal(r->dscp, dscp);
+	assert_int_equal(r->class, class);
+}
+
+static void check_shed(const struct cg_state *st, size_t i, const char *cell, uint8_t class,
+		       uint32_t ppm, bool hard, int64_t expires, const char *by, const char *reason)
+{
+	const struct cg_shed_cfg *e = &st->shed[i];
+
+	assert_string_equal(e->cell, cell);
+	assert_int_equal(e->class, class);
+	assert_int_equal(e->level_ppm, ppm);
+	assert_int_equal(e->hard, hard);
+	assert_int_equal(e->expires, expires);
+	assert_string_equal(e->by, by);
+	assert_string_equal(e->reason, reason);
+	assert_true(e->line > 0);
+}
+
+/* The four classes of a config without `classes:`. */
+static void check_default_classes(const struct cg_state *st)
+{
+	assert_int_equal(st->nclasses, 4);
+	check_class(st, 0, "critical", 0, true, 0, 0, 1);
+	check_class(st, 1, "high", 1, false, 0, 0, 1);
+	check_class(st, 2, "normal", 2, false, 0, 0, 1);
+	check_class(st, 3, "sheddable", 3, false, 0, 0, 1);
+}
+
 static void test_config_example_parses_to_expected_state(void **unused)
 {
 	static const char *const web[] = { "use1-a", "use1-b", "usw2-a", "usw2-b", NULL };
@@ -154,7 +215,7 @@ static void test_config_example_parses_to_expected_state(void **unused)
 	assert_int_equal(s->port, 53);
 	assert_int_equal(s->proto, IPPROTO_UDP);
 	assert_int_equal(s->table_size, 251);
-	assert_int_equal(s->default_class, 0);
+	assert_int_equal(s->default_class, 1); /* "high" */
 	check_service_cells(s, dns);
 	s = &st.services[1];
 	assert_string_equal(s->name, "web");
@@ -174,6 +235,34 @@ static void test_config_example_parses_to_expected_state(void **unused)
 	assert_int_equal(s->table_size, 65537);
 	assert_int_equal(s->default_class, 0);
 	check_service_cells(s, tls); /* given unsorted, stored sorted */
+
+	/* load shedding: classes by id, rules and shed entries in canonical order */
+	assert_int_equal(st.nclasses, 4);
+	check_class(&st, 0, "critical", 0, true, 0, 0, 1);
+	check_class(&st, 1, "high", 1, false, 0, 0, 1);
+	check_class(&st, 2, "normal", 2, false, 50000, 0, 5000);
+	check_class(&st, 3, "sheddable", 3, false, 5000, 200000, 1000);
+	assert_int_equal(st.classes[0].line, 85);
+	assert_int_equal(st.classes[3].line, 93);
+
+	assert_int_equal(st.nrules, 5);
+	check_prefix_rule(&st, 0, v4("198.18.11.0"), 24, 0);
+	check_prefix_rule(&st, 1, v4("198.18.12.0"), 22, 3);
+	check_prefix_rule(&st, 2, v6("2001:db8:0:11::"), 64, 0);
+	check_dscp_rule(&st, 3, 8, 3);
+	check_dscp_rule(&st, 4, 46, 0);
+	assert_int_equal(st.rules[0].line, 102);
+	assert_int_equal(st.rules[4].line, 105);
+
+	assert_int_equal(st.guard.ipv4_prefix, 24);
+	assert_int_equal(st.guard.ipv6_prefix, 64);
+	assert_int_equal(st.guard.new_flows_per_sec, 100);
+	assert_int_equal(st.guard.burst, 200);
+
+	assert_int_equal(st.nshed, 2);
+	check_shed(&st, 0, "*", 3, 100000, false, 0, "ops", "retry storm from one client network");
+	check_shed(&st, 1, "use1-a", 3, 250000, false, 1795000000, "uid 0", "launch spike");
+	assert_int_equal(st.shed[1].line, 117);
 
 	cg_state_free(&st);
 	assert_null(st.cells);
@@ -209,7 +298,18 @@ static void test_config_defaults_applied(void **unused)
 	assert_int_equal(st.services[0].table_size, CG_DEFAULT_TABLE_SIZE);
 	assert_int_equal(st.services[0].default_class, 0);
 	assert_int_equal(st.services[0].line, 7);
+	/* shedding: the four classes, held explicitly; no rules or levels; the guard off */
+	check_default_classes(&st);
+	assert_int_equal(st.nrules, 0);
+	assert_null(st.rules);
+	assert_int_equal(st.nshed, 0);
+	assert_null(st.shed);
+	assert_int_equal(st.guard.ipv4_prefix, 24);
+	assert_int_equal(st.guard.ipv6_prefix, 64);
+	assert_int_equal(st.guard.new_flows_per_sec, 0);
+	assert_int_equal(st.guard.burst, 0);
 	cg_state_free(&st);
+	check_default_classes(&st); /* as cg_state_init() leaves it */
 }
 
 static void test_config_cells_and_services_may_be_absent(void **unused)
@@ -262,6 +362,169 @@ static void test_config_ipv6_addresses(void **unused)
 	cg_state_free(&st);
 }
 
+static void test_config_shedding_references_and_defaults(void **unused)
+{
+	static const char text[] =
+		"region: r1\n"
+		"interfaces: [eth0]\n"
+		"source: {ipv4: 198.18.0.1}\n"
+		"regions: [{name: r1, cost: 0}]\n"
+		"cells: [{name: a, region: r1, gateway: 198.18.1.1, encap: ipip}]\n"
+		"services:\n"
+		"  - {name: s, vip: 203.0.113.1, port: 53, protocol: udp, cells: [a], "
+		"default_class: bulk}\n"
+		"classes:\n"
+		"  - {name: bulk, id: 7, packets_per_sec: 200000}\n"     /* burst: a tenth */
+		"  - {name: top, id: 0, new_flows_per_sec: 5}\n"          /* at least 1 */
+		"  - {name: mid, id: 4, new_flows_per_sec: 5000, packets_per_sec: 100000}\n"
+		"  - {name: \"9lives\", id: 2, protected: false, burst: 7}\n"
+		"class_rules:\n"
+		"  - {dscp: 0, class: 7}\n"
+		"  - {prefix: \"::/0\", class: mid}\n"
+		"  - {prefix: 0.0.0.0/0, class: bulk}\n"
+		"  - {prefix: 198.18.11.128/25, class: top}\n"
+		"  - {prefix: 198.18.11.0/25, class: 0}\n"
+		"  - {prefix: 198.18.11.0/24, class: 0}\n"
+		"  - {prefix: \"2001:DB8::1/128\", class: 9lives}\n"
+		"  - {dscp: 63, class: 4}\n"
+		"guard: {new_flows_per_sec: 3000000000}\n"                /* burst saturates */
+		"shed:\n"
+		"  - {cell: a, class: 0, level: 1}\n"
+		"  - {cell: \"*\", class: 7, level: 0.000001, hard: true, expires: 9223372036854775807,"
+		" by: \"\", reason: \"caf\xc3\xa9 \\\"quoted\\\"\"}\n"
+		"  - {cell: a, class: bulk, level: 1.000000}\n"
+		"  - {cell: \"*\", class: 0, level: 0}\n";
+	char err[ERRLEN] = "";
+	struct cg_state st;
+
+	if (parse_text(text, &st, err))
+		fail_msg("%s", err);
+	assert_int_equal(st.services[0].default_class, 7);
+	assert_int_equal(st.nclasses, 4);
+	check_class(&st, 0, "top", 0, false, 5, 0, 1);
+	check_class(&st, 1, "9lives", 2, false, 0, 0, 7);
+	check_class(&st, 2, "mid", 4, false, 5000, 100000, 500);
+	check_class(&st, 3, "bulk", 7, false, 0, 200000, 20000);
+	assert_ptr_equal(cg_state_find_class(&st, "mid"), &st.classes[2]);
+	assert_ptr_equal(cg_state_class_by_id(&st, 7), &st.classes[3]);
+	assert_null(cg_state_find_class(&st, "critical"));
+	assert_null(cg_state_class_by_id(&st, 3));
+
+	assert_int_equal(st.nrules, 8);
+	check_prefix_rule(&st, 0, v4("0.0.0.0"), 0, 7);
+	check_prefix_rule(&st, 1, v4("198.18.11.0"), 24, 0);
+	check_prefix_rule(&st, 2, v4("198.18.11.0"), 25, 0);
+	check_prefix_rule(&st, 3, v4("198.18.11.128"), 25, 0);
+	check_prefix_rule(&st, 4, v6("::"), 0, 4);
+	check_prefix_rule(&st, 5, v6("2001:db8::1"), 128, 2);
+	check_dscp_rule(&st, 6, 0, 7);
+	check_dscp_rule(&st, 7, 63, 4);
+	assert_int_equal(st.rules[6].line, 14);
+
+	assert_int_equal(st.guard.new_flows_per_sec, 3000000000U);
+	assert_int_equal(st.guard.burst, UINT32_MAX);
+	assert_int_equal(st.guard.ipv4_prefix, 24);
+
+	assert_int_equal(st.nshed, 4);
+	check_shed(&st, 0, "*", 0, 0, false, 0, "", "");
+	check_shed(&st, 1, "*", 7, 1, true, INT64_MAX, "", "caf\xc3\xa9 \"quoted\"");
+	check_shed(&st, 2, "a", 0, 1000000, false, 0, "", "");
+	check_shed(&st, 3, "a", 7, 1000000, false, 0, "", "");
+	cg_state_free(&st);
+}
+
+/* cg_level_parse() of one text: its result and ppm. */
+struct level_case {
+	const char *text; /* input */
+	int ret;	  /* 0 or -errno */
+	uint32_t ppm;	  /* when ret is 0 */
+};
+
+static void test_config_level_parse_is_exact_and_strict(void **unused)
+{
+	static const struct level_case cases[] = {
+		{ "0", 0, 0 },
+		{ "1", 0, 1000000 },
+		{ "0.25", 0, 250000 },
+		{ "0.5", 0, 500000 },
+		{ "0.1", 0, 100000 },
+		{ "0.9", 0, 900000 },
+		{ "0.000001", 0, 1 },
+		{ "0.999999", 0, 999999 },
+		{ "0.123456", 0, 123456 },
+		{ "0.30", 0, 300000 },
+		{ "1.0", 0, 1000000 },
+		{ "1.000000", 0, 1000000 },
+		{ "0.000000", 0, 0 },
+		{ "0.1234567", -EDOM, 0 },
+		{ "0.2500000", -EDOM, 0 },
+		{ "1.0000001", -EDOM, 0 },
+		{ "1.000001", -ERANGE, 0 },
+		{ "1.5", -ERANGE, 0 },
+		{ "2", -ERANGE, 0 },
+		{ "10", -ERANGE, 0 },
+		{ "99999999999999999999", -ERANGE, 0 },
+		{ "-0.5", -ERANGE, 0 },
+		{ "-0", -ERANGE, 0 },
+		{ "", -EINVAL, 0 },
+		{ ".5", -EINVAL, 0 },
+		{ "5.", -EINVAL, 0 },
+		{ "0.", -EINVAL, 0 },
+		{ "00.5", -EINVAL, 0 },
+		{ "01", -EINVAL, 0 },
+		{ "+0.5", -EINVAL, 0 },
+		{ "0.5 ", -EINVAL, 0 },
+		{ " 0.5", -EINVAL, 0 },
+		{ "1e-1", -EINVAL, 0 },
+		{ "0x1", -EINVAL, 0 },
+		{ "50%", -EINVAL, 0 },
+		{ "0.5.1", -EINVAL, 0 },
+		{ "-", -EINVAL, 0 },
+		{ "nan", -EINVAL, 0 },
+	};
+	uint32_t ppm;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ppm = 12345;
+		ret = cg_level_parse(cases[i].text, &ppm);
+		if (ret != cases[i].ret || ppm != (ret ? 12345 : cases[i].ppm))
+			fail_msg("'%s': got %d %u, want %d %u", cases[i].text, ret, ppm,
+				 cases[i].ret, cases[i].ppm);
+	}
+}
+
+static void test_config_level_format_round_trips_every_level(void **unused)
+{
+	char buf[16];
+	uint32_t ppm, back;
+
+	cg_level_format(250000, buf, sizeof(buf));
+	assert_string_equal(buf, "0.25");
+	cg_level_format(1000000, buf, sizeof(buf));
+	assert_string_equal(buf, "1");
+	cg_level_format(0, buf, sizeof(buf));
+	assert_string_equal(buf, "0");
+	cg_level_format(1, buf, sizeof(buf));
+	assert_string_equal(buf, "0.000001");
+	cg_level_format(100000, buf, sizeof(buf));
+	assert_string_equal(buf, "0.1");
+	cg_level_format(123450, buf, sizeof(buf));
+	assert_string_equal(buf, "0.12345");
+	cg_level_format(UINT32_MAX, buf, sizeof(buf)); /* not a level, but still exact text */
+	assert_string_equal(buf, "4294.967295");
+	cg_level_format(250000, buf, 3); /* cut, NUL-terminated */
+	assert_string_equal(buf, "0.");
+	for (ppm = 0; ppm <= CG_LEVEL_ONE; ppm++) {
+		cg_level_format(ppm, buf, sizeof(buf));
+		if (cg_level_parse(buf, &back) || back != ppm)
+			fail_msg("%u -> '%s' -> %u", ppm, buf, back);
+		/* shortest: no trailing zero after the point */
+		assert_true(!strchr(buf, '.') || buf[strlen(buf) - 1] != '0');
+	}
+}
+
 /* One bad config and the message it must give. */
 struct bad_case {
 	const char *what;   /* what is wrong */
@@ -287,6 +550,14 @@ struct bad_case {
 	"    region: r1\n"                                                                         \
 	"    gateway: 198.18.1.1\n"                                                                \
 	"    encap: ipip\n" extra
+/* Lines 6-7: a class list with one item (after TOP). */
+#define CLASS(item) "classes:\n  - {" item "}\n"
+/* Lines 6-7: a class rule list with one item (after TOP). */
+#define RULE(item) "class_rules:\n  - {" item "}\n"
+/* Lines 8-9: a shed list with one item (after TOP CELL_A). */
+#define SHED(item) "shed:\n  - {" item "}\n"
+/* 64 bytes: one more than a shed entry's by */
+#define S64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 /* Service on line 9 (after TOP CELL_A), with the given keys. */
 #define SVC(keys) "services:\n  - {name: web, " keys "}\n"
 #define SVC_OK(extra) SVC("vip: 203.0.113.1, port: 80, protocol: tcp, cells: [a]" extra)
@@ -475,6 +746,144 @@ static const struct bad_case bad_cases[] = {
 	{ "control character", "region: r1\n\x01\n",
 	  "t.yaml:2: bad text: control characters are not allowed" },
 	{ "NUL in a string", "region: \"r\\0\"\n", "t.yaml:1: NUL character in a string" },
+	/* classes */
+	{ "misspelt key in a class", TOP CLASS("name: a, id: 0, protectd: true"),
+	  "t.yaml:7: unknown key 'protectd' in class 'a' (did you mean 'protected'?)" },
+	{ "duplicate class name", TOP "classes:\n  - {name: a, id: 0}\n  - {name: a, id: 1}\n",
+	  "t.yaml:8: duplicate class name 'a' (first at line 7)" },
+	{ "duplicate class id", TOP "classes:\n  - {name: a, id: 0}\n  - {name: b, id: 0}\n",
+	  "t.yaml:8: class 'b': id 0 is already used by another class (line 7)" },
+	{ "class id out of range", TOP CLASS("name: a, id: 8"),
+	  "t.yaml:7: class 'a': id 8 is out of range (0..7)" },
+	{ "class without id", TOP CLASS("name: a"), "t.yaml:7: class 'a': missing 'id'" },
+	{ "class without name", TOP CLASS("id: 0"), "t.yaml:7: class #1: missing 'name'" },
+	{ "class name that is a number", TOP CLASS("name: 5, id: 0"),
+	  "t.yaml:7: class '5': name '5' is a number: a class name needs a letter (numbers are "
+	  "ids)" },
+	{ "protected is not a boolean", TOP CLASS("name: a, id: 0, protected: yes"),
+	  "t.yaml:7: class 'a': protected: expected true or false, found 'yes'" },
+	{ "class burst 0", TOP CLASS("name: a, id: 0, new_flows_per_sec: 10, burst: 0"),
+	  "t.yaml:7: class 'a': burst 0 is out of range (1..4294967295)" },
+	{ "class ceiling overflows", TOP CLASS("name: a, id: 0, packets_per_sec: 4294967296"),
+	  "t.yaml:7: class 'a': packets_per_sec 4294967296 is out of range (0..4294967295)" },
+	{ "nine classes", TOP "classes: [{name: c0, id: 0}, {name: c1, id: 1}, {name: c2, id: 2}, "
+		      "{name: c3, id: 3}, {name: c4, id: 4}, {name: c5, id: 5}, {name: c6, id: 6}, "
+		      "{name: c7, id: 7}, {name: c8, id: 0}]\n",
+	  "t.yaml:6: too many classes (9, at most 8)" },
+	{ "no class", TOP "classes: []\n", "t.yaml:6: classes: needs at least 1 item" },
+	{ "no class 0 for a service without default_class",
+	  TOP CELL_A SVC_OK("") "classes: [{name: a, id: 1}]\n",
+	  "t.yaml:9: service 'web': no default_class given, and there is no class 0 to default to" },
+	/* default_class: a class by id or name */
+	{ "default_class names no class", TOP CELL_A SVC_OK(", default_class: gold"),
+	  "t.yaml:9: service 'web': default_class: unknown class 'gold'" },
+	{ "default_class id of no class", TOP CELL_A SVC_OK(", default_class: 5"),
+	  "t.yaml:9: service 'web': default_class: unknown class id 5" },
+	/* class rules */
+	{ "misspelt key in a rule", TOP RULE("prefix: 198.18.11.0/24, clas: critical"),
+	  "t.yaml:7: unknown key 'clas' in class_rule #1 (did you mean 'class'?)" },
+	{ "rule with prefix and dscp", TOP RULE("prefix: 198.18.11.0/24, dscp: 46, class: 0"),
+	  "t.yaml:7: class_rule #1: give either 'prefix' or 'dscp', not both" },
+	{ "rule with neither prefix nor dscp", TOP RULE("class: critical"),
+	  "t.yaml:7: class_rule #1: missing 'prefix' or 'dscp'" },
+	{ "rule without class", TOP RULE("dscp: 1"), "t.yaml:7: class_rule #1: missing 'class'" },
+	{ "prefix without length", TOP RULE("prefix: 198.18.11.0, class: 0"),
+	  "t.yaml:7: class_rule #1: prefix '198.18.11.0' has no length (expected ADDRESS/LENGTH)" },
+	{ "prefix with a bad address", TOP RULE("prefix: 198.18.300.0/24, class: 0"),
+	  "t.yaml:7: class_rule #1: bad IPv4 address '198.18.300.0' in prefix '198.18.300.0/24'" },
+	{ "IPv4 prefix length 33", TOP RULE("prefix: 198.18.11.0/33, class: 0"),
+	  "t.yaml:7: class_rule #1: prefix '198.18.11.0/33': length 33 is out of range (0..32)" },
+	{ "IPv6 prefix length 129", TOP RULE("prefix: \"2001:db8::/129\", class: 0"),
+	  "t.yaml:7: class_rule #1: prefix '2001:db8::/129': length 129 is out of range (0..128)" },
+	{ "prefix length not a number", TOP RULE("prefix: 198.18.11.0/2x, class: 0"),
+	  "t.yaml:7: class_rule #1: prefix '198.18.11.0/2x': length '2x' is not a number" },
+	{ "prefix length with a leading zero", TOP RULE("prefix: 198.18.11.0/024, class: 0"),
+	  "t.yaml:7: class_rule #1: prefix '198.18.11.0/024': length '024' is not a number" },
+	{ "IPv4 prefix with host bits", TOP RULE("prefix: 198.18.11.1/24, class: 0"),
+	  "t.yaml:7: class_rule #1: prefix '198.18.11.1/24' has host bits set (did you mean "
+	  "198.18.11.0/24?)" },
+	{ "IPv6 prefix with host bits", TOP RULE("prefix: \"2001:db8:0:11::1/64\", class: 0"),
+	  "t.yaml:7: class_rule #1: prefix '2001:db8:0:11::1/64' has host bits set (did you mean "
+	  "2001:db8:0:11::/64?)" },
+	{ "duplicate prefix, spelt differently",
+	  TOP "class_rules:\n  - {prefix: \"2001:db8::/32\", class: 0}\n"
+	  "  - {prefix: \"2001:DB8:0::/32\", class: high}\n",
+	  "t.yaml:8: duplicate rule for 2001:db8::/32 (first at line 7)" },
+	{ "duplicate dscp", TOP "class_rules:\n  - {dscp: 46, class: 0}\n  - {dscp: 10, class: 1}\n"
+			    "  - {dscp: 46, class: 1}\n",
+	  "t.yaml:9: duplicate rule for dscp 46 (first at line 7)" },
+	{ "dscp 64", TOP RULE("dscp: 64, class: 0"),
+	  "t.yaml:7: class_rule #1: dscp 64 is out of range (0..63)" },
+	{ "rule names no class", TOP RULE("dscp: 1, class: gold"),
+	  "t.yaml:7: class_rule #1: unknown class 'gold'" },
+	{ "rule gives a class id that does not exist", TOP RULE("dscp: 1, class: 5"),
+	  "t.yaml:7: class_rule #1: unknown class id 5" },
+	{ "rule class id out of range", TOP RULE("dscp: 1, class: 9"),
+	  "t.yaml:7: class_rule #1: class 9 is out of range (0..7)" },
+	{ "rule class of a replaced default", TOP RULE("dscp: 1, class: sheddable")
+	  "classes: [{name: bulk, id: 3}, {name: top, id: 0}]\n",
+	  "t.yaml:7: class_rule #1: unknown class 'sheddable'" },
+	/* guard */
+	{ "misspelt key in the guard", TOP "guard:\n  ipv4_prefx: 24\n",
+	  "t.yaml:7: unknown key 'ipv4_prefx' in guard (did you mean 'ipv4_prefix'?)" },
+	{ "guard ipv4_prefix 7", TOP "guard:\n  ipv4_prefix: 7\n",
+	  "t.yaml:7: guard: ipv4_prefix 7 is out of range (8..32)" },
+	{ "guard ipv4_prefix 33", TOP "guard: {ipv4_prefix: 33}\n",
+	  "t.yaml:6: guard: ipv4_prefix 33 is out of range (8..32)" },
+	{ "guard ipv6_prefix 8", TOP "guard: {ipv6_prefix: 8}\n",
+	  "t.yaml:6: guard: ipv6_prefix 8 is out of range (16..128)" },
+	{ "guard ipv6_prefix 129", TOP "guard: {ipv6_prefix: 129}\n",
+	  "t.yaml:6: guard: ipv6_prefix 129 is out of range (16..128)" },
+	{ "guard burst 0 while on", TOP "guard: {new_flows_per_sec: 100, burst: 0}\n",
+	  "t.yaml:6: guard: burst 0 would refuse every new flow (at least 1, or "
+	  "new_flows_per_sec 0 to turn the guard off)" },
+	{ "guard is not a mapping", TOP "guard: 100\n",
+	  "t.yaml:6: guard: expected a mapping, found '100'" },
+	/* shed levels */
+	{ "misspelt key in a shed entry", TOP CELL_A SHED("cell: a, class: 3, level: 0.5, hardd: true"),
+	  "t.yaml:9: unknown key 'hardd' in shed #1 (did you mean 'hard'?)" },
+	{ "shed of an unknown cell", TOP CELL_A SHED("cell: b, class: 3, level: 0.5"),
+	  "t.yaml:9: shed #1: unknown cell 'b'" },
+	{ "shed of an unknown class", TOP CELL_A SHED("cell: a, class: gold, level: 0.5"),
+	  "t.yaml:9: shed #1: unknown class 'gold'" },
+	{ "shed without level", TOP CELL_A SHED("cell: a, class: 3"),
+	  "t.yaml:9: shed #1: missing 'level'" },
+	{ "shed for every cell, unquoted", TOP CELL_A SHED("cell: *, class: 3, level: 0.5"),
+	  "t.yaml:9: syntax error: did not find expected alphabetic or numeric character while "
+	  "scanning an alias started at line 9 (for every cell write \"*\", quoted)" },
+	{ "level above 1", TOP CELL_A SHED("cell: a, class: 3, level: 1.5"),
+	  "t.yaml:9: shed #1: level 1.5 is out of range (0..1)" },
+	{ "negative level", TOP CELL_A SHED("cell: a, class: 3, level: -0.1"),
+	  "t.yaml:9: shed #1: level -0.1 is out of range (0..1)" },
+	{ "level with 7 decimals", TOP CELL_A SHED("cell: a, class: 3, level: 0.1234567"),
+	  "t.yaml:9: shed #1: level 0.1234567 has more than 6 decimals" },
+	{ "level without an integer part", TOP CELL_A SHED("cell: a, class: 3, level: .5"),
+	  "t.yaml:9: shed #1: level '.5' is not a number from 0 to 1 (e.g. 0.25)" },
+	{ "level as a percentage", TOP CELL_A SHED("cell: a, class: 3, level: 50%"),
+	  "t.yaml:9: shed #1: level '50%' is not a number from 0 to 1 (e.g. 0.25)" },
+	{ "quoted level", TOP CELL_A SHED("cell: a, class: 3, level: \"0.5\""),
+	  "t.yaml:9: shed #1: level: expected a number, found the quoted string '0.5'" },
+	{ "duplicate shed entry, class by name and by id",
+	  TOP CELL_A "shed:\n  - {cell: a, class: sheddable, level: 0.5}\n"
+	  "  - {cell: \"*\", class: 3, level: 0.5}\n  - {cell: a, class: 3, level: 0.1}\n",
+	  "t.yaml:11: duplicate shed entry for a/sheddable (first at line 9)" },
+	{ "negative expires", TOP CELL_A SHED("cell: a, class: 3, level: 0.5, expires: -1"),
+	  "t.yaml:9: shed #1: expires -1 is negative (a unix time in seconds; 0 = permanent)" },
+	{ "expires beyond int64", TOP CELL_A SHED("cell: a, class: 3, level: 0.5, "
+						  "expires: 9223372036854775808"),
+	  "t.yaml:9: shed #1: expires 9223372036854775808 is out of range "
+	  "(0..9223372036854775807)" },
+	{ "hard is not a boolean", TOP CELL_A SHED("cell: a, class: 3, level: 0.5, hard: 1"),
+	  "t.yaml:9: shed #1: hard: expected true or false, found '1'" },
+	{ "by too long", TOP CELL_A SHED("cell: a, class: 3, level: 0.5, by: " S64),
+	  "t.yaml:9: shed #1: by is too long (64 bytes, at most 63)" },
+	{ "reason too long", TOP CELL_A SHED("cell: a, class: 3, level: 0.5, reason: " S64 S64),
+	  "t.yaml:9: shed #1: reason is too long (128 bytes, at most 127)" },
+	{ "reason with a newline", TOP CELL_A SHED("cell: a, class: 3, level: 0.5, "
+						   "reason: \"a\\nb\""),
+	  "t.yaml:9: shed #1: reason 'a\\x0ab': control characters are not allowed" },
+	{ "by is a list", TOP CELL_A SHED("cell: a, class: 3, level: 0.5, by: [me]"),
+	  "t.yaml:9: shed #1: by: expected a string, found a list" },
 };
 
 static void test_config_bad_configs_give_one_line_with_file_and_line(void **unused)
@@ -500,7 +909,7 @@ static void test_config_bad_configs_give_one_line_with_file_and_line(void **unus
 		assert_int_equal(st.ncells, (size_t)0xa5a5a5a5a5a5a5a5ULL);
 	}
 	assert_int_equal(bad, 0);
-	assert_true(i >= 30);
+	assert_true(i >= 75 + 25);
 }
 
 static void test_config_error_leaves_state_untouched(void **unused)
@@ -633,6 +1042,28 @@ static char *big_config(size_t ncells, size_t nservices)
 	return t;
 }
 
+/* A config with n4 IPv4 /32 and n6 IPv6 /128 prefix rules, and a rule for every DSCP value. */
+static char *rules_config(size_t n4, size_t n6)
+{
+	size_t cap = 256 + (n4 + n6 + 64) * 64, o = 0, i;
+	char *t = malloc(cap);
+
+	assert_non_null(t);
+	o += (size_t)snprintf(t + o, cap - o,
+			      "region: r1\ninterfaces: [eth0]\nregions: [{name: r1, cost: 0}]\n"
+			      "class_rules:\n");
+	for (i = 0; i < n4; i++)
+		o += (size_t)snprintf(t + o, cap - o, "  - {prefix: 10.%zu.%zu.1/32, class: 1}\n",
+				      i / 256, i % 256);
+	for (i = 0; i < n6; i++)
+		o += (size_t)snprintf(t + o, cap - o, "  - {prefix: \"2001:db8::%zx/128\", class: 2}\n",
+				      i + 1);
+	for (i = 0; i < 64; i++)
+		o += (size_t)snprintf(t + o, cap - o, "  - {dscp: %zu, class: sheddable}\n", i);
+	assert_true(o < cap);
+	return t;
+}
+
 static void test_config_limits_accepted_and_exceeded(void **unused)
 {
 	char *t, err[ERRLEN];
@@ -655,6 +1086,24 @@ static void test_config_limits_accepted_and_exceeded(void **unused)
 	if (!strstr(err, "t.yaml:6: too many cells (4097, at most 4096)"))
 		fail_msg("%s", err);
 	free(t);
+
+	/* CG_MAX_CLASS_RULES prefixes of each family, and one more */
+	t = rules_config(CG_MAX_CLASS_RULES, CG_MAX_CLASS_RULES);
+	if (parse_text(t, &st, err))
+		fail_msg("%s", err);
+	assert_int_equal(st.nrules, 2 * CG_MAX_CLASS_RULES + 64);
+	cg_state_free(&st);
+	free(t);
+	t = rules_config(CG_MAX_CLASS_RULES - 1, CG_MAX_CLASS_RULES + 1);
+	assert_int_equal(parse_text(t, &st, err), -EINVAL);
+	if (!strstr(err, ": class_rule #8192: too many IPv6 prefixes (at most 4096)"))
+		fail_msg("%s", err);
+	free(t);
+	t = rules_config(CG_MAX_CLASS_RULES, CG_MAX_CLASS_RULES + 1);
+	assert_int_equal(parse_text(t, &st, err), -EINVAL);
+	if (!strstr(err, "t.yaml:5: too many class_rules (8257, at most 8256)"))
+		fail_msg("%s", err);
+	free(t);
 }
 
 int main(void)
@@ -664,6 +1113,9 @@ int main(void)
 		cmocka_unit_test(test_config_defaults_applied),
 		cmocka_unit_test(test_config_cells_and_services_may_be_absent),
 		cmocka_unit_test(test_config_ipv6_addresses),
+		cmocka_unit_test(test_config_shedding_references_and_defaults),
+		cmocka_unit_test(test_config_level_parse_is_exact_and_strict),
+		cmocka_unit_test(test_config_level_format_round_trips_every_level),
 		cmocka_unit_test(test_config_bad_configs_give_one_line_with_file_and_line),
 		cmocka_unit_test(test_config_error_leaves_state_untouched),
 		cmocka_unit_test(test_config_unterminated_buffer_and_no_err_buffer),

@@ -374,10 +374,24 @@ static void test_config_set_then_get_returns_it(void **state)
 	assert_int_equal(cg_dp_config_set(fx->dp, &want), 0);
 	assert_int_equal(cg_dp_config_get(fx->dp, &got), 0);
 	assert_memory_equal(&got, &want, sizeof(got));
-	want.flags = 1;
+	/* unknown flags, a guard without a burst or with a bad prefix: refused, nothing written */
+	want.flags = 1U << 31;
+	assert_int_equal(cg_dp_config_set(fx->dp, &want), -EINVAL);
+	want.flags = CG_CFG_F_HARD;
+	want.guard_rate = 10;
+	want.guard_prefix4 = 24;
+	want.guard_prefix6 = 64;
+	assert_int_equal(cg_dp_config_set(fx->dp, &want), -EINVAL);
+	want.guard_burst = 20;
+	want.guard_prefix4 = 33;
 	assert_int_equal(cg_dp_config_set(fx->dp, &want), -EINVAL);
 	assert_int_equal(cg_dp_config_get(fx->dp, &got), 0);
 	assert_int_equal(got.flags, 0);
+	assert_int_equal(got.guard_rate, 0);
+	want.guard_prefix4 = 24;
+	assert_int_equal(cg_dp_config_set(fx->dp, &want), 0);
+	assert_int_equal(cg_dp_config_get(fx->dp, &got), 0);
+	assert_memory_equal(&got, &want, sizeof(got));
 }
 
 static void test_table_swap_reads_back_identical_slots(void **state)

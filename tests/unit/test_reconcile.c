@@ -14,6 +14,9 @@
 #include "cellgate/config.h"
 #include "cellgate/dataplane.h"
 #include "cellgate/reconcile.h"
+#include "cellgate/shed.h"
+
+#include <bpf/libbpf.h>
 
 static const char base_cfg[] =
 	"region: r1\n"
@@ -305,6 +308,124 @@ static void test_reconcile_adoption_writes_nothing(void **state)
 	assert_int_equal(cg_rec_writes(&rep), 0);
 }
 
+
+static const char shed_cfg[] =
+	"region: r1\n"
+	"interfaces: [eth0]\n"
+	"source: {ipv4: 198.18.0.1, ipv6: \"2001:db8::1\"}\n"
+	"conntrack: 4096\n"
+	"regions: [{name: r1, cost: 0}, {name: r2, cost: 10}]\n"
+	"cells:\n"
+	"  - {name: a, region: r1, gateway: 198.18.1.10, encap: gue}\n"
+	"  - {name: c, region: r2, gateway: \"2001:db8:2::10\", encap: ipip}\n"
+	"classes:\n"
+	"  - {name: critical, id: 0, protected: true}\n"
+	"  - {name: high, id: 1}\n"
+	"  - {name: normal, id: 2}\n"
+	"  - {name: sheddable, id: 3, new_flows_per_sec: 1001, packets_per_sec: 4000, burst: 101}\n"
+	"class_rules:\n"
+	"  - {prefix: 198.18.11.0/24, class: critical}\n"
+	"  - {prefix: \"2001:db8:0:11::/64\", class: high}\n"
+	"  - {dscp: 46, class: high}\n"
+	"guard: {ipv4_prefix: 24, ipv6_prefix: 56, new_flows_per_sec: 50, burst: 80}\n"
+	"services:\n"
+	"  - {name: web, vip: 203.0.113.10, port: 80, protocol: tcp, table_size: 251,"
+	" default_class: 3, cells: [a, c]}\n"
+	"shed:\n"
+	"  - {cell: a, class: sheddable, level: 0.5, expires: 0, by: ops, reason: test}\n"
+	"  - {cell: \"*\", class: normal, level: 0.2, hard: true, expires: 4000000000, by: ops,"
+	" reason: test}\n";
+
+/* Classes, rules, the guard and levels reach the maps; once; expiry and the controller too. */
+static void test_reconcile_shedding_reaches_the_maps(void **state)
+{
+	struct fixture *f = *state;
+	int ncpus = libbpf_num_possible_cpus();
+	struct cg_class_prefix p[8];
+	struct cg_class_rule r[8];
+	struct cg_rec_report rep;
+	struct cg_dscp_rule d;
+	struct cg_config cfg;
+	struct cg_class c;
+	struct cg_shed sh;
+	uint32_t a, cc;
+	size_t n = 0;
+
+	reload(f, shed_cfg);
+	apply(f, &rep);
+	a = id_of(f, "a");
+	cc = id_of(f, "c");
+	assert_true(rep.shed >= 3 && rep.classes == 1 && rep.rules == 3);
+
+	/* ceilings: each CPU gets its share, rounded up */
+	assert_int_equal(cg_dp_class_get(f->dp, 3, &c), 0);
+	assert_int_equal(c.flow_rate, (1001 + ncpus - 1) / ncpus);
+	assert_int_equal(c.pkt_rate, (4000 + ncpus - 1) / ncpus);
+	assert_int_equal(c.flow_burst, (101 + ncpus - 1) / ncpus);
+	/* rules */
+	assert_int_equal(cg_dp_class_rule_list(f->dp, p, r, 8, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(cg_dp_dscp_get(f->dp, 46, &d), 0);
+	assert_int_equal(d.class, 1);
+	assert_int_equal(d.flags, CG_DSCP_F_SET);
+	/* levels: a/sheddable soft only; "*"/normal hard on every cell */
+	assert_int_equal(cg_dp_shed_get(f->dp, a, 3, &sh), 0);
+	assert_int_equal(sh.soft, cg_dp_shed_threshold(500000));
+	assert_int_equal(sh.hard, 0);
+	assert_int_equal(cg_dp_shed_get(f->dp, cc, 2, &sh), 0);
+	assert_int_equal(sh.soft, cg_dp_shed_threshold(200000));
+	assert_int_equal(sh.hard, cg_dp_shed_threshold(200000));
+	assert_int_equal(cg_dp_shed_get(f->dp, cc, 3, &sh), 0);
+	assert_int_equal(sh.soft, 0);
+	/* settings: both flags, the guard */
+	assert_int_equal(cg_dp_config_get(f->dp, &cfg), 0);
+	assert_int_equal(cfg.flags, CG_CFG_F_HARD | CG_CFG_F_PPS);
+	assert_int_equal(cfg.guard_rate, 50);
+	assert_int_equal(cfg.guard_burst, 80);
+	assert_int_equal(cfg.guard_prefix6, 56);
+	assert_int_equal(rep.next_expiry, 4000000000LL);
+
+	apply(f, &rep);
+	assert_int_equal(cg_rec_writes(&rep), 0);
+
+	/* past its expiry the "*" level goes, and with it the hard flag */
+	cg_rec_set_now(f->rec, 4000000000LL);
+	apply(f, &rep);
+	assert_int_equal(rep.shed, 2);
+	assert_int_equal(cg_dp_shed_get(f->dp, cc, 2, &sh), 0);
+	assert_int_equal(sh.soft, 0);
+	assert_int_equal(cg_dp_config_get(f->dp, &cfg), 0);
+	assert_int_equal(cfg.flags, CG_CFG_F_PPS);
+
+	/* the controller: never on the protected class; an operator level wins over it */
+	{
+		const struct cg_shed_level ctl[] = {
+			{ .cell = a, .class = 0, .level_ppm = 900000 },
+			{ .cell = a, .class = 3, .level_ppm = 900000 },
+			{ .cell = cc, .class = 1, .level_ppm = 300000 },
+		};
+
+		cg_rec_set_controller(f->rec, ctl, 3);
+		apply(f, &rep);
+		cg_rec_set_controller(f->rec, NULL, 0);
+	}
+	assert_int_equal(cg_dp_shed_get(f->dp, a, 0, &sh), 0);
+	assert_int_equal(sh.soft, 0);
+	assert_int_equal(cg_dp_shed_get(f->dp, a, 3, &sh), 0);
+	assert_int_equal(sh.soft, cg_dp_shed_threshold(500000));
+	assert_int_equal(cg_dp_shed_get(f->dp, cc, 1, &sh), 0);
+	assert_int_equal(sh.soft, cg_dp_shed_threshold(300000));
+	assert_int_equal(cg_rec_shed(f->rec)[cc * CG_MAX_CLASSES + 1].source, CG_SHED_CONTROLLER);
+	cg_rec_set_now(f->rec, 0);
+
+	/* rules removed with the config */
+	reload(f, base_cfg);
+	apply(f, &rep);
+	assert_int_equal(rep.rules_del, 2);
+	assert_int_equal(cg_dp_class_rule_list(f->dp, p, r, 8, &n), 0);
+	assert_int_equal(n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,10 +436,11 @@ int main(void)
 		cmocka_unit_test(test_reconcile_unresolved_cell_stays_out_until_resolved),
 		cmocka_unit_test(test_reconcile_removals_clear_keys_tables_and_cells),
 		cmocka_unit_test(test_reconcile_adoption_writes_nothing),
+		cmocka_unit_test(test_reconcile_shedding_reaches_the_maps),
 	};
 
 	if (geteuid() != 0) {
-		printf("[  SKIPPED ] 7 test(s): needs root for BPF maps\n");
+		printf("[  SKIPPED ] 8 test(s): needs root for BPF maps\n");
 		return 0;
 	}
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <cmocka.h>
 #include <zlib.h>
 
@@ -120,6 +121,40 @@ static void assert_state_equal(const struct cg_state *a, const struct cg_state *
 		assert_int_equal(x->ncells, y->ncells);
 		for (j = 0; j < x->ncells; j++)
 			assert_string_equal(x->cells[j], y->cells[j]);
+	}
+	assert_int_equal(a->nclasses, b->nclasses);
+	for (i = 0; i < a->nclasses; i++) {
+		const struct cg_class_cfg *x = &a->classes[i], *y = &b->classes[i];
+
+		assert_string_equal(x->name, y->name);
+		assert_int_equal(x->id, y->id);
+		assert_int_equal(x->protected, y->protected);
+		assert_int_equal(x->new_flows_per_sec, y->new_flows_per_sec);
+		assert_int_equal(x->packets_per_sec, y->packets_per_sec);
+		assert_int_equal(x->burst, y->burst);
+	}
+	assert_int_equal(a->nrules, b->nrules);
+	for (i = 0; i < a->nrules; i++) {
+		const struct cg_class_rule_cfg *x = &a->rules[i], *y = &b->rules[i];
+
+		assert_int_equal(x->kind, y->kind);
+		assert_memory_equal(&x->prefix, &y->prefix, sizeof(x->prefix));
+		assert_int_equal(x->prefix_len, y->prefix_len);
+		assert_int_equal(x->dscp, y->dscp);
+		assert_int_equal(x->class, y->class);
+	}
+	assert_memory_equal(&a->guard, &b->guard, sizeof(a->guard));
+	assert_int_equal(a->nshed, b->nshed);
+	for (i = 0; i < a->nshed; i++) {
+		const struct cg_shed_cfg *x = &a->shed[i], *y = &b->shed[i];
+
+		assert_string_equal(x->cell, y->cell);
+		assert_int_equal(x->class, y->class);
+		assert_int_equal(x->level_ppm, y->level_ppm);
+		assert_int_equal(x->hard, y->hard);
+		assert_int_equal(x->expires, y->expires);
+		assert_string_equal(x->by, y->by);
+		assert_string_equal(x->reason, y->reason);
 	}
 }
 
@@ -250,6 +285,29 @@ static void test_state_round_trip_parse_write_parse_is_identical(void **unused)
 				   "    weight: 100\n    capacity: 0\n    state: draining\n"));
 	assert_non_null(strstr(t1, "  - {name: eu-west, id: 0, cost: 10}\n"));
 	assert_non_null(strstr(t1, "source: {ipv4: 198.18.0.1, ipv6: \"2001:db8::1\"}\n"));
+	/* shedding: classes by id, rules by kind and address, shed by cell, levels exact */
+	assert_non_null(strstr(t1, "conntrack: 1048576\nclasses:\n  - name: critical\n    id: 0\n"
+				   "    protected: true\n    new_flows_per_sec: 0\n"
+				   "    packets_per_sec: 0\n    burst: 1\n  - name: high\n"));
+	assert_non_null(strstr(t1, "  - name: sheddable\n    id: 3\n    protected: false\n"
+				   "    new_flows_per_sec: 5000\n    packets_per_sec: 200000\n"
+				   "    burst: 1000\nclass_rules:\n"
+				   "  - {prefix: 198.18.11.0/24, class: critical}\n"
+				   "  - {prefix: 198.18.12.0/22, class: sheddable}\n"
+				   "  - {prefix: \"2001:db8:0:11::/64\", class: critical}\n"
+				   "  - {dscp: 8, class: sheddable}\n"
+				   "  - {dscp: 46, class: critical}\n"
+				   "guard: {ipv4_prefix: 24, ipv6_prefix: 64, new_flows_per_sec: 100, "
+				   "burst: 200}\nregions:\n"));
+	assert_non_null(strstr(t1, "    default_class: 1\n    cells: [euw1-a, euw1-b]\n"));
+	assert_non_null(strstr(t1, "]\nshed:\n  - cell: \"*\"\n    class: sheddable\n"
+				   "    level: 0.1\n    hard: false\n    expires: 0\n    by: ops\n"
+				   "    reason: \"retry storm from one client network\"\n"
+				   "  - cell: use1-a\n    class: sheddable\n    level: 0.25\n"
+				   "    hard: false\n    expires: 1795000000\n    by: \"uid 0\"\n"
+				   "    reason: \"launch spike\"\n"));
+	assert_int_equal(t1[strlen(t1) - 1], '\n');
+	assert_null(strstr(t1, "0.250000"));
 	free(t1);
 	free(t2);
 	cg_state_free(&a);
@@ -277,8 +335,8 @@ static void test_state_round_trip_long_cell_list_and_unassigned_ids(void **unuse
 		o += (size_t)snprintf(text + o, cap - o, "cell-%03zu.long_name%s", i,
 				      i ? ", " : "]\n");
 	parse_ok(text, &a);
-	t1 = write_str(&a); /* no ids assigned: none written */
-	assert_null(strstr(t1, "id:"));
+	t1 = write_str(&a); /* no ids assigned: none written (classes always have theirs) */
+	assert_null(strstr(strstr(t1, "\nregions:"), "id:"));
 	if (cg_config_parse_buf("w.yaml", t1, strlen(t1), &b, err, sizeof(err)))
 		fail_msg("%s", err);
 	assert_state_equal(&a, &b);
@@ -343,6 +401,133 @@ static void test_state_digest_independent_of_input_order(void **unused)
 	cg_state_free(&b);
 }
 
+static void test_state_digest_of_shedding_independent_of_order(void **unused)
+{
+	static const char one[] =
+		"region: r1\ninterfaces: [eth0]\nsource: {ipv4: 198.18.0.1}\n"
+		"regions: [{name: r1, cost: 0}]\n"
+		"cells: [{name: a, region: r1, gateway: 198.18.1.1, encap: ipip},"
+		" {name: b, region: r1, gateway: 198.18.1.2, encap: ipip}]\n"
+		"classes: [{name: gold, id: 0, protected: true}, {name: lead, id: 5}]\n"
+		"class_rules:\n"
+		"  - {prefix: 198.18.11.0/24, class: gold}\n"
+		"  - {prefix: \"2001:db8::/32\", class: lead}\n"
+		"  - {dscp: 46, class: gold}\n"
+		"  - {prefix: 198.18.0.0/16, class: lead}\n"
+		"guard: {new_flows_per_sec: 10}\n"
+		"shed:\n"
+		"  - {cell: b, class: lead, level: 0.5}\n"
+		"  - {cell: \"*\", class: lead, level: 0.25}\n"
+		"  - {cell: a, class: gold, level: 1, hard: true}\n";
+	static const char two[] =
+		"shed:\n"
+		"  - {cell: a, class: 0, level: 1.000000, hard: true, expires: 0, by: \"\"}\n"
+		"  - {cell: \"*\", class: 5, level: 0.250}\n"
+		"  - {cell: b, class: 5, level: 0.50}\n"
+		"guard: {burst: 20, new_flows_per_sec: 10, ipv6_prefix: 64}\n"
+		"class_rules:\n"
+		"  - {prefix: 198.18.0.0/16, class: 5}\n"
+		"  - {dscp: 46, class: 0}\n"
+		"  - {prefix: \"2001:DB8:0::/32\", class: 5}\n"
+		"  - {prefix: 198.18.11.0/24, class: 0}\n"
+		"classes: [{name: lead, id: 5, burst: 1}, {id: 0, name: gold, protected: true}]\n"
+		"cells: [{name: b, region: r1, gateway: 198.18.1.2, encap: ipip},"
+		" {name: a, region: r1, gateway: 198.18.1.1, encap: ipip}]\n"
+		"regions: [{name: r1, cost: 0}]\n"
+		"source: {ipv4: 198.18.0.1}\ninterfaces: [eth0]\nregion: r1\n";
+	struct cg_state a, b;
+	struct cg_class_rule_cfg r;
+	struct cg_shed_cfg e;
+	uint32_t d;
+
+	parse_ok(one, &a);
+	parse_ok(two, &b);
+	assert_state_equal(&a, &b);
+	d = cg_state_digest(&a);
+	assert_int_equal(cg_state_digest(&b), d);
+	/* arrays out of canonical order (as code may build them): same digest, same text */
+	r = b.rules[0];
+	b.rules[0] = b.rules[3];
+	b.rules[3] = r;
+	e = b.shed[0];
+	b.shed[0] = b.shed[2];
+	b.shed[2] = e;
+	assert_int_equal(cg_state_digest(&b), d);
+	/* every new field is content */
+	b.shed[0].level_ppm++;
+	assert_int_not_equal(cg_state_digest(&b), d);
+	b.shed[0].level_ppm--;
+	b.rules[1].class = 5 - b.rules[1].class;
+	assert_int_not_equal(cg_state_digest(&b), d);
+	b.rules[1].class = 5 - b.rules[1].class;
+	b.classes[1].burst = 2;
+	assert_int_not_equal(cg_state_digest(&b), d);
+	b.classes[1].burst = 1;
+	b.guard.ipv4_prefix = 16;
+	assert_int_not_equal(cg_state_digest(&b), d);
+	b.guard.ipv4_prefix = 24;
+	strcpy(b.shed[1].by, "x");
+	assert_int_not_equal(cg_state_digest(&b), d);
+	b.shed[1].by[0] = '\0';
+	assert_int_equal(cg_state_digest(&b), d);
+	cg_state_free(&a);
+	cg_state_free(&b);
+}
+
+static void test_state_code_built_shedding_round_trips_sorted(void **unused)
+{
+	struct cg_state a, b;
+	char *t1, *t2, err[ERRLEN];
+
+	parse_ok(diff_old, &a);
+	/* appended out of order, as cellctl or cellgated would */
+	a.rules = calloc(3, sizeof(*a.rules));
+	a.shed = calloc(2, sizeof(*a.shed));
+	assert_non_null(a.rules);
+	assert_non_null(a.shed);
+	a.nrules = 3;
+	a.rules[0] = (struct cg_class_rule_cfg){ .kind = CG_RULE_DSCP, .dscp = 10, .class = 3 };
+	a.rules[1] = (struct cg_class_rule_cfg){ .kind = CG_RULE_PREFIX,
+						  .prefix = { .family = CG_AF_INET6 },
+						  .prefix_len = 8,
+						  .class = 1 };
+	a.rules[1].prefix.a[0] = htonl(0xfd000000);
+	a.rules[2] = (struct cg_class_rule_cfg){ .kind = CG_RULE_PREFIX,
+						  .prefix = { .family = CG_AF_INET },
+						  .prefix_len = 8,
+						  .class = 0 };
+	a.rules[2].prefix.a[0] = htonl(0x0a000000);
+	a.nshed = 2;
+	a.shed[0] = (struct cg_shed_cfg){ .cell = "b", .class = 3, .level_ppm = 333333,
+					  .expires = 1700000000, .by = "uid 1000",
+					  .reason = "say \"hi\"\\" };
+	a.shed[1] = (struct cg_shed_cfg){ .cell = "*", .class = 2, .level_ppm = 1000000, .hard = true };
+	t1 = write_str(&a);
+	assert_non_null(strstr(t1, "class_rules:\n  - {prefix: 10.0.0.0/8, class: critical}\n"
+				   "  - {prefix: \"fd00::/8\", class: high}\n"
+				   "  - {dscp: 10, class: sheddable}\nguard:"));
+	assert_non_null(strstr(t1, "shed:\n  - cell: \"*\"\n    class: normal\n    level: 1\n"
+				   "    hard: true\n"));
+	assert_non_null(strstr(t1, "    level: 0.333333\n"));
+	if (cg_config_parse_buf("w.yaml", t1, strlen(t1), &b, err, sizeof(err)))
+		fail_msg("%s\n%s", err, t1);
+	/* the parser gives them back in canonical order */
+	assert_int_equal(b.rules[0].prefix.family, CG_AF_INET);
+	assert_int_equal(b.rules[2].kind, CG_RULE_DSCP);
+	assert_string_equal(b.shed[0].cell, "*");
+	assert_string_equal(b.shed[1].reason, "say \"hi\"\\");
+	assert_int_equal(b.shed[1].level_ppm, 333333);
+	assert_int_equal(b.shed[1].expires, 1700000000);
+	assert_int_equal(cg_state_digest(&a), cg_state_digest(&b));
+	assert_int_equal(cg_state_diff(&a, &b, NULL, NULL), 0);
+	t2 = write_str(&b);
+	assert_string_equal(t1, t2);
+	free(t1);
+	free(t2);
+	cg_state_free(&a);
+	cg_state_free(&b);
+}
+
 static void test_state_copy_is_deep_and_find_works(void **unused)
 {
 	struct cg_state a, b;
@@ -354,6 +539,26 @@ static void test_state_copy_is_deep_and_find_works(void **unused)
 	assert_state_equal(&a, &b);
 	strcpy(b.services[0].cells[0], "zzz");
 	assert_string_equal(a.services[0].cells[0], "euw1-a");
+	/* the shedding arrays too */
+	assert_ptr_not_equal(a.rules, b.rules);
+	assert_ptr_not_equal(a.shed, b.shed);
+	b.rules[0].class = 7;
+	b.shed[0].level_ppm = 1;
+	strcpy(b.shed[1].reason, "changed");
+	strcpy(b.classes[3].name, "bulk");
+	b.guard.burst = 1;
+	assert_int_equal(a.rules[0].class, 0);
+	assert_int_equal(a.shed[0].level_ppm, 100000);
+	assert_string_equal(a.shed[1].reason, "launch spike");
+	assert_string_equal(a.classes[3].name, "sheddable");
+	assert_int_equal(a.guard.burst, 200);
+	/* a service cell, a rule's class id, 2 shed entries, the class renamed (- +), the guard */
+	assert_int_equal(cg_state_diff(&a, &b, NULL, NULL), 7);
+	assert_ptr_equal(cg_state_find_class(&a, "normal"), &a.classes[2]);
+	assert_ptr_equal(cg_state_class_by_id(&a, 3), &a.classes[3]);
+	assert_null(cg_state_find_class(&a, "bulk"));
+	assert_null(cg_state_class_by_id(&a, 4));
+	assert_null(cg_state_class_by_id(&a, CG_ID_AUTO));
 
 	assert_ptr_equal(cg_state_find_cell(&a, "use1-b"), &a.cells[3]);
 	assert_ptr_equal(cg_state_find_region(&a, "us-west"), &a.regions[2]);
@@ -367,7 +572,12 @@ static void test_state_copy_is_deep_and_find_works(void **unused)
 	cg_state_init(&a);
 	assert_int_equal(cg_state_copy(&b, &a), 0);
 	assert_null(b.cells);
+	assert_null(b.rules);
+	assert_null(b.shed);
 	assert_int_equal(b.mtu, CG_DEFAULT_MTU);
+	assert_int_equal(b.nclasses, 4);
+	assert_string_equal(cg_state_class_by_id(&b, 3)->name, "sheddable");
+	assert_true(cg_state_find_class(&b, "critical")->protected);
 	cg_state_free(&b);
 }
 
@@ -855,6 +1065,99 @@ static void test_state_diff_reports_exactly_the_changes(void **unused)
 	cg_state_free(&next);
 }
 
+static const char shed_old[] = "region: r1\n"
+			       "interfaces: [eth0]\n"
+			       "source: {ipv4: 198.18.0.1}\n"
+			       "regions: [{name: r1, cost: 0}]\n"
+			       "cells:\n"
+			       "  - {name: use1-a, region: r1, gateway: 198.18.1.1, encap: ipip}\n"
+			       "  - {name: use1-b, region: r1, gateway: 198.18.1.2, encap: ipip}\n"
+			       "class_rules:\n"
+			       "  - {prefix: 198.18.12.0/24, class: sheddable}\n"
+			       "  - {prefix: \"2001:db8:0:11::/64\", class: high}\n"
+			       "  - {dscp: 46, class: high}\n"
+			       "shed:\n"
+			       "  - {cell: \"*\", class: sheddable, level: 0.25}\n"
+			       "  - {cell: use1-b, class: normal, level: 0.5, by: ops}\n";
+
+static const char shed_new[] =
+	"region: r1\n"
+	"interfaces: [eth0]\n"
+	"source: {ipv4: 198.18.0.1}\n"
+	"regions: [{name: r1, cost: 0}]\n"
+	"cells:\n"
+	"  - {name: use1-a, region: r1, gateway: 198.18.1.1, encap: ipip}\n"
+	"  - {name: use1-b, region: r1, gateway: 198.18.1.2, encap: ipip}\n"
+	"classes:\n"
+	"  - {name: critical, id: 0, protected: true}\n"
+	"  - {name: high, id: 1}\n"
+	"  - {name: normal, id: 2, protected: true}\n"
+	"  - {name: sheddable, id: 3, new_flows_per_sec: 5000}\n"
+	"  - {name: scavenger, id: 7}\n"
+	"class_rules:\n"
+	"  - {prefix: 198.18.11.0/24, class: critical}\n"
+	"  - {prefix: \"2001:db8:0:11::/64\", class: high}\n"
+	"  - {dscp: 46, class: critical}\n"
+	"guard: {new_flows_per_sec: 100, ipv4_prefix: 20}\n"
+	"shed:\n"
+	"  - {cell: \"*\", class: sheddable, level: 0.5, hard: true}\n"
+	"  - {cell: use1-a, class: sheddable, level: 0.25, expires: 1795000000, by: \"uid 0\", "
+	"reason: \"launch spike\"}\n";
+
+static void test_state_diff_reports_shedding_changes(void **unused)
+{
+	static const char *const want[] = {
+		"~ setting guard.ipv4_prefix: 24 -> 20",
+		"~ setting guard.new_flows_per_sec: 0 -> 100",
+		"~ setting guard.burst: 0 -> 200",
+		"~ class normal: protected false -> true",
+		"+ class scavenger: id 7, protected false, new_flows_per_sec 0, packets_per_sec 0, "
+		"burst 1",
+		"~ class sheddable: new_flows_per_sec 0 -> 5000, burst 1 -> 500",
+		"+ rule 198.18.11.0/24: class critical",
+		"- rule 198.18.12.0/24: ",
+		"~ rule dscp 46: class high -> critical",
+		"~ shed */sheddable: level 0.25 -> 0.5, hard false -> true",
+		"+ shed use1-a/sheddable: level 0.25, hard false, expires 1795000000, by \"uid 0\", "
+		"reason \"launch spike\"",
+		"- shed use1-b/normal: ",
+	};
+	struct changes got = { .n = 0 };
+	struct cg_state prev, next;
+	size_t i;
+	int n;
+
+	parse_ok(shed_old, &prev);
+	parse_ok(shed_new, &next);
+	n = cg_state_diff(&prev, &next, collect, &got);
+	if (n != (int)(sizeof(want) / sizeof(want[0])))
+		for (i = 0; i < got.n; i++)
+			print_error("got: %s\n", got.lines[i]);
+	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+	for (i = 0; i < got.n; i++)
+		assert_string_equal(got.lines[i], want[i]);
+	/* the other way round: as many changes */
+	assert_int_equal(cg_state_diff(&next, &prev, NULL, NULL), n);
+
+	/* a long rule name is not cut; a change of reason alone is a change */
+	got.n = 0;
+	cg_state_free(&prev);
+	assert_int_equal(cg_state_copy(&prev, &next), 0);
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8:1234:5678:9abc:def0:1234:5600",
+				   next.rules[1].prefix.a),
+			 1);
+	next.rules[1].prefix_len = 120;
+	strcpy(next.shed[1].reason, "launch over");
+	cg_state_diff(&prev, &next, collect, &got);
+	assert_int_equal(got.n, 3);
+	assert_string_equal(got.lines[0], "- rule 2001:db8:0:11::/64: ");
+	assert_string_equal(got.lines[1], "+ rule 2001:db8:1234:5678:9abc:def0:1234:5600/120: class high");
+	assert_string_equal(got.lines[2],
+			    "~ shed use1-a/sheddable: reason \"launch spike\" -> \"launch over\"");
+	cg_state_free(&prev);
+	cg_state_free(&next);
+}
+
 static void test_state_diff_of_equal_states_is_empty(void **unused)
 {
 	struct changes got = { .n = 0 };
@@ -870,7 +1173,9 @@ static void test_state_diff_of_equal_states_is_empty(void **unused)
 	/* from nothing: everything is added */
 	cg_state_init(&a);
 	load_example(&b);
-	assert_int_equal(cg_state_diff(&a, &b, NULL, NULL), 5 + 3 + 6 + 3);
+	/* settings 5 + guard 2, classes normal and sheddable, 5 rules, 3 regions, 6 cells,
+	 * 3 services, 2 shed entries */
+	assert_int_equal(cg_state_diff(&a, &b, NULL, NULL), 5 + 2 + 2 + 5 + 3 + 6 + 3 + 2);
 	cg_state_free(&b);
 }
 
@@ -880,6 +1185,8 @@ int main(void)
 		cmocka_unit_test(test_state_round_trip_parse_write_parse_is_identical),
 		cmocka_unit_test(test_state_round_trip_long_cell_list_and_unassigned_ids),
 		cmocka_unit_test(test_state_digest_independent_of_input_order),
+		cmocka_unit_test(test_state_digest_of_shedding_independent_of_order),
+		cmocka_unit_test(test_state_code_built_shedding_round_trips_sorted),
 		cmocka_unit_test(test_state_copy_is_deep_and_find_works),
 		cmocka_unit_test(test_state_assign_ids_first_time_in_name_order_explicit_kept),
 		cmocka_unit_test(test_state_assign_ids_keeps_ids_across_a_change),
@@ -892,6 +1199,7 @@ int main(void)
 		cmocka_unit_test(test_state_save_into_read_only_directory_keeps_old_file),
 		cmocka_unit_test(test_state_save_failing_mid_way_keeps_old_file_and_removes_temp),
 		cmocka_unit_test(test_state_diff_reports_exactly_the_changes),
+		cmocka_unit_test(test_state_diff_reports_shedding_changes),
 		cmocka_unit_test(test_state_diff_of_equal_states_is_empty),
 	};
 
