@@ -12,6 +12,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
@@ -141,6 +142,56 @@ static void arm_retry(struct cgd *d)
 		}
 }
 
+/* Operator shed levels past their expiry leave the desired state (logged, persisted). */
+static void expiry_timer(struct cg_loop *loop, void *arg)
+{
+	struct cgd *d = arg;
+	int64_t now = (int64_t)time(NULL);
+	struct cg_state next;
+	char err[256], level[16];
+	size_t i, n = 0;
+
+	d->expiry_id = -1;
+	if (cg_state_copy(&next, &d->st)) {
+		cgd_log("cannot expire shed levels: out of memory");
+		return;
+	}
+	for (i = 0; i < next.nshed; i++) {
+		const struct cg_shed_cfg *e = &next.shed[i];
+
+		if (!e->expires || e->expires > now) {
+			next.shed[n++] = *e;
+			continue;
+		}
+		cg_level_format(e->level_ppm, level, sizeof(level));
+		cgd_log("shed level %s for %s/%u expired (set by %s: %s)", level, e->cell, e->class,
+			e->by, e->reason);
+	}
+	if (n == next.nshed) {
+		cg_state_free(&next);
+		cgd_reconcile(d, "shed expiry check", err, sizeof(err));
+		return;
+	}
+	next.nshed = n;
+	if (cgd_commit(d, &next, "shed level expired", false, NULL, NULL, err, sizeof(err)) < 0)
+		cgd_log("cannot expire shed levels: %s", err);
+	cg_state_free(&next);
+}
+
+/* Wake up when the next operator level expires. */
+static void arm_expiry(struct cgd *d, int64_t when)
+{
+	int64_t now = (int64_t)time(NULL);
+
+	if (d->expiry_id >= 0)
+		cg_loop_timer_cancel(d->loop, d->expiry_id);
+	d->expiry_id = -1;
+	if (!when)
+		return;
+	d->expiry_id = cg_loop_timer(d->loop, when > now ? (uint64_t)(when - now) * 1000 + 20 : 20,
+				     expiry_timer, d);
+}
+
 int cgd_reconcile(struct cgd *d, const char *cause, char *err, size_t errlen)
 {
 	struct cg_rec_report rep;
@@ -157,14 +208,16 @@ int cgd_reconcile(struct cgd *d, const char *cause, char *err, size_t errlen)
 	}
 	if (cg_rec_writes(&rep))
 		cgd_log("reconcile (%s): wrote settings %u, cells %u, tables %u (removed %u), "
-			"service keys %u (removed %u)",
+			"service keys %u (removed %u), shed levels %u, classes %u, rules %u "
+			"(removed %u)",
 			cause, rep.settings, rep.cells, rep.tables, rep.tables_del, rep.keys,
-			rep.keys_del);
+			rep.keys_del, rep.shed, rep.classes, rep.rules, rep.rules_del);
 	if (rep.unready)
 		cgd_log("reconcile (%s): %u cell(s) kept out of the tables until their next hop "
 			"resolves, e.g. %s",
 			cause, rep.unready, rep.first_unready);
 	arm_retry(d);
+	arm_expiry(d, rep.next_expiry);
 	return 0;
 }
 
@@ -396,14 +449,17 @@ int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry
 	cgd_resolve_all(d);
 	ret = cgd_reconcile(d, cause, rerr, sizeof(rerr));
 	if (written)
-		*written = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "settings",
-				     (json_int_t)d->last_rec.settings, "cells",
-				     (json_int_t)d->last_rec.cells, "tables",
-				     (json_int_t)d->last_rec.tables, "tables_removed",
-				     (json_int_t)d->last_rec.tables_del, "service_keys",
-				     (json_int_t)d->last_rec.keys, "service_keys_removed",
-				     (json_int_t)d->last_rec.keys_del, "unready_cells",
-				     (json_int_t)d->last_rec.unready);
+		*written = json_pack(
+			"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "shed_levels",
+			(json_int_t)d->last_rec.shed, "classes", (json_int_t)d->last_rec.classes,
+			"rules", (json_int_t)d->last_rec.rules, "rules_removed",
+			(json_int_t)d->last_rec.rules_del, "settings",
+			(json_int_t)d->last_rec.settings, "cells", (json_int_t)d->last_rec.cells,
+			"tables", (json_int_t)d->last_rec.tables, "tables_removed",
+			(json_int_t)d->last_rec.tables_del, "service_keys",
+			(json_int_t)d->last_rec.keys, "service_keys_removed",
+			(json_int_t)d->last_rec.keys_del, "unready_cells",
+			(json_int_t)d->last_rec.unready);
 	if (ret) /* persisted: the retry timer and the next change finish the job */
 		snprintf(err, errlen, "saved, but the data plane refused it: %s", rerr);
 done:

@@ -54,6 +54,7 @@ struct cgd {
 	bool retry_armed;	       /* the re-resolve timer is set */
 	bool nh_changed;	       /* a neighbour event changed a next hop: reconcile */
 	bool rec_failed;	       /* the last reconcile failed: the retry timer tries again */
+	int expiry_id;		       /* timer of the next shed level expiry, -1 if none */
 	struct cg_rec_report last_rec; /* what the last reconcile wrote */
 };
 

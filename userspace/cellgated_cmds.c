@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cellgate/config.h"
@@ -563,6 +564,253 @@ static int cmd_service_del(void *ctx, const json_t *args, json_t **result, char 
 	return commit_reply(d, &next, cause, false, result, err, errlen);
 }
 
+/* ---- classes and shedding ---- */
+
+static int cmd_class_list(void *ctx, const json_t *args, json_t **result, char *err, size_t errlen)
+{
+	struct cgd *d = ctx;
+
+	*result = cg_view_classes(&d->st);
+	return *result ? 0 : -ENOMEM;
+}
+
+static int cmd_class_rule_list(void *ctx, const json_t *args, json_t **result, char *err,
+			       size_t errlen)
+{
+	struct cgd *d = ctx;
+
+	*result = cg_view_rules(&d->st);
+	return *result ? 0 : -ENOMEM;
+}
+
+/* A class argument: a name (string) or an id (integer). */
+static int arg_class(const struct cg_state *st, const json_t *args, const char *key, uint8_t *class,
+		     char *err, size_t errlen)
+{
+	const json_t *v = json_object_get(args, key);
+	const struct cg_class_cfg *c = NULL;
+
+	if (!v)
+		return ERR("missing '%s'", key);
+	if (json_is_string(v))
+		c = cg_state_find_class(st, json_string_value(v));
+	else if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+		 json_integer_value(v) < CG_MAX_CLASSES)
+		c = cg_state_class_by_id(st, (uint32_t)json_integer_value(v));
+	else
+		return ERR("'%s' must be a class name or id", key);
+	if (!c) {
+		snprintf(err, errlen, "class '%s' not found",
+			 json_is_string(v) ? json_string_value(v) : "(id)");
+		return -ENOENT;
+	}
+	*class = (uint8_t)c->id;
+	return 0;
+}
+
+/* A rule's match from args: {prefix: "A/LEN"} or {dscp: N}. */
+static int arg_rule(const json_t *args, struct cg_class_rule_cfg *r, char *err, size_t errlen)
+{
+	const json_t *dscp = json_object_get(args, "dscp");
+	const char *prefix, *slash;
+	char addr[64];
+	uint64_t v = 0;
+	bool set;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	if ((ret = arg_str(args, "prefix", &prefix, err, errlen)))
+		return ret;
+	if (!!prefix == !!dscp)
+		return ERR("give either 'prefix' or 'dscp'");
+	if (dscp) {
+		if ((ret = arg_uint(args, "dscp", 63, &v, &set, err, errlen)))
+			return ret;
+		r->kind = CG_RULE_DSCP;
+		r->dscp = (uint8_t)v;
+		return 0;
+	}
+	slash = strchr(prefix, '/');
+	if (!slash || (size_t)(slash - prefix) >= sizeof(addr) || !slash[1])
+		return ERR("bad prefix '%s' (ADDRESS/LENGTH)", prefix);
+	snprintf(addr, sizeof(addr), "%.*s", (int)(slash - prefix), prefix);
+	if ((ret = parse_addr(addr, &r->prefix, "prefix", err, errlen)))
+		return ret;
+	v = strtoul(slash + 1, (char **)&slash, 10);
+	if (*slash || v > (r->prefix.family == CG_AF_INET ? 32U : 128U))
+		return ERR("bad prefix length in '%s'", prefix);
+	r->kind = CG_RULE_PREFIX;
+	r->prefix_len = (uint8_t)v;
+	return 0;
+}
+
+static bool rule_same_match(const struct cg_class_rule_cfg *a, const struct cg_class_rule_cfg *b)
+{
+	if (a->kind != b->kind)
+		return false;
+	if (a->kind == CG_RULE_DSCP)
+		return a->dscp == b->dscp;
+	return a->prefix_len == b->prefix_len && a->prefix.family == b->prefix.family &&
+	       !memcmp(a->prefix.a, b->prefix.a, sizeof(a->prefix.a));
+}
+
+static int cmd_class_rule_add(void *ctx, const json_t *args, json_t **result, char *err,
+			      size_t errlen)
+{
+	static const char *const known[] = { "prefix", "dscp", "class", NULL };
+	struct cgd *d = ctx;
+	struct cg_class_rule_cfg r, *rules;
+	struct cg_state next;
+	size_t i;
+	int ret;
+
+	if ((ret = args_known(args, known, err, errlen)) ||
+	    (ret = arg_rule(args, &r, err, errlen)) ||
+	    (ret = arg_class(&d->st, args, "class", &r.class, err, errlen)))
+		return ret;
+	for (i = 0; i < d->st.nrules; i++)
+		if (rule_same_match(&d->st.rules[i], &r)) {
+			snprintf(err, errlen, "a rule for that %s exists: delete it first",
+				 r.kind == CG_RULE_DSCP ? "DSCP value" : "prefix");
+			return -EEXIST;
+		}
+	if (cg_state_copy(&next, &d->st))
+		return -ENOMEM;
+	rules = realloc(next.rules, (next.nrules + 1) * sizeof(*rules));
+	if (!rules) {
+		cg_state_free(&next);
+		return -ENOMEM;
+	}
+	next.rules = rules;
+	rules[next.nrules++] = r;
+	return commit_reply(d, &next, "class rule add", false, result, err, errlen);
+}
+
+static int cmd_class_rule_del(void *ctx, const json_t *args, json_t **result, char *err,
+			      size_t errlen)
+{
+	static const char *const known[] = { "prefix", "dscp", NULL };
+	struct cgd *d = ctx;
+	struct cg_class_rule_cfg r;
+	struct cg_state next;
+	size_t i;
+	int ret;
+
+	if ((ret = args_known(args, known, err, errlen)) || (ret = arg_rule(args, &r, err, errlen)))
+		return ret;
+	for (i = 0; i < d->st.nrules; i++)
+		if (rule_same_match(&d->st.rules[i], &r))
+			break;
+	if (i == d->st.nrules) {
+		snprintf(err, errlen, "no rule for that %s",
+			 r.kind == CG_RULE_DSCP ? "DSCP value" : "prefix");
+		return -ENOENT;
+	}
+	if (cg_state_copy(&next, &d->st))
+		return -ENOMEM;
+	memmove(&next.rules[i], &next.rules[i + 1], (next.nrules - i - 1) * sizeof(next.rules[0]));
+	next.nrules--;
+	return commit_reply(d, &next, "class rule del", false, result, err, errlen);
+}
+
+static int cmd_shed_show(void *ctx, const json_t *args, json_t **result, char *err, size_t errlen)
+{
+	struct cgd *d = ctx;
+
+	*result = cg_view_shed(&d->st, cg_rec_shed(d->rec), d->dp);
+	return *result ? 0 : -ENOMEM;
+}
+
+#define CGD_SHED_TTL_DEFAULT 600 /* seconds an operator level lasts unless made permanent */
+
+static int cmd_shed_set(void *ctx, const json_t *args, json_t **result, char *err, size_t errlen)
+{
+	static const char *const known[] = { "cell",	  "class", "level",  "hard", "ttl_s",
+					     "permanent", "by",	   "reason", NULL };
+	struct cgd *d = ctx;
+	struct cg_shed_cfg e = { 0 }, *shed;
+	const char *cell, *level, *by, *reason;
+	struct cg_state next;
+	bool permanent, set;
+	uint64_t ttl = CGD_SHED_TTL_DEFAULT;
+	char cause[128];
+	size_t i;
+	int ret;
+
+	if ((ret = args_known(args, known, err, errlen)) ||
+	    (ret = arg_need_str(args, "cell", &cell, err, errlen)) ||
+	    (ret = arg_need_str(args, "level", &level, err, errlen)) ||
+	    (ret = arg_str(args, "by", &by, err, errlen)) ||
+	    (ret = arg_str(args, "reason", &reason, err, errlen)) ||
+	    (ret = arg_bool(args, "hard", &e.hard, err, errlen)) ||
+	    (ret = arg_bool(args, "permanent", &permanent, err, errlen)) ||
+	    (ret = arg_uint(args, "ttl_s", 366ULL * 86400, &ttl, &set, err, errlen)) ||
+	    (ret = arg_class(&d->st, args, "class", &e.class, err, errlen)))
+		return ret;
+	if (set && permanent)
+		return ERR("give either 'ttl_s' or 'permanent'");
+	if (!set && !permanent)
+		ttl = CGD_SHED_TTL_DEFAULT;
+	if (!permanent && !ttl)
+		return ERR("'ttl_s' must be at least 1");
+	ret = cg_level_parse(level, &e.level_ppm);
+	if (ret)
+		return ERR("bad level '%s' (a decimal from 0 to 1, at most 6 decimals)", level);
+	if (strcmp(cell, CG_SHED_ANY_CELL) && !cg_state_find_cell(&d->st, cell)) {
+		snprintf(err, errlen, "cell '%s' not found", cell);
+		return -ENOENT;
+	}
+	if ((ret = parse_name(cell, e.cell, "cell", err, errlen)))
+		return ret;
+	e.expires = permanent ? 0 : (int64_t)time(NULL) + (int64_t)ttl;
+	snprintf(e.by, sizeof(e.by), "%s", by ? by : "unknown");
+	snprintf(e.reason, sizeof(e.reason), "%s", reason ? reason : "");
+
+	if (cg_state_copy(&next, &d->st))
+		return -ENOMEM;
+	for (i = 0; i < next.nshed; i++)
+		if (!strcmp(next.shed[i].cell, e.cell) && next.shed[i].class == e.class)
+			break;
+	if (i == next.nshed) {
+		shed = realloc(next.shed, (next.nshed + 1) * sizeof(*shed));
+		if (!shed) {
+			cg_state_free(&next);
+			return -ENOMEM;
+		}
+		next.shed = shed;
+		next.nshed++;
+	}
+	next.shed[i] = e;
+	snprintf(cause, sizeof(cause), "shed set %s/%u by %s", e.cell, e.class, e.by);
+	return commit_reply(d, &next, cause, false, result, err, errlen);
+}
+
+static int cmd_shed_clear(void *ctx, const json_t *args, json_t **result, char *err, size_t errlen)
+{
+	static const char *const known[] = { "cell", "class", NULL };
+	struct cgd *d = ctx;
+	struct cg_state next;
+	const char *cell;
+	uint8_t class = 0;
+	bool by_class = json_object_get(args, "class") != NULL;
+	size_t i, n = 0;
+	int ret;
+
+	if ((ret = args_known(args, known, err, errlen)) ||
+	    (ret = arg_str(args, "cell", &cell, err, errlen)) ||
+	    (by_class && (ret = arg_class(&d->st, args, "class", &class, err, errlen))))
+		return ret;
+	if (cg_state_copy(&next, &d->st))
+		return -ENOMEM;
+	for (i = 0; i < next.nshed; i++) {
+		if ((cell && strcmp(next.shed[i].cell, cell)) ||
+		    (by_class && next.shed[i].class != class))
+			next.shed[n++] = next.shed[i];
+	}
+	next.nshed = n;
+	return commit_reply(d, &next, "shed clear", false, result, err, errlen);
+}
+
 const struct cg_ctl_cmd cgd_cmds[] = {
 	{ "status", cmd_status, false },
 	{ "stats", cmd_stats, false },
@@ -577,5 +825,12 @@ const struct cg_ctl_cmd cgd_cmds[] = {
 	{ "config.get", cmd_config_get, false },
 	{ "config.check", cmd_config_check, false },
 	{ "config.apply", cmd_config_apply, true },
+	{ "class.list", cmd_class_list, false },
+	{ "class.rule.list", cmd_class_rule_list, false },
+	{ "class.rule.add", cmd_class_rule_add, true },
+	{ "class.rule.del", cmd_class_rule_del, true },
+	{ "shed.show", cmd_shed_show, false },
+	{ "shed.set", cmd_shed_set, true },
+	{ "shed.clear", cmd_shed_clear, true },
 };
 const size_t cgd_ncmds = sizeof(cgd_cmds) / sizeof(cgd_cmds[0]);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cellgate/config.h"
 #include "cellgate/view.h"
@@ -78,6 +79,10 @@ static void cell_counters(struct cg_dp *dp, uint32_t id, struct cg_cell_stats *s
 		sum->bytes += one.bytes;
 		sum->new_flows += one.new_flows;
 		sum->drops += one.drops;
+		sum->shed += one.shed;
+		sum->shed_hard += one.shed_hard;
+		sum->ceiling += one.ceiling;
+		sum->guard += one.guard;
 	}
 }
 
@@ -108,6 +113,10 @@ static json_t *cell_json(const struct cg_cell_cfg *c, struct cg_dp *dp)
 	json_object_set_new(o, "bytes", json_integer((json_int_t)cs.bytes));
 	json_object_set_new(o, "new_flows", json_integer((json_int_t)cs.new_flows));
 	json_object_set_new(o, "drops", json_integer((json_int_t)cs.drops));
+	json_object_set_new(o, "shed", json_integer((json_int_t)cs.shed));
+	json_object_set_new(o, "shed_hard", json_integer((json_int_t)cs.shed_hard));
+	json_object_set_new(o, "ceiling", json_integer((json_int_t)cs.ceiling));
+	json_object_set_new(o, "guard", json_integer((json_int_t)cs.guard));
 	return o;
 }
 
@@ -183,6 +192,7 @@ static json_t *service_json(const struct cg_state *st, const struct cg_service_c
 		json_object_set_new(o, "drops", json_integer((json_int_t)ss.drops));
 		json_object_set_new(o, "icmp", json_integer((json_int_t)ss.icmp));
 		json_object_set_new(o, "too_big", json_integer((json_int_t)ss.too_big));
+		json_object_set_new(o, "retries", json_integer((json_int_t)ss.retries));
 	}
 	return o;
 }
@@ -273,11 +283,12 @@ json_t *cg_view_stats(const struct cg_state *st, struct cg_dp *dp)
 		if (cg_dp_svc_stats_read(dp, st->services[i].id, &ss))
 			continue;
 		json_object_set_new(svcs, st->services[i].name,
-				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "packets",
+				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "packets",
 					      (json_int_t)ss.packets, "bytes", (json_int_t)ss.bytes,
 					      "new_flows", (json_int_t)ss.new_flows, "drops",
 					      (json_int_t)ss.drops, "icmp", (json_int_t)ss.icmp,
-					      "too_big", (json_int_t)ss.too_big));
+					      "too_big", (json_int_t)ss.too_big, "retries",
+					      (json_int_t)ss.retries));
 	}
 	json_object_set_new(o, "services", svcs);
 
@@ -287,10 +298,13 @@ json_t *cg_view_stats(const struct cg_state *st, struct cg_dp *dp)
 
 		cell_counters(dp, st->cells[i].id, &cs);
 		json_object_set_new(cells, st->cells[i].name,
-				    json_pack("{s:I, s:I, s:I, s:I}", "packets",
+				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "packets",
 					      (json_int_t)cs.packets, "bytes", (json_int_t)cs.bytes,
 					      "new_flows", (json_int_t)cs.new_flows, "drops",
-					      (json_int_t)cs.drops));
+					      (json_int_t)cs.drops, "shed", (json_int_t)cs.shed,
+					      "shed_hard", (json_int_t)cs.shed_hard, "ceiling",
+					      (json_int_t)cs.ceiling, "guard",
+					      (json_int_t)cs.guard));
 	}
 	json_object_set_new(o, "cells", cells);
 
@@ -299,4 +313,136 @@ json_t *cg_view_stats(const struct cg_state *st, struct cg_dp *dp)
 			    json_pack("{s:I, s:I}", "entries", (json_int_t)entries, "capacity",
 				      (json_int_t)cg_dp_conn_capacity(dp)));
 	return o;
+}
+
+json_t *cg_view_classes(const struct cg_state *st)
+{
+	json_t *arr = json_array();
+	size_t i;
+
+	for (i = 0; arr && i < st->nclasses; i++) {
+		const struct cg_class_cfg *c = &st->classes[i];
+
+		json_array_append_new(
+			arr,
+			json_pack("{s:I, s:s, s:b, s:I, s:I, s:I}", "id", (json_int_t)c->id, "name",
+				  c->name, "protected", c->protected, "new_flows_per_sec",
+				  (json_int_t)c->new_flows_per_sec, "packets_per_sec",
+				  (json_int_t)c->packets_per_sec, "burst", (json_int_t)c->burst));
+	}
+	return arr;
+}
+
+static const char *class_name(const struct cg_state *st, uint32_t id)
+{
+	const struct cg_class_cfg *c = cg_state_class_by_id(st, id);
+
+	return c ? c->name : "?";
+}
+
+json_t *cg_view_rules(const struct cg_state *st)
+{
+	char addr[INET6_ADDRSTRLEN], prefix[INET6_ADDRSTRLEN + 8];
+	json_t *arr = json_array(), *o;
+	size_t i;
+
+	for (i = 0; arr && i < st->nrules; i++) {
+		const struct cg_class_rule_cfg *r = &st->rules[i];
+
+		if (r->kind == CG_RULE_PREFIX) {
+			snprintf(prefix, sizeof(prefix), "%s/%u",
+				 cg_view_addr(&r->prefix, addr, sizeof(addr)), r->prefix_len);
+			o = json_pack("{s:s, s:s}", "kind", "prefix", "prefix", prefix);
+		} else {
+			o = json_pack("{s:s, s:i}", "kind", "dscp", "dscp", (int)r->dscp);
+		}
+		if (!o)
+			continue;
+		json_object_set_new(o, "class", json_string(class_name(st, r->class)));
+		json_object_set_new(o, "class_id", json_integer(r->class));
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+static json_t *level_json(uint32_t ppm)
+{
+	char buf[16];
+
+	cg_level_format(ppm, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+json_t *cg_view_shed(const struct cg_state *st, const struct cg_shed_eff *eff, struct cg_dp *dp)
+{
+	struct cg_shed_eff *own = NULL;
+	json_t *levels = json_array(), *entries = json_array(), *counters = json_array();
+	int64_t now = (int64_t)time(NULL);
+	size_t i, k;
+
+	if (!eff) {
+		own = calloc((size_t)CG_MAX_CELLS * CG_MAX_CLASSES, sizeof(*own));
+		if (own)
+			cg_shed_effective(st, NULL, 0, now, own);
+		eff = own;
+	}
+	for (i = 0; eff && i < st->ncells; i++) {
+		const struct cg_cell_cfg *c = &st->cells[i];
+
+		if (c->id >= CG_MAX_CELLS)
+			continue;
+		for (k = 0; k < CG_MAX_CLASSES; k++) {
+			const struct cg_shed_eff *e = &eff[c->id * CG_MAX_CLASSES + k];
+			const struct cg_shed_cfg *s = e->entry >= 0 ? &st->shed[e->entry] : NULL;
+			json_t *o;
+
+			if (!e->soft_ppm && !e->hard_ppm)
+				continue;
+			o = json_pack("{s:s, s:s, s:I, s:o, s:o, s:s}", "cell", c->name, "class",
+				      class_name(st, (uint32_t)k), "class_id", (json_int_t)k,
+				      "level", level_json(e->soft_ppm), "hard_level",
+				      level_json(e->hard_ppm), "source",
+				      cg_shed_source_name(e->source));
+			if (o && s) {
+				json_object_set_new(o, "set_for", json_string(s->cell));
+				json_object_set_new(o, "by", json_string(s->by));
+				json_object_set_new(o, "reason", json_string(s->reason));
+				json_object_set_new(o, "expires", json_integer(s->expires));
+				json_object_set_new(o, "expires_in_s",
+						    s->expires ? json_integer(s->expires - now) :
+								 json_null());
+			}
+			json_array_append_new(levels, o);
+		}
+	}
+	for (i = 0; i < st->nshed; i++) {
+		const struct cg_shed_cfg *s = &st->shed[i];
+
+		json_array_append_new(
+			entries, json_pack("{s:s, s:s, s:o, s:b, s:I, s:s, s:s, s:b}", "cell",
+					   s->cell, "class", class_name(st, s->class), "level",
+					   level_json(s->level_ppm), "hard", s->hard, "expires",
+					   (json_int_t)s->expires, "by", s->by, "reason", s->reason,
+					   "expired", s->expires && s->expires <= now));
+	}
+	for (i = 0; dp && i < st->ncells; i++) {
+		const struct cg_cell_cfg *c = &st->cells[i];
+		struct cg_cell_stats cs;
+
+		for (k = 0; c->id < CG_MAX_CELLS && k < CG_MAX_CLASSES; k++) {
+			if (cg_dp_cell_stats_read(dp, c->id, (uint32_t)k, &cs) ||
+			    !(cs.shed || cs.shed_hard || cs.ceiling || cs.guard))
+				continue;
+			json_array_append_new(
+				counters,
+				json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "cell", c->name,
+					  "class", class_name(st, (uint32_t)k), "shed",
+					  (json_int_t)cs.shed, "shed_hard",
+					  (json_int_t)cs.shed_hard, "ceiling",
+					  (json_int_t)cs.ceiling, "guard", (json_int_t)cs.guard));
+		}
+	}
+	free(own);
+	return json_pack("{s:o, s:o, s:o}", "levels", levels, "entries", entries, "counters",
+			 counters);
 }

@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "cellgate/dataplane.h"
+#include "cellgate/shed.h"
 #include "cellgate/state.h"
 
 /*
@@ -46,5 +47,24 @@ json_t *cg_view_regions(const struct cg_state *st, struct cg_dp *dp);
  * capacity}}.
  */
 json_t *cg_view_stats(const struct cg_state *st, struct cg_dp *dp);
+
+/* classes: [{id, name, protected, new_flows_per_sec, packets_per_sec, burst}], by id. */
+json_t *cg_view_classes(const struct cg_state *st);
+
+/*
+ * class rules: [{kind: "prefix", prefix: "198.18.11.0/24"} or {kind: "dscp",
+ * dscp: 46}, each with class (name) and class_id], in the state's order.
+ */
+json_t *cg_view_rules(const struct cg_state *st);
+
+/*
+ * shed: {levels: [{cell, class, class_id, level, hard_level, source, set_for
+ * ("*" or the cell), by, reason, expires, expires_in_s}] for every (cell,
+ * class) with a level (eff from the reconciler; NULL: operator levels as of
+ * now), entries: the operator entries as persisted, counters: [{cell, class,
+ * shed, shed_hard, ceiling, guard}] for every (cell, class) with a drop
+ * (when dp is given)}.
+ */
+json_t *cg_view_shed(const struct cg_state *st, const struct cg_shed_eff *eff, struct cg_dp *dp);
 
 #endif /* CELLGATE_VIEW_H */
