@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cellgate/config.h"
+#include "cellgate/names.h"
 #include "cellgate/view.h"
 #include "cellgated.h"
 
@@ -116,27 +117,18 @@ static int parse_name(const char *text, char *out, const char *what, char *err, 
 	return 0;
 }
 
-static int parse_cell_state(const char *text, uint8_t *state, char *err, size_t errlen)
+/* A word of table t (what is the argument's name, for the message) into *out. */
+static int parse_word(const struct cg_enum *t, const char *what, const char *text, uint8_t *out,
+		      char *err, size_t errlen)
 {
-	if (!strcmp(text, "active"))
-		*state = CG_CELL_ACTIVE;
-	else if (!strcmp(text, "draining"))
-		*state = CG_CELL_DRAINING;
-	else if (!strcmp(text, "down"))
-		*state = CG_CELL_DOWN;
-	else
-		return ERR("bad state '%s' (active, draining, down)", text);
-	return 0;
-}
+	unsigned int v;
+	char words[64];
 
-static int parse_encap(const char *text, uint8_t *encap, char *err, size_t errlen)
-{
-	if (!strcmp(text, "gue"))
-		*encap = CG_ENCAP_GUE;
-	else if (!strcmp(text, "ipip"))
-		*encap = CG_ENCAP_IPIP;
-	else
-		return ERR("bad encap '%s' (ipip, gue)", text);
+	if (cg_enum_value(t, text, &v)) {
+		cg_enum_list(t, words, sizeof(words));
+		return ERR("bad %s '%s' (%s)", what, text, words);
+	}
+	*out = (uint8_t)v;
 	return 0;
 }
 
@@ -323,10 +315,10 @@ static int cell_fields(const json_t *args, struct cg_cell_cfg *c, char *err, siz
 	    (s && (ret = parse_addr(s, &c->gw, "gateway", err, errlen))))
 		return ret;
 	if ((ret = arg_str(args, "encap", &s, err, errlen)) ||
-	    (s && (ret = parse_encap(s, &c->encap, err, errlen))))
+	    (s && (ret = parse_word(cg_encap_names, "encap", s, &c->encap, err, errlen))))
 		return ret;
 	if ((ret = arg_str(args, "state", &s, err, errlen)) ||
-	    (s && (ret = parse_cell_state(s, &c->state, err, errlen))))
+	    (s && (ret = parse_word(cg_cell_state_names, "state", s, &c->state, err, errlen))))
 		return ret;
 	if ((ret = arg_uint(args, "gue_port", 65535, &v, &set, err, errlen)))
 		return ret;
@@ -502,9 +494,8 @@ static int cmd_service_add(void *ctx, const json_t *args, json_t **result, char 
 	ret = parse_name(name, s->name, "service", err, errlen);
 	if (!ret)
 		ret = parse_addr(vip, &s->vip, "VIP", err, errlen);
-	if (!ret && strcmp(proto, "tcp") && strcmp(proto, "udp"))
-		ret = ERR("bad protocol '%s' (tcp, udp)", proto);
-	s->proto = !strcmp(proto, "tcp") ? IPPROTO_TCP : IPPROTO_UDP;
+	if (!ret)
+		ret = parse_word(cg_proto_names, "protocol", proto, &s->proto, err, errlen);
 	if (!ret)
 		ret = arg_uint(args, "port", 65535, &v, &set, err, errlen);
 	if (!ret && !set)

@@ -15,6 +15,7 @@
 #include <yaml.h>
 
 #include "cellgate/config.h"
+#include "cellgate/names.h"
 #include "cellgate/maglev.h"
 
 /*
@@ -490,32 +491,20 @@ static int get_u32(struct cg_parse *p, const struct cg_obj *o, const char *key,
 }
 
 /* A keyword of the format and the value it stands for. */
-struct cg_enum {
-	const char *name;   /* as written in the file; NULL ends a table */
-	unsigned int value; /* enum value in the state */
-};
-
 /* key's value: one of names[]; *out is its value. */
 static int get_enum(struct cg_parse *p, const struct cg_obj *o, const char *key,
 		    const struct cg_ynode *v, const struct cg_enum *names, unsigned int *out)
 {
 	char expect[128] = "";
 	const char *s = NULL;
-	unsigned int i;
 	int ret;
 
 	ret = get_str(p, o, key, v, &s);
 	if (ret)
 		return ret;
-	for (i = 0; names[i].name; i++) {
-		if (!strcmp(names[i].name, s)) {
-			*out = names[i].value;
-			return 0;
-		}
-	}
-	for (i = 0; names[i].name; i++)
-		snprintf(expect + strlen(expect), sizeof(expect) - strlen(expect), "%s%s",
-			 i ? (names[i + 1].name ? ", " : " or ") : "", names[i].name);
+	if (!cg_enum_value(names, s, out))
+		return 0;
+	cg_enum_list(names, expect, sizeof(expect));
 	return perr(p, v->line, "%sunknown %s '%s' (expected %s)", o->pre, key, show(p, s), expect);
 }
 
@@ -669,30 +658,6 @@ static const char *const guard_keys[] = {
 };
 static const char *const shed_keys[] = {
 	"cell", "class", "level", "hard", "expires", "by", "reason", NULL,
-};
-
-/* Keywords; state.c prints the same ones (keep in sync). */
-static const struct cg_enum xdp_mode_names[] = {
-	{ "auto", CG_XDP_AUTO },
-	{ "native", CG_XDP_NATIVE },
-	{ "generic", CG_XDP_GENERIC },
-	{ NULL, 0 },
-};
-static const struct cg_enum encap_names[] = {
-	{ "ipip", CG_ENCAP_IPIP },
-	{ "gue", CG_ENCAP_GUE },
-	{ NULL, 0 },
-};
-static const struct cg_enum cell_state_names[] = {
-	{ "active", CG_CELL_ACTIVE },
-	{ "draining", CG_CELL_DRAINING },
-	{ "down", CG_CELL_DOWN },
-	{ NULL, 0 },
-};
-static const struct cg_enum proto_names[] = {
-	{ "tcp", IPPROTO_TCP },
-	{ "udp", IPPROTO_UDP },
-	{ NULL, 0 },
 };
 
 /* Label an item of a list: by its name if it has a good one, else by position. */
@@ -1407,7 +1372,7 @@ static int parse_cell(struct cg_parse *p, const struct cg_ynode *m, size_t idx,
 	if (!ret)
 		ret = map_need(p, m, &o, "encap", &v);
 	if (!ret) {
-		ret = get_enum(p, &o, "encap", v, encap_names, &e);
+		ret = get_enum(p, &o, "encap", v, cg_encap_names, &e);
 		c->encap = (uint8_t)e;
 	}
 	if (!ret && (v = map_get(m, "gue_port"))) {
@@ -1419,7 +1384,7 @@ static int parse_cell(struct cg_parse *p, const struct cg_ynode *m, size_t idx,
 	if (!ret && (v = map_get(m, "capacity")))
 		ret = get_u32(p, &o, "capacity", v, 0, UINT32_MAX, &c->capacity);
 	if (!ret && (v = map_get(m, "state"))) {
-		ret = get_enum(p, &o, "state", v, cell_state_names, &e);
+		ret = get_enum(p, &o, "state", v, cg_cell_state_names, &e);
 		c->state = (uint8_t)e;
 	}
 	return ret;
@@ -1562,7 +1527,7 @@ static int parse_service(struct cg_parse *p, const struct cg_ynode *m, size_t id
 	if (!ret)
 		ret = map_need(p, m, &o, "protocol", &v);
 	if (!ret) {
-		ret = get_enum(p, &o, "protocol", v, proto_names, &e);
+		ret = get_enum(p, &o, "protocol", v, cg_proto_names, &e);
 		s->proto = (uint8_t)e;
 	}
 	if (!ret && (tsv = map_get(m, "table_size"))) {
@@ -1592,11 +1557,6 @@ static int cmp_service(const void *a, const void *b)
 {
 	return strcmp(((const struct cg_service_cfg *)a)->name,
 		      ((const struct cg_service_cfg *)b)->name);
-}
-
-static const char *proto_name(uint8_t proto)
-{
-	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : "?";
 }
 
 static int parse_services(struct cg_parse *p, const struct cg_ynode *list)
@@ -1636,7 +1596,8 @@ static int parse_services(struct cg_parse *p, const struct cg_ynode *list)
 					   "service '%s': %s port %u %s is already served by "
 					   "service '%s' (line %u)",
 					   s->name, addr_str(&s->vip, abuf, sizeof(abuf)), s->port,
-					   proto_name(s->proto), t->name, t->line);
+					   cg_enum_name(cg_proto_names, s->proto, "?"), t->name,
+					   t->line);
 				goto out;
 			}
 		}
@@ -1683,7 +1644,7 @@ static int parse_root(struct cg_parse *p, const struct cg_ynode *root)
 	if (!ret)
 		ret = parse_interfaces(p, v);
 	if (!ret && (v = map_get(root, "xdp_mode"))) {
-		ret = get_enum(p, &top, "xdp_mode", v, xdp_mode_names, &e);
+		ret = get_enum(p, &top, "xdp_mode", v, cg_xdp_mode_names, &e);
 		st->xdp_mode = (uint8_t)e;
 	}
 	if (!ret && (v = map_get(root, "source")))

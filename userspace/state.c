@@ -15,55 +15,7 @@
 #include <zlib.h>
 
 #include "cellgate/config.h"
-
-/* Keywords of the format; config.c parses the same ones (keep in sync). */
-static const char *xdp_mode_name(uint8_t m)
-{
-	switch (m) {
-	case CG_XDP_AUTO:
-		return "auto";
-	case CG_XDP_NATIVE:
-		return "native";
-	case CG_XDP_GENERIC:
-		return "generic";
-	}
-	return "invalid";
-}
-
-static const char *encap_name(uint8_t e)
-{
-	switch (e) {
-	case CG_ENCAP_IPIP:
-		return "ipip";
-	case CG_ENCAP_GUE:
-		return "gue";
-	}
-	return "invalid";
-}
-
-static const char *cell_state_name(uint8_t s)
-{
-	switch (s) {
-	case CG_CELL_ACTIVE:
-		return "active";
-	case CG_CELL_DRAINING:
-		return "draining";
-	case CG_CELL_DOWN:
-		return "down";
-	}
-	return "invalid";
-}
-
-static const char *proto_name(uint8_t p)
-{
-	switch (p) {
-	case IPPROTO_TCP:
-		return "tcp";
-	case IPPROTO_UDP:
-		return "udp";
-	}
-	return "invalid";
-}
+#include "cellgate/names.h"
 
 /* "none" for an unset address. */
 static const char *addr_str(const struct cg_addr *a, char *buf, size_t len)
@@ -704,7 +656,8 @@ static void encode_settings(const struct cg_state *st, struct cg_sink *s, bool g
 			sink_put(s, ", ");
 		sink_scalar(s, ifaces[i], IF_NAMESIZE);
 	}
-	sink_put(s, "]\nxdp_mode: %s\nsource: {", xdp_mode_name(st->xdp_mode));
+	sink_put(s, "]\nxdp_mode: %s\nsource: {",
+		 cg_enum_name(cg_xdp_mode_names, st->xdp_mode, "invalid"));
 	if (st->src4.family) {
 		sink_put(s, "ipv4: ");
 		sink_addr(s, &st->src4);
@@ -736,8 +689,8 @@ static void encode_cell(const struct cg_cell_cfg *c, struct cg_sink *s)
 	sink_put(s,
 		 "\n    encap: %s\n    gue_port: %u\n    weight: %u\n    capacity: %u\n"
 		 "    state: %s\n",
-		 encap_name(c->encap), c->gue_port, c->weight, c->capacity,
-		 cell_state_name(c->state));
+		 cg_enum_name(cg_encap_names, c->encap, "invalid"), c->gue_port, c->weight,
+		 c->capacity, cg_enum_name(cg_cell_state_names, c->state, "invalid"));
 }
 
 static int encode_service(const struct cg_service_cfg *sv, struct cg_sink *s)
@@ -756,7 +709,8 @@ static int encode_service(const struct cg_service_cfg *sv, struct cg_sink *s)
 	sink_put(s,
 		 "\n    port: %u\n    protocol: %s\n    table_size: %u\n    default_class: %u\n"
 		 "    cells: [",
-		 sv->port, proto_name(sv->proto), sv->table_size, sv->default_class);
+		 sv->port, cg_enum_name(cg_proto_names, sv->proto, "invalid"), sv->table_size,
+		 sv->default_class);
 	for (i = 0; i < sv->ncells; i++) {
 		name = sv->cells[idx[i]];
 		if (i)
@@ -1210,11 +1164,11 @@ static void cell_fields(const struct cg_cell_cfg *c, struct cg_fields *f)
 	field_id(f, c->id);
 	field(f, "region", "%.*s", CG_NAME_MAX, c->region);
 	field(f, "gateway", "%s", addr_str(&c->gw, a, sizeof(a)));
-	field(f, "encap", "%s", encap_name(c->encap));
+	field(f, "encap", "%s", cg_enum_name(cg_encap_names, c->encap, "invalid"));
 	field(f, "gue_port", "%u", c->gue_port);
 	field(f, "weight", "%u", c->weight);
 	field(f, "capacity", "%u", c->capacity);
-	field(f, "state", "%s", cell_state_name(c->state));
+	field(f, "state", "%s", cg_enum_name(cg_cell_state_names, c->state, "invalid"));
 }
 
 static void service_fields(const struct cg_service_cfg *s, struct cg_fields *f)
@@ -1225,7 +1179,7 @@ static void service_fields(const struct cg_service_cfg *s, struct cg_fields *f)
 	field_id(f, s->id);
 	field(f, "vip", "%s", addr_str(&s->vip, a, sizeof(a)));
 	field(f, "port", "%u", s->port);
-	field(f, "protocol", "%s", proto_name(s->proto));
+	field(f, "protocol", "%s", cg_enum_name(cg_proto_names, s->proto, "invalid"));
 	field(f, "table_size", "%u", s->table_size);
 	field(f, "default_class", "%u", s->default_class);
 }
@@ -1345,7 +1299,8 @@ static void diff_settings(struct cg_differ *d, const struct cg_state *a, const s
 	ifaces_str(a, x, sizeof(x));
 	ifaces_str(b, y, sizeof(y));
 	diff_setting(d, "interfaces", x, y);
-	diff_setting(d, "xdp_mode", xdp_mode_name(a->xdp_mode), xdp_mode_name(b->xdp_mode));
+	diff_setting(d, "xdp_mode", cg_enum_name(cg_xdp_mode_names, a->xdp_mode, "invalid"),
+		     cg_enum_name(cg_xdp_mode_names, b->xdp_mode, "invalid"));
 	diff_setting(d, "source.ipv4", addr_str(&a->src4, x, sizeof(x)),
 		     addr_str(&b->src4, y, sizeof(y)));
 	diff_setting(d, "source.ipv6", addr_str(&a->src6, x, sizeof(x)),

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cellgate/config.h"
+#include "cellgate/names.h"
 #include "cellgate/view.h"
 
 const char *cg_view_addr(const struct cg_addr *a, char *buf, size_t len)
@@ -20,26 +21,12 @@ const char *cg_view_addr(const struct cg_addr *a, char *buf, size_t len)
 
 const char *cg_view_cell_state(unsigned int state)
 {
-	switch (state) {
-	case CG_CELL_ACTIVE:
-		return "active";
-	case CG_CELL_DRAINING:
-		return "draining";
-	case CG_CELL_DOWN:
-		return "down";
-	default:
-		return "unused";
-	}
+	return cg_enum_name(cg_cell_state_names, state, "unused");
 }
 
 const char *cg_view_encap(unsigned int encap)
 {
-	return encap == CG_ENCAP_GUE ? "gue" : encap == CG_ENCAP_IPIP ? "ipip" : "none";
-}
-
-static const char *proto_name(uint8_t proto)
-{
-	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : "?";
+	return cg_enum_name(cg_encap_names, encap, "none");
 }
 
 /* Sorted copies of pointers, so every view lists objects by name. */
@@ -179,9 +166,9 @@ static json_t *service_json(const struct cg_state *st, const struct cg_service_c
 		json_array_append_new(cells, json_string(s->cells[i]));
 	o = json_pack("{s:s, s:I, s:s, s:i, s:s, s:I, s:i, s:o}", "name", s->name, "id",
 		      (json_int_t)s->id, "vip", cg_view_addr(&s->vip, addr, sizeof(addr)), "port",
-		      (int)s->port, "protocol", proto_name(s->proto), "table_size",
-		      (json_int_t)s->table_size, "default_class", (int)s->default_class, "cells",
-		      cells);
+		      (int)s->port, "protocol", cg_enum_name(cg_proto_names, s->proto, "?"),
+		      "table_size", (json_int_t)s->table_size, "default_class",
+		      (int)s->default_class, "cells", cells);
 	if (!o || !dp || s->id >= CG_MAX_SERVICES)
 		return o;
 	json_object_set_new(o, "table", table_json(st, s, dp));
