@@ -225,7 +225,7 @@ int cli_dispatch(const char *object, const struct cli_cmd *cmds, const char *def
 	}
 	if (!implicit)
 		NEXT_ARG();
-	if (cli_wants_help(argc, argv))
+	if (c->help && cli_wants_help(argc, argv))
 		return cli_help(object, cmds, c->name);
 	if (cmds[1].name)
 		snprintf(cli.what, sizeof(cli.what), "%s %s", object, c->name);
@@ -319,6 +319,25 @@ bool cli_check_name(const char *what, const char *text)
 		return false;
 	}
 	return true;
+}
+
+json_t *cli_class_arg(const char *opt, const char *text)
+{
+	uint64_t id;
+	json_t *v;
+
+	if (text[0] && !text[strspn(text, "0123456789")]) {
+		if (cli_parse_u64(opt, text, 0, CG_MAX_CLASSES - 1, &id))
+			return NULL;
+		v = json_integer((json_int_t)id);
+	} else {
+		if (!cli_check_name(opt, text))
+			return NULL;
+		v = json_string(text);
+	}
+	if (!v)
+		cli_err("out of memory");
+	return v;
 }
 
 bool cli_check_addr(const char *opt, const char *text)
@@ -704,6 +723,7 @@ static const struct cli_cmd objects[] = {
 	{ "status", do_status, "", NULL }, { "service", do_service, "", NULL },
 	{ "cell", do_cell, "", NULL },	   { "region", do_region, "", NULL },
 	{ "stats", do_stats, "", NULL },   { "config", do_config, "", NULL },
+	{ "class", do_class, "", NULL },   { "shed", do_shed, "", NULL },
 	{ "help", do_help, "", NULL },	   { NULL, NULL, NULL, NULL },
 };
 
@@ -728,6 +748,8 @@ static int do_help(int argc, char **argv)
 	       "  cellctl region list\n"
 	       "  cellctl stats [--watch] [--interval SECONDS] [--count N]\n"
 	       "  cellctl config { check | apply | dump }\n"
+	       "  cellctl class { list | rule { list | add | del } }\n"
+	       "  cellctl shed { show | set | clear }\n"
 	       "\n"
 	       "'cellctl OBJECT help' describes an object's commands. Objects and commands may\n"
 	       "be shortened to any unambiguous prefix.\n"

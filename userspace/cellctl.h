@@ -48,7 +48,9 @@ struct cli_cmd {
 	const char *name;		  /* the word; any unambiguous prefix selects it */
 	int (*fn)(int argc, char **argv); /* the arguments after the word; returns an exit status */
 	const char *usage;		  /* its synopsis, lines indented by the caller */
-	const char *help;		  /* what it does and its options (command help only) */
+	const char *help;		  /* what it does and its options (command help only);
+					   * NULL: fn dispatches a table of its own ("class
+					   * rule"), which answers -h itself */
 };
 
 /*
@@ -130,6 +132,14 @@ int cli_parse_u64(const char *opt, const char *text, uint64_t min, uint64_t max,
  * "bad WHAT 'TEXT': ..." is printed and false returned.
  */
 bool cli_check_name(const char *what, const char *text);
+
+/*
+ * cli_class_arg - a class as the daemon takes it: text of digits is an id
+ * (0..CG_MAX_CLASSES-1, a JSON integer), anything else a class name (a
+ * string). NULL with a usage error "bad OPT 'TEXT': ..." printed if it is
+ * neither, or on allocation failure.
+ */
+json_t *cli_class_arg(const char *opt, const char *text);
 
 /* cli_check_addr - true if text is an IPv4 or IPv6 address; else a usage error, false. */
 bool cli_check_addr(const char *opt, const char *text);
@@ -240,5 +250,7 @@ int do_cell(int argc, char **argv);
 int do_region(int argc, char **argv);
 int do_stats(int argc, char **argv);
 int do_config(int argc, char **argv);
+int do_class(int argc, char **argv);
+int do_shed(int argc, char **argv);
 
 #endif /* CELLCTL_H */

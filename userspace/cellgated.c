@@ -178,6 +178,18 @@ static void expiry_timer(struct cg_loop *loop, void *arg)
 	cg_state_free(&next);
 }
 
+/* Does st hold an operator level already past its expiry (loaded after downtime, applied)? */
+static bool shed_expired(const struct cg_state *st)
+{
+	int64_t now = (int64_t)time(NULL);
+	size_t i;
+
+	for (i = 0; i < st->nshed; i++)
+		if (st->shed[i].expires && st->shed[i].expires <= now)
+			return true;
+	return false;
+}
+
 /* Wake up when the next operator level expires. */
 static void arm_expiry(struct cgd *d, int64_t when)
 {
@@ -217,7 +229,7 @@ int cgd_reconcile(struct cgd *d, const char *cause, char *err, size_t errlen)
 			"resolves, e.g. %s",
 			cause, rep.unready, rep.first_unready);
 	arm_retry(d);
-	arm_expiry(d, rep.next_expiry);
+	arm_expiry(d, shed_expired(&d->st) ? (int64_t)time(NULL) : rep.next_expiry);
 	return 0;
 }
 

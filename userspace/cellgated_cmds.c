@@ -591,8 +591,11 @@ static int arg_class(const struct cg_state *st, const json_t *args, const char *
 	else
 		return ERR("'%s' must be a class name or id", key);
 	if (!c) {
-		snprintf(err, errlen, "class '%s' not found",
-			 json_is_string(v) ? json_string_value(v) : "(id)");
+		if (json_is_string(v))
+			snprintf(err, errlen, "class '%s' not found", json_string_value(v));
+		else
+			snprintf(err, errlen, "class id %lld not found",
+				 (long long)json_integer_value(v));
 		return -ENOENT;
 	}
 	*class = (uint8_t)c->id;
@@ -754,6 +757,10 @@ static int cmd_shed_set(void *ctx, const json_t *args, json_t **result, char *er
 	if ((ret = parse_name(cell, e.cell, "cell", err, errlen)))
 		return ret;
 	e.expires = permanent ? 0 : (int64_t)time(NULL) + (int64_t)ttl;
+	if (by && strlen(by) >= sizeof(e.by))
+		return ERR("'by' is longer than %zu bytes", sizeof(e.by) - 1);
+	if (reason && strlen(reason) >= sizeof(e.reason))
+		return ERR("'reason' is longer than %zu bytes", sizeof(e.reason) - 1);
 	snprintf(e.by, sizeof(e.by), "%s", by ? by : "unknown");
 	snprintf(e.reason, sizeof(e.reason), "%s", reason ? reason : "");
 

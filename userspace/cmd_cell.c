@@ -140,6 +140,15 @@ static int do_show(int argc, char **argv)
 		cli_print_counter("new flows:", cli_u64(c, "new_flows"), false);
 		cli_print_counter("drops:", cli_u64(c, "drops"), false);
 	}
+	/* what the drops were: only the shedding reasons that counted (docs/cli.md, shed) */
+	if (cli_u64(c, "shed"))
+		cli_print_counter("  shed:", cli_u64(c, "shed"), false);
+	if (cli_u64(c, "shed_hard"))
+		cli_print_counter("  shed hard:", cli_u64(c, "shed_hard"), false);
+	if (cli_u64(c, "ceiling"))
+		cli_print_counter("  ceiling:", cli_u64(c, "ceiling"), false);
+	if (cli_u64(c, "guard"))
+		cli_print_counter("  guard:", cli_u64(c, "guard"), false);
 	if (json_object_get(c, "source"))
 		cli_print_kv("source:", "%s (cellgated is not running)", cli_str(c, "source"));
 	json_decref(cells);

@@ -71,6 +71,14 @@ static const struct stat_col object_cols[] = {
 	{ "drops", "DROPS", "DROP RATE", "/s", false },
 };
 
+/* Why the cells' flows were dropped: shown only when some cell has such a drop. */
+static const struct stat_col shed_cols[] = {
+	{ "shed", "SHED", "SHED RATE", "/s", false },
+	{ "shed_hard", "SHED HARD", "HARD RATE", "/s", false },
+	{ "ceiling", "CEILING", "CEIL RATE", "/s", false },
+	{ "guard", "GUARD", "GUARD RATE", "/s", false },
+};
+
 static const struct stat_col reason_cols[] = {
 	{ "packets", "PACKETS", "PKT RATE", "pps", false },
 	{ "bytes", "BYTES", "BIT RATE", "bit/s", true },
@@ -135,6 +143,22 @@ static void print_table(const char *title, const json_t *cur, const json_t *prev
 	free(keys);
 }
 
+/* The cells of cells ({name: counters}) with a drop of a shed_cols reason; NULL on ENOMEM. */
+static json_t *shedding_cells(const json_t *cells)
+{
+	json_t *o = json_object(), *c;
+	const char *name;
+	size_t k;
+
+	json_object_foreach((json_t *)cells, name, c)
+		for (k = 0; o && k < 4; k++)
+			if (cli_u64(c, shed_cols[k].key)) {
+				json_object_set(o, name, c);
+				break;
+			}
+	return o;
+}
+
 /* The totals of cur with the rates since prev; watch adds the time of day. */
 static void print_sample(const struct sample *prev, const struct sample *cur, bool watch)
 {
@@ -142,6 +166,7 @@ static void print_sample(const struct sample *prev, const struct sample *cur, bo
 	double dt = (double)(cur->ms - prev->ms) / 1000.0;
 	char n1[16], n2[16], when[16] = "";
 	time_t now = time(NULL);
+	json_t *shedding;
 
 	if (watch)
 		strftime(when, sizeof(when), ", at %H:%M:%S", localtime(&now));
@@ -152,6 +177,12 @@ static void print_sample(const struct sample *prev, const struct sample *cur, bo
 	print_table("CELL", json_object_get(cur->stats, "cells"), json_object_get(p, "cells"), dt,
 		    object_cols, 4, true);
 	putchar('\n');
+	shedding = shedding_cells(json_object_get(cur->stats, "cells"));
+	if (json_object_size(shedding)) {
+		print_table("CELL", shedding, json_object_get(p, "cells"), dt, shed_cols, 4, true);
+		putchar('\n');
+	}
+	json_decref(shedding);
 	/* reasons in the data plane's order: verdicts grouped as the router counts them */
 	print_table("REASON", json_object_get(cur->stats, "counters"),
 		    json_object_get(p, "counters"), dt, reason_cols, 2, false);
@@ -249,7 +280,8 @@ static int do_show(int argc, char **argv)
 
 static const struct cli_cmd cmds[] = {
 	{ "show", do_show, "[show] [--watch] [--interval SECONDS] [--count N]",
-	  "Counters and rates per service, per cell and per reason.\n\n"
+	  "Counters and rates per service, per cell and per reason; the cells' drops by\n"
+	  "shedding, ceiling and guard when there are any.\n\n"
 	  "  --interval S      rates from two readings S seconds apart (default 1, 0.1..3600)\n"
 	  "  --watch           redraw every interval\n"
 	  "  --count N         with --watch: stop after N redraws\n"

@@ -383,7 +383,8 @@ json_t *cg_view_shed(const struct cg_state *st, const struct cg_shed_eff *eff, s
 			const struct cg_shed_cfg *s = e->entry >= 0 ? &st->shed[e->entry] : NULL;
 			json_t *o;
 
-			if (!e->soft_ppm && !e->hard_ppm)
+			/* an operator's level 0 (exempting a cell from '*') is shown too */
+			if (!e->soft_ppm && !e->hard_ppm && e->source != CG_SHED_OPERATOR)
 				continue;
 			o = json_pack("{s:s, s:s, s:I, s:o, s:o, s:s}", "cell", c->name, "class",
 				      class_name(st, (uint32_t)k), "class_id", (json_int_t)k,

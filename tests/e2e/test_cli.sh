@@ -470,6 +470,208 @@ check help_object_word eval '[ $rc -eq 0 ] && out | grep -q "cellctl cell set NA
 run cell set --help
 check help_command eval '[ $rc -eq 0 ] && out | grep -q "^  --weight N" && ! out | grep -q "cellctl cell del"'
 
+# ---- classes, class rules and shed levels ----
+
+run class list
+classes_table_ok() {
+	[ "$rc" -eq 0 ] && [ "$(out | wc -l)" -eq 5 ] &&
+		out | head -1 | grep -q '^ID  *NAME  *PROTECTED  *NEW-FLOWS/S  *PKTS/S  *BURST$' &&
+		out | sed -n 2p | grep -q '^ *0  *critical  *yes  *-  *-  *-$' &&
+		out | sed -n 3p | grep -q '^ *1  *high  *no  *-  *-  *-$' &&
+		out | sed -n 4p | grep -q '^ *2  *normal  *no ' &&
+		out | sed -n 5p | grep -q '^ *3  *sheddable  *no '
+}
+check class_list_table classes_table_ok
+run -j class list
+check class_list_json eval '[ $rc -eq 0 ] && jqo "[.[].name] == [\"critical\", \"high\", \"normal\", \"sheddable\"] and
+	[.[].id] == [0, 1, 2, 3] and .[0].protected == true and ([.[1:][].protected] | any | not) and
+	all(.[]; .new_flows_per_sec == 0 and .packets_per_sec == 0 and (has(\"source\") | not))"'
+run cl li
+check class_prefix_dispatch eval '[ $rc -eq 0 ] && out | grep -q "^ *3  *sheddable"'
+
+run class rule list
+check class_rule_list_empty eval '[ $rc -eq 0 ] && out | grep -q "^no class rules"'
+gen=$(run -j status && jq .generation "$TMP/out")
+run class rule add --prefix 198.18.0.0/24 --class sheddable
+check class_rule_add eval '[ $rc -eq 0 ] && [ "$(out)" = "+ rule 198.18.0.0/24 class sheddable
+applied, generation $((gen + 1))" ]'
+run -j class rule add --dscp 46 --class 1
+check class_rule_add_json eval '[ $rc -eq 0 ] && jqo ".applied == true and .generation == $((gen + 2)) and
+	.changes[0].op == \"+\" and .changes[0].kind == \"rule\" and .changes[0].name == \"dscp 46\""'
+run class rule add --prefix 2001:db8:11::/48 --class normal
+check class_rule_add_v6 eval '[ $rc -eq 0 ]'
+run class rule list
+rules_table_ok() {
+	[ "$rc" -eq 0 ] && [ "$(out | wc -l)" -eq 4 ] &&
+		out | head -1 | grep -q '^KIND  *MATCH  *CLASS$' &&
+		out | grep -q '^prefix  *198\.18\.0\.0/24  *sheddable (3)$' &&
+		out | grep -q '^prefix  *2001:db8:11::/48  *normal (2)$' &&
+		out | grep -q '^dscp  *46  *high (1)$'
+}
+check class_rule_list_table rules_table_ok
+run -j class rule list
+check class_rule_list_json eval '[ $rc -eq 0 ] && jqo "length == 3 and
+	(.[] | select(.kind == \"prefix\" and .prefix == \"198.18.0.0/24\") | .class == \"sheddable\" and .class_id == 3) and
+	(.[] | select(.kind == \"dscp\") | .dscp == 46 and .class == \"high\" and .class_id == 1)"'
+run config dump
+check class_rule_persisted eval 'out | grep -q "198.18.0.0/24"'
+run class rule del --dscp 46
+check class_rule_del eval '[ $rc -eq 0 ] && [ "$(out | head -1)" = "- rule dscp 46" ]'
+run class rule del --prefix 2001:db8:11::/48
+run -j class rule list
+check class_rule_del_gone eval '[ $rc -eq 0 ] && jqo "length == 1 and .[0].prefix == \"198.18.0.0/24\""'
+
+# no shedding yet: the table says so, stats has no breakdown
+run shed show
+check shed_show_empty eval '[ $rc -eq 0 ] && [ "$(out)" = "no shedding" ]'
+run -j shed show
+check shed_show_empty_json eval '[ $rc -eq 0 ] && jqo ".levels == [] and .entries == [] and .counters == []"'
+run stats --interval 0.1
+check stats_no_shed_table eval '[ $rc -eq 0 ] && ! out | grep -q "SHED RATE"'
+
+run shed set --cell use1-a --class sheddable --level 0.25 --ttl 10m --reason "launch spike"
+check shed_set eval '[ $rc -eq 0 ] && out | grep -q "^+ shed use1-a/sheddable level 0.25, " &&
+	out | grep -q "by \"cellctl uid 0 (" && out | grep -q "^applied, generation "'
+run shed show
+shed_table_ok() {
+	[ "$rc" -eq 0 ] &&
+		out | head -1 | grep -q '^CELL  *CLASS  *LEVEL  *HARD  *SOURCE  *FOR  *BY  *LEFT  *REASON$' &&
+		out | grep -qE '^use1-a  +sheddable  +0\.25  +-  +operator  +use1-a  +cellctl uid 0 \([a-z]*\)  +(10m|9m[0-9]+s)  +launch spike$'
+}
+check shed_show_table shed_table_ok
+check shed_show_width eval '[ $(out | awk "{ if (length > m) m = length } END {print m}") -le 100 ]'
+run -j shed show
+check shed_show_json eval '[ $rc -eq 0 ] && jqo "(.levels | length) == 1 and
+	(.levels[0] | .cell == \"use1-a\" and .class == \"sheddable\" and .class_id == 3 and
+	 .level == \"0.25\" and .hard_level == \"0\" and .source == \"operator\" and .set_for == \"use1-a\" and
+	 (.by | test(\"uid 0\")) and .reason == \"launch spike\" and
+	 .expires_in_s >= 590 and .expires_in_s <= 600 and .expires > now) and
+	(.entries | length) == 1 and .entries[0].expired == false and .entries[0].hard == false"'
+
+# --ttl units: plain seconds and days
+run -j shed set --cell use1-b --class normal --level 0.000001 --ttl 90
+run -j shed show
+check shed_ttl_seconds eval 'jqo "(.levels[] | select(.cell == \"use1-b\" and .class == \"normal\") |
+	.level == \"0.000001\" and .expires_in_s >= 85 and .expires_in_s <= 90)"'
+run shed set --cell use1-b --class 2 --level 0.5 --ttl 1d
+run -j shed show
+check shed_ttl_days eval 'jqo "[.levels[] | select(.cell == \"use1-b\" and .class == \"normal\")] | length == 1 and
+	.[0].level == \"0.5\" and .[0].expires_in_s >= 86390 and .[0].expires_in_s <= 86400"'
+run shed show
+check shed_show_left_days eval 'out | grep -qE "^use1-b  +normal  +0\.5 .*  (1d|23h59m)  +-$"'
+run -j shed set --cell use1-b --class normal --level 2
+check shed_json_usage_error eval '[ $rc -eq 2 ] && [ ! -s "$TMP/err" ] && jqo ".error | test(\"bad --level\")"'
+run shed clear --cell use1-b --class normal
+check shed_clear_cell_class eval '[ $rc -eq 0 ] && [ "$(out | head -1)" = "- shed use1-b/normal" ]'
+
+# every new flow of the class refused on use1-a: the drops show per cell, class and reason
+run shed set --cell use1-a --class sheddable --level 1 --ttl 10m --reason "launch spike"
+shed_before=$(run -j stats && jq '.cells["use1-a"].shed' "$TMP/out")
+udp_burst 60
+run -j shed show
+check shed_counters_json eval '[ $rc -eq 0 ] && jqo "(.counters[] | select(.cell == \"use1-a\" and .class == \"sheddable\") |
+	.shed > 0 and .shed_hard == 0 and .ceiling == 0 and .guard == 0) and all(.counters[]; .cell == \"use1-a\")"'
+run shed show
+check shed_counters_table eval '[ $rc -eq 0 ] && out | grep -q "^CELL  *CLASS  *SHED  *SHED HARD  *CEILING  *GUARD$" &&
+	out | grep -q "^use1-a  *sheddable  *[1-9][0-9.k]*  *0  *0  *0$"'
+run -j stats
+check stats_shed_json eval '[ $rc -eq 0 ] && jqo ".cells[\"use1-a\"].shed > $shed_before and
+	.cells[\"use1-a\"].drops >= .cells[\"use1-a\"].shed and .counters.drop_shed.packets > 0 and
+	.cells[\"euw1-a\"].shed == 0"'
+run stats --interval 0.2
+stats_shed_table_ok() {
+	[ "$rc" -eq 0 ] &&
+		out | grep -q '^CELL  *SHED  *SHED RATE  *SHED HARD  *HARD RATE  *CEILING  *CEIL RATE  *GUARD  *GUARD RATE$' &&
+		[ "$(out | sed -n '/SHED RATE/,/^$/p' | grep -c '^[a-z]')" -eq 1 ] &&
+		out | sed -n '/SHED RATE/,/^$/p' | grep -q '^use1-a  *[1-9]' &&
+		out | grep -q '^drop_shed  *[1-9]' &&
+		[ "$(out | awk '{ if (length > m) m = length } END {print m}')" -le 100 ]
+}
+check stats_shed_table stats_shed_table_ok
+run cell show use1-a
+check cell_show_shed eval '[ $rc -eq 0 ] && out | grep -q "^  shed: *[1-9]" && ! out | grep -q "^  guard:"'
+run -j cell list
+check cell_list_shed_json eval 'jqo "(.[] | select(.name == \"use1-a\") | .shed > 0 and .drops >= .shed and has(\"guard\"))"'
+run cell list
+check cell_list_drops eval '[ $rc -eq 0 ] && out | grep -q "^use1-a .* [1-9][0-9.k]*$"'
+
+# a "*" level, hard, permanent: every cell gets it, the named cell's own level still wins
+run shed set --cell '*' --class sheddable --level 0.5 --hard --permanent
+run -j shed show
+check shed_wildcard_json eval '[ $rc -eq 0 ] && jqo "(.levels | length) == 4 and
+	(.levels[] | select(.cell == \"use1-a\") | .level == \"1\" and .set_for == \"use1-a\") and
+	(.levels[] | select(.cell == \"use1-b\") | .level == \"0.5\" and .hard_level == \"0.5\" and
+	 .set_for == \"*\" and .expires_in_s == null and .expires == 0)"'
+run shed show
+check shed_wildcard_table eval 'out | grep -qE "^use1-b  +sheddable  +0\.5  +0\.5  +operator  +\*  +cellctl uid 0 .*  permanent  +-$"'
+
+# an operator level with a TTL of 2 s leaves the state when it expires (bounded wait)
+run shed set --cell use1-b --class high --level 0.1 --ttl 2s
+set_ms=$(date +%s%N)
+run -j shed show
+check shed_ttl_set eval 'jqo "(.levels[] | select(.cell == \"use1-b\" and .class == \"high\") | .expires_in_s <= 2)"'
+shed_expired() {
+	while [ $((($(date +%s%N) - set_ms) / 1000000)) -lt 4500 ]; do
+		run -j shed show
+		[ "$rc" -eq 0 ] && jqo 'all(.levels[], .entries[]; .class != "high")' && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check shed_ttl_expires shed_expired
+run shed show
+check shed_ttl_expired_table eval '[ $rc -eq 0 ] && ! out | grep -q "^use1-b  *high "'
+
+run shed clear --cell use1-a
+check shed_clear_cell eval '[ $rc -eq 0 ] && [ "$(out | head -1)" = "- shed use1-a/sheddable" ]'
+run -j shed show
+check shed_clear_cell_json eval 'jqo "(.entries | length) == 1 and .entries[0].cell == \"*\" and
+	(.levels[] | select(.cell == \"use1-a\") | .set_for == \"*\" and .level == \"0.5\")"'
+run -j shed clear --class 3
+check shed_clear_class_json eval '[ $rc -eq 0 ] && jqo ".applied == true and (.changes | length) == 1 and
+	.changes[0].op == \"-\" and .changes[0].kind == \"shed\""'
+run shed show
+check shed_clear_all eval '[ $rc -eq 0 ] && out | grep -q "^no shed levels$" && out | grep -q "^use1-a  *sheddable "'
+run shed clear
+check shed_clear_nothing eval '[ $rc -eq 0 ] && [ "$(out)" = "no changes" ]'
+
+run class rule add --help
+check help_class_rule_add eval '[ $rc -eq 0 ] && out | grep -q "^  --prefix A/LEN" && out | grep -q "cellctl class rule add"'
+run class help
+check help_class eval '[ $rc -eq 0 ] && out | grep -q "cellctl class rule \[list\]"'
+run shed set -h
+check help_shed_set eval '[ $rc -eq 0 ] && out | grep -q "^  --ttl T" && out | grep -q "^  --permanent"'
+
+# what the fallback below shows: a permanent level on a class no traffic has, the rule gone
+run shed set --cell use1-b --class high --level 0.5 --permanent --reason maintenance
+run class rule del --prefix 198.18.0.0/24
+run class rule add --prefix 198.18.7.0/24 --class sheddable
+
+before=$(dump_state)
+bad shed_level_above_one 2 "^cellctl: shed set: bad --level '1.5': must be 0\.\.1$" -- shed set --cell use1-a --class 3 --level 1.5
+bad shed_level_word 2 "bad --level 'abc'" -- shed set --cell use1-a --class 3 --level abc
+bad shed_level_decimals 2 "at most 6 decimals" -- shed set --cell use1-a --class 3 --level 0.1234567
+bad shed_level_missing 2 "missing --level" -- shed set --cell use1-a --class 3
+bad shed_ttl_zero 2 "bad --ttl '0'" -- shed set --cell use1-a --class 3 --level 0.5 --ttl 0
+bad shed_ttl_word 2 "bad --ttl '5x'" -- shed set --cell use1-a --class 3 --level 0.5 --ttl 5x
+bad shed_ttl_and_permanent 2 "give either --ttl or --permanent" -- shed set --cell use1-a --class 3 --level 0.5 --ttl 10m --permanent
+bad shed_unknown_class 1 "^cellctl: class 'gold' not found$" -- shed set --cell use1-a --class gold --level 0.5
+bad shed_class_id_range 2 "bad --class '9': must be 0\.\.7" -- shed set --cell use1-a --class 9 --level 0.5
+bad shed_unknown_class_id 1 "not found" -- shed set --cell use1-a --class 6 --level 0.5
+bad shed_unknown_cell 1 "^cellctl: cell 'nope' not found$" -- shed set --cell nope --class 3 --level 0.5
+bad shed_bad_cell 2 "bad --cell 'a/b'" -- shed set --cell a/b --class 3 --level 0.5
+bad shed_reason_control 2 "control characters" -- shed set --cell use1-a --class 3 --level 0.5 --reason "$(printf 'a\tb')"
+bad shed_clear_unknown_class 1 "class 'gold' not found" -- shed clear --class gold
+bad rule_duplicate 1 "^cellctl: a rule for that prefix exists" -- class rule add --prefix 198.18.7.0/24 --class 2
+bad rule_both 2 "give either --prefix or --dscp" -- class rule del --prefix 198.18.7.0/24 --dscp 1
+bad rule_bad_prefix 2 "bad --prefix '198.18.7/24'" -- class rule add --prefix 198.18.7/24 --class 3
+bad rule_prefix_length 2 "bad --prefix '198.18.7.0/33'" -- class rule add --prefix 198.18.7.0/33 --class 3
+bad rule_host_bits 1 "host bits" -- class rule add --prefix 198.18.7.1/24 --class 3
+bad rule_unknown_class 1 "class 'gold' not found" -- class rule add --dscp 10 --class gold
+bad rule_dscp_range 2 "bad --dscp '64'" -- class rule add --dscp 64 --class 3
+bad rule_del_missing 1 "no rule for that DSCP value" -- class rule del --dscp 10
+bad rule_missing_class 2 "missing --class" -- class rule add --dscp 10
+
 # ---- the daemon down: reads from the pins, writes refused ----
 
 before=$(dump_state)
@@ -497,6 +699,23 @@ run -j stats
 check fallback_stats_fail_static eval '[ $rc -eq 0 ] && jqo ".source == \"pinned\" and .counters.fwd.packets >= $fwd_before + 10"'
 run stats --interval 0.2
 check fallback_stats_table eval '[ $rc -eq 0 ] && out | grep -q "^SERVICE "'
+run -j class list
+check fallback_class_list eval '[ $rc -eq 0 ] && jqo "length == 4 and all(.[]; .source == \"pinned\") and .[3].name == \"sheddable\""'
+run class list
+check fallback_class_list_table eval '[ $rc -eq 0 ] && [ $(out | wc -l) -eq 5 ] && [ $(err_lines) -eq 1 ]'
+run -j class rule list
+check fallback_class_rule_list eval '[ $rc -eq 0 ] && jqo "length == 1 and .[0].prefix == \"198.18.7.0/24\" and .[0].source == \"pinned\""'
+run -j shed show
+check fallback_shed_show eval '[ $rc -eq 0 ] && jqo ".source == \"pinned\" and (.levels | length) == 1 and
+	(.levels[0] | .cell == \"use1-b\" and .class == \"high\" and .level == \"0.5\" and .reason == \"maintenance\" and
+	 .expires_in_s == null) and (.counters[] | select(.cell == \"use1-a\" and .class == \"sheddable\") | .shed > 0)"'
+run shed show
+check fallback_shed_show_table eval '[ $rc -eq 0 ] && out | grep -qE "^use1-b  +high  +0\.5  +-  +operator  +use1-b  +cellctl uid 0 .*  permanent  +maintenance$" &&
+	out | grep -q "^use1-a  *sheddable "'
+run shed set --cell use1-a --class 3 --level 0.5
+check fallback_shed_set_refused eval '[ $rc -eq 1 ] && [ $(err_lines) -eq 1 ] && grep -q "is cellgated running" "$TMP/err"'
+run class rule add --dscp 3 --class 3
+check fallback_rule_add_refused eval '[ $rc -eq 1 ] && grep -q "is cellgated running" "$TMP/err"'
 run cell set use1-a --weight 7
 refused_ok() {
 	[ "$rc" -eq 1 ] && [ "$(err_lines)" -eq 1 ] &&
