@@ -47,7 +47,7 @@ fi
 
 shed=$LAB_DIR/shed.out
 client "$LAB_NS_C2" tcp "$LAB_VIP4" "$LAB_TCP_PORT" --conns 300 --requests 3 --interval-ms 10 \
-	--connect-timeout-ms 1500 >"$shed"
+	--connect-timeout-ms 1500 >"$shed" 2>"$LAB_DIR/shed.err"
 refused=$(sed -n 's/^connected conns=[0-9]* failed=\([0-9]*\)/\1/p' "$shed")
 admitted_bad=$(grep '^conn=' "$shed" | grep -v 'cells=-' | grep -vc ' ok=3 fail=0 reset=0$')
 # 300 flows at p = 0.5: the standard deviation is 8.7 flows; allow 4 of them
