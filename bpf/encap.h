@@ -20,7 +20,10 @@ static __always_inline __u32 cg_encap_overhead(const struct cg_cell *cell)
  * [outer IPv4/IPv6][UDP if GUE][the inner datagram, byte for byte], addressed
  * from the LB (cfg) to the cell's gateway through its next hop. The source MAC
  * is the received frame's destination: ours, on the interface XDP_TX uses.
- * Received VLAN tags and Ethernet padding are removed. hash is the flow hash:
+ * Received VLAN tags are removed. Ethernet padding of a short frame stays
+ * after the inner datagram, outside the outer IP length, as padding again
+ * (trimming it would cost a helper call on every small packet; receivers
+ * trim to the IP length). hash is the flow hash:
  * it picks the GUE source port and the IPv6 flow label, for RSS and ECMP.
  * Returns 0, or -1 if the frame could not be resized (the caller drops).
  */
@@ -38,16 +41,11 @@ static __always_inline int cg_encap(struct xdp_md *ctx, const struct cg_pkt *pkt
 	__be16 *ethertype;
 	__u8 smac[CG_ETH_ALEN];
 	void *next;
-	__u32 frame_len = end - data;
 
 	if ((void *)(eth + 1) > end)
 		return -1;
 	__builtin_memcpy(smac, eth->h_dest, CG_ETH_ALEN);
 
-	/* padding of short frames: outer lengths cover the datagram, so drop it */
-	if (frame_len > pkt->l3_off + inner_len &&
-	    bpf_xdp_adjust_tail(ctx, (int)(pkt->l3_off + inner_len) - (int)frame_len))
-		return -1;
 	if (bpf_xdp_adjust_head(ctx, (int)pkt->l3_off - (int)(l2 + outer)))
 		return -1;
 

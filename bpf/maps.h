@@ -14,6 +14,18 @@ struct {
 	__type(value, struct cg_service);
 } services SEC(".maps");
 
+/*
+ * The VIP pre-filter (one entry): a bit per destination-address bucket some
+ * VIP hashes to. Userspace only ever sets new bits or clears old ones, so a
+ * bit that stays set is never seen clear by a packet during an update.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cg_vip_filter);
+} vips SEC(".maps");
+
 /* cell id -> how to reach the cell and whether it takes flows. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

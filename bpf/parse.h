@@ -5,6 +5,7 @@
 
 #include "cellgate/consts.h"
 #include "cellgate/structs.h"
+#include "cellgate/hash.h"
 
 /*
  * Contract of every cg_parse_*() header helper: cur->pos points at the header
@@ -65,6 +66,7 @@ enum cg_parse_res {
 	CG_PARSE_L4_OTHER,  /* IP, but nothing cellgate routes: pass */
 	CG_PARSE_V6_EXT,    /* IPv6 extension chain longer than CG_MAX_IPV6_EXT: pass */
 	CG_PARSE_MALFORMED, /* truncated or invalid: drop */
+	CG_PARSE_NOT_VIP,   /* to an address the VIP pre-filter rules out: pass */
 };
 
 /* Parser output for the router. */
@@ -347,11 +349,14 @@ static __always_inline int cg_parse_l4(struct cg_cursor *cur, void *end, struct 
 
 /*
  * cg_parse_flow - parse a frame for the router: L2, L3 and the flow key.
- * pkt must be zeroed by the caller. Returns enum cg_parse_res. On
- * CG_PARSE_OK the IP datagram [l3_off, l3_off + l3_len) is wholly inside the
- * frame (trailing Ethernet padding may follow it).
+ * pkt must be zeroed by the caller. If vf is not NULL, a packet whose
+ * destination's bucket is clear in it is CG_PARSE_NOT_VIP as soon as its IP
+ * header is read: traffic to no service costs no more parsing. Returns enum
+ * cg_parse_res. On CG_PARSE_OK the IP datagram [l3_off, l3_off + l3_len) is
+ * wholly inside the frame (trailing Ethernet padding may follow it).
  */
-static __always_inline int cg_parse_flow(void *data, void *end, struct cg_pkt *pkt)
+static __always_inline int cg_parse_flow(void *data, void *end, struct cg_pkt *pkt,
+					 const struct cg_vip_filter *vf)
 {
 	struct cg_cursor cur = { .pos = data };
 	struct ipv6hdr *ip6;
@@ -398,6 +403,12 @@ static __always_inline int cg_parse_flow(void *data, void *end, struct cg_pkt *p
 		pkt->df = 1;
 	} else {
 		return CG_PARSE_NOT_IP;
+	}
+	if (vf) {
+		__u32 b = cg_vip_bucket(pkt->key.daddr, pkt->key.family);
+
+		if (!(vf->bits[b / 64] & (1ULL << (b % 64))))
+			return CG_PARSE_NOT_VIP;
 	}
 	/* the datagram must be whole: a truncated one is never forwarded */
 	if (data + pkt->l3_off + pkt->l3_len > end)

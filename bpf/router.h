@@ -28,9 +28,15 @@ struct cg_verdict {
 static __always_inline int cg_step_parse(void *data, void *end, struct cg_pkt *pkt,
 					 struct cg_verdict *v)
 {
-	switch (cg_parse_flow(data, end, pkt)) {
+	__u32 zero = 0;
+	const struct cg_vip_filter *vf = bpf_map_lookup_elem(&vips, &zero);
+
+	switch (cg_parse_flow(data, end, pkt, vf)) {
 	case CG_PARSE_OK:
 		return CG_CONTINUE;
+	case CG_PARSE_NOT_VIP:
+		v->stat = CG_STAT_PASS_NO_SERVICE;
+		return XDP_PASS;
 	case CG_PARSE_NOT_IP:
 		v->stat = CG_STAT_PASS_NOT_IP;
 		return XDP_PASS;
@@ -311,10 +317,11 @@ static __always_inline int cg_step_established(const struct cg_pkt *pkt,
  */
 static __always_inline int cg_step_flow(struct cg_pkt *pkt, const struct cg_service *svc,
 					const struct cg_config *cfg, __u32 hash,
+					struct cg_conn *conn, int looked,
 					const struct cg_cell **cellp, struct cg_verdict *v,
 					__u64 *now)
 {
-	struct cg_conn *conn, entry = {};
+	struct cg_conn entry = {};
 	const struct cg_cell *cell = NULL, *held;
 	int syn = cg_is_syn(pkt), admitted = 0, act;
 
@@ -331,19 +338,16 @@ static __always_inline int cg_step_flow(struct cg_pkt *pkt, const struct cg_serv
 		admitted = 1;
 	}
 
-	conn = bpf_map_lookup_elem(&conntrack, &pkt->key);
+	if (!looked)
+		conn = bpf_map_lookup_elem(&conntrack, &pkt->key);
 	if (conn) {
 		held = cg_cell_holding(conn->cell);
 		if (held) {
+			/* a SYN of a known flow: still in the SYN state, it is a retry */
 			v->cell = conn->cell;
 			v->class = conn->class & (CG_MAX_CLASSES - 1);
+			v->retry = !!(conn->flags & CG_CONN_F_SYN);
 			*cellp = held;
-			if (conn->flags & CG_CONN_F_SYN) {
-				if (syn)
-					v->retry = 1;
-				else
-					conn->flags &= ~CG_CONN_F_SYN; /* the handshake went on */
-			}
 			return cg_step_established(pkt, cfg, v, now);
 		}
 		/* its cell is down: re-picked below, keeping its class, not re-admitted */
@@ -373,9 +377,40 @@ static __always_inline int cg_step_flow(struct cg_pkt *pkt, const struct cg_serv
 	entry.service = svc->id;
 	entry.class = v->class;
 	entry.flags = (pkt->frag != CG_FRAG_NONE ? CG_CONN_F_FRAG : 0) | (syn ? CG_CONN_F_SYN : 0);
+	entry.hash = hash;
 	if (bpf_map_update_elem(&conntrack, &pkt->key, &entry, BPF_ANY) == 0)
 		v->new_flow = 1;
 	return cg_step_established(pkt, cfg, v, now);
+}
+
+/*
+ * The established-flow path, first for anything but a pure SYN: one lookup
+ * of the connection table and, on a hit whose cell still holds flows, no
+ * service lookup and no hash (the entry has both). Returns the cell, or NULL
+ * (conn then says whether an entry exists, for the slow path).
+ */
+static __always_inline const struct cg_cell *cg_step_established_fast(struct cg_pkt *pkt,
+								      struct cg_conn **connp,
+								      struct cg_verdict *v,
+								      __u32 *hash)
+{
+	struct cg_conn *conn = bpf_map_lookup_elem(&conntrack, &pkt->key);
+	const struct cg_cell *cell;
+
+	*connp = conn;
+	if (!conn)
+		return NULL;
+	cell = cg_cell_holding(conn->cell);
+	if (!cell)
+		return NULL;
+	v->svc = conn->service;
+	v->cell = conn->cell;
+	v->class = conn->class & (CG_MAX_CLASSES - 1);
+	*hash = conn->hash;
+	/* the handshake went on: a SYN now would be a new connection, not a retry */
+	if ((conn->flags & CG_CONN_F_SYN) && !pkt->icmp_err)
+		conn->flags &= ~CG_CONN_F_SYN;
+	return cell;
 }
 
 static __always_inline int cg_route(struct xdp_md *ctx, struct cg_pkt *pkt, struct cg_verdict *v)
@@ -383,9 +418,27 @@ static __always_inline int cg_route(struct xdp_md *ctx, struct cg_pkt *pkt, stru
 	const struct cg_service *svc;
 	const struct cg_config *cfg;
 	const struct cg_cell *cell = NULL;
-	__u32 zero = 0, hash, overhead;
+	struct cg_conn *conn = NULL;
+	__u32 zero = 0, hash = 0, overhead;
 	__u64 now = 0;
-	int act;
+	int act, looked = 0;
+
+	cfg = bpf_map_lookup_elem(&settings, &zero);
+	if (!cfg) {
+		v->stat = CG_STAT_DROP_ERROR;
+		return XDP_DROP;
+	}
+
+	if (!cg_is_syn(pkt)) {
+		cell = cg_step_established_fast(pkt, &conn, v, &hash);
+		looked = 1;
+		if (cell) {
+			act = cg_step_established(pkt, cfg, v, &now);
+			if (act != CG_CONTINUE)
+				return act;
+			goto send;
+		}
+	}
 
 	svc = cg_step_service(pkt);
 	if (!svc) {
@@ -394,15 +447,8 @@ static __always_inline int cg_route(struct xdp_md *ctx, struct cg_pkt *pkt, stru
 	}
 	v->svc = svc->id;
 	v->class = svc->default_class & (CG_MAX_CLASSES - 1);
-
-	cfg = bpf_map_lookup_elem(&settings, &zero);
-	if (!cfg) {
-		v->stat = CG_STAT_DROP_ERROR;
-		return XDP_DROP;
-	}
-
 	hash = cg_flow_hash(&pkt->key, CG_HASH_SEED_CELL);
-	act = cg_step_flow(pkt, svc, cfg, hash, &cell, v, &now);
+	act = cg_step_flow(pkt, svc, cfg, hash, conn, looked, &cell, v, &now);
 	if (act != CG_CONTINUE)
 		return act;
 	if (!cell) {
@@ -410,6 +456,7 @@ static __always_inline int cg_route(struct xdp_md *ctx, struct cg_pkt *pkt, stru
 		return XDP_DROP;
 	}
 
+send:
 	overhead = cg_encap_overhead(cell);
 	if (pkt->l3_len + overhead > cfg->mtu) {
 		if (pkt->df && !pkt->icmp_err &&

@@ -22,6 +22,7 @@
 #include <bpf/libbpf.h>
 
 #include "cellgate/dataplane.h"
+#include "cellgate/hash.h"
 #include "router.skel.h"
 
 #define CG_BPFFS_ROOT "/sys/fs/bpf" /* where bpffs is mounted when it is not */
@@ -748,10 +749,62 @@ static int dp_service_key_ok(const struct cg_service_key *key)
 	return key->proto == IPPROTO_TCP || key->proto == IPPROTO_UDP;
 }
 
+/*
+ * The VIP pre-filter follows the services map: a bucket's bit is set before
+ * the first key of a VIP in it is written, and cleared after the last is
+ * removed. Each update rewrites the one 8 KiB value, in which a bit that
+ * does not change keeps its value throughout, so a packet never sees a VIP
+ * that stays a VIP filtered out.
+ */
+static int dp_vips_write(struct cg_dp *dp, const struct cg_vip_filter *vf)
+{
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(bpf_map__fd(dp->skel->maps.vips), &zero, vf, BPF_ANY);
+}
+
+static int dp_vips_add(struct cg_dp *dp, const struct cg_service_key *key)
+{
+	__u32 zero = 0, b = cg_vip_bucket(key->addr, key->family);
+	struct cg_vip_filter vf;
+	int err;
+
+	err = bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.vips), &zero, &vf);
+	if (err || (vf.bits[b / 64] & (1ULL << (b % 64))))
+		return err;
+	vf.bits[b / 64] |= 1ULL << (b % 64);
+	return dp_vips_write(dp, &vf);
+}
+
+/* Recompute the filter from the keys left in the services map. */
+static int dp_vips_rebuild(struct cg_dp *dp)
+{
+	struct cg_service_key k, next;
+	struct cg_vip_filter vf, cur;
+	int fd = bpf_map__fd(dp->skel->maps.services), err;
+	__u32 zero = 0, b;
+	void *prev = NULL;
+
+	memset(&vf, 0, sizeof(vf));
+	while ((err = bpf_map_get_next_key(fd, prev, &next)) == 0) {
+		k = next;
+		prev = &k;
+		b = cg_vip_bucket(k.addr, k.family);
+		vf.bits[b / 64] |= 1ULL << (b % 64);
+	}
+	if (err != -ENOENT)
+		return err;
+	err = bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.vips), &zero, &cur);
+	if (!err && !memcmp(&cur, &vf, sizeof(vf)))
+		return 0;
+	return dp_vips_write(dp, &vf);
+}
+
 int cg_dp_service_set(struct cg_dp *dp, const struct cg_service_key *key,
 		      const struct cg_service *svc)
 {
 	bool alias;
+	int err;
 
 	if (!dp || !key || !svc || !dp_service_key_ok(key))
 		return -EINVAL;
@@ -761,6 +814,9 @@ int cg_dp_service_set(struct cg_dp *dp, const struct cg_service_key *key,
 		return -EINVAL;
 	if (svc->id >= CG_MAX_SERVICES)
 		return -ERANGE;
+	err = dp_vips_add(dp, key);
+	if (err)
+		return err;
 	return bpf_map_update_elem(bpf_map__fd(dp->skel->maps.services), key, svc, BPF_ANY);
 }
 
@@ -773,9 +829,14 @@ int cg_dp_service_get(struct cg_dp *dp, const struct cg_service_key *key, struct
 
 int cg_dp_service_del(struct cg_dp *dp, const struct cg_service_key *key)
 {
+	int err;
+
 	if (!dp || !key)
 		return -EINVAL;
-	return bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.services), key);
+	err = bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.services), key);
+	if (err)
+		return err;
+	return dp_vips_rebuild(dp);
 }
 
 int cg_dp_service_list(struct cg_dp *dp, struct cg_service_key *keys, struct cg_service *svcs,
@@ -1232,11 +1293,16 @@ int cg_dp_conn_lookup(struct cg_dp *dp, const struct cg_flow_key *key, struct cg
 
 int cg_dp_conn_set(struct cg_dp *dp, const struct cg_flow_key *key, const struct cg_conn *conn)
 {
+	struct cg_conn c;
+
 	if (!dp || !key || !conn)
 		return -EINVAL;
 	if (conn->cell >= CG_MAX_CELLS || conn->service >= CG_MAX_SERVICES)
 		return -ERANGE;
-	return bpf_map_update_elem(bpf_map__fd(dp->skel->maps.conntrack), key, conn, BPF_ANY);
+	/* the entry carries the flow's hash; the caller's value is not trusted */
+	c = *conn;
+	c.hash = cg_flow_hash(key, CG_HASH_SEED_CELL);
+	return bpf_map_update_elem(bpf_map__fd(dp->skel->maps.conntrack), key, &c, BPF_ANY);
 }
 
 int cg_dp_conn_del(struct cg_dp *dp, const struct cg_flow_key *key)

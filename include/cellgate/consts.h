@@ -26,6 +26,12 @@
 #define CG_GUARD_ENTRIES 65536 /* source prefixes the retry-storm guard tracks (LRU) */
 #endif
 #define CG_DSCP_VALUES 64 /* DSCP is 6 bits */
+/*
+ * Buckets of the VIP pre-filter: traffic to an address no VIP hashes to is
+ * passed before its ports are parsed or any hash map is read. 65536 bits
+ * (8 KiB) keep false positives rare with thousands of VIPs.
+ */
+#define CG_VIP_FILTER_BITS 65536
 /* Service keys: one per (VIP, port, proto) plus one fragment alias per (VIP, proto). */
 #define CG_MAX_SERVICE_KEYS (2 * CG_MAX_SERVICES)
 

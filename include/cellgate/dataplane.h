@@ -110,7 +110,9 @@ int cg_dp_config_set(struct cg_dp *dp, const struct cg_config *cfg);
 int cg_dp_config_get(struct cg_dp *dp, struct cg_config *cfg);
 
 /*
- * cg_dp_service_set - add or replace the service of a key.
+ * cg_dp_service_set - add or replace the service of a key. The VIP
+ * pre-filter (map vips) is kept in step: set before the key is written,
+ * rebuilt after cg_dp_service_del() removed one.
  * -EINVAL for a bad key (family not CG_AF_*, IPv4 with addr[1..3] not 0,
  * proto not TCP/UDP, port 0 without CG_SVC_F_FRAG_ALIAS or the other way
  * round) or value (unknown flags, default_class >= CG_MAX_CLASSES);
@@ -255,7 +257,8 @@ int cg_dp_table_del(struct cg_dp *dp, uint32_t service_id);
 int cg_dp_conn_lookup(struct cg_dp *dp, const struct cg_flow_key *key, struct cg_conn *conn);
 
 /*
- * cg_dp_conn_set - pin a flow to a cell (restoring state, tests).
+ * cg_dp_conn_set - pin a flow to a cell (restoring state, tests); the
+ * entry's hash is computed from key, whatever conn->hash says.
  * -ERANGE if conn->cell >= CG_MAX_CELLS or conn->service >= CG_MAX_SERVICES.
  */
 int cg_dp_conn_set(struct cg_dp *dp, const struct cg_flow_key *key, const struct cg_conn *conn);

@@ -3,6 +3,7 @@
 #ifndef CELLGATE_HASH_H
 #define CELLGATE_HASH_H
 
+#include "cellgate/consts.h"
 #include "cellgate/structs.h"
 
 #ifndef __always_inline
@@ -70,6 +71,20 @@ static __always_inline __u32 cg_flow_hash(const struct cg_flow_key *k, __u32 see
 static __always_inline __u32 cg_maglev_slot(__u32 hash, __u32 size)
 {
 	return 1 + hash % size;
+}
+
+/*
+ * cg_vip_bucket - the VIP pre-filter bucket of a destination address
+ * (addr[0] for IPv4, all four words for IPv6, as they lie in memory).
+ */
+static __always_inline __u32 cg_vip_bucket(const __be32 *addr, __u8 family)
+{
+	__u32 h = addr[0];
+
+	if (family != CG_AF_INET)
+		h ^= addr[1] ^ addr[2] ^ addr[3];
+	h = cg_fmix32(h ^ family);
+	return h & (CG_VIP_FILTER_BITS - 1);
 }
 
 #endif /* CELLGATE_HASH_H */

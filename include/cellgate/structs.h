@@ -74,6 +74,13 @@ struct cg_conn {
 	__u16 service; /* service id, for per-service counters */
 	__u8 class;    /* priority class given at admission */
 	__u8 flags;    /* CG_CONN_F_* */
+	__u32 hash; /* cg_flow_hash(key, CG_HASH_SEED_CELL): GUE port and flow label, not recomputed */
+};
+
+/* vips array value (one entry): a bit per hash bucket of destination address that is a VIP. */
+struct cg_vip_filter {
+	__u64 bits[CG_VIP_FILTER_BITS /
+		   64]; /* bit cg_vip_bucket(addr) set if some VIP hashes there */
 };
 
 /* class4 LPM trie key: an IPv4 source prefix. */
@@ -184,11 +191,12 @@ CG_ASSERT_SIZE(cg_service, 8);
 CG_ASSERT_SIZE(cg_cell, 32);
 CG_ASSERT_SIZE(cg_config, 40);
 CG_ASSERT_SIZE(cg_flow_key, 40);
-CG_ASSERT_SIZE(cg_conn, 8);
+CG_ASSERT_SIZE(cg_conn, 12);
 CG_ASSERT_SIZE(cg_counter, 16);
 CG_ASSERT_SIZE(cg_svc_stats, 56);
 CG_ASSERT_SIZE(cg_cell_stats, 64);
 CG_ASSERT_SIZE(cg_lpm4, 8);
+CG_ASSERT_SIZE(cg_vip_filter, CG_VIP_FILTER_BITS / 8);
 CG_ASSERT_SIZE(cg_lpm6, 20);
 CG_ASSERT_SIZE(cg_class_rule, 4);
 CG_ASSERT_SIZE(cg_dscp_rule, 4);

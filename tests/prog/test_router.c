@@ -376,7 +376,7 @@ static const struct pcase pcases[] = {
 	{ "v6_four_ext", IN6(.src = CLIENT6(5), .dst = "2001:db8:f00d::10", .proto = IPPROTO_TCP,
 			     .sport = 3002, .dport = 443, .n_ext = 4, .ext = { 0, 60, 43, 60 }),
 	  0, X_FWD, CG_STAT_FWD, S_V6_TCP },
-	{ "v4_padded_frame_trimmed", IN4(.src = CLIENT4(6), .dst = "203.0.113.10",
+	{ "v4_padded_frame_keeps_padding_outside_the_datagram", IN4(.src = CLIENT4(6), .dst = "203.0.113.10",
 					 .proto = IPPROTO_TCP, .sport = 4000, .dport = 80,
 					 .tcp_flags = TH_ACK),
 	  60, X_FWD, CG_STAT_FWD, S_V4_TCP },
@@ -471,6 +471,9 @@ static void test_case(void **state)
 		n = expect_encap(&r, l3_off, l3_len, c->in.tos,
 				 cell_by_id(table_cell(&svcs[c->svc], &key)), &key, want,
 				 sizeof(want));
+		/* a short frame's padding stays after the datagram, beyond the outer IP length */
+		memcpy(want + n, r.in + l3_off + l3_len, r.in_len - l3_off - l3_len);
+		n += r.in_len - l3_off - l3_len;
 		assert_frame(&r, want, n);
 		break;
 	}
@@ -957,6 +960,37 @@ static void test_service_and_cell_counters(void **state)
 	(void)state;
 }
 
+/* The VIP pre-filter follows the services map: traffic to no VIP is passed before its ports are read. */
+static void test_vip_filter_follows_services(void **state)
+{
+	struct tpkt p = IN4(.src = CLIENT4(60), .dst = "203.0.113.99", .proto = IPPROTO_TCP,
+			    .sport = 1, .dport = 80);
+	struct cg_service_key k = { .port = htons(80), .proto = IPPROTO_TCP, .family = CG_AF_INET };
+	struct cg_service v = { .id = 20 };
+	static struct run r;
+	size_t full;
+
+	addr_parse(4, "203.0.113.99", k.addr);
+	memset(&r, 0, sizeof(r));
+	full = tpkt_build(&p, r.in, sizeof(r.in));
+	r.in_len = full - 10; /* TCP header cut short */
+	run_frame(&r);
+	assert_int_equal(r.verdict, XDP_PASS);
+	assert_stat(&r, CG_STAT_PASS_NO_SERVICE);
+
+	/* a VIP now: the same frame is read to its ports, and is malformed */
+	assert_int_equal(cg_dp_service_set(dp, &k, &v), 0);
+	run_frame(&r);
+	assert_int_equal(r.verdict, XDP_DROP);
+	assert_stat(&r, CG_STAT_DROP_MALFORMED);
+
+	assert_int_equal(cg_dp_service_del(dp, &k), 0);
+	run_frame(&r);
+	assert_int_equal(r.verdict, XDP_PASS);
+	assert_stat(&r, CG_STAT_PASS_NO_SERVICE);
+	(void)state;
+}
+
 int main(void)
 {
 	struct CMUnitTest tests[NPCASES + 32];
@@ -983,6 +1017,7 @@ int main(void)
 	ADD(test_down_cell_flows_are_rehashed);
 	ADD(test_table_slot_on_down_cell_drops);
 	ADD(test_service_and_cell_counters);
+	ADD(test_vip_filter_follows_services);
 #undef ADD
 	return _cmocka_run_group_tests("router", tests, n, setup_all, teardown_all);
 }
