@@ -19,10 +19,12 @@
 /* What the reconciler believes the maps hold. */
 struct cg_rec {
 	struct cg_dp *dp;
-	struct cg_config settings;			    /* the settings entry */
-	struct cg_cell cells[CG_MAX_CELLS];		    /* the cells map */
-	uint32_t table_size[CG_MAX_SERVICES];		    /* 0: no table */
-	uint32_t table_crc[CG_MAX_SERVICES];		    /* crc32 of the live table's slots */
+	struct cg_config settings;	       /* the settings entry */
+	struct cg_cell cells[CG_MAX_CELLS];    /* the cells map */
+	uint32_t table_size[CG_MAX_SERVICES];  /* 0: no table */
+	uint32_t table_crc[CG_MAX_SERVICES];   /* crc32 of the live table's slots */
+	uint32_t table_sig[CG_MAX_SERVICES];   /* members_sig() of what it was built from */
+	bool table_sig_valid[CG_MAX_SERVICES]; /* table_sig is known (not for adopted tables) */
 	struct cg_shed shed[CG_MAX_CELLS * CG_MAX_CLASSES]; /* the shed map */
 	struct cg_class classes[CG_MAX_CLASSES];	    /* the classes map */
 	struct cg_dscp_rule dscp[CG_DSCP_VALUES];	    /* the dscp map */
@@ -293,12 +295,33 @@ static int write_cell(struct cg_rec *rec, uint32_t id, const struct cg_cell *c,
 }
 
 /* Plan the tables: build each service's and keep those that differ from the live one. */
-static int plan_tables(const struct cg_rec *rec, const struct cg_state *st,
-		       const struct cg_cell *want, struct rec_table *out, size_t *nout, char *err,
+/* What a table is built from: its size and members (ids, weights, names), as a crc32. */
+static uint32_t members_sig(const struct cg_maglev_cell *m, size_t n, uint32_t size)
+{
+	uLong crc = crc32(0L, Z_NULL, 0);
+	size_t i;
+
+	crc = crc32(crc, (const Bytef *)&size, sizeof(size));
+	for (i = 0; i < n; i++) {
+		crc = crc32(crc, (const Bytef *)&m[i].id, sizeof(m[i].id));
+		crc = crc32(crc, (const Bytef *)&m[i].weight, sizeof(m[i].weight));
+		crc = crc32(crc, (const Bytef *)m[i].name, (uInt)strlen(m[i].name) + 1);
+	}
+	return (uint32_t)crc;
+}
+
+/*
+ * Plan the tables: the ones whose inputs changed since the live table was
+ * built are built again (once per distinct set of inputs: services served
+ * by the same cells share a build) and kept if they differ from the live one.
+ */
+static int plan_tables(struct cg_rec *rec, const struct cg_state *st, const struct cg_cell *want,
+		       struct rec_table *out, uint32_t *sigs, size_t *nout, char *err,
 		       size_t errlen)
 {
 	struct cg_maglev_cell *members;
-	size_t i, n;
+	size_t i, j, n;
+	uint32_t sig;
 	int ret = 0;
 
 	*nout = 0;
@@ -312,6 +335,10 @@ static int plan_tables(const struct cg_rec *rec, const struct cg_state *st,
 		n = table_members(st, s, want, members, CG_MAX_CELLS);
 		if (!n)
 			continue; /* no table: removed in the delete phase */
+		sig = members_sig(members, n, s->table_size);
+		if (rec->table_size[s->id] == s->table_size && rec->table_sig[s->id] == sig &&
+		    rec->table_sig_valid[s->id])
+			continue; /* built from the same inputs: the same table */
 		t->service_id = s->id;
 		t->size = s->table_size;
 		t->slots = malloc((size_t)t->size * sizeof(*t->slots));
@@ -319,18 +346,30 @@ static int plan_tables(const struct cg_rec *rec, const struct cg_state *st,
 			ret = -ENOMEM;
 			break;
 		}
-		ret = cg_maglev_build(members, n, t->slots, t->size);
-		if (ret) {
-			snprintf(err, errlen, "service '%s': cannot build its table: %s", s->name,
-				 strerror(-ret));
-			free(t->slots);
-			break;
+		for (j = 0; j < *nout; j++)
+			if (sigs[j] == sig && out[j].size == t->size)
+				break;
+		if (j < *nout) {
+			memcpy(t->slots, out[j].slots, (size_t)t->size * sizeof(*t->slots));
+			t->crc = out[j].crc;
+		} else {
+			ret = cg_maglev_build(members, n, t->slots, t->size);
+			if (ret) {
+				snprintf(err, errlen, "service '%s': cannot build its table: %s",
+					 s->name, strerror(-ret));
+				free(t->slots);
+				break;
+			}
+			t->crc = slots_crc(t->slots, t->size);
 		}
-		t->crc = slots_crc(t->slots, t->size);
 		if (rec->table_size[s->id] == t->size && rec->table_crc[s->id] == t->crc) {
+			/* the same table after all (an adopted one): remember its inputs */
+			rec->table_sig[s->id] = sig;
+			rec->table_sig_valid[s->id] = true;
 			free(t->slots);
 			continue;
 		}
+		sigs[*nout] = sig;
 		(*nout)++;
 	}
 	free(members);
@@ -530,6 +569,7 @@ int cg_rec_apply(struct cg_rec *rec, const struct cg_state *st, cg_rec_nexthop_f
 	struct cg_cell *want = NULL;
 	struct rec_table *tables = NULL;
 	struct cg_dp_table *batch = NULL;
+	uint32_t *sigs = NULL;
 	struct cg_rec_report rep = { 0 };
 	bool *in_state = NULL, *svc_used = NULL;
 	size_t i, j, nwant = 0, ncur = 0, ntables = 0;
@@ -543,7 +583,8 @@ int cg_rec_apply(struct cg_rec *rec, const struct cg_state *st, cg_rec_nexthop_f
 	svc_used = calloc(CG_MAX_SERVICES, sizeof(*svc_used));
 	tables = calloc(st->nservices + 1, sizeof(*tables));
 	batch = calloc(st->nservices + 1, sizeof(*batch));
-	if (!want || !in_state || !svc_used || !tables || !batch) {
+	sigs = calloc(st->nservices + 1, sizeof(*sigs));
+	if (!want || !in_state || !svc_used || !tables || !batch || !sigs) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -593,7 +634,7 @@ int cg_rec_apply(struct cg_rec *rec, const struct cg_state *st, cg_rec_nexthop_f
 	}
 
 	/* 2. tables that differ, swapped in one batch (one RCU grace period) */
-	ret = plan_tables(rec, st, want, tables, &ntables, err, errlen);
+	ret = plan_tables(rec, st, want, tables, sigs, &ntables, err, errlen);
 	if (ret)
 		goto out;
 	for (i = 0; i < ntables; i++)
@@ -610,6 +651,8 @@ int cg_rec_apply(struct cg_rec *rec, const struct cg_state *st, cg_rec_nexthop_f
 		for (i = 0; i < ntables; i++) {
 			rec->table_size[tables[i].service_id] = tables[i].size;
 			rec->table_crc[tables[i].service_id] = tables[i].crc;
+			rec->table_sig[tables[i].service_id] = sigs[i];
+			rec->table_sig_valid[tables[i].service_id] = true;
 		}
 		rep.tables = (unsigned int)ntables;
 	}
@@ -681,6 +724,7 @@ int cg_rec_apply(struct cg_rec *rec, const struct cg_state *st, cg_rec_nexthop_f
 		ret = 0;
 		rec->table_size[i] = 0;
 		rec->table_crc[i] = 0;
+		rec->table_sig_valid[i] = false;
 		rep.tables_del++;
 	}
 
@@ -702,6 +746,7 @@ out:
 		free(tables[i].slots);
 	free(tables);
 	free(batch);
+	free(sigs);
 	free(want_keys);
 	free(want_vals);
 	free(cur_keys);
