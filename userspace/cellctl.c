@@ -688,6 +688,39 @@ json_t *cli_find(const json_t *arr, const char *name)
 	return NULL;
 }
 
+int cli_show_one(int argc, char **argv, const char *kind, const char *cmd, cli_local_fn local,
+		 json_t **list, json_t **obj)
+{
+	const char *name;
+	int ret;
+
+	*list = NULL;
+	*obj = NULL;
+	REQ_ARGS("NAME");
+	name = *argv;
+	NEXT_ARG();
+	if (argc > 0)
+		return BAD_ARG();
+	if (!cli_check_name("NAME", name))
+		return CLI_USAGE;
+	ret = cli_read(cmd, local, list);
+	if (ret)
+		return ret;
+	*obj = cli_find(*list, name);
+	if (!*obj) {
+		json_decref(*list);
+		*list = NULL;
+		return cli_err("%s '%s' not found", kind, name);
+	}
+	if (cli.json) {
+		ret = cli_json_out(*obj);
+		json_decref(*list);
+		*list = NULL;
+		return ret;
+	}
+	return CLI_OK;
+}
+
 int cli_print_changes(const json_t *reply, bool dry_run)
 {
 	const json_t *changes = json_object_get(reply, "changes"), *ch;

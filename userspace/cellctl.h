@@ -229,6 +229,17 @@ void cli_print_kv(const char *label, const char *fmt, ...) __attribute__((format
 void cli_print_counter(const char *label, uint64_t n, bool bytes);
 
 /*
+ * cli_show_one - the start of every 'OBJECT show NAME': NAME (the only word
+ * left), the list read with cmd (local when cellgated is down), and the
+ * object of kind called NAME in it. With -j the object is printed and *list
+ * is NULL; otherwise *list holds the list (the caller prints *obj as text,
+ * then releases *list). Returns CLI_OK or the exit status of a failure,
+ * already reported.
+ */
+int cli_show_one(int argc, char **argv, const char *kind, const char *cmd, cli_local_fn local,
+		 json_t **list, json_t **obj);
+
+/*
  * cli_find - the object of array arr whose "name" is name, or NULL.
  * Borrowed from arr.
  */

@@ -638,16 +638,6 @@ static int arg_rule(const json_t *args, struct cg_class_rule_cfg *r, char *err, 
 	return 0;
 }
 
-static bool rule_same_match(const struct cg_class_rule_cfg *a, const struct cg_class_rule_cfg *b)
-{
-	if (a->kind != b->kind)
-		return false;
-	if (a->kind == CG_RULE_DSCP)
-		return a->dscp == b->dscp;
-	return a->prefix_len == b->prefix_len && a->prefix.family == b->prefix.family &&
-	       !memcmp(a->prefix.a, b->prefix.a, sizeof(a->prefix.a));
-}
-
 static int cmd_class_rule_add(void *ctx, const json_t *args, json_t **result, char *err,
 			      size_t errlen)
 {
@@ -663,7 +653,7 @@ static int cmd_class_rule_add(void *ctx, const json_t *args, json_t **result, ch
 	    (ret = arg_class(&d->st, args, "class", &r.class, err, errlen)))
 		return ret;
 	for (i = 0; i < d->st.nrules; i++)
-		if (rule_same_match(&d->st.rules[i], &r)) {
+		if (!cg_rule_cmp(&d->st.rules[i], &r)) {
 			snprintf(err, errlen, "a rule for that %s exists: delete it first",
 				 r.kind == CG_RULE_DSCP ? "DSCP value" : "prefix");
 			return -EEXIST;
@@ -693,7 +683,7 @@ static int cmd_class_rule_del(void *ctx, const json_t *args, json_t **result, ch
 	if ((ret = args_known(args, known, err, errlen)) || (ret = arg_rule(args, &r, err, errlen)))
 		return ret;
 	for (i = 0; i < d->st.nrules; i++)
-		if (rule_same_match(&d->st.rules[i], &r))
+		if (!cg_rule_cmp(&d->st.rules[i], &r))
 			break;
 	if (i == d->st.nrules) {
 		snprintf(err, errlen, "no rule for that %s",

@@ -89,29 +89,11 @@ static int do_show(int argc, char **argv)
 {
 	const json_t *dp;
 	json_t *cells, *c;
-	const char *name;
 	int ret;
 
-	REQ_ARGS("NAME");
-	name = *argv;
-	NEXT_ARG();
-	if (argc > 0)
-		return BAD_ARG();
-	if (!cli_check_name("NAME", name))
-		return CLI_USAGE;
-	ret = get_cells(&cells);
-	if (ret)
+	ret = cli_show_one(argc, argv, "cell", "cell.list", local_cells, &cells, &c);
+	if (ret || !cells)
 		return ret;
-	c = cli_find(cells, name);
-	if (!c) {
-		json_decref(cells);
-		return cli_err("cell '%s' not found", name);
-	}
-	if (cli.json) {
-		ret = cli_json_out(c);
-		json_decref(cells);
-		return ret;
-	}
 	cli_print_kv("name:", "%s", cli_str(c, "name"));
 	cli_print_kv("id:", "%llu", (unsigned long long)cli_u64(c, "id"));
 	cli_print_kv("region:", "%s", cli_str(c, "region"));

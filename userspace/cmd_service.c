@@ -91,30 +91,12 @@ static int do_show(int argc, char **argv)
 	const json_t *tbl, *shares, *cell;
 	char addr[80];
 	json_t *svcs, *s;
-	const char *name;
 	size_t i;
 	int ret;
 
-	REQ_ARGS("NAME");
-	name = *argv;
-	NEXT_ARG();
-	if (argc > 0)
-		return BAD_ARG();
-	if (!cli_check_name("NAME", name))
-		return CLI_USAGE;
-	ret = get_services(&svcs);
-	if (ret)
+	ret = cli_show_one(argc, argv, "service", "service.list", local_services, &svcs, &s);
+	if (ret || !svcs)
 		return ret;
-	s = cli_find(svcs, name);
-	if (!s) {
-		json_decref(svcs);
-		return cli_err("service '%s' not found", name);
-	}
-	if (cli.json) {
-		ret = cli_json_out(s);
-		json_decref(svcs);
-		return ret;
-	}
 	cli_print_kv("name:", "%s", cli_str(s, "name"));
 	cli_print_kv("id:", "%llu", (unsigned long long)cli_u64(s, "id"));
 	cli_print_kv("address:", "%s", service_addr(s, addr, sizeof(addr)));

@@ -990,30 +990,11 @@ static int get_prefix(struct cg_parse *p, const struct cg_obj *o, const struct c
 	return 0;
 }
 
-/*
- * Canonical order of rules: prefixes (IPv4, then IPv6; by address, then
- * length), then DSCP values. state.c sorts the same way (keep in sync).
- */
-static int cmp_rule_key(const struct cg_class_rule_cfg *x, const struct cg_class_rule_cfg *y)
-{
-	int c;
-
-	if (x->kind != y->kind)
-		return x->kind < y->kind ? -1 : 1;
-	if (x->kind == CG_RULE_DSCP)
-		return (x->dscp > y->dscp) - (x->dscp < y->dscp);
-	if (x->prefix.family != y->prefix.family)
-		return x->prefix.family < y->prefix.family ? -1 : 1;
-	c = memcmp(x->prefix.a, y->prefix.a, sizeof(x->prefix.a));
-	if (c)
-		return c < 0 ? -1 : 1;
-	return (x->prefix_len > y->prefix_len) - (x->prefix_len < y->prefix_len);
-}
-
+/* Canonical order of rules (cg_rule_cmp()), then by line for duplicate reports. */
 static int cmp_rule(const void *a, const void *b)
 {
 	const struct cg_class_rule_cfg *x = a, *y = b;
-	int c = cmp_rule_key(x, y);
+	int c = cg_rule_cmp(x, y);
 
 	return c ? c : (x->line > y->line) - (x->line < y->line);
 }
@@ -1095,7 +1076,7 @@ static int parse_rules(struct cg_parse *p, const struct cg_ynode *list)
 	}
 	qsort(st->rules, st->nrules, sizeof(*st->rules), cmp_rule);
 	for (i = 1; i < st->nrules; i++)
-		if (!cmp_rule_key(&st->rules[i - 1], &st->rules[i]))
+		if (!cg_rule_cmp(&st->rules[i - 1], &st->rules[i]))
 			return perr(
 				p, st->rules[i].line, "duplicate rule for %s (first at line %u)",
 				rule_str(&st->rules[i], name, sizeof(name)), st->rules[i - 1].line);

@@ -304,13 +304,8 @@ static int cmp_class(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
-/*
- * Canonical order of rules: prefixes (IPv4, then IPv6; by address, then
- * length), then DSCP values. config.c sorts the same way (keep in sync).
- */
-static int cmp_rule(const void *a, const void *b)
+int cg_rule_cmp(const struct cg_class_rule_cfg *x, const struct cg_class_rule_cfg *y)
 {
-	const struct cg_class_rule_cfg *x = a, *y = b;
 	int c;
 
 	if (x->kind != y->kind)
@@ -323,6 +318,11 @@ static int cmp_rule(const void *a, const void *b)
 	if (c)
 		return c < 0 ? -1 : 1;
 	return (x->prefix_len > y->prefix_len) - (x->prefix_len < y->prefix_len);
+}
+
+static int cmp_rule(const void *a, const void *b)
+{
+	return cg_rule_cmp(a, b);
 }
 
 /* Canonical order of shed entries: by cell ("*" first), then class id. */

@@ -141,6 +141,13 @@ struct cg_class_cfg *cg_state_find_class(const struct cg_state *st, const char *
 struct cg_class_cfg *cg_state_class_by_id(const struct cg_state *st, uint32_t id);
 
 /*
+ * cg_rule_cmp - the canonical order of class rules: prefixes (IPv4, then
+ * IPv6; by address, then length), then DSCP values. 0 means both match the
+ * same packets (a duplicate).
+ */
+int cg_rule_cmp(const struct cg_class_rule_cfg *a, const struct cg_class_rule_cfg *b);
+
+/*
  * cg_level_parse - read a shed level, a decimal in 0..1 with at most
  * CG_LEVEL_DECIMALS decimals ("0", "1", "0.25", "1.000000"), exactly: no
  * floating point. *ppm gets parts per million (0.25 -> 250000).
