@@ -991,6 +991,48 @@ static void test_vip_filter_follows_services(void **state)
 	(void)state;
 }
 
+/*
+ * A flow's later packets (the established path: the hash comes from the
+ * connection entry) are encapsulated exactly as its first (the hash is
+ * computed): same GUE source port, same IPv6 flow label.
+ */
+static void test_established_packets_keep_the_flow_hash(void **state)
+{
+	const struct tpkt flows[] = {
+		IN4(.src = CLIENT4(70), .dst = "203.0.113.10", .proto = IPPROTO_UDP, .sport = 7070,
+		    .dport = 53, .payload_len = 20), /* GUE over IPv4 */
+		IN6(.src = CLIENT6(70), .dst = "2001:db8:f00d::10", .proto = IPPROTO_UDP,
+		    .sport = 7070, .dport = 443, .payload_len = 20), /* GUE over IPv6, VLAN */
+		IN6(.src = CLIENT6(71), .dst = "2001:db8:f00d::10", .proto = IPPROTO_TCP,
+		    .sport = 7071, .dport = 443, .tcp_flags = TH_SYN), /* IPv6 flow label */
+	};
+	const int svc[] = { S_V4_UDP, S_V6_UDP, S_V6_TCP };
+	static struct run r;
+	static uint8_t want[TPKT_MAX_FRAME];
+	struct cg_flow_key key;
+	size_t n, l3_off;
+
+	for (size_t f = 0; f < sizeof(flows) / sizeof(flows[0]); f++) {
+		struct tpkt p = flows[f];
+
+		for (int i = 0; i < 3; i++) {
+			if (i > 0 && p.proto == IPPROTO_TCP)
+				p.tcp_flags = TH_ACK;
+			memset(&r, 0, sizeof(r));
+			r.in_len = tpkt_build(&p, r.in, sizeof(r.in));
+			l3_off = tpkt_l3_off(&p);
+			run_frame(&r);
+			assert_int_equal(r.verdict, XDP_TX);
+			assert_int_equal(tpkt_flow_key(&p, &key), 0);
+			n = expect_encap(&r, l3_off, r.in_len - l3_off, p.tos,
+					 cell_by_id(table_cell(&svcs[svc[f]], &key)), &key, want,
+					 sizeof(want));
+			assert_frame(&r, want, n);
+		}
+	}
+	(void)state;
+}
+
 int main(void)
 {
 	struct CMUnitTest tests[NPCASES + 32];
@@ -1018,6 +1060,7 @@ int main(void)
 	ADD(test_table_slot_on_down_cell_drops);
 	ADD(test_service_and_cell_counters);
 	ADD(test_vip_filter_follows_services);
+	ADD(test_established_packets_keep_the_flow_hash);
 #undef ADD
 	return _cmocka_run_group_tests("router", tests, n, setup_all, teardown_all);
 }
