@@ -721,6 +721,27 @@ int cli_show_one(int argc, char **argv, const char *kind, const char *cmd, cli_l
 	return CLI_OK;
 }
 
+int cli_change_named(int argc, char **argv, const char *cmd)
+{
+	const char *name;
+	json_t *reply;
+	int ret;
+
+	REQ_ARGS("NAME");
+	name = *argv;
+	NEXT_ARG();
+	if (argc > 0)
+		return BAD_ARG();
+	if (!cli_check_name("NAME", name))
+		return CLI_USAGE;
+	ret = cli_call(cmd, json_pack("{s:s}", "name", name), &reply);
+	if (ret)
+		return ret;
+	ret = cli_print_changes(reply, false);
+	json_decref(reply);
+	return ret;
+}
+
 int cli_print_changes(const json_t *reply, bool dry_run)
 {
 	const json_t *changes = json_object_get(reply, "changes"), *ch;

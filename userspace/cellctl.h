@@ -240,6 +240,13 @@ int cli_show_one(int argc, char **argv, const char *kind, const char *cmd, cli_l
 		 json_t **list, json_t **obj);
 
 /*
+ * cli_change_named - 'OBJECT del NAME' and its kind: NAME (the only word
+ * left) sent to the daemon's cmd as {name}, the changes printed. Returns
+ * the exit status.
+ */
+int cli_change_named(int argc, char **argv, const char *cmd);
+
+/*
  * cli_find - the object of array arr whose "name" is name, or NULL.
  * Borrowed from arr.
  */

@@ -241,23 +241,7 @@ static int do_set(int argc, char **argv)
 
 static int do_del(int argc, char **argv)
 {
-	const char *name;
-	json_t *reply;
-	int ret;
-
-	REQ_ARGS("NAME");
-	name = *argv;
-	NEXT_ARG();
-	if (argc > 0)
-		return BAD_ARG();
-	if (!cli_check_name("NAME", name))
-		return CLI_USAGE;
-	ret = cli_call("cell.del", json_pack("{s:s}", "name", name), &reply);
-	if (ret)
-		return ret;
-	ret = cli_print_changes(reply, false);
-	json_decref(reply);
-	return ret;
+	return cli_change_named(argc, argv, "cell.del");
 }
 
 #define CELL_OPTIONS                                                                        \

@@ -234,23 +234,7 @@ static int do_add(int argc, char **argv)
 
 static int do_del(int argc, char **argv)
 {
-	const char *name;
-	json_t *reply;
-	int ret;
-
-	REQ_ARGS("NAME");
-	name = *argv;
-	NEXT_ARG();
-	if (argc > 0)
-		return BAD_ARG();
-	if (!cli_check_name("NAME", name))
-		return CLI_USAGE;
-	ret = cli_call("service.del", json_pack("{s:s}", "name", name), &reply);
-	if (ret)
-		return ret;
-	ret = cli_print_changes(reply, false);
-	json_decref(reply);
-	return ret;
+	return cli_change_named(argc, argv, "service.del");
 }
 
 static const struct cli_cmd cmds[] = {
