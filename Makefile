@@ -30,26 +30,28 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wmissing-prototypes -Wstrict-prototypes
-CFLAGS := -O2 -g -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Iuserspace -Itests/lib -I$(BUILD) -MMD -MP $(SANFLAGS)
+# product code sees include/ and the generated skeletons; tests also see their own helpers
+CFLAGS := -O2 -g -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -I$(BUILD) -MMD -MP $(SANFLAGS)
+TEST_CFLAGS := -Itests/lib -Itests/bench
 LDFLAGS := $(SANFLAGS)
 LDLIBS := -lbpf -lelf -lz -lmnl -lyaml -ljansson
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Werror \
 	-Iinclude -Ibpf -I$(BUILD) -MMD -MP
 
+# bpf/: the product's programs; tests/bpf/: programs only tests and benchmarks load
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
-BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
-SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+TBPF_SRCS := $(wildcard tests/bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS)) \
+	$(patsubst tests/bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(TBPF_SRCS))
+SKELS := $(patsubst $(BUILD)/bpf/%.bpf.o,$(BUILD)/%.skel.h,$(BPF_OBJS))
 
-# userspace/: files with a main() are programs, the rest is libcellgate
-# (cellgated*.c make cellgated; cellctl*.c and cmd_*.c make cellctl)
-PROG_NAMES := cellgated cellctl
-PROG_SRCS := $(wildcard $(PROG_NAMES:%=userspace/%.c))
-GD_SRCS := $(wildcard userspace/cellgated*.c)
-CMD_SRCS := $(wildcard userspace/cellctl*.c userspace/cmd_*.c)
-LIB_SRCS := $(filter-out $(GD_SRCS) $(CMD_SRCS),$(wildcard userspace/*.c))
+# userspace/lib/ is libcellgate; every other folder of userspace/ is one program of that name
+LIB_SRCS := $(wildcard userspace/lib/*.c)
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 LIB := $(BUILD)/libcellgate.a
-PROGS := $(patsubst userspace/%.c,$(BUILD)/%,$(PROG_SRCS))
+PROG_DIRS := $(filter-out lib,$(notdir $(patsubst %/,%,$(wildcard userspace/*/))))
+PROGS := $(PROG_DIRS:%=$(BUILD)/%)
+prog_objs = $(patsubst %.c,$(BUILD)/%.o,$(wildcard userspace/$(1)/*.c))
 
 # tests/lib: helpers shared by test programs (packet builders, loaders)
 TLIB_SRCS := $(wildcard tests/lib/*.c)
@@ -85,25 +87,34 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 	$(Q)$(LLVM_STRIP) -g $@
 
+$(BUILD)/bpf/%.bpf.o: tests/bpf/%.bpf.c $(BUILD)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Itests/bench -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
+
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name cg_$* > $@
 
-# every userspace object may include any skeleton
-$(BUILD)/%.o: %.c $(SKELS)
+# every object may include any skeleton
+$(BUILD)/userspace/%.o: userspace/%.c $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/%.o: tests/%.c $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/cellctl: $(patsubst %.c,$(BUILD)/%.o,$(CMD_SRCS)) $(LIB)
-	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
-
-$(BUILD)/cellgated: $(patsubst %.c,$(BUILD)/%.o,$(GD_SRCS)) $(LIB)
+# one binary per program folder
+.SECONDEXPANSION:
+$(PROGS): $(BUILD)/%: $$(call prog_objs,%) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -131,7 +142,7 @@ bench: deps
 	$(Q)BUILD=$(BUILD) bash scripts/bench.sh
 
 # product code and the test library; the tests' case tables are laid out by hand
-FORMAT_FILES = $(shell git ls-files 'bpf/*.[ch]' 'userspace/*.[ch]' 'include/*.h' 'tests/lib/*.[ch]')
+FORMAT_FILES = $(shell git ls-files 'bpf/*.[ch]' 'userspace/*.[ch]' 'include/*.h' 'tests/lib/*.[ch]' 'tests/bpf/*.[ch]')
 format:
 	$(Q)clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format: $(words $(FORMAT_FILES)) files ok"
 

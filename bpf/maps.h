@@ -3,8 +3,8 @@
 #ifndef CG_BPF_MAPS_H
 #define CG_BPF_MAPS_H
 
-#include "cellgate/consts.h"
-#include "cellgate/structs.h"
+#include "cellgate/abi/consts.h"
+#include "cellgate/abi/structs.h"
 
 /* (VIP, port, proto) -> service; plus a port-0 alias per (VIP, proto) for fragments. */
 struct {

@@ -3,9 +3,9 @@
 #ifndef CG_BPF_PARSE_H
 #define CG_BPF_PARSE_H
 
-#include "cellgate/consts.h"
-#include "cellgate/structs.h"
-#include "cellgate/hash.h"
+#include "cellgate/abi/consts.h"
+#include "cellgate/abi/structs.h"
+#include "cellgate/abi/hash.h"
 
 /*
  * Contract of every cg_parse_*() header helper: cur->pos points at the header

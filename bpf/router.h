@@ -3,9 +3,9 @@
 #ifndef CG_BPF_ROUTER_H
 #define CG_BPF_ROUTER_H
 
-#include "cellgate/consts.h"
-#include "cellgate/structs.h"
-#include "cellgate/hash.h"
+#include "cellgate/abi/consts.h"
+#include "cellgate/abi/structs.h"
+#include "cellgate/abi/hash.h"
 #include "maps.h"
 #include "parse.h"
 #include "encap.h"

@@ -25,6 +25,8 @@
 #define CG_CONFIG_MAX_SIZE  (4U << 20)		   /* largest config or state file, bytes */
 #define CG_CONFIG_MAX_DEPTH 32			   /* deepest YAML nesting accepted */
 #define CG_STATE_MAGIC	    "# cellgate-state v1 " /* first bytes of a state file */
+#define CG_STATE_DIR	    "/var/lib/cellgate"	   /* cellgated's default --state-dir */
+#define CG_STATE_FILE	    "state.yaml"	   /* the desired state inside the state dir */
 
 /* Ranges the parser enforces (see docs/config.md). */
 #define CG_MIN_MTU	   576	      /* IPv4 minimum datagram every host accepts */

@@ -7,13 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cellgate/consts.h"
-#include "cellgate/structs.h"
+#include "cellgate/abi/consts.h"
+#include "cellgate/abi/structs.h"
 
 /*
  * Every write to the router's maps goes through this file, for the
  * controller, the CLI and the tests alike. Keys and values are the ABI
- * structs of cellgate/structs.h, byte order as documented there.
+ * structs of cellgate/abi/structs.h, byte order as documented there.
  *
  * Functions return 0 or a negative errno and leave the maps untouched when
  * they refuse an argument. Only cg_dp_open() prints (one line to stderr);

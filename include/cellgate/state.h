@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <net/if.h>
 
-#include "cellgate/consts.h"
+#include "cellgate/abi/consts.h"
 
 /*
  * The desired state is the config file plus every runtime change an operator

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* bench.h - what the benchmark's BPF wrapper (bpf/bench.bpf.c) and its userspace share */
+/* bench.h - what the benchmark's BPF wrapper (tests/bpf/bench.bpf.c) and its userspace share */
 #ifndef CG_BENCH_H
 #define CG_BENCH_H
 

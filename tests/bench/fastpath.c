@@ -15,11 +15,11 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
-#include "cellgate/consts.h"
+#include "cellgate/abi/consts.h"
 #include "cellgate/dataplane.h"
-#include "cellgate/hash.h"
+#include "cellgate/abi/hash.h"
 #include "cellgate/maglev.h"
-#include "cellgate/structs.h"
+#include "cellgate/abi/structs.h"
 #include "pkt.h"
 #include "testrun.h"
 #include "bench.h"
@@ -1265,14 +1265,14 @@ static int fp_baselines(struct fp *fp, json_t *out)
 	e = json_pack("{s:s, s:f, s:f, s:f, s:o, s:s, s:s, s:o}", "name", "empty_drop",
 		      "ns_per_packet", bench_round2(d), "baseline", bench_round2(d), "ratio", 1.0,
 		      "runs", bench_runs_json(fp->drops, fp->ndrops), "verdict", "XDP_DROP", "what",
-		      "empty XDP program returning XDP_DROP (bpf/drop.bpf.c)", "prog",
+		      "empty XDP program returning XDP_DROP (tests/bpf/drop.bpf.c)", "prog",
 		      fp_prog_json(fp->drop_fd, "cg_drop"));
 	if (json_array_insert_new(out, 0, e))
 		return -1;
 	e = json_pack("{s:s, s:f, s:f, s:f, s:o, s:s, s:s, s:o}", "name", "empty_pass",
 		      "ns_per_packet", bench_round2(p), "baseline", bench_round2(p), "ratio", 1.0,
 		      "runs", bench_runs_json(fp->passes, fp->npasses), "verdict", "XDP_PASS",
-		      "what", "empty XDP program returning XDP_PASS (bpf/pass.bpf.c)", "prog",
+		      "what", "empty XDP program returning XDP_PASS (tests/bpf/pass.bpf.c)", "prog",
 		      fp_prog_json(fp->pass_fd, "cg_pass"));
 	if (json_array_insert_new(out, 1, e))
 		return -1;

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cellgate/consts.h"
+#include "cellgate/abi/consts.h"
 #include "cellgate/maglev.h"
 #include "tables.h"
 #include "util.h"

@@ -14,12 +14,12 @@ LAB_BINS += $(BUILD)/cellsrv $(BUILD)/labclient
 $(BUILD)/cellsrv: tests/lab/cellsrv.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) $(LDFLAGS) $< -o $@
 
 $(BUILD)/labclient: tests/lab/labclient.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) $(LDFLAGS) $< -o $@
 
 # whichcell reads the pinned maps: it links the library (LIB, LDLIBS from the Makefile)
 LAB_BINS += $(BUILD)/whichcell

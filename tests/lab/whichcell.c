@@ -8,7 +8,7 @@
 
 #include "cellgate/config.h"
 #include "cellgate/dataplane.h"
-#include "cellgate/hash.h"
+#include "cellgate/abi/hash.h"
 
 /*
  * whichcell PIN_DIR STATE_FILE tcp|udp SRC SPORT DST DPORT

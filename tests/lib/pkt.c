@@ -5,7 +5,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "cellgate/consts.h"
+#include "cellgate/abi/consts.h"
 #include "pkt.h"
 
 #define IPV4_HLEN     20

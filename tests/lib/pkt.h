@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cellgate/structs.h"
+#include "cellgate/abi/structs.h"
 
 #define TPKT_ETH_HLEN  14
 #define TPKT_VLAN_HLEN 4

@@ -17,13 +17,13 @@
 #include <bpf/libbpf.h>
 #include <cmocka.h>
 
-#include "cellgate/consts.h"
-#include "cellgate/hash.h"
-#include "cellgate/structs.h"
+#include "cellgate/abi/consts.h"
+#include "cellgate/abi/hash.h"
+#include "cellgate/abi/structs.h"
 #include "decap.skel.h"
 
-#include "../lib/pkt.h"
-#include "../lib/testrun.h"
+#include "pkt.h"
+#include "testrun.h"
 
 /*
  * Every case builds its input with tests/lib/pkt.c (the router's encapsulation
@@ -34,7 +34,7 @@
  * length.
  */
 
-/* Short names of enum cg_decap_stat (include/cellgate/consts.h) for the case table. */
+/* Short names of enum cg_decap_stat (include/cellgate/abi/consts.h) for the case table. */
 #define ST_IPIP4 CG_DECAP_STAT_IPIP4
 #define ST_IPIP6 CG_DECAP_STAT_IPIP6
 #define ST_GUE CG_DECAP_STAT_GUE

@@ -12,11 +12,11 @@
 #include <cmocka.h>
 #include <linux/bpf.h>
 
-#include "cellgate/consts.h"
+#include "cellgate/abi/consts.h"
 #include "cellgate/dataplane.h"
-#include "cellgate/hash.h"
+#include "cellgate/abi/hash.h"
 #include "cellgate/maglev.h"
-#include "cellgate/structs.h"
+#include "cellgate/abi/structs.h"
 #include "pkt.h"
 #include "testrun.h"
 

@@ -15,7 +15,7 @@
 #include <linux/bpf.h>
 
 #include "cellgate/dataplane.h"
-#include "cellgate/hash.h"
+#include "cellgate/abi/hash.h"
 #include "pkt.h"
 #include "rtenv.h"
 #include "testrun.h"

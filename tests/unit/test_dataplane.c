@@ -26,7 +26,7 @@
 #include <cmocka.h>
 
 #include "cellgate/dataplane.h"
-#include "cellgate/hash.h"
+#include "cellgate/abi/hash.h"
 
 #define BIG 65537     /* CG_DEFAULT_TABLE_SIZE */
 #define SMALL 251     /* another prime, for size changes */

@@ -27,7 +27,7 @@
  * the devices (802.1Q VLANs) that would make it send them. The test's own
  * definitions of cg_nl_* mean libcellgate's copy is not linked in.
  */
-#include "netlink.c"
+#include "../../userspace/lib/netlink.c"
 
 /*
  * The lab. Each group runs in a network namespace of its own, made by

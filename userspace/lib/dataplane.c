@@ -22,7 +22,7 @@
 #include <bpf/libbpf.h>
 
 #include "cellgate/dataplane.h"
-#include "cellgate/hash.h"
+#include "cellgate/abi/hash.h"
 #include "router.skel.h"
 
 #define CG_BPFFS_ROOT "/sys/fs/bpf" /* where bpffs is mounted when it is not */
@@ -49,7 +49,7 @@ struct cg_dp {
 };
 
 /*
- * Keep in sync with enum cg_stat in cellgate/consts.h: these are metric and
+ * Keep in sync with enum cg_stat in cellgate/abi/consts.h: these are metric and
  * JSON names, so a rename is an interface change.
  */
 static const char *const cg_stat_names[] = {

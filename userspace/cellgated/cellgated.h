@@ -16,10 +16,8 @@
 #include "cellgate/reconcile.h"
 #include "cellgate/state.h"
 
-#define CGD_VERSION    "0.1.0"
-#define CGD_STATE_DIR  "/var/lib/cellgate" /* default --state-dir */
-#define CGD_STATE_FILE "state.yaml"	   /* the desired state, inside the state dir */
-#define CGD_RETRY_MS   1000		   /* re-resolve unresolved next hops this often */
+#define CGD_VERSION  "0.1.0"
+#define CGD_RETRY_MS 1000 /* re-resolve unresolved next hops this often */
 
 /* What cellgated knows of one cell's next hop. */
 struct cgd_nexthop {
@@ -80,8 +78,24 @@ int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry
 /* cgd_reconcile - push d->st into the maps; logs what it wrote with cause. */
 int cgd_reconcile(struct cgd *d, const char *cause, char *err, size_t errlen);
 
+/* cgd_load_state - the persisted state into d->st, or on a first start the config (saved). Touches no map. */
+int cgd_load_state(struct cgd *d, char *err, size_t errlen);
+
+/* nexthop.c */
 /* cgd_resolve_all - (re)resolve every cell's next hop. */
 void cgd_resolve_all(struct cgd *d);
+/* cgd_nh_lookup - a cg_rec_nexthop_fn: the resolved MAC and VLAN of cell c, or -EAGAIN. */
+int cgd_nh_lookup(void *arg, const struct cg_cell_cfg *c, uint8_t mac[6], uint16_t *vlan);
+/* cgd_arm_retry - set the retry timer if a next hop is unresolved or the last reconcile failed. */
+void cgd_arm_retry(struct cgd *d);
+/* cgd_nl_readable - the loop callback of the rtnetlink monitor socket. */
+void cgd_nl_readable(struct cg_loop *loop, int fd, uint32_t events, void *arg);
+
+/* iface.c */
+/* cgd_attach_one - attach to ifc->name in mode (enum cg_xdp_mode), logged; sets ifc->ifindex and ->mode. */
+int cgd_attach_one(struct cgd *d, struct cgd_iface *ifc, int mode);
+/* cgd_sync_ifaces - attach to the interfaces d->st names, detach from the others; -ENODEV if one failed. */
+int cgd_sync_ifaces(struct cgd *d);
 
 /* The control-socket commands (cellgated_cmds.c). */
 extern const struct cg_ctl_cmd cgd_cmds[];

@@ -182,6 +182,8 @@ int cli_read(const char *cmd, cli_local_fn local, json_t **result);
 
 /* cli_local_get - the local view, loaded on first use; NULL (error printed) if unreadable. */
 struct cli_local *cli_local_get(void);
+/* cli_local_free - release the local view, if one was loaded. */
+void cli_local_free(void);
 
 /* ---- output helpers ---- */
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* cellgate/structs.h - map keys and values: the ABI between the BPF programs and userspace */
+/* cellgate/abi/structs.h - map keys and values: the ABI between the BPF programs and userspace */
 #ifndef CELLGATE_STRUCTS_H
 #define CELLGATE_STRUCTS_H
 
@@ -176,7 +176,7 @@ struct cg_cell_stats {
 
 /*
  * local_addrs key: an outer destination address. IPv4 in addr[0], the rest
- * zero, like every address in include/cellgate/structs.h; family keeps
+ * zero, like every address in include/cellgate/abi/structs.h; family keeps
  * IPv4 addresses apart from IPv6 ones of the same first word.
  */
 struct cg_decap_addr {

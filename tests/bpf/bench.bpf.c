@@ -5,7 +5,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "router.h"
-#include "../tests/bench/bench.h"
+#include "bench.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cellgate/consts.h"
+#include "cellgate/abi/consts.h"
 #include "cellgate/names.h"
 #include "cellgate/state.h"
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* cellgate/consts.h - limits, enums and flags shared by the BPF programs and userspace */
+/* cellgate/abi/consts.h - limits, enums and flags shared by the BPF programs and userspace */
 #ifndef CELLGATE_CONSTS_H
 #define CELLGATE_CONSTS_H
 
@@ -109,7 +109,7 @@ enum cg_family {
 
 /*
  * Counter slots of the global stats map, one per verdict and reason.
- * Keep in sync with cg_stat_names[] in userspace/dataplane.c.
+ * Keep in sync with cg_stat_names[] in userspace/lib/dataplane.c.
  */
 enum cg_stat {
 	CG_STAT_PASS_NOT_IP = 0, /* not IPv4/IPv6: passed untouched */

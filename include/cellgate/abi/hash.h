@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* cellgate/hash.h - the flow hash, one definition for the BPF programs and userspace */
+/* cellgate/abi/hash.h - the flow hash, one definition for the BPF programs and userspace */
 #ifndef CELLGATE_HASH_H
 #define CELLGATE_HASH_H
 
-#include "cellgate/consts.h"
-#include "cellgate/structs.h"
+#include "cellgate/abi/consts.h"
+#include "cellgate/abi/structs.h"
 
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))

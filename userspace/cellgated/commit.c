@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* commit.c - the desired state's one way in: validate, persist, reconcile; shed level expiry */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cellgate/config.h"
+
+#include "cellgated.h"
+/* Operator shed levels past their expiry leave the desired state (logged, persisted). */
+static void expiry_timer(struct cg_loop *loop, void *arg)
+{
+	struct cgd *d = arg;
+	int64_t now = (int64_t)time(NULL);
+	struct cg_state next;
+	char err[256], level[16];
+	size_t i, n = 0;
+
+	d->expiry_id = -1;
+	if (cg_state_copy(&next, &d->st)) {
+		cgd_log("cannot expire shed levels: out of memory");
+		return;
+	}
+	for (i = 0; i < next.nshed; i++) {
+		const struct cg_shed_cfg *e = &next.shed[i];
+
+		if (!e->expires || e->expires > now) {
+			next.shed[n++] = *e;
+			continue;
+		}
+		cg_level_format(e->level_ppm, level, sizeof(level));
+		cgd_log("shed level %s for %s/%u expired (set by %s: %s)", level, e->cell, e->class,
+			e->by, e->reason);
+	}
+	if (n == next.nshed) {
+		cg_state_free(&next);
+		cgd_reconcile(d, "shed expiry check", err, sizeof(err));
+		return;
+	}
+	next.nshed = n;
+	if (cgd_commit(d, &next, "shed level expired", false, NULL, NULL, err, sizeof(err)) < 0)
+		cgd_log("cannot expire shed levels: %s", err);
+	cg_state_free(&next);
+}
+
+/* Does st hold an operator level already past its expiry (loaded after downtime, applied)? */
+static bool shed_expired(const struct cg_state *st)
+{
+	int64_t now = (int64_t)time(NULL);
+	size_t i;
+
+	for (i = 0; i < st->nshed; i++)
+		if (st->shed[i].expires && st->shed[i].expires <= now)
+			return true;
+	return false;
+}
+
+/* Wake up when the next operator level expires. */
+static void arm_expiry(struct cgd *d, int64_t when)
+{
+	int64_t now = (int64_t)time(NULL);
+
+	if (d->expiry_id >= 0)
+		cg_loop_timer_cancel(d->loop, d->expiry_id);
+	d->expiry_id = -1;
+	if (!when)
+		return;
+	d->expiry_id = cg_loop_timer(d->loop, when > now ? (uint64_t)(when - now) * 1000 + 20 : 20,
+				     expiry_timer, d);
+}
+
+int cgd_reconcile(struct cgd *d, const char *cause, char *err, size_t errlen)
+{
+	struct cg_rec_report rep;
+	int ret;
+
+	ret = cg_rec_apply(d->rec, &d->st, cgd_nh_lookup, d, &rep, err, errlen);
+	d->last_rec = rep;
+	d->rec_failed = ret != 0;
+	if (ret) {
+		cgd_log("reconcile (%s) failed: %s; retrying every %d ms", cause, err,
+			CGD_RETRY_MS);
+		cgd_arm_retry(d);
+		return ret;
+	}
+	if (cg_rec_writes(&rep))
+		cgd_log("reconcile (%s): wrote settings %u, cells %u, tables %u (removed %u), "
+			"service keys %u (removed %u), shed levels %u, classes %u, rules %u "
+			"(removed %u)",
+			cause, rep.settings, rep.cells, rep.tables, rep.tables_del, rep.keys,
+			rep.keys_del, rep.shed, rep.classes, rep.rules, rep.rules_del);
+	if (rep.unready)
+		cgd_log("reconcile (%s): %u cell(s) kept out of the tables until their next hop "
+			"resolves, e.g. %s",
+			cause, rep.unready, rep.first_unready);
+	cgd_arm_retry(d);
+	arm_expiry(d, shed_expired(&d->st) ? (int64_t)time(NULL) : rep.next_expiry);
+	return 0;
+}
+
+struct diff_ctx {
+	json_t *arr; /* the changes, as JSON objects {op, kind, name, detail} */
+	size_t n;
+};
+
+static void diff_emit(void *arg, char op, const char *kind, const char *name, const char *detail)
+{
+	struct diff_ctx *c = arg;
+
+	c->n++;
+	json_array_append_new(c->arr,
+			      json_pack("{s:s%, s:s, s:s, s:s}", "op", &op, (size_t)1, "kind", kind,
+					"name", name, "detail", detail ? detail : ""));
+}
+
+/* One log line per change, with who caused it. */
+static void log_changes(const json_t *arr, const char *cause)
+{
+	const json_t *ch;
+	size_t i;
+
+	json_array_foreach(arr, i, ch)
+		cgd_log("change (%s): %s %s %s %s", cause,
+			json_string_value(json_object_get(ch, "op")),
+			json_string_value(json_object_get(ch, "kind")),
+			json_string_value(json_object_get(ch, "name")),
+			json_string_value(json_object_get(ch, "detail")));
+}
+
+/* Drop "request:12: " from a parser message about a state we serialised ourselves. */
+static void strip_location(char *err)
+{
+	char *p = strstr(err, ": ");
+
+	if (!strncmp(err, "request:", 8) && p)
+		memmove(err, p + 2, strlen(p + 2) + 1);
+}
+
+int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry_run,
+	       json_t **changes, json_t **written, char *err, size_t errlen)
+{
+	struct cg_state parsed;
+	struct diff_ctx dc = { 0 };
+	char *buf = NULL, rerr[256];
+
+	size_t len = 0;
+	FILE *mem;
+	int ret;
+
+	cg_state_init(&parsed);
+	ret = cg_state_assign_ids(next, &d->st);
+	if (ret) {
+		snprintf(err, errlen, "cannot assign ids: %s",
+			 ret == -ENOSPC ? "too many objects" : "an explicit id is taken");
+		return ret;
+	}
+	/* one validation path: what the config parser accepts */
+	mem = open_memstream(&buf, &len);
+	if (!mem)
+		return -ENOMEM;
+	ret = cg_state_write(next, mem);
+	if (fclose(mem) && !ret)
+		ret = -ENOMEM;
+	if (!ret)
+		ret = cg_config_parse_buf("request", buf, len, &parsed, err, errlen);
+	free(buf);
+	if (ret) {
+		strip_location(err);
+		return ret;
+	}
+	parsed.generation = d->st.generation;
+
+	dc.arr = json_array();
+	if (!dc.arr) {
+		cg_state_free(&parsed);
+		return -ENOMEM;
+	}
+	cg_state_diff(&d->st, &parsed, diff_emit, &dc);
+	if (!dc.n || dry_run)
+		goto done;
+	parsed.generation = d->st.generation + 1;
+	ret = cg_state_save(&parsed, d->state_path, err, errlen);
+	if (ret) {
+		cgd_log("refused (%s): %s", cause, err);
+		goto done;
+	}
+	log_changes(dc.arr, cause);
+	cg_state_free(&d->st);
+	d->st = parsed;
+	cg_state_init(&parsed);
+	cg_state_free(next);
+	cg_state_init(next);
+
+	cgd_sync_ifaces(d);
+	cgd_resolve_all(d);
+	ret = cgd_reconcile(d, cause, rerr, sizeof(rerr));
+	if (written)
+		*written = json_pack(
+			"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "shed_levels",
+			(json_int_t)d->last_rec.shed, "classes", (json_int_t)d->last_rec.classes,
+			"rules", (json_int_t)d->last_rec.rules, "rules_removed",
+			(json_int_t)d->last_rec.rules_del, "settings",
+			(json_int_t)d->last_rec.settings, "cells", (json_int_t)d->last_rec.cells,
+			"tables", (json_int_t)d->last_rec.tables, "tables_removed",
+			(json_int_t)d->last_rec.tables_del, "service_keys",
+			(json_int_t)d->last_rec.keys, "service_keys_removed",
+			(json_int_t)d->last_rec.keys_del, "unready_cells",
+			(json_int_t)d->last_rec.unready);
+	if (ret) /* persisted: the retry timer and the next change finish the job */
+		snprintf(err, errlen, "saved, but the data plane refused it: %s", rerr);
+done:
+	cg_state_free(&parsed);
+	if (!ret && changes)
+		*changes = json_incref(dc.arr);
+	json_decref(dc.arr);
+	return ret ? ret : (int)dc.n;
+}
+
+/* The persisted state, or the config to start from. Touches no map. */
+int cgd_load_state(struct cgd *d, char *err, size_t errlen)
+{
+	int ret;
+
+	ret = cg_state_load(d->state_path, &d->st, err, errlen);
+	if (!ret) {
+		cgd_log("desired state: %s (generation %llu)%s", d->state_path,
+			(unsigned long long)d->st.generation,
+			d->config_path ? "; --config is only read on a first start, "
+					 "'cellctl config apply' changes a running one" :
+					 "");
+		return 0;
+	}
+	if (ret != -ENOENT)
+		return ret; /* corrupt or unreadable: refuse, change nothing */
+	if (!d->config_path) {
+		snprintf(err, errlen, "no state in '%.300s' and no --config to start from",
+			 d->state_path);
+		return -ENOENT;
+	}
+	ret = cg_config_parse(d->config_path, &d->st, err, errlen);
+	if (ret)
+		return ret;
+	ret = cg_state_assign_ids(&d->st, NULL);
+	if (ret) {
+		snprintf(err, errlen, "'%s': cannot assign ids: %s", d->config_path,
+			 strerror(-ret));
+		return ret;
+	}
+	d->st.generation = 1;
+	ret = cg_state_save(&d->st, d->state_path, err, errlen);
+	if (!ret)
+		cgd_log("desired state: %s, first start from %s", d->state_path, d->config_path);
+	return ret;
+}

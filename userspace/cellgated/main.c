@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* main.c - cellgated, the controller: owns the data plane, persists the desired state, reconciles, serves cellctl */
+#include <errno.h>
+#include <getopt.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "cellgate/config.h"
+#include "cellgate/view.h"
+#include "cellgated.h"
+
+void cgd_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("cellgated: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	fputs("cellgated: libbpf: ", stderr);
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: cellgated [options]\n"
+		"  -c, --config FILE     config to start from when no state is persisted yet\n"
+		"  -d, --state-dir DIR   where the desired state is persisted (default %s)\n"
+		"  -p, --pin-dir DIR     bpffs directory of the maps and links (default %s)\n"
+		"  -s, --socket PATH     control socket (default %s)\n"
+		"  -m, --xdp-mode MODE   auto, native or generic (default: the config's)\n"
+		"      --check           validate --config and exit\n"
+		"      --teardown        detach from every interface, remove the pins and exit\n"
+		"                        (every flow loses its connection entry)\n"
+		"  -h, --help            this text\n"
+		"  -V, --version         print the version\n"
+		"cellgated keeps the data plane running when it exits (fail-static); a new\n"
+		"cellgated adopts the pinned maps and moves no flow.\n",
+		CG_STATE_DIR, CG_DP_PIN_DIR, CG_CTL_DEFAULT_PATH);
+}
+
+static bool pins_exist(const char *dir)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/cells", dir);
+	return access(path, F_OK) == 0;
+}
+
+static void on_signal(struct cg_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct signalfd_siginfo si;
+
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGHUP) {
+		cgd_log("SIGHUP ignored: use 'cellctl config apply' to change the state");
+		return;
+	}
+	cgd_log("signal %u: exiting; the data plane keeps forwarding on the pinned maps",
+		si.ssi_signo);
+	cg_loop_stop(loop);
+}
+
+static void ctl_log(void *arg, int prio, const char *msg)
+{
+	if (prio <= LOG_WARNING)
+		cgd_log("control socket: %s", msg);
+}
+
+static int teardown(const char *pin_dir)
+{
+	struct cg_dp_opts opts = { .pin_dir = pin_dir, .adopt = true };
+	struct cg_dp *dp;
+	int ret;
+
+	if (!pins_exist(pin_dir)) {
+		cgd_log("nothing pinned in '%s'", pin_dir);
+		return 0;
+	}
+	dp = cg_dp_open(&opts);
+	if (!dp)
+		return -errno;
+	ret = cg_dp_unpin(dp);
+	cg_dp_close(dp);
+	if (ret)
+		cgd_log("cannot remove the pins in '%s': %s", pin_dir, strerror(-ret));
+	else
+		cgd_log("detached and unpinned '%s'", pin_dir);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "xdp-mode", required_argument, NULL, 'm' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "teardown", no_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cgd d = { .pin_dir = CG_DP_PIN_DIR,
+			 .sock_path = CG_CTL_DEFAULT_PATH,
+			 .xdp_mode = -1 };
+	struct cg_ctl_opts copts = { .server = "cellgated",
+				     .version = CGD_VERSION,
+				     .log = ctl_log };
+	const char *state_dir = CG_STATE_DIR;
+	bool check = false, do_teardown = false;
+	char err[512];
+	sigset_t mask;
+	int opt, sfd = -1, ret = 1;
+
+	while ((opt = getopt_long(argc, argv, "c:d:p:s:m:hV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			d.config_path = optarg;
+			break;
+		case 'd':
+			state_dir = optarg;
+			break;
+		case 'p':
+			d.pin_dir = optarg;
+			break;
+		case 's':
+			d.sock_path = optarg;
+			break;
+		case 'm':
+			if (!strcmp(optarg, "auto"))
+				d.xdp_mode = CG_XDP_AUTO;
+			else if (!strcmp(optarg, "native"))
+				d.xdp_mode = CG_XDP_NATIVE;
+			else if (!strcmp(optarg, "generic"))
+				d.xdp_mode = CG_XDP_GENERIC;
+			else {
+				fprintf(stderr,
+					"cellgated: bad --xdp-mode '%s' (auto, native, generic)\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'C':
+			check = true;
+			break;
+		case 'T':
+			do_teardown = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("cellgated %s\n", CGD_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "cellgated: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	libbpf_set_print(libbpf_quiet);
+	cg_state_init(&d.st);
+
+	if (check) {
+		if (!d.config_path) {
+			fprintf(stderr, "cellgated: --check needs --config\n");
+			return 2;
+		}
+		ret = cg_config_parse(d.config_path, &d.st, err, sizeof(err));
+		if (ret) {
+			fprintf(stderr, "cellgated: %s\n", err);
+			return 1;
+		}
+		printf("%s: ok\n", d.config_path);
+		cg_state_free(&d.st);
+		return 0;
+	}
+	if (do_teardown)
+		return teardown(d.pin_dir) ? 1 : 0;
+
+	snprintf(d.state_path, sizeof(d.state_path), "%s/%s", state_dir, CG_STATE_FILE);
+	if (mkdir(state_dir, 0700) && errno != EEXIST) {
+		cgd_log("cannot create '%s': %s", state_dir, strerror(errno));
+		return 1;
+	}
+	if (cgd_load_state(&d, err, sizeof(err))) {
+		cgd_log("%s", err);
+		cgd_log("refusing to start; the data plane is left exactly as it is");
+		return 1;
+	}
+
+	d.adopted = pins_exist(d.pin_dir);
+	d.dp = cg_dp_open(&(struct cg_dp_opts){
+		.pin_dir = d.pin_dir, .conntrack_size = d.st.conntrack_size, .adopt = d.adopted });
+	if (!d.dp) {
+		if (errno == EPROTO)
+			cgd_log("the maps pinned in '%s' do not match this build; "
+				"'cellgated --teardown' removes them (every flow loses its entry)",
+				d.pin_dir);
+		goto out;
+	}
+	cgd_log("%s the data plane in %s", d.adopted ? "adopted" : "created", d.pin_dir);
+	d.rec = cg_rec_new(d.dp);
+	d.nexthops = calloc(CG_MAX_CELLS, sizeof(*d.nexthops));
+	d.loop = cg_loop_new();
+	if (!d.rec || !d.nexthops || !d.loop) {
+		cgd_log("cannot start: %s", strerror(errno ? errno : ENOMEM));
+		goto out;
+	}
+	d.nl = cg_nl_open();
+	if (!d.nl) {
+		cgd_log("cannot open rtnetlink: %s", strerror(errno));
+		goto out;
+	}
+	d.started_ms = cg_loop_now_ms();
+
+	/* attach first, so next hops can be checked against the served interfaces */
+	for (size_t i = 0; i < d.st.nifaces; i++) {
+		snprintf(d.ifaces[i].name, sizeof(d.ifaces[i].name), "%s", d.st.ifaces[i]);
+		if (cgd_attach_one(&d, &d.ifaces[i], d.xdp_mode >= 0 ? d.xdp_mode : d.st.xdp_mode))
+			goto out;
+	}
+	d.nifaces = d.st.nifaces;
+	cgd_resolve_all(&d);
+	if (cgd_reconcile(&d, d.adopted ? "adopt" : "start", err, sizeof(err)))
+		goto out;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0 || cg_loop_add(d.loop, sfd, EPOLLIN, on_signal, &d) ||
+	    cg_loop_add(d.loop, cg_nl_monitor_fd(d.nl), EPOLLIN, cgd_nl_readable, &d)) {
+		cgd_log("cannot set up the event loop: %s", strerror(errno));
+		goto out;
+	}
+	d.ctl = cg_ctl_server_new(d.loop, d.sock_path, cgd_cmds, cgd_ncmds, &d, &copts);
+	if (!d.ctl) {
+		cgd_log("cannot serve '%s': %s", d.sock_path, strerror(errno));
+		goto out;
+	}
+	cgd_log("ready: %zu services, %zu cells, control socket %s", d.st.nservices, d.st.ncells,
+		d.sock_path);
+	ret = cg_loop_run(d.loop) ? 1 : 0;
+out:
+	cg_ctl_server_free(d.ctl);
+	if (sfd >= 0)
+		close(sfd);
+	cg_nl_close(d.nl);
+	cg_loop_free(d.loop);
+	cg_rec_free(d.rec);
+	cg_dp_close(d.dp); /* pins and pinned links stay: fail-static */
+	free(d.nexthops);
+	cg_state_free(&d.st);
+	return ret;
+}
