@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "cellgate/config.h"
+#include "cellgate/lock.h"
 #include "cellgate/view.h"
 #include "cellgated.h"
 
@@ -88,6 +89,26 @@ static void ctl_log(void *arg, int prio, const char *msg)
 		cgd_log("control socket: %s", msg);
 }
 
+/* Take the pin dir's lock; -1 (logged) if another cellgated holds it or it cannot be taken. */
+static int lock_pins(const char *pin_dir)
+{
+	char path[PATH_MAX], what[384], err[512];
+	int fd, ret;
+
+	ret = cg_lock_path(NULL, pin_dir, path, sizeof(path));
+	if (ret) {
+		cgd_log("cannot lock pin directory '%.300s': %s", pin_dir, strerror(-ret));
+		return -1;
+	}
+	snprintf(what, sizeof(what), "pin directory '%.300s'", pin_dir);
+	fd = cg_lock_take(path, what, err, sizeof(err));
+	if (fd < 0) {
+		cgd_log("%s; refusing to start, nothing was changed", err);
+		return -1;
+	}
+	return fd;
+}
+
 static int teardown(const char *pin_dir)
 {
 	struct cg_dp_opts opts = { .pin_dir = pin_dir, .adopt = true };
@@ -134,7 +155,8 @@ int main(int argc, char **argv)
 	bool check = false, do_teardown = false;
 	char err[512];
 	sigset_t mask;
-	int opt, sfd = -1, ret = 1;
+	char lock_path[PATH_MAX], what[384];
+	int opt, sfd = -1, ret = 1, pin_lock = -1, state_lock = -1;
 
 	while ((opt = getopt_long(argc, argv, "c:d:p:s:m:hV", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -202,12 +224,26 @@ int main(int argc, char **argv)
 		cg_state_free(&d.st);
 		return 0;
 	}
-	if (do_teardown)
-		return teardown(d.pin_dir) ? 1 : 0;
+	/* one cellgated per pin dir and per state dir, checked before anything is touched */
+	pin_lock = lock_pins(d.pin_dir);
+	if (pin_lock < 0)
+		return 1;
+	if (do_teardown) {
+		ret = teardown(d.pin_dir) ? 1 : 0;
+		close(pin_lock);
+		return ret;
+	}
 
 	snprintf(d.state_path, sizeof(d.state_path), "%s/%s", state_dir, CG_STATE_FILE);
 	if (mkdir(state_dir, 0700) && errno != EEXIST) {
 		cgd_log("cannot create '%s': %s", state_dir, strerror(errno));
+		return 1;
+	}
+	snprintf(lock_path, sizeof(lock_path), "%s/%s", state_dir, CG_LOCK_FILE);
+	snprintf(what, sizeof(what), "state directory '%.300s'", state_dir);
+	state_lock = cg_lock_take(lock_path, what, err, sizeof(err));
+	if (state_lock < 0) {
+		cgd_log("%s; refusing to start, nothing was changed", err);
 		return 1;
 	}
 	if (cgd_load_state(&d, err, sizeof(err))) {
@@ -282,5 +318,10 @@ out:
 	cg_dp_close(d.dp); /* pins and pinned links stay: fail-static */
 	free(d.nexthops);
 	cg_state_free(&d.st);
+	/* the locks go last: no second cellgated may start while this one still holds anything */
+	if (state_lock >= 0)
+		close(state_lock);
+	if (pin_lock >= 0)
+		close(pin_lock);
 	return ret;
 }
