@@ -97,12 +97,22 @@ static int cmd_blob(void *ctx, const json_t *args, json_t **result, char *err, s
 	return *result ? 0 : -ENOMEM;
 }
 
+static unsigned int log_lines; /* lines the server child logged */
+
+/* log.count: how many lines the server has logged so far. */
+static int cmd_log_count(void *ctx, const json_t *args, json_t **result, char *err, size_t errlen)
+{
+	*result = json_pack("{s:i}", "lines", (int)log_lines);
+	return *result ? 0 : -ENOMEM;
+}
+
 static const struct cg_ctl_cmd test_cmds[] = {
 	{ "echo", cmd_echo, false },
 	{ "cell.get", cmd_cell_get, false },
 	{ "cell.set", cmd_cell_set, true },
 	{ "fail", cmd_fail, false },
 	{ "blob", cmd_blob, false },
+	{ "log.count", cmd_log_count, false },
 };
 
 #define NCMDS (sizeof(test_cmds) / sizeof(test_cmds[0]))
@@ -113,6 +123,7 @@ static char last_log[512];
 static void test_log(void *arg, int prio, const char *msg)
 {
 	snprintf(last_log, sizeof(last_log), "%s", msg);
+	log_lines++;
 	if (getenv("CG_TEST_VERBOSE"))
 		fprintf(stderr, "  [%s %d] %s\n", arg ? (const char *)arg : "test", prio, msg);
 }
@@ -290,6 +301,14 @@ static json_t *raw_reply(struct raw *r)
 	memmove(r->buf, nl + 1, r->len - len - 1);
 	r->len -= len + 1;
 	return reply;
+}
+
+/* The next reply line if one arrives within timeout_ms, else NULL. */
+static json_t *raw_reply_within(struct raw *r, int timeout_ms)
+{
+	if (!memchr(r->buf, '\n', r->len) && raw_fill(r, timeout_ms) <= 0)
+		return NULL;
+	return memchr(r->buf, '\n', r->len) ? raw_reply(r) : NULL;
 }
 
 /* Wait for the server to close r; returns the bytes discarded meanwhile, -1 on timeout. */
@@ -674,6 +693,176 @@ static void test_ctl_active_client_is_not_dropped(void **state)
 	raw_sends(&r, "{\"cmd\":\"hello\",\"id\":2}\n");
 	check_ok(raw_reply(&r), 2);
 	raw_close(&r);
+	server_stop(&s);
+}
+
+static void find_nobody(uid_t *uid, gid_t *gid);
+static int run_as_nobody(gid_t gid, gid_t supp, int (*fn)(const char *path), const char *path);
+
+static void test_ctl_junk_lines_do_not_keep_a_connection_alive(void **state)
+{
+	struct cg_ctl_opts o = { .idle_timeout_ms = 200 };
+	uint64_t start, end = 0;
+	struct server s;
+	struct raw r;
+	json_t *reply;
+	int i;
+
+	server_start(&s, &o);
+	raw_open(&r, s.path);
+	start = cg_loop_now_ms();
+	/* junk and blank lines every 40 ms, for longer than the idle timeout */
+	for (i = 0; i < 15 && !end; i++) {
+		raw_sends(&r, "junk\n\n");
+		usleep(40 * 1000);
+		while ((reply = raw_reply_within(&r, 1))) {
+			const char *code = json_string_value(json_object_get(reply, "code"));
+
+			if (code && !strcmp(code, "ETIMEDOUT"))
+				end = cg_loop_now_ms();
+			json_decref(reply);
+		}
+	}
+	assert_true(end > 0); /* dropped as idle, junk or not */
+	assert_true(end - start >= 195);
+	raw_close(&r);
+	check_hello(s.path);
+	server_stop(&s);
+}
+
+static void test_ctl_junk_is_rate_limited_and_a_flood_is_dropped(void **state)
+{
+	struct cg_ctl_opts o = { .max_rate = 5 };
+	static char buf[300 * 6];
+	int i, einval = 0, busy = 0;
+	struct server s;
+	struct raw r;
+	size_t len = 0;
+	json_t *reply;
+
+	server_start(&s, &o);
+	/* 20 junk lines: a burst of max_rate parsed, the rest refused before parsing */
+	for (i = 0; i < 20; i++)
+		len += snprintf(buf + len, sizeof(buf) - len, "junk\n");
+	raw_open(&r, s.path);
+	raw_send(&r, buf, len);
+	for (i = 0; i < 20; i++) {
+		const char *code;
+
+		reply = raw_reply(&r);
+		assert_non_null(reply);
+		code = json_string_value(json_object_get(reply, "code"));
+		einval += code && !strcmp(code, "EINVAL");
+		busy += code && !strcmp(code, "EBUSY");
+		json_decref(reply);
+	}
+	assert_true(einval >= 5 && einval <= 6);
+	assert_int_equal(einval + busy, 20);
+	/* 300 more at once: far past the rate, the connection is dropped */
+	len = 0;
+	for (i = 0; i < 300; i++)
+		len += snprintf(buf + len, sizeof(buf) - len, "junk\n");
+	raw_send(&r, buf, len);
+	assert_true(raw_wait_eof(&r, WAIT_MS) >= 0);
+	raw_close(&r);
+	check_hello(s.path);
+	server_stop(&s);
+}
+
+static void test_ctl_deep_or_huge_json_is_refused_before_parsing(void **state)
+{
+	static char deep[256], wide[3 * 100000 + 64];
+	struct server s;
+	struct raw r;
+	json_t *reply;
+	size_t len;
+	int i;
+
+	server_start(&s, NULL);
+	len = (size_t)snprintf(deep, sizeof(deep), "{\"cmd\":\"echo\",\"args\":{\"a\":");
+	for (i = 0; i < 40; i++)
+		deep[len++] = '[';
+	for (i = 0; i < 40; i++)
+		deep[len++] = ']';
+	len += (size_t)snprintf(deep + len, sizeof(deep) - len, "},\"id\":1}\n");
+	raw_open(&r, s.path);
+	raw_send(&r, deep, len);
+	reply = raw_reply(&r);
+	assert_non_null(reply);
+	assert_non_null(strstr(json_string_value(json_object_get(reply, "error")), "nested deeper"));
+	check_error(reply, "EINVAL", -1);
+	len = (size_t)snprintf(wide, sizeof(wide), "{\"cmd\":\"echo\",\"args\":{\"a\":[0");
+	for (i = 0; i < 100000; i++)
+		len += (size_t)snprintf(wide + len, sizeof(wide) - len, ",1");
+	len += (size_t)snprintf(wide + len, sizeof(wide) - len, "]},\"id\":2}\n");
+	raw_send(&r, wide, len);
+	reply = raw_reply(&r);
+	assert_non_null(reply);
+	assert_non_null(strstr(json_string_value(json_object_get(reply, "error")),
+			       "more than 4096 JSON values"));
+	check_error(reply, "EINVAL", -1);
+	/* strings may hold any number of brackets and commas */
+	raw_sends(&r, "{\"cmd\":\"echo\",\"args\":{\"t\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[,,,\\\"[\"},"
+		      "\"id\":3}\n");
+	check_ok(raw_reply(&r), 3);
+	raw_close(&r);
+	server_stop(&s);
+}
+
+static void test_ctl_full_server_makes_room_by_closing_a_quiet_client(void **state)
+{
+	struct cg_ctl_opts o = { .max_clients = 2 };
+	struct raw quiet, junk;
+	struct server s;
+	char err[256] = "";
+	json_t *reply;
+
+	server_start(&s, &o);
+	raw_open(&quiet, s.path);
+	usleep(20 * 1000); /* quiet is the older of the two */
+	raw_open(&junk, s.path);
+	raw_sends(&junk, "junk\n");
+	check_error(raw_reply(&junk), "EINVAL", -1);
+	usleep(1100 * 1000);
+	raw_sends(&junk, "junk\n"); /* junk is no request: still quiet */
+	check_error(raw_reply(&junk), "EINVAL", -1);
+	/* the operator gets in; the quietest connection is told why and closed */
+	assert_int_equal(cg_ctl_call(s.path, "hello", NULL, NULL, err, sizeof(err), WAIT_MS), 0);
+	reply = raw_reply(&quiet);
+	check_error(reply, "EBUSY", -1);
+	assert_true(raw_wait_eof(&quiet, WAIT_MS) >= 0);
+	raw_close(&quiet);
+	raw_close(&junk);
+	server_stop(&s);
+}
+
+static int refused_100_times(const char *path)
+{
+	char err[256] = "";
+	int i;
+
+	for (i = 0; i < 100; i++)
+		if (cg_ctl_call(path, "hello", NULL, NULL, err, sizeof(err), WAIT_MS) != -EACCES ||
+		    !strstr(err, "not root"))
+			return 1;
+	return 0;
+}
+
+static void test_ctl_connection_storm_does_not_flood_the_log(void **state)
+{
+	/* a world-writable socket, so that SO_PEERCRED is what refuses each one */
+	struct cg_ctl_opts o = { .mode = 0666 };
+	struct server s;
+	json_t *res = NULL;
+	char err[256] = "";
+
+	server_start(&s, &o);
+	assert_int_equal(run_as_nobody(65534, (gid_t)-1, refused_100_times, s.path), 0);
+	assert_int_equal(cg_ctl_call(s.path, "log.count", NULL, &res, err, sizeof(err), WAIT_MS), 0);
+	/* a burst of 20 lines, then 5 a second: far fewer than 100 */
+	assert_true(json_integer_value(json_object_get(res, "lines")) >= 20);
+	assert_true(json_integer_value(json_object_get(res, "lines")) <= 40);
+	json_decref(res);
 	server_stop(&s);
 }
 
@@ -1099,6 +1288,11 @@ int main(void)
 		cmocka_unit_test(test_ctl_client_vanishing_mid_request_is_harmless),
 		cmocka_unit_test(test_ctl_connect_failure_says_why),
 		cmocka_unit_test(test_ctl_code_names_map_both_ways),
+		cmocka_unit_test(test_ctl_junk_lines_do_not_keep_a_connection_alive),
+		cmocka_unit_test(test_ctl_junk_is_rate_limited_and_a_flood_is_dropped),
+		cmocka_unit_test(test_ctl_deep_or_huge_json_is_refused_before_parsing),
+		cmocka_unit_test(test_ctl_full_server_makes_room_by_closing_a_quiet_client),
+		cmocka_unit_test(test_ctl_connection_storm_does_not_flood_the_log),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,6 +19,15 @@
 #define CTL_OUT_KEEP	    (64 * 1024) /* output buffer kept once drained; a larger one is freed */
 #define CTL_MSG_MAX	    512		/* error messages, handlers' included */
 #define CTL_PEER_GROUPS	    64		/* supplementary groups looked at without allocating */
+#define CTL_IN_KEEP	    (64 * 1024) /* input buffer kept once drained; a larger one shrinks */
+#define CTL_MAX_DEPTH	    32		/* deepest JSON nesting in a request */
+#define CTL_MAX_VALUES	    4096 /* JSON values in one request: bounds what parsing allocates */
+#define CTL_PARSE_ID_MAX    4096 /* a refused line this short is parsed to echo its id */
+#define CTL_FLOOD_FACTOR    2	 /* lines refused past max_rate x this, in a row: dropped */
+#define CTL_FLOOD_MIN	    64	 /* ... and never fewer than this many */
+#define CTL_EVICT_QUIET_MS  1000 /* a full server closes a client this quiet for a new one */
+#define CTL_LOG_BURST	    20	 /* per-connection log lines in a burst ... */
+#define CTL_LOG_RATE	    5	 /* ... and a second after it; the rest are counted */
 
 /* One connection. */
 struct ctl_client {
@@ -39,7 +48,9 @@ struct ctl_client {
 	size_t out_cap;	    /* size of out */
 	uint32_t events;    /* events asked of the loop */
 	int idle_timer;	    /* pending idle check, 0 if none */
-	uint64_t active_ms; /* last request or reply progress (cg_loop_now_ms) */
+	uint64_t active_ms; /* last valid request (cg_loop_now_ms); junk does not count */
+	uint64_t sent_ms;   /* last reply progress: a slow reader of real replies is not idle */
+	uint64_t refused;   /* lines refused by the rate limit since the last one admitted */
 	uint64_t tokens;    /* rate limiter, in thousandths of a request */
 	uint64_t refill_ms; /* when tokens was last topped up */
 	bool closing;	    /* reads no more; closes once out is sent */
@@ -61,6 +72,9 @@ struct cg_ctl_server {
 	struct ctl_client *clients;    /* connections served */
 	size_t nclients;	       /* entries in clients */
 	int accept_timer;	       /* resumes accepting after a pause, 0 if none */
+	uint64_t log_tokens;	       /* per-connection log lines allowed now, in thousandths */
+	uint64_t log_refill_ms;	       /* when log_tokens was last topped up */
+	uint64_t log_suppressed;       /* lines not logged since the last one that was */
 };
 
 static void ctl_log(const struct cg_ctl_opts *opts, int prio, const char *fmt, ...)
@@ -77,6 +91,42 @@ static void ctl_log(const struct cg_ctl_opts *opts, int prio, const char *fmt, .
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	opts->log(opts->log_arg, prio, msg);
+}
+
+static void ctl_log_client(struct cg_ctl_server *srv, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Log a line about one connection, at most CTL_LOG_BURST in a burst and
+ * CTL_LOG_RATE a second after it: a connection storm must not flood the log.
+ * What is not logged is counted and reported with the next line that is.
+ */
+static void ctl_log_client(struct cg_ctl_server *srv, int prio, const char *fmt, ...)
+{
+	uint64_t now = cg_loop_now_ms(), full = CTL_LOG_BURST * 1000ULL;
+	char msg[CTL_MSG_MAX + 128];
+	va_list ap;
+
+	if (!srv->opts.log)
+		return;
+	srv->log_tokens += (now - srv->log_refill_ms) * CTL_LOG_RATE;
+	if (srv->log_tokens > full)
+		srv->log_tokens = full;
+	srv->log_refill_ms = now;
+	if (srv->log_tokens < 1000) {
+		srv->log_suppressed++;
+		return;
+	}
+	srv->log_tokens -= 1000;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (srv->log_suppressed)
+		ctl_log(&srv->opts, prio, "%s (and %llu more control-socket messages not logged)",
+			msg, (unsigned long long)srv->log_suppressed);
+	else
+		ctl_log(&srv->opts, prio, "%s", msg);
+	srv->log_suppressed = 0;
 }
 
 /*
@@ -168,8 +218,8 @@ static void ctl_drop(struct ctl_client *c, int prio, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	ctl_log(&c->srv->opts, prio, "control client pid %d uid %u dropped: %s", (int)c->pid,
-		(unsigned int)c->uid, why);
+	ctl_log_client(c->srv, prio, "control client pid %d uid %u dropped: %s", (int)c->pid,
+		       (unsigned int)c->uid, why);
 	c->dead = true;
 }
 
@@ -231,7 +281,7 @@ static void ctl_flush(struct ctl_client *c)
 			break;
 		}
 		c->out_off += (size_t)n;
-		c->active_ms = cg_loop_now_ms();
+		c->sent_ms = cg_loop_now_ms();
 	}
 	if (c->out_off == c->out_len) {
 		c->out_off = c->out_len = 0;
@@ -336,6 +386,57 @@ static const struct cg_ctl_cmd *ctl_find(const struct cg_ctl_server *srv, const 
 	return NULL;
 }
 
+/*
+ * Bound what parsing a line can cost before jansson sees it: at most
+ * CTL_MAX_DEPTH levels of nesting and CTL_MAX_VALUES values (counted by the
+ * separators and brackets outside strings). Returns 0, or -EINVAL with msg.
+ */
+static int ctl_prescan(const char *line, size_t len, char *msg, size_t msglen)
+{
+	unsigned int depth = 0, values = 1;
+	bool in_str = false;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		char ch = line[i];
+
+		if (in_str) {
+			if (ch == '\\')
+				i++;
+			else if (ch == '"')
+				in_str = false;
+			continue;
+		}
+		switch (ch) {
+		case '"':
+			in_str = true;
+			break;
+		case '{':
+		case '[':
+			if (++depth > CTL_MAX_DEPTH) {
+				snprintf(msg, msglen, "request nested deeper than %d levels",
+					 CTL_MAX_DEPTH);
+				return -EINVAL;
+			}
+			/* fall through */
+		case ',':
+		case ':':
+			if (++values > CTL_MAX_VALUES) {
+				snprintf(msg, msglen, "request has more than %d JSON values",
+					 CTL_MAX_VALUES);
+				return -EINVAL;
+			}
+			break;
+		case '}':
+		case ']':
+			if (depth)
+				depth--;
+			break;
+		}
+	}
+	return 0;
+}
+
 /* Answer one request line (without its '\n'). */
 static void ctl_handle_line(struct ctl_client *c, const char *line, size_t len)
 {
@@ -348,12 +449,35 @@ static void ctl_handle_line(struct ctl_client *c, const char *line, size_t len)
 	size_t i;
 	int ret;
 
-	c->active_ms = cg_loop_now_ms();
 	for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'); i++)
 		;
+	/* every line costs a token before any parsing, blank and junk lines too */
+	if (!ctl_take_token(c)) {
+		uint64_t flood = (uint64_t)srv->opts.max_rate * CTL_FLOOD_FACTOR;
+
+		if (++c->refused > (flood > CTL_FLOOD_MIN ? flood : CTL_FLOOD_MIN)) {
+			ctl_drop(c, LOG_WARNING, "flooding: %llu lines over %u a second",
+				 (unsigned long long)c->refused, srv->opts.max_rate);
+			return;
+		}
+		if (i == len)
+			return;
+		/* a short line is parsed only to echo its id */
+		if (len <= CTL_PARSE_ID_MAX && !ctl_prescan(line, len, msg, sizeof(msg)))
+			req = json_loadb(line, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
+					 &jerr);
+		id = json_is_object(req) ? json_object_get(req, "id") : NULL;
+		ret = -EBUSY;
+		snprintf(msg, sizeof(msg), "more than %u requests a second", srv->opts.max_rate);
+		goto reply;
+	}
+	c->refused = 0;
 	if (i == len)
 		return; /* blank lines are allowed between requests */
 
+	ret = ctl_prescan(line, len, msg, sizeof(msg));
+	if (ret)
+		goto reply;
 	req = json_loadb(line, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
 	if (!req) {
 		ret = -EINVAL;
@@ -366,17 +490,13 @@ static void ctl_handle_line(struct ctl_client *c, const char *line, size_t len)
 		goto reply;
 	}
 	id = json_object_get(req, "id");
-	if (!ctl_take_token(c)) {
-		ret = -EBUSY;
-		snprintf(msg, sizeof(msg), "more than %u requests a second", srv->opts.max_rate);
-		goto reply;
-	}
 	jcmd = json_object_get(req, "cmd");
 	if (!json_is_string(jcmd)) {
 		ret = -EINVAL;
 		snprintf(msg, sizeof(msg), "\"cmd\" is %s", jcmd ? "not a string" : "missing");
 		goto reply;
 	}
+	c->active_ms = cg_loop_now_ms(); /* a request: the connection is in use */
 	name = json_string_value(jcmd);
 	args = json_object_get(req, "args");
 	if (args && !json_is_object(args)) {
@@ -447,15 +567,26 @@ static void ctl_process(struct ctl_client *c)
 		c->in_scanned -= start;
 	}
 	if (!c->dead && !c->closing && c->in_len > CG_CTL_MAX_LINE) {
-		ctl_log(&c->srv->opts, LOG_WARNING,
-			"control client pid %d uid %u sent a request longer than %d bytes",
-			(int)c->pid, (unsigned int)c->uid, CG_CTL_MAX_LINE);
+		ctl_log_client(c->srv, LOG_WARNING,
+			       "control client pid %d uid %u sent a request longer than %d bytes",
+			       (int)c->pid, (unsigned int)c->uid, CG_CTL_MAX_LINE);
 		snprintf(msg, sizeof(msg), "request longer than %d bytes", CG_CTL_MAX_LINE);
 		ctl_reply(c, -EMSGSIZE, NULL, msg, NULL);
 		c->closing = true;
 	}
 	if (c->closing)
 		c->in_len = c->in_scanned = 0;
+	/* a huge request's buffer is not kept once it is answered */
+	if (c->in_cap > CTL_IN_KEEP && c->in_len <= CTL_IN_MIN) {
+		char *in = malloc(CTL_IN_MIN);
+
+		if (in) {
+			memcpy(in, c->in, c->in_len);
+			free(c->in);
+			c->in = in;
+			c->in_cap = CTL_IN_MIN;
+		}
+	}
 }
 
 static void ctl_read(struct ctl_client *c)
@@ -516,11 +647,16 @@ static void ctl_on_idle(struct cg_loop *loop, void *arg)
 {
 	struct ctl_client *c = arg;
 	unsigned int idle = c->srv->opts.idle_timeout_ms;
-	uint64_t quiet = cg_loop_now_ms() - c->active_ms;
+	uint64_t last = c->active_ms, quiet;
+
 	char msg[96], *line;
 	size_t len;
 
 	c->idle_timer = 0;
+	/* a client still taking in replies to real requests is busy, not idle */
+	if (c->out_len > c->out_off && c->sent_ms > last)
+		last = c->sent_ms;
+	quiet = cg_loop_now_ms() - last;
 	if (quiet < idle) {
 		c->idle_timer = cg_loop_timer(loop, idle - quiet, ctl_on_idle, c);
 		if (c->idle_timer > 0)
@@ -581,6 +717,36 @@ static void ctl_refuse(int fd, int err, const char *msg)
 	close(fd);
 }
 
+/*
+ * A full server makes room for a newcomer by closing the connection that has
+ * sent no valid request for the longest, if that is at least
+ * CTL_EVICT_QUIET_MS: connections holding slots with junk or silence cannot
+ * lock the operator out, and busy ones are never cut.
+ */
+static void ctl_evict_quiet(struct cg_ctl_server *srv)
+{
+	uint64_t now = cg_loop_now_ms();
+	struct ctl_client *c, *oldest = NULL;
+	char *line;
+	size_t len;
+
+	for (c = srv->clients; c; c = c->next)
+		if (!c->dead && c->out_len == c->out_off &&
+		    now - c->active_ms >= CTL_EVICT_QUIET_MS &&
+		    (!oldest || c->active_ms < oldest->active_ms))
+			oldest = c;
+	if (!oldest)
+		return;
+	line = ctl_reply_line(-EBUSY, NULL, "closed to make room: no request for a while", NULL,
+			      &len);
+	if (line)
+		send(oldest->fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	free(line);
+	ctl_drop(oldest, LOG_INFO, "quiet for %llu ms while the server was full",
+		 (unsigned long long)(now - oldest->active_ms));
+	ctl_client_free(oldest);
+}
+
 static void ctl_admit(struct cg_ctl_server *srv, int fd)
 {
 	const struct cg_ctl_opts *o = &srv->opts;
@@ -592,8 +758,9 @@ static void ctl_admit(struct cg_ctl_server *srv, int fd)
 	int err;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-		ctl_log(o, LOG_WARNING, "cannot get the credentials of a control client: %s",
-			strerror(errno));
+		ctl_log_client(srv, LOG_WARNING,
+			       "cannot get the credentials of a control client: %s",
+			       strerror(errno));
 		ctl_refuse(fd, -EACCES, "cannot get peer credentials");
 		return;
 	}
@@ -609,14 +776,17 @@ static void ctl_admit(struct cg_ctl_server *srv, int fd)
 		else
 			snprintf(msg, sizeof(msg), "permission denied: uid %u is not root",
 				 (unsigned int)cred.uid);
-		ctl_log(o, LOG_WARNING, "control client pid %d refused: %s", (int)cred.pid, msg);
+		ctl_log_client(srv, LOG_WARNING, "control client pid %d refused: %s", (int)cred.pid,
+			       msg);
 		ctl_refuse(fd, -EACCES, msg);
 		return;
 	}
+	if (srv->nclients >= o->max_clients)
+		ctl_evict_quiet(srv);
 	if (srv->nclients >= o->max_clients) {
 		snprintf(msg, sizeof(msg), "too many clients (%u)", o->max_clients);
-		ctl_log(o, LOG_WARNING, "control client pid %d uid %u refused: %s", (int)cred.pid,
-			(unsigned int)cred.uid, msg);
+		ctl_log_client(srv, LOG_WARNING, "control client pid %d uid %u refused: %s",
+			       (int)cred.pid, (unsigned int)cred.uid, msg);
 		ctl_refuse(fd, -EBUSY, msg);
 		return;
 	}
@@ -632,15 +802,15 @@ static void ctl_admit(struct cg_ctl_server *srv, int fd)
 	c->pid = cred.pid;
 	c->may_mutate = rw;
 	c->events = EPOLLIN;
-	c->active_ms = c->refill_ms = cg_loop_now_ms();
+	c->active_ms = c->sent_ms = c->refill_ms = cg_loop_now_ms();
 	c->tokens = (uint64_t)o->max_rate * 1000;
 	c->idle_timer = cg_loop_timer(srv->loop, o->idle_timeout_ms, ctl_on_idle, c);
 	err = c->idle_timer < 0 ? c->idle_timer : 0;
 	if (!err)
 		err = cg_loop_add(srv->loop, fd, EPOLLIN, ctl_on_client, c);
 	if (err) {
-		ctl_log(o, LOG_ERR, "cannot serve control client pid %d: %s", (int)cred.pid,
-			strerror(-err));
+		ctl_log_client(srv, LOG_ERR, "cannot serve control client pid %d: %s",
+			       (int)cred.pid, strerror(-err));
 		if (c->idle_timer > 0)
 			cg_loop_timer_cancel(srv->loop, c->idle_timer);
 		free(c);
@@ -852,6 +1022,8 @@ struct cg_ctl_server *cg_ctl_server_new(struct cg_loop *loop, const char *path,
 	srv->ctx = ctx;
 	srv->opts = o;
 	srv->uid = geteuid();
+	srv->log_tokens = CTL_LOG_BURST * 1000ULL;
+	srv->log_refill_ms = cg_loop_now_ms();
 	srv->path = strdup(path);
 	if (!srv->path) {
 		err = -ENOMEM;
