@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* cellgate/lock.h - one cellgated per pin directory and per state directory */
+/* cellgate/lock.h - one cellgated per pin directory and state directory; directories only it writes */
 #ifndef CELLGATE_LOCK_H
 #define CELLGATE_LOCK_H
 
@@ -38,5 +38,16 @@ int cg_lock_path(const char *lock_dir, const char *pin_dir, char *buf, size_t le
  * '...'"), the error of the failed system call otherwise.
  */
 int cg_lock_take(const char *path, const char *what, char *err, size_t errlen);
+
+/*
+ * cg_dir_check_safe - refuse a directory others could write into: dir must
+ * be a directory owned by root or this process's effective uid, and not
+ * writable by its group or the world (a symlink is followed, the directory it
+ * names is what is checked). what names it in messages ("state directory").
+ * Returns 0, or -errno with one line in err: -EPERM for an unsafe directory
+ * ("refusing state directory '/x': writable by others (mode 0777)"),
+ * -ENOTDIR, or the error of stat().
+ */
+int cg_dir_check_safe(const char *dir, const char *what, char *err, size_t errlen);
 
 #endif /* CELLGATE_LOCK_H */

@@ -1264,6 +1264,30 @@ static void test_ctl_code_names_map_both_ways(void **state)
 	}
 }
 
+static void test_ctl_socket_in_a_directory_others_can_write_is_refused(void **state)
+{
+	struct cg_ctl_server *srv;
+	struct cg_loop *loop = cg_loop_new();
+	char dir[64], path[96], sock[128];
+
+	snprintf(dir, sizeof(dir), "/tmp/cg-ctl.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/run", dir);
+	assert_int_equal(mkdir(path, 0777), 0);
+	assert_int_equal(chmod(path, 0777), 0);
+	snprintf(sock, sizeof(sock), "%s/ctl.sock", path);
+	last_log[0] = '\0';
+	srv = cg_ctl_server_new(loop, sock, test_cmds, NCMDS, NULL,
+				&(struct cg_ctl_opts){ .log = test_log });
+	assert_null(srv);
+	assert_int_equal(errno, EPERM);
+	assert_non_null(strstr(last_log, "refusing socket directory"));
+	assert_int_equal(access(sock, F_OK), -1); /* nothing made there */
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+	cg_loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1293,6 +1317,7 @@ int main(void)
 		cmocka_unit_test(test_ctl_deep_or_huge_json_is_refused_before_parsing),
 		cmocka_unit_test(test_ctl_full_server_makes_room_by_closing_a_quiet_client),
 		cmocka_unit_test(test_ctl_connection_storm_does_not_flood_the_log),
+		cmocka_unit_test(test_ctl_socket_in_a_directory_others_can_write_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

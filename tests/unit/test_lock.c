@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /* test_lock.c - one cellgated per pin directory and state directory: the locks of lock.c */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -138,6 +140,29 @@ static void test_lock_refuses_a_symlink_in_place_of_the_file(void **state)
 	assert_int_equal(access(target, F_OK), -1); /* nothing created through the link */
 }
 
+static void test_lock_dir_others_can_write_is_refused(void **state)
+{
+	const char *dir = *state;
+	char err[256], sub[256], file[256];
+
+	assert_int_equal(chmod(dir, 0700), 0);
+	assert_int_equal(cg_dir_check_safe(dir, "state directory", err, sizeof(err)), 0);
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(cg_dir_check_safe(dir, "state directory", err, sizeof(err)), -EPERM);
+	assert_non_null(strstr(err, "writable by others (mode 0777)"));
+	assert_int_equal(chmod(dir, 0770), 0);
+	assert_int_equal(cg_dir_check_safe(dir, "state directory", err, sizeof(err)), -EPERM);
+	assert_int_equal(chmod(dir, 0700), 0);
+	snprintf(sub, sizeof(sub), "%s/other", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	assert_int_equal(chown(sub, 65534, 65534), 0);
+	assert_int_equal(cg_dir_check_safe(sub, "socket directory", err, sizeof(err)), -EPERM);
+	assert_non_null(strstr(err, "owned by uid 65534"));
+	snprintf(file, sizeof(file), "%s/file", dir);
+	assert_int_equal(close(open(file, O_CREAT | O_WRONLY, 0600)), 0);
+	assert_int_equal(cg_dir_check_safe(file, "state directory", err, sizeof(err)), -ENOTDIR);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -148,6 +173,8 @@ int main(void)
 		cmocka_unit_test(test_lock_path_is_the_same_for_every_spelling),
 		cmocka_unit_test_setup_teardown(test_lock_refuses_a_symlink_in_place_of_the_file,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_dir_others_can_write_is_refused, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

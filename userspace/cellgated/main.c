@@ -239,6 +239,10 @@ int main(int argc, char **argv)
 		cgd_log("cannot create '%s': %s", state_dir, strerror(errno));
 		return 1;
 	}
+	if (cg_dir_check_safe(state_dir, "state directory", err, sizeof(err))) {
+		cgd_log("%s; refusing to start, nothing was changed", err);
+		return 1;
+	}
 	snprintf(lock_path, sizeof(lock_path), "%s/%s", state_dir, CG_LOCK_FILE);
 	snprintf(what, sizeof(what), "state directory '%.300s'", state_dir);
 	state_lock = cg_lock_take(lock_path, what, err, sizeof(err));

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cellgate/ctl.h"
+#include "cellgate/lock.h"
 
 #define CTL_ACCEPT_BURST    16		/* connections accepted per wakeup: others get a turn */
 #define CTL_ACCEPT_PAUSE_MS 100		/* accept() pause when out of fds or memory */
@@ -893,6 +894,29 @@ out:
 	return err;
 }
 
+/* The socket's directory must be one only root (or we) can write into. */
+static int ctl_check_parent(const char *path, const struct cg_ctl_opts *o)
+{
+	char *dir, *slash, err[CTL_MSG_MAX];
+	int ret;
+
+	dir = strdup(path);
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		strcpy(dir, ".");
+	ret = cg_dir_check_safe(dir, "socket directory", err, sizeof(err));
+	if (ret)
+		ctl_log(o, LOG_ERR, "%s", err);
+	free(dir);
+	return ret;
+}
+
 /*
  * Deal with a file already at path: 0 if there is none or it was a stale
  * socket (now unlinked), -EADDRINUSE if a server answers on it, -EEXIST if it
@@ -976,8 +1000,9 @@ struct cg_ctl_server *cg_ctl_server_new(struct cg_loop *loop, const char *path,
 	struct cg_ctl_server *srv = NULL;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct cg_ctl_opts o = { 0 };
+	mode_t old_umask;
 	struct stat st;
-	int err;
+	int err, ret;
 
 	if (opts)
 		o = *opts;
@@ -1036,6 +1061,9 @@ struct cg_ctl_server *cg_ctl_server_new(struct cg_loop *loop, const char *path,
 			strerror(-err));
 		goto out;
 	}
+	err = ctl_check_parent(path, &o);
+	if (err)
+		goto out;
 	err = ctl_clear_path(&sa, &o);
 	if (err)
 		goto out;
@@ -1045,7 +1073,11 @@ struct cg_ctl_server *cg_ctl_server_new(struct cg_loop *loop, const char *path,
 		ctl_log(&o, LOG_ERR, "cannot create a socket: %s", strerror(-err));
 		goto out;
 	}
-	if (bind(srv->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	/* the file is made with its final mode: no chmod through a path someone could swap */
+	old_umask = umask(~o.mode & 0777);
+	ret = bind(srv->fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old_umask);
+	if (ret < 0) {
 		err = -errno;
 		/* a server started between the probe and now */
 		if (err == -EADDRINUSE)
@@ -1060,13 +1092,8 @@ struct cg_ctl_server *cg_ctl_server_new(struct cg_loop *loop, const char *path,
 		srv->dev = st.st_dev;
 		srv->ino = st.st_ino;
 	}
-	/* nobody can connect before listen(): set the access rights first */
-	if (chmod(path, o.mode) < 0) {
-		err = -errno;
-		ctl_log(&o, LOG_ERR, "cannot chmod '%s': %s", path, strerror(-err));
-		goto out;
-	}
-	if (o.group_set && chown(path, (uid_t)-1, o.group) < 0) {
+	/* nobody can connect before listen(): the group is set first, never through a link */
+	if (o.group_set && lchown(path, (uid_t)-1, o.group) < 0) {
 		err = -errno;
 		ctl_log(&o, LOG_ERR, "cannot give '%s' to group %u: %s", path,
 			(unsigned int)o.group, strerror(-err));

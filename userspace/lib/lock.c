@@ -140,3 +140,30 @@ int cg_lock_take(const char *path, const char *what, char *err, size_t errlen)
 	}
 	return fd;
 }
+
+int cg_dir_check_safe(const char *dir, const char *what, char *err, size_t errlen)
+{
+	struct stat st;
+	int ret;
+
+	if (stat(dir, &st)) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot use %s '%s': %s", what, dir, strerror(-ret));
+		return ret;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "cannot use %s '%s': not a directory", what, dir);
+		return -ENOTDIR;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		snprintf(err, errlen, "refusing %s '%s': owned by uid %u, not root", what, dir,
+			 (unsigned int)st.st_uid);
+		return -EPERM;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, errlen, "refusing %s '%s': writable by others (mode %04o)", what, dir,
+			 (unsigned int)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
