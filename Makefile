@@ -2,7 +2,9 @@
 # Makefile - builds the BPF programs, their skeletons, the userspace library, programs and tests
 #
 # make            build everything into build/ (build-san/ with SAN=1)
-# make test       install missing packages, build, run every test (root: BPF and namespaces)
+# make test       install missing packages, check the layers, build, run every test (root: BPF
+#                 and namespaces)
+# make check-layers  includes go one way (scripts/check-layers.sh) and its self-test
 # make demo       install missing packages, build, run the built-in demo
 # make bench      fast-path and control-plane benchmarks
 # make format     check formatting with clang-format
@@ -67,7 +69,7 @@ BENCH := $(if $(BENCH_SRCS),$(BUILD)/tests/bench/bench)
 # the namespace lab's own programs (LAB_BINS)
 include tests/lab/lab.mk
 
-.PHONY: all deps test unit-test prog-test e2e-test demo bench format format-fix clean
+.PHONY: all deps check-layers test unit-test prog-test e2e-test demo bench format format-fix clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -126,7 +128,12 @@ $(BUILD)/tests/bench/bench: $(patsubst %.c,$(BUILD)/%.o,$(BENCH_SRCS)) $(TLIB_OB
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lm -o $@
 
-test: deps
+# no build, no root: fails on an include that goes the wrong way or a cycle in the library
+check-layers:
+	$(Q)bash scripts/check-layers-selftest.sh
+	$(Q)bash scripts/check-layers.sh
+
+test: deps check-layers
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) bash tests/run.sh
 

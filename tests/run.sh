@@ -3,9 +3,10 @@
 # run.sh - run cellgate's test suites and print one summary line: N passed, N failed, N skipped
 #
 # usage: tests/run.sh [unit|prog|e2e]...   (default: all three, in that order)
-# cmocka binaries are counted from their own summary; e2e scripts print
-# "PASS name", "FAIL name" or "SKIP name: reason" lines. A binary or script
-# that dies without a summary counts as one failure.
+# cmocka binaries are counted from their own summary (which must add up to the tests run);
+# e2e scripts print one "PASS name", "FAIL name: why" or "SKIP name: reason" line per test
+# (tests/e2e/lib.sh's e2e_run). A binary or script that dies without a summary counts as one
+# failure. Tests skip only through tests/lib/testskip.h (C) or e2e_skip (shell).
 set -u
 
 BUILD=${BUILD:-build}
@@ -19,17 +20,25 @@ failures=()
 log=$(mktemp /tmp/cg-test.XXXXXX)
 trap 'rm -f "$log"' EXIT
 
+# sum_of REGEX: the sum of the numbers the sed regex REGEX captures in the log
+sum_of() { sed -n "s/$1/\\1/p" "$log" | awk '{s+=$1} END {print s+0}'; }
+
 run_cmocka() {
-	local bin=$1 rc p f s
+	local bin=$1 rc n p f s
 	echo "== $bin"
 	"$bin" >"$log" 2>&1
 	rc=$?
 	cat "$log"
-	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
-	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
-	s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+	# cmocka's own summary lines only: a skip is a test cmocka ran and counted as skipped
+	n=$(sum_of '^\[==========\] \([0-9]*\) test(s) run\.$')
+	p=$(sum_of '^\[  PASSED  \] \([0-9]*\) test(s)\.$')
+	f=$(sum_of '^\[  FAILED  \] \([0-9]*\) test(s), listed below:$')
+	s=$(sum_of '^\[  SKIPPED \] \([0-9]*\) test(s), listed below:$')
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1 # died without saying what failed
+	elif [ $((p + f + s)) -ne "$n" ] && [ "$f" -eq 0 ]; then
+		echo "run.sh: $bin: $p passed + $f failed + $s skipped is not the $n tests run" >&2
+		f=1
 	fi
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 	[ "$f" -gt 0 ] && failures+=("$bin")

@@ -24,6 +24,7 @@
 
 #include "pkt.h"
 #include "testrun.h"
+#include "testskip.h"
 
 /*
  * Every case builds its input with tests/lib/pkt.c (the router's encapsulation
@@ -649,8 +650,7 @@ static void test_case(void **state)
 	const uint8_t *dmac, *smac;
 	struct tpkt ce;
 
-	if (skip_reason)
-		skip();
+	cg_test_require(!skip_reason, "%s", skip_reason);
 	/* the table itself must be coherent: the verdict follows from the slot */
 	assert_int_equal(c->verdict, is_drop(c->stat) ? XDP_DROP : XDP_PASS);
 
@@ -721,8 +721,7 @@ static void test_sweep(void **state)
 	struct layout lo;
 	char what[128];
 
-	if (skip_reason)
-		skip();
+	cg_test_require(!skip_reason, "%s", skip_reason);
 	l3_len = tpkt_build_l3(s->inner, l3, BUF);
 	assert_true(l3_len > 0);
 	in_len = build_encap(s->encap, s->inner, l3, l3_len, in);
@@ -753,8 +752,7 @@ static void test_maps_match_test_copies(void **state)
 	struct cg_decap *sk;
 
 	(void)state;
-	if (skip_reason)
-		skip();
+	cg_test_require(!skip_reason, "%s", skip_reason);
 	sk = skels[CFG_ANY];
 	assert_int_equal(bpf_map__max_entries(sk->maps.decap_stats), ST_MAX);
 	assert_int_equal(bpf_map__value_size(sk->maps.decap_stats), sizeof(struct cg_counter));
@@ -812,7 +810,6 @@ static int group_setup(void **state)
 		err = load(cfg);
 		if (err == -EPERM || err == -EACCES) {
 			skip_reason = "loading BPF programs needs root (CAP_BPF, CAP_NET_ADMIN)";
-			fprintf(stderr, "SKIPPED: %s\n", skip_reason);
 			return 0;
 		}
 		if (err) {

@@ -19,6 +19,7 @@
 #include "cellgate/abi/structs.h"
 #include "pkt.h"
 #include "testrun.h"
+#include "testskip.h"
 
 /*
  * The maps are filled through libcellgate's dataplane.c, the code the
@@ -1062,5 +1063,6 @@ int main(void)
 	ADD(test_vip_filter_follows_services);
 	ADD(test_established_packets_keep_the_flow_hash);
 #undef ADD
-	return _cmocka_run_group_tests("router", tests, n, setup_all, teardown_all);
+	return cg_test_run_group_("router", tests, n, setup_all, teardown_all,
+				  geteuid() != 0 ? "needs root (BPF)" : NULL);
 }

@@ -19,6 +19,7 @@
 #include "pkt.h"
 #include "rtenv.h"
 #include "testrun.h"
+#include "testskip.h"
 
 /*
  * One service (203.0.113.50:80/tcp, UDP 53 beside it) over one cell, so
@@ -561,10 +562,5 @@ int main(void)
 		cmocka_unit_test_setup(test_shed_udp_flows, reset),
 	};
 
-	if (geteuid() != 0) {
-		printf("[  SKIPPED ] %zu test(s): needs root for BPF\n",
-		       sizeof(tests) / sizeof(tests[0]));
-		return 0;
-	}
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cg_test_run_group(tests, setup, teardown, geteuid() != 0 ? "needs root (BPF)" : NULL);
 }

@@ -25,6 +25,7 @@
 
 #include "cellgate/ctl.h"
 #include "cellgate/loop.h"
+#include "testskip.h"
 
 #define WAIT_MS 2000          /* longest a test waits for anything */
 #define RAW_BUF (256 * 1024)  /* raw client's receive buffer */
@@ -955,6 +956,7 @@ static void test_ctl_non_root_peer_is_refused(void **state)
 	uid_t uid;
 	gid_t gid;
 
+	cg_test_require_root("running a client as another user");
 	find_nobody(&uid, &gid);
 	server_start(&s, &o);
 	assert_int_equal(run_as_nobody(gid, (gid_t)-1, nobody_is_refused, s.path), 0);
@@ -973,6 +975,7 @@ static void test_ctl_group_member_may_only_read(void **state)
 	struct stat st;
 	uid_t uid;
 
+	cg_test_require_root("running a client as another user");
 	find_nobody(&uid, &o.group);
 	server_start(&s, &o);
 	/* the group's default mode: the socket is the group's too */

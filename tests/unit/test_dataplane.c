@@ -27,6 +27,7 @@
 
 #include "cellgate/dataplane.h"
 #include "cellgate/abi/hash.h"
+#include "testskip.h"
 
 #define BIG 65537     /* CG_DEFAULT_TABLE_SIZE */
 #define SMALL 251     /* another prime, for size changes */
@@ -200,8 +201,7 @@ static struct cg_dp *open_pinned(struct fx *fx, uint32_t conntrack_size, bool ad
 /* Start of every test: skip without root, which BPF needs. */
 static struct fx *fx_get(void **state)
 {
-	if (!is_root)
-		skip();
+	cg_test_require_root("BPF");
 	return *state;
 }
 
@@ -252,9 +252,9 @@ static int teardown(void **state)
 /* A veth pair in the test's own namespace; returns the ifindex of VETH or skips. */
 static int veth_make(struct fx *fx)
 {
-	if (system("ip link add " VETH " type veth peer name " VETH_PEER " && ip link set " VETH
-		   " up && ip link set " VETH_PEER " up"))
-		skip();
+	cg_test_require(!system("ip link add " VETH " type veth peer name " VETH_PEER
+				" && ip link set " VETH " up && ip link set " VETH_PEER " up"),
+			"cannot make the veth pair " VETH);
 	fx->veth = true;
 	return (int)if_nametoindex(VETH);
 }

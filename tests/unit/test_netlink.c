@@ -28,6 +28,7 @@
  * definitions of cg_nl_* mean libcellgate's copy is not linked in.
  */
 #include "../../userspace/lib/netlink.c"
+#include "testskip.h"
 
 /*
  * The lab. Each group runs in a network namespace of its own, made by
@@ -170,10 +171,7 @@ static int ifindex_of(const char *name)
 
 static void skip_if_no_lab(void)
 {
-	if (lab.skip) {
-		print_message("skipped: %s\n", lab.skip);
-		skip();
-	}
+	cg_test_require(!lab.skip, "%s", lab.skip);
 }
 
 static int monotonic_ms(void)
@@ -632,10 +630,8 @@ static void test_ipv4_route_with_ipv6_next_hop_gives_its_mac(void **state)
 	struct cg_nexthop nh;
 
 	skip_if_no_lab();
-	if (run("ip route add 198.19.2.0/24 via inet6 2001:db8:0:1::20 dev veth0") != 0) {
-		print_message("skipped: kernel refuses IPv4 routes with IPv6 next hops\n");
-		skip();
-	}
+	cg_test_require(run("ip route add 198.19.2.0/24 via inet6 2001:db8:0:1::20 dev veth0") == 0,
+			"kernel refuses IPv4 routes with IPv6 next hops");
 	gw = addr_of("198.19.2.9");
 	assert_int_equal(cg_nl_resolve(lab.nl, &gw, &nh), 0);
 	assert_int_equal(nh.ifindex, lab.veth0);
@@ -778,10 +774,7 @@ static void test_vlan_device_gives_vlan_id_and_lower_ifindex(void **state)
 	struct cg_nexthop nh;
 
 	skip_if_no_lab();
-	if (!lab.vlan) {
-		print_message("skipped: kernel has no 802.1Q VLAN devices (CONFIG_VLAN_8021Q)\n");
-		skip();
-	}
+	cg_test_require(lab.vlan, "kernel has no 802.1Q VLAN devices (CONFIG_VLAN_8021Q)");
 	gw = addr_of("198.18.100.10");
 	assert_int_equal(cg_nl_resolve(lab.nl, &gw, &nh), 0);
 	assert_int_equal(nh.ifindex, ifindex_of("veth0.100"));
@@ -799,10 +792,7 @@ static void test_ifindex_mac_matches_sysfs(void **state)
 	size_t i;
 
 	skip_if_no_lab();
-	if (!lab.sysfs) {
-		print_message("skipped: cannot mount a sysfs for this namespace\n");
-		skip();
-	}
+	cg_test_require(lab.sysfs, "cannot mount a sysfs for this namespace");
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(path, sizeof(path), "/sys/class/net/%s/address", names[i]);
 		f = fopen(path, "r");

@@ -15,6 +15,7 @@
 #include "cellgate/dataplane.h"
 #include "cellgate/reconcile.h"
 #include "cellgate/shed.h"
+#include "testskip.h"
 
 #include <bpf/libbpf.h>
 
@@ -92,10 +93,6 @@ static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	if (geteuid() != 0) {
-		free(f);
-		return -1;
-	}
 	f->dp = cg_dp_open(&(struct cg_dp_opts){ .conntrack_size = 4096 });
 	if (!f->dp)
 		return -1;
@@ -439,9 +436,6 @@ int main(void)
 		cmocka_unit_test(test_reconcile_shedding_reaches_the_maps),
 	};
 
-	if (geteuid() != 0) {
-		printf("[  SKIPPED ] 8 test(s): needs root for BPF maps\n");
-		return 0;
-	}
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cg_test_run_group(tests, setup, teardown,
+				 geteuid() != 0 ? "needs root (BPF maps)" : NULL);
 }
