@@ -52,4 +52,10 @@ double cg_stats_rate(uint64_t delta, uint64_t dt_ns);
 /* cg_stats_cell_sum - counters of one cell, every class summed, into out. */
 void cg_stats_cell_sum(const struct cg_stats_snap *s, uint32_t cell_id, struct cg_cell_stats *out);
 
+/*
+ * cg_stats_read_cell - counters of one cell read from dp's maps, every class
+ * summed (a class that cannot be read counts 0).
+ */
+void cg_stats_read_cell(struct cg_dp *dp, uint32_t cell_id, struct cg_cell_stats *out);
+
 #endif

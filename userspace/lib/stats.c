@@ -100,3 +100,24 @@ void cg_stats_cell_sum(const struct cg_stats_snap *s, uint32_t cell_id, struct c
 		out->guard += c->guard;
 	}
 }
+
+void cg_stats_read_cell(struct cg_dp *dp, uint32_t cell_id, struct cg_cell_stats *out)
+{
+	uint32_t class;
+
+	memset(out, 0, sizeof(*out));
+	for (class = 0; class < CG_MAX_CLASSES; class ++) {
+		struct cg_cell_stats c;
+
+		if (cg_dp_cell_stats_read(dp, cell_id, class, &c))
+			continue;
+		out->packets += c.packets;
+		out->bytes += c.bytes;
+		out->new_flows += c.new_flows;
+		out->drops += c.drops;
+		out->shed += c.shed;
+		out->shed_hard += c.shed_hard;
+		out->ceiling += c.ceiling;
+		out->guard += c.guard;
+	}
+}
