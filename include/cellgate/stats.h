@@ -43,6 +43,9 @@ int cg_stats_read(struct cg_dp *dp, struct cg_stats_snap *s, uint64_t now_ns);
 void cg_stats_delta(const struct cg_stats_snap *a, const struct cg_stats_snap *b,
 		    struct cg_stats_snap *out);
 
+/* cg_stats_counter_delta - b - a for one counter; 0 if it went down (a reset). */
+uint64_t cg_stats_counter_delta(uint64_t a, uint64_t b);
+
 /*
  * cg_stats_rate - per second value of a counter delta over dt_ns; 0 when dt_ns
  * is 0.

@@ -73,6 +73,11 @@ void cg_stats_delta(const struct cg_stats_snap *a, const struct cg_stats_snap *b
 	out->conn_capacity = b->conn_capacity;
 }
 
+uint64_t cg_stats_counter_delta(uint64_t a, uint64_t b)
+{
+	return sub(a, b);
+}
+
 double cg_stats_rate(uint64_t delta, uint64_t dt_ns)
 {
 	if (!dt_ns)
