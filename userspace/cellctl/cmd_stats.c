@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cellgate/loop.h"
+#include "cellgate/stats.h"
 #include "cellgate/view.h"
 #include "cellctl.h"
 
@@ -46,13 +47,11 @@ static void sleep_ms(uint64_t ms)
 /* Per-second rate of key between two readings of one object; -1 if unknown. */
 static double rate(const json_t *prev, const json_t *cur, const char *key, double dt)
 {
-	uint64_t a, b;
-
 	if (!prev || !cur || dt <= 0)
 		return -1;
-	a = cli_u64(prev, key);
-	b = cli_u64(cur, key);
-	return b >= a ? (double)(b - a) / dt : 0; /* a counter that went back: restarted */
+	/* the library's arithmetic: a counter that went back (restarted) gives 0 */
+	return cg_stats_rate(cg_stats_counter_delta(cli_u64(prev, key), cli_u64(cur, key)),
+			     (uint64_t)(dt * 1e9 + 0.5));
 }
 
 /* A counter column of a stats table, and the rate column after it. */

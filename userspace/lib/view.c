@@ -9,6 +9,7 @@
 
 #include "cellgate/config.h"
 #include "cellgate/names.h"
+#include "cellgate/stats.h"
 #include "cellgate/view.h"
 
 const char *cg_view_addr(const struct cg_addr *a, char *buf, size_t len)
@@ -55,22 +56,7 @@ static int by_region_cost(const void *a, const void *b)
 /* Counters of a cell: every class summed. */
 static void cell_counters(struct cg_dp *dp, uint32_t id, struct cg_cell_stats *sum)
 {
-	struct cg_cell_stats one;
-	uint32_t class;
-
-	memset(sum, 0, sizeof(*sum));
-	for (class = 0; class < CG_MAX_CLASSES; class ++) {
-		if (cg_dp_cell_stats_read(dp, id, class, &one))
-			continue;
-		sum->packets += one.packets;
-		sum->bytes += one.bytes;
-		sum->new_flows += one.new_flows;
-		sum->drops += one.drops;
-		sum->shed += one.shed;
-		sum->shed_hard += one.shed_hard;
-		sum->ceiling += one.ceiling;
-		sum->guard += one.guard;
-	}
+	cg_stats_read_cell(dp, id, sum);
 }
 
 static json_t *cell_json(const struct cg_cell_cfg *c, struct cg_dp *dp)
@@ -242,64 +228,6 @@ json_t *cg_view_regions(const struct cg_state *st, struct cg_dp *dp)
 	}
 	free(v);
 	return arr;
-}
-
-json_t *cg_view_stats(const struct cg_state *st, struct cg_dp *dp)
-{
-	struct cg_counter c[CG_STAT_MAX];
-	json_t *o, *counters, *svcs, *cells;
-	uint64_t entries = 0;
-	size_t i;
-
-	o = json_object();
-	if (!o || !dp)
-		return o;
-	counters = json_object();
-	if (cg_dp_stats_read(dp, c) == 0)
-		for (i = 0; i < CG_STAT_MAX; i++)
-			json_object_set_new(counters, cg_stat_name((unsigned int)i),
-					    json_pack("{s:I, s:I}", "packets",
-						      (json_int_t)c[i].packets, "bytes",
-						      (json_int_t)c[i].bytes));
-	json_object_set_new(o, "counters", counters);
-
-	svcs = json_object();
-	for (i = 0; i < st->nservices; i++) {
-		struct cg_svc_stats ss;
-
-		if (cg_dp_svc_stats_read(dp, st->services[i].id, &ss))
-			continue;
-		json_object_set_new(svcs, st->services[i].name,
-				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "packets",
-					      (json_int_t)ss.packets, "bytes", (json_int_t)ss.bytes,
-					      "new_flows", (json_int_t)ss.new_flows, "drops",
-					      (json_int_t)ss.drops, "icmp", (json_int_t)ss.icmp,
-					      "too_big", (json_int_t)ss.too_big, "retries",
-					      (json_int_t)ss.retries));
-	}
-	json_object_set_new(o, "services", svcs);
-
-	cells = json_object();
-	for (i = 0; i < st->ncells; i++) {
-		struct cg_cell_stats cs;
-
-		cell_counters(dp, st->cells[i].id, &cs);
-		json_object_set_new(cells, st->cells[i].name,
-				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "packets",
-					      (json_int_t)cs.packets, "bytes", (json_int_t)cs.bytes,
-					      "new_flows", (json_int_t)cs.new_flows, "drops",
-					      (json_int_t)cs.drops, "shed", (json_int_t)cs.shed,
-					      "shed_hard", (json_int_t)cs.shed_hard, "ceiling",
-					      (json_int_t)cs.ceiling, "guard",
-					      (json_int_t)cs.guard));
-	}
-	json_object_set_new(o, "cells", cells);
-
-	cg_dp_conn_count(dp, &entries);
-	json_object_set_new(o, "conntrack",
-			    json_pack("{s:I, s:I}", "entries", (json_int_t)entries, "capacity",
-				      (json_int_t)cg_dp_conn_capacity(dp)));
-	return o;
 }
 
 json_t *cg_view_classes(const struct cg_state *st)
