@@ -43,7 +43,7 @@ enum cg_ftype {
 
 /* One field of an object. */
 struct cg_field {
-	const char *name;	     /* YAML/JSON key */
+	const char *name;	     /* YAML/JSON key; "a.b": key b of map a */
 	uint8_t type;		     /* enum cg_ftype */
 	uint8_t flags;		     /* CG_FF_* */
 	uint16_t offset;	     /* of the member in the object's struct */

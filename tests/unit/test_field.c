@@ -108,7 +108,7 @@ static void test_cell_fields(void **unused)
 	assert_int_equal(cg_field_parse(f, &a, "draining", err, sizeof(err)), 0);
 	assert_string_equal(cg_field_format(f, &a, buf, sizeof(buf)), "draining");
 
-	f = cg_field_find(&cg_cell_obj, "gw");
+	f = cg_field_find(&cg_cell_obj, "gateway");
 	assert_int_equal(cg_field_parse(f, &a, "127.0.0.1", err, sizeof(err)), -EINVAL);
 	assert_int_equal(cg_field_parse(f, &a, "198.51.100.7", err, sizeof(err)), 0);
 	assert_string_equal(cg_field_format(f, &a, buf, sizeof(buf)), "198.51.100.7");
@@ -126,7 +126,7 @@ static void test_shed_fields(void **unused)
 
 	(void)unused;
 	cg_object_defaults(&cg_shed_obj, &s);
-	f = cg_field_find(&cg_shed_obj, "level_ppm");
+	f = cg_field_find(&cg_shed_obj, "level");
 	assert_int_equal(cg_field_parse(f, &s, "0.25", err, sizeof(err)), 0);
 	assert_int_equal(s.level_ppm, 250000);
 	assert_string_equal(cg_field_format(f, &s, buf, sizeof(buf)), "0.25");

@@ -14,21 +14,25 @@
 
 #define OFF(T, m)  ((uint16_t)offsetof(T, m))
 #define SZ(T, m)   ((uint16_t)sizeof(((T *)0)->m))
-#define F(T, m, k) .name = #m, .type = (k), .offset = OFF(T, m), .size = SZ(T, m)
+#define F(T, m, k) FK(T, m, #m, k)
+/* a field whose key is not its member's name */
+#define FK(T, m, key, k) .name = (key), .type = (k), .offset = OFF(T, m), .size = SZ(T, m)
 
 /* Top-level settings. region is required; ifaces and source are lists/maps walked by the codec. */
 static const struct cg_field settings_fields[] = {
 	{ F(struct cg_state, region, CG_F_REF), .flags = CG_FF_REQUIRED, .ref = "region",
 	  .doc = "this LB's region: locality costs are from here" },
+	{ FK(struct cg_state, ifaces, "interfaces", CG_F_NAMES), .flags = CG_FF_REQUIRED,
+	  .max = CG_MAX_IFACES, .doc = "interfaces to attach to" },
 	{ F(struct cg_state, xdp_mode, CG_F_ENUM), .words = cg_xdp_mode_names, .def = CG_XDP_AUTO,
 	  .doc = "XDP attach mode: auto, native or generic" },
-	{ F(struct cg_state, src4, CG_F_ADDR), .min = CG_AF_INET,
+	{ FK(struct cg_state, src4, "source.ipv4", CG_F_ADDR), .min = CG_AF_INET,
 	  .doc = "outer IPv4 source (source.ipv4)" },
-	{ F(struct cg_state, src6, CG_F_ADDR), .min = CG_AF_INET6,
+	{ FK(struct cg_state, src6, "source.ipv6", CG_F_ADDR), .min = CG_AF_INET6,
 	  .doc = "outer IPv6 source (source.ipv6)" },
 	{ F(struct cg_state, mtu, CG_F_U32), .min = CG_MIN_MTU, .max = CG_MAX_MTU,
 	  .def = CG_DEFAULT_MTU, .doc = "MTU of the path to the cells" },
-	{ F(struct cg_state, conntrack_size, CG_F_U32), .min = CG_MIN_CONNTRACK,
+	{ FK(struct cg_state, conntrack_size, "conntrack", CG_F_U32), .min = CG_MIN_CONNTRACK,
 	  .max = CG_MAX_CONNTRACK, .def = CG_DEFAULT_CONNTRACK,
 	  .doc = "connection table entries, at load time only" },
 	{ 0 },
@@ -51,7 +55,7 @@ static const struct cg_field cell_fields[] = {
 	  .def = CG_ID_AUTO, .doc = "cell id; assigned by cellgated if not given" },
 	{ F(struct cg_cell_cfg, region, CG_F_REF), .flags = CG_FF_REQUIRED, .ref = "region",
 	  .doc = "the region the cell is in" },
-	{ F(struct cg_cell_cfg, gw, CG_F_ADDR), .flags = CG_FF_REQUIRED,
+	{ FK(struct cg_cell_cfg, gw, "gateway", CG_F_ADDR), .flags = CG_FF_REQUIRED,
 	  .doc = "gateway: outer destination" },
 	{ F(struct cg_cell_cfg, encap, CG_F_ENUM), .flags = CG_FF_RUNTIME, .words = cg_encap_names,
 	  .def = CG_ENCAP_IPIP, .doc = "encapsulation: ipip or gue" },
@@ -77,8 +81,8 @@ static const struct cg_field service_fields[] = {
 	  .doc = "virtual IP clients connect to" },
 	{ F(struct cg_service_cfg, port, CG_F_U16), .flags = CG_FF_REQUIRED, .min = 1, .max = 65535,
 	  .doc = "destination port" },
-	{ F(struct cg_service_cfg, proto, CG_F_ENUM), .words = cg_proto_names, .def = IPPROTO_TCP,
-	  .doc = "protocol: tcp or udp" },
+	{ FK(struct cg_service_cfg, proto, "protocol", CG_F_ENUM), .words = cg_proto_names,
+	  .def = IPPROTO_TCP, .doc = "protocol: tcp or udp" },
 	{ F(struct cg_service_cfg, table_size, CG_F_U32), .min = 1, .max = CG_MAX_TABLE_SIZE,
 	  .def = CG_DEFAULT_TABLE_SIZE, .doc = "Maglev table slots, a prime" },
 	{ F(struct cg_service_cfg, default_class, CG_F_CLASS), .flags = CG_FF_RUNTIME,
@@ -124,8 +128,9 @@ static const struct cg_field shed_fields[] = {
 	  .doc = "a cell's name, or * for every cell" },
 	{ F(struct cg_shed_cfg, class, CG_F_CLASS), .flags = CG_FF_REQUIRED | CG_FF_KEY,
 	  .max = CG_MAX_CLASSES - 1, .doc = "the class it sheds" },
-	{ F(struct cg_shed_cfg, level_ppm, CG_F_LEVEL), .flags = CG_FF_REQUIRED | CG_FF_RUNTIME,
-	  .max = CG_LEVEL_ONE, .doc = "fraction of new flows refused, 0..1" },
+	{ FK(struct cg_shed_cfg, level_ppm, "level", CG_F_LEVEL),
+	  .flags = CG_FF_REQUIRED | CG_FF_RUNTIME, .max = CG_LEVEL_ONE,
+	  .doc = "fraction of new flows refused, 0..1" },
 	{ F(struct cg_shed_cfg, hard, CG_F_BOOL), .flags = CG_FF_RUNTIME,
 	  .doc = "also drop that fraction of established flows' packets" },
 	{ F(struct cg_shed_cfg, expires, CG_F_TIME), .flags = CG_FF_RUNTIME,
