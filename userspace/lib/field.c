@@ -1,0 +1,564 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* field.c - the field tables of the desired state, and the parsers every consumer shares */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cellgate/config.h"
+#include "cellgate/field.h"
+
+#define OFF(T, m)  ((uint16_t)offsetof(T, m))
+#define SZ(T, m)   ((uint16_t)sizeof(((T *)0)->m))
+#define F(T, m, k) FK(T, m, #m, k)
+/* a field whose key is not its member's name */
+#define FK(T, m, key, k) .name = (key), .type = (k), .offset = OFF(T, m), .size = SZ(T, m)
+
+/* Top-level settings. region is required; ifaces and source are lists/maps walked by the codec. */
+static const struct cg_field settings_fields[] = {
+	{ F(struct cg_state, region, CG_F_REF), .flags = CG_FF_REQUIRED, .ref = "region",
+	  .doc = "this LB's region: locality costs are from here" },
+	{ FK(struct cg_state, ifaces, "interfaces", CG_F_NAMES), .flags = CG_FF_REQUIRED,
+	  .max = CG_MAX_IFACES, .doc = "interfaces to attach to" },
+	{ F(struct cg_state, xdp_mode, CG_F_ENUM), .words = cg_xdp_mode_names, .def = CG_XDP_AUTO,
+	  .doc = "XDP attach mode: auto, native or generic" },
+	{ FK(struct cg_state, src4, "source.ipv4", CG_F_ADDR), .min = CG_AF_INET,
+	  .doc = "outer IPv4 source (source.ipv4)" },
+	{ FK(struct cg_state, src6, "source.ipv6", CG_F_ADDR), .min = CG_AF_INET6,
+	  .doc = "outer IPv6 source (source.ipv6)" },
+	{ F(struct cg_state, mtu, CG_F_U32), .min = CG_MIN_MTU, .max = CG_MAX_MTU,
+	  .def = CG_DEFAULT_MTU, .doc = "MTU of the path to the cells" },
+	{ FK(struct cg_state, conntrack_size, "conntrack", CG_F_U32), .min = CG_MIN_CONNTRACK,
+	  .max = CG_MAX_CONNTRACK, .def = CG_DEFAULT_CONNTRACK,
+	  .doc = "connection table entries, at load time only" },
+	{ 0 },
+};
+
+static const struct cg_field region_fields[] = {
+	{ F(struct cg_region_cfg, name, CG_F_NAME), .flags = CG_FF_REQUIRED | CG_FF_KEY,
+	  .doc = "region name" },
+	{ F(struct cg_region_cfg, id, CG_F_ID), .flags = CG_FF_ASSIGNED, .max = CG_MAX_REGIONS - 1,
+	  .def = CG_ID_AUTO, .doc = "region id; assigned by cellgated if not given" },
+	{ F(struct cg_region_cfg, cost, CG_F_U32), .flags = CG_FF_RUNTIME,
+	  .max = CG_MAX_REGION_COST, .doc = "locality cost from this LB: lower is nearer" },
+	{ 0 },
+};
+
+static const struct cg_field cell_fields[] = {
+	{ F(struct cg_cell_cfg, name, CG_F_NAME), .flags = CG_FF_REQUIRED | CG_FF_KEY,
+	  .doc = "cell name" },
+	{ F(struct cg_cell_cfg, id, CG_F_ID), .flags = CG_FF_ASSIGNED, .max = CG_MAX_CELLS - 1,
+	  .def = CG_ID_AUTO, .doc = "cell id; assigned by cellgated if not given" },
+	{ F(struct cg_cell_cfg, region, CG_F_REF), .flags = CG_FF_REQUIRED, .ref = "region",
+	  .doc = "the region the cell is in" },
+	{ FK(struct cg_cell_cfg, gw, "gateway", CG_F_ADDR), .flags = CG_FF_REQUIRED,
+	  .doc = "gateway: outer destination" },
+	{ F(struct cg_cell_cfg, encap, CG_F_ENUM), .flags = CG_FF_RUNTIME, .words = cg_encap_names,
+	  .def = CG_ENCAP_IPIP, .doc = "encapsulation: ipip or gue" },
+	{ F(struct cg_cell_cfg, gue_port, CG_F_U16), .flags = CG_FF_RUNTIME, .min = 1, .max = 65535,
+	  .def = CG_GUE_DEFAULT_PORT, .doc = "outer UDP destination port for gue" },
+	{ F(struct cg_cell_cfg, weight, CG_F_U32), .flags = CG_FF_RUNTIME, .min = 1,
+	  .max = CG_MAX_WEIGHT, .def = CG_DEFAULT_WEIGHT, .doc = "relative Maglev weight" },
+	{ F(struct cg_cell_cfg, capacity, CG_F_U32), .flags = CG_FF_RUNTIME, .max = UINT32_MAX,
+	  .doc = "new flows per second the cell can carry; 0 = unknown" },
+	{ F(struct cg_cell_cfg, state, CG_F_ENUM), .flags = CG_FF_RUNTIME,
+	  .words = cg_cell_state_names, .def = CG_CELL_ACTIVE,
+	  .doc = "desired state: active, draining or down" },
+	{ 0 },
+};
+
+static const struct cg_field service_fields[] = {
+	{ F(struct cg_service_cfg, name, CG_F_NAME), .flags = CG_FF_REQUIRED | CG_FF_KEY,
+	  .doc = "service name" },
+	{ F(struct cg_service_cfg, id, CG_F_ID), .flags = CG_FF_ASSIGNED,
+	  .max = CG_MAX_SERVICES - 1, .def = CG_ID_AUTO,
+	  .doc = "service id; assigned by cellgated if not given" },
+	{ F(struct cg_service_cfg, vip, CG_F_ADDR), .flags = CG_FF_REQUIRED,
+	  .doc = "virtual IP clients connect to" },
+	{ F(struct cg_service_cfg, port, CG_F_U16), .flags = CG_FF_REQUIRED, .min = 1, .max = 65535,
+	  .doc = "destination port" },
+	{ FK(struct cg_service_cfg, proto, "protocol", CG_F_ENUM), .words = cg_proto_names,
+	  .def = IPPROTO_TCP, .doc = "protocol: tcp or udp" },
+	{ F(struct cg_service_cfg, table_size, CG_F_U32), .min = 1, .max = CG_MAX_TABLE_SIZE,
+	  .def = CG_DEFAULT_TABLE_SIZE, .doc = "Maglev table slots, a prime" },
+	{ F(struct cg_service_cfg, default_class, CG_F_CLASS), .flags = CG_FF_RUNTIME,
+	  .max = CG_MAX_CLASSES - 1, .doc = "class of flows no class rule matches" },
+	{ .name = "cells",
+	  .type = CG_F_NAMES,
+	  .flags = CG_FF_REQUIRED | CG_FF_RUNTIME,
+	  .offset = OFF(struct cg_service_cfg, cells),
+	  .size = SZ(struct cg_service_cfg, cells),
+	  .ref = "cell",
+	  .doc = "the cells that serve it" },
+	{ 0 },
+};
+
+static const struct cg_field class_fields[] = {
+	{ F(struct cg_class_cfg, name, CG_F_NAME), .flags = CG_FF_REQUIRED | CG_FF_KEY,
+	  .doc = "class name; not all digits" },
+	{ F(struct cg_class_cfg, id, CG_F_ID), .flags = CG_FF_REQUIRED, .max = CG_MAX_CLASSES - 1,
+	  .doc = "class id; 0 is the most critical" },
+	{ F(struct cg_class_cfg, protected, CG_F_BOOL),
+	  .doc = "never shed by the automatic controller" },
+	{ F(struct cg_class_cfg, new_flows_per_sec, CG_F_U32), .flags = CG_FF_RUNTIME,
+	  .max = UINT32_MAX, .doc = "ceiling on new flows of the class; 0 = none" },
+	{ F(struct cg_class_cfg, packets_per_sec, CG_F_U32), .flags = CG_FF_RUNTIME,
+	  .max = UINT32_MAX, .doc = "ceiling on packets of the class; 0 = none" },
+	{ F(struct cg_class_cfg, burst, CG_F_U32), .flags = CG_FF_RUNTIME, .min = 1,
+	  .max = UINT32_MAX, .def = 1, .doc = "depth of each ceiling's bucket in its unit" },
+	{ 0 },
+};
+
+static const struct cg_field class_rule_fields[] = {
+	{ F(struct cg_class_rule_cfg, prefix, CG_F_PREFIX), .flags = CG_FF_KEY,
+	  .aux = OFF(struct cg_class_rule_cfg, prefix_len), .doc = "source prefix it matches" },
+	{ F(struct cg_class_rule_cfg, dscp, CG_F_U8), .flags = CG_FF_KEY, .max = CG_MAX_DSCP,
+	  .doc = "DSCP value it matches" },
+	{ F(struct cg_class_rule_cfg, class, CG_F_CLASS), .flags = CG_FF_REQUIRED,
+	  .max = CG_MAX_CLASSES - 1, .doc = "class of the packets it matches" },
+	{ 0 },
+};
+
+static const struct cg_field shed_fields[] = {
+	{ F(struct cg_shed_cfg, cell, CG_F_REF), .flags = CG_FF_REQUIRED | CG_FF_KEY, .ref = "cell",
+	  .doc = "a cell's name, or * for every cell" },
+	{ F(struct cg_shed_cfg, class, CG_F_CLASS), .flags = CG_FF_REQUIRED | CG_FF_KEY,
+	  .max = CG_MAX_CLASSES - 1, .doc = "the class it sheds" },
+	{ FK(struct cg_shed_cfg, level_ppm, "level", CG_F_LEVEL),
+	  .flags = CG_FF_REQUIRED | CG_FF_RUNTIME, .max = CG_LEVEL_ONE,
+	  .doc = "fraction of new flows refused, 0..1" },
+	{ F(struct cg_shed_cfg, hard, CG_F_BOOL), .flags = CG_FF_RUNTIME,
+	  .doc = "also drop that fraction of established flows' packets" },
+	{ F(struct cg_shed_cfg, expires, CG_F_TIME), .flags = CG_FF_RUNTIME,
+	  .doc = "unix time it stops applying; 0 = permanent" },
+	{ F(struct cg_shed_cfg, by, CG_F_TEXT), .flags = CG_FF_RUNTIME, .doc = "who set it" },
+	{ F(struct cg_shed_cfg, reason, CG_F_TEXT), .flags = CG_FF_RUNTIME, .doc = "why" },
+	{ 0 },
+};
+
+static const struct cg_field guard_fields[] = {
+	{ F(struct cg_guard_cfg, ipv4_prefix, CG_F_U8), .flags = CG_FF_RUNTIME,
+	  .min = CG_GUARD_PREFIX4_MIN, .max = 32, .def = CG_GUARD_PREFIX4_DEF,
+	  .doc = "IPv4 sources are counted per /ipv4_prefix" },
+	{ F(struct cg_guard_cfg, ipv6_prefix, CG_F_U8), .flags = CG_FF_RUNTIME,
+	  .min = CG_GUARD_PREFIX6_MIN, .max = 128, .def = CG_GUARD_PREFIX6_DEF,
+	  .doc = "IPv6 sources are counted per /ipv6_prefix" },
+	{ F(struct cg_guard_cfg, new_flows_per_sec, CG_F_U32), .flags = CG_FF_RUNTIME,
+	  .max = UINT32_MAX, .doc = "new flows per second per source prefix; 0 = off" },
+	{ F(struct cg_guard_cfg, burst, CG_F_U32), .flags = CG_FF_RUNTIME, .max = UINT32_MAX,
+	  .doc = "bucket depth in flows; default twice the rate" },
+	{ 0 },
+};
+
+const struct cg_object cg_settings_obj = { "settings", sizeof(struct cg_state), settings_fields };
+const struct cg_object cg_region_obj = { "region", sizeof(struct cg_region_cfg), region_fields };
+const struct cg_object cg_cell_obj = { "cell", sizeof(struct cg_cell_cfg), cell_fields };
+const struct cg_object cg_service_obj = { "service", sizeof(struct cg_service_cfg),
+					  service_fields };
+const struct cg_object cg_class_obj = { "class", sizeof(struct cg_class_cfg), class_fields };
+const struct cg_object cg_class_rule_obj = { "class_rule", sizeof(struct cg_class_rule_cfg),
+					     class_rule_fields };
+const struct cg_object cg_shed_obj = { "shed", sizeof(struct cg_shed_cfg), shed_fields };
+const struct cg_object cg_guard_obj = { "guard", sizeof(struct cg_guard_cfg), guard_fields };
+
+static int ferr(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int ferr(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && len) {
+		va_start(ap, fmt);
+		vsnprintf(err, len, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+bool cg_name_valid(const char *s)
+{
+	size_t i;
+
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
+	      (s[0] >= '0' && s[0] <= '9')))
+		return false;
+	for (i = 1; s[i]; i++) {
+		if (i >= CG_NAME_MAX - 1)
+			return false;
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_' || s[i] == '-'))
+			return false;
+	}
+	return true;
+}
+
+bool cg_addr_unicast(const struct cg_addr *a)
+{
+	const uint8_t *b = (const uint8_t *)a->a;
+	static const uint8_t zero[16];
+
+	if (a->family == CG_AF_INET)
+		return b[0] != 0 && b[0] != 127 && b[0] < 224; /* this-net, loopback, multicast+ */
+	if (!memcmp(b, zero, 16))
+		return false;
+	if (!memcmp(b, zero, 15) && b[15] == 1)
+		return false; /* ::1 */
+	return b[0] != 0xff;
+}
+
+int cg_addr_parse(const char *s, int family, const char *what, struct cg_addr *out, char *err,
+		  size_t errlen)
+{
+	struct cg_addr a = { 0 };
+	int is6 = strchr(s, ':') != NULL;
+
+	if (family == CG_AF_INET && is6)
+		return ferr(err, errlen, "%s '%s' is not an IPv4 address", what, s);
+	if (family == CG_AF_INET6 && !is6)
+		return ferr(err, errlen, "%s '%s' is not an IPv6 address", what, s);
+	a.family = is6 ? CG_AF_INET6 : CG_AF_INET;
+	if (inet_pton(is6 ? AF_INET6 : AF_INET, s, a.a) != 1)
+		return ferr(err, errlen, "bad IPv%d address '%s' for %s", is6 ? 6 : 4, s, what);
+	*out = a;
+	return 0;
+}
+
+const char *cg_addr_format(const struct cg_addr *a, char *buf, size_t len)
+{
+	if (!a->family)
+		snprintf(buf, len, "-");
+	else if (!inet_ntop(a->family == CG_AF_INET6 ? AF_INET6 : AF_INET, a->a, buf,
+			    (socklen_t)len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+bool cg_prefix_mask(struct cg_addr *a, unsigned int len)
+{
+	uint8_t *b = (uint8_t *)a->a;
+	unsigned int nbytes = a->family == CG_AF_INET6 ? 16 : 4, i;
+	bool set = false;
+	uint8_t keep;
+
+	for (i = 0; i < nbytes; i++) {
+		if (len >= (i + 1) * 8)
+			continue;
+		keep = len > i * 8 ? (uint8_t)(0xff << (8 - (len - i * 8))) : 0;
+		if (b[i] & ~keep)
+			set = true;
+		b[i] &= keep;
+	}
+	return set;
+}
+
+const char *cg_prefix_format(const struct cg_addr *a, unsigned int len, char *buf, size_t size)
+{
+	char abuf[CG_ADDR_TEXT_MAX];
+
+	snprintf(buf, size, "%s/%u", cg_addr_format(a, abuf, sizeof(abuf)), len);
+	return buf;
+}
+
+static bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+int cg_prefix_parse(const char *s, struct cg_addr *out, uint8_t *lenp, char *err, size_t errlen)
+{
+	char buf[CG_ADDR_TEXT_MAX], want[CG_PREFIX_TEXT_MAX];
+	const char *slash = strchr(s, '/');
+	struct cg_addr a = { 0 };
+	unsigned int len = 0, max;
+	size_t i;
+	int is6;
+
+	if (!slash)
+		return ferr(err, errlen, "prefix '%s' has no length (expected ADDRESS/LENGTH)", s);
+	if ((size_t)(slash - s) >= sizeof(buf))
+		return ferr(err, errlen, "bad address in prefix '%s'", s);
+	memcpy(buf, s, (size_t)(slash - s));
+	buf[slash - s] = '\0';
+	is6 = strchr(buf, ':') != NULL;
+	a.family = is6 ? CG_AF_INET6 : CG_AF_INET;
+	if (inet_pton(is6 ? AF_INET6 : AF_INET, buf, a.a) != 1)
+		return ferr(err, errlen, "bad IPv%d address '%s' in prefix '%s'", is6 ? 6 : 4, buf,
+			    s);
+	max = is6 ? 128 : 32;
+	if (!all_digits(slash + 1) || (slash[1] == '0' && slash[2]))
+		return ferr(err, errlen, "prefix '%s': length '%s' is not a number", s, slash + 1);
+	for (i = 1; slash[i] && len <= max; i++)
+		len = len * 10 + (unsigned int)(slash[i] - '0');
+	if (len > max)
+		return ferr(err, errlen, "prefix '%s': length %s is out of range (0..%u)", s,
+			    slash + 1, max);
+	if (cg_prefix_mask(&a, len))
+		return ferr(err, errlen, "prefix '%s' has host bits set (did you mean %s?)", s,
+			    cg_prefix_format(&a, len, want, sizeof(want)));
+	*out = a;
+	*lenp = (uint8_t)len;
+	return 0;
+}
+
+int cg_u64_parse(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t x = 0, d;
+	size_t i;
+
+	if (!all_digits(s) || (s[0] == '0' && s[1]))
+		return -EINVAL;
+	for (i = 0; s[i]; i++) {
+		d = (uint64_t)(s[i] - '0');
+		if (x > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		x = x * 10 + d;
+	}
+	if (x < min || x > max)
+		return -ERANGE;
+	*out = x;
+	return 0;
+}
+
+const struct cg_field *cg_field_find(const struct cg_object *o, const char *name)
+{
+	const struct cg_field *f;
+	size_t i;
+
+	for (f = o->fields; f->name; f++) {
+		for (i = 0; f->name[i] && name[i]; i++)
+			if (f->name[i] != name[i] && !(f->name[i] == '_' && name[i] == '-'))
+				break;
+		if (!f->name[i] && !name[i])
+			return f;
+	}
+	return NULL;
+}
+
+static uint64_t get_num(const struct cg_field *f, const void *obj)
+{
+	const char *p = (const char *)obj + f->offset;
+	uint32_t v32;
+	uint16_t v16;
+	int64_t t;
+
+	switch (f->size) {
+	case 1:
+		return *(const uint8_t *)p;
+	case 2:
+		memcpy(&v16, p, 2);
+		return v16;
+	case 4:
+		memcpy(&v32, p, 4);
+		return v32;
+	default:
+		memcpy(&t, p, 8);
+		return (uint64_t)t;
+	}
+}
+
+static void set_num(const struct cg_field *f, void *obj, uint64_t x)
+{
+	char *p = (char *)obj + f->offset;
+	uint32_t v32 = (uint32_t)x;
+	uint16_t v16 = (uint16_t)x;
+
+	switch (f->size) {
+	case 1:
+		*(uint8_t *)p = (uint8_t)x;
+		break;
+	case 2:
+		memcpy(p, &v16, 2);
+		break;
+	case 4:
+		memcpy(p, &v32, 4);
+		break;
+	default:
+		memcpy(p, &x, 8);
+		break;
+	}
+}
+
+static bool is_num(const struct cg_field *f)
+{
+	return f->type == CG_F_U8 || f->type == CG_F_U16 || f->type == CG_F_U32 ||
+	       f->type == CG_F_ID || f->type == CG_F_CLASS || f->type == CG_F_LEVEL ||
+	       f->type == CG_F_TIME || f->type == CG_F_ENUM || f->type == CG_F_BOOL;
+}
+
+int cg_field_parse(const struct cg_field *f, void *obj, const char *s, char *err, size_t errlen)
+{
+	char *p = (char *)obj + f->offset, expect[128];
+	unsigned int e;
+	uint32_t ppm;
+	uint64_t x;
+	int ret;
+
+	switch (f->type) {
+	case CG_F_NAME:
+	case CG_F_REF:
+		if (!cg_name_valid(s) && !(f->ref && !strcmp(f->ref, "cell") &&
+					   !strcmp(s, CG_SHED_ANY_CELL) && f->flags & CG_FF_KEY))
+			return ferr(err, errlen,
+				    "%s '%s' is not a valid name (1 to %d of A-Z a-z 0-9 . _ -, "
+				    "the first a letter or digit)",
+				    f->name, s, CG_NAME_MAX - 1);
+		snprintf(p, f->size, "%s", s);
+		return 0;
+	case CG_F_TEXT:
+		if (strlen(s) >= f->size)
+			return ferr(err, errlen, "%s is too long (at most %u bytes)", f->name,
+				    f->size - 1U);
+		snprintf(p, f->size, "%s", s);
+		return 0;
+	case CG_F_BOOL:
+		if (strcmp(s, "true") && strcmp(s, "false"))
+			return ferr(err, errlen, "%s: expected true or false, found '%s'", f->name,
+				    s);
+		*(bool *)p = !strcmp(s, "true");
+		return 0;
+	case CG_F_ENUM:
+		if (cg_enum_value(f->words, s, &e)) {
+			cg_enum_list(f->words, expect, sizeof(expect));
+			return ferr(err, errlen, "unknown %s '%s' (expected %s)", f->name, s,
+				    expect);
+		}
+		set_num(f, obj, e);
+		return 0;
+	case CG_F_ADDR:
+		ret = cg_addr_parse(s, (int)f->min, f->name, (struct cg_addr *)p, err, errlen);
+		if (!ret && !cg_addr_unicast((struct cg_addr *)p))
+			return ferr(err, errlen, "%s %s is not a unicast address", f->name, s);
+		return ret;
+	case CG_F_PREFIX:
+		return cg_prefix_parse(s, (struct cg_addr *)p, (uint8_t *)obj + f->aux, err,
+				       errlen);
+	case CG_F_LEVEL:
+		if (cg_level_parse(s, &ppm))
+			return ferr(err, errlen,
+				    "%s '%s' is not a level (0..1, at most %d decimals)", f->name,
+				    s, CG_LEVEL_DECIMALS);
+		set_num(f, obj, ppm);
+		return 0;
+	case CG_F_TIME:
+		ret = cg_u64_parse(s, 0, INT64_MAX, &x);
+		if (ret)
+			return ferr(err, errlen, "%s '%s' is not a unix time", f->name, s);
+		set_num(f, obj, x);
+		return 0;
+	case CG_F_NAMES:
+		return ferr(err, errlen, "%s is a list", f->name);
+	default:
+		ret = cg_u64_parse(s, f->min, f->max, &x);
+		if (ret == -ERANGE)
+			return ferr(err, errlen, "%s %s is out of range (%" PRIu64 "..%" PRIu64 ")",
+				    f->name, s, f->min, f->max);
+		if (ret)
+			return ferr(err, errlen, "%s '%s' is not a number%s", f->name, s,
+				    s[0] == '-' ? " (negative)" : "");
+		set_num(f, obj, x);
+		return 0;
+	}
+}
+
+const char *cg_field_format(const struct cg_field *f, const void *obj, char *buf, size_t len)
+{
+	const char *p = (const char *)obj + f->offset;
+
+	switch (f->type) {
+	case CG_F_NAME:
+	case CG_F_REF:
+	case CG_F_TEXT:
+		snprintf(buf, len, "%s", p);
+		break;
+	case CG_F_BOOL:
+		snprintf(buf, len, "%s", *(const bool *)p ? "true" : "false");
+		break;
+	case CG_F_ENUM:
+		snprintf(buf, len, "%s",
+			 cg_enum_name(f->words, (unsigned int)get_num(f, obj), "?"));
+		break;
+	case CG_F_ADDR:
+		cg_addr_format((const struct cg_addr *)p, buf, len);
+		break;
+	case CG_F_PREFIX:
+		cg_prefix_format((const struct cg_addr *)p, *((const uint8_t *)obj + f->aux), buf,
+				 len);
+		break;
+	case CG_F_LEVEL:
+		cg_level_format((uint32_t)get_num(f, obj), buf, len);
+		break;
+	case CG_F_TIME:
+		snprintf(buf, len, "%" PRId64, (int64_t)get_num(f, obj));
+		break;
+	case CG_F_NAMES:
+		snprintf(buf, len, "[...]");
+		break;
+	default:
+		snprintf(buf, len, "%" PRIu64, get_num(f, obj));
+		break;
+	}
+	return buf;
+}
+
+int cg_field_cmp(const struct cg_field *f, const void *a, const void *b)
+{
+	const char *pa = (const char *)a + f->offset, *pb = (const char *)b + f->offset;
+	uint64_t x, y;
+	int c;
+
+	switch (f->type) {
+	case CG_F_NAME:
+	case CG_F_REF:
+	case CG_F_TEXT:
+		return strcmp(pa, pb);
+	case CG_F_ADDR:
+	case CG_F_PREFIX:
+		c = memcmp(pa, pb, sizeof(struct cg_addr));
+		if (c || f->type == CG_F_ADDR)
+			return c;
+		x = *((const uint8_t *)a + f->aux);
+		y = *((const uint8_t *)b + f->aux);
+		return (x > y) - (x < y);
+	case CG_F_NAMES:
+		return 0; /* walked by the owner */
+	case CG_F_TIME:
+		x = get_num(f, a);
+		y = get_num(f, b);
+		return ((int64_t)x > (int64_t)y) - ((int64_t)x < (int64_t)y);
+	default:
+		if (!is_num(f))
+			return 0;
+		x = get_num(f, a);
+		y = get_num(f, b);
+		return (x > y) - (x < y);
+	}
+}
+
+bool cg_object_equal(const struct cg_object *o, const void *a, const void *b)
+{
+	const struct cg_field *f;
+
+	for (f = o->fields; f->name; f++)
+		if (cg_field_cmp(f, a, b))
+			return false;
+	return true;
+}
+
+void cg_object_defaults(const struct cg_object *o, void *obj)
+{
+	const struct cg_field *f;
+
+	memset(obj, 0, o->size);
+	for (f = o->fields; f->name; f++)
+		if (f->def && is_num(f))
+			set_num(f, obj, f->def);
+}
