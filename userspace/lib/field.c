@@ -230,7 +230,7 @@ int cg_addr_parse(const char *s, int family, const char *what, struct cg_addr *o
 const char *cg_addr_format(const struct cg_addr *a, char *buf, size_t len)
 {
 	if (!a->family)
-		snprintf(buf, len, "-");
+		snprintf(buf, len, "%s", "");
 	else if (!inet_ntop(a->family == CG_AF_INET6 ? AF_INET6 : AF_INET, a->a, buf,
 			    (socklen_t)len))
 		snprintf(buf, len, "?");
