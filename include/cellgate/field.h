@@ -83,7 +83,11 @@ extern const struct cg_object cg_guard_obj;	 /* struct cg_guard_cfg */
 int cg_addr_parse(const char *text, int family, const char *what, struct cg_addr *out, char *err,
 		  size_t errlen);
 
-/* cg_addr_format - the one text form of a: inet_ntop()'s, "-" if unset, "?" if bad; buf. */
+/*
+ * cg_addr_format - the one text form of a: inet_ntop()'s (lower-case, IPv6
+ * compressed); "" if unset (family 0, as the JSON views show it; a caller
+ * that prints "none" tests a->family), "?" if the family is bad. Returns buf.
+ */
 const char *cg_addr_format(const struct cg_addr *a, char *buf, size_t len);
 
 /* cg_addr_unicast - true if a may be a gateway, VIP or source (not 0/8, loopback, multicast). */

@@ -15,6 +15,7 @@
 #include <yaml.h>
 
 #include "cellgate/config.h"
+#include "cellgate/field.h"
 #include "cellgate/names.h"
 #include "cellgate/maglev.h"
 
@@ -508,23 +509,6 @@ static int get_enum(struct cg_parse *p, const struct cg_obj *o, const char *key,
 	return perr(p, v->line, "%sunknown %s '%s' (expected %s)", o->pre, key, show(p, s), expect);
 }
 
-static bool name_ok(const char *s)
-{
-	size_t i;
-
-	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
-	      (s[0] >= '0' && s[0] <= '9')))
-		return false;
-	for (i = 1; s[i]; i++) {
-		if (i >= CG_NAME_MAX - 1)
-			return false;
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_' || s[i] == '-'))
-			return false;
-	}
-	return true;
-}
-
 static int get_name(struct cg_parse *p, const struct cg_obj *o, const char *key,
 		    const struct cg_ynode *v, char out[CG_NAME_MAX])
 {
@@ -534,27 +518,13 @@ static int get_name(struct cg_parse *p, const struct cg_obj *o, const char *key,
 	ret = get_str(p, o, key, v, &s);
 	if (ret)
 		return ret;
-	if (!name_ok(s))
+	if (!cg_name_valid(s))
 		return perr(p, v->line,
 			    "%s%s '%s' is not a valid name (1 to %d of A-Z a-z 0-9 . _ -, "
 			    "the first a letter or digit)",
 			    o->pre, key, show(p, s), CG_NAME_MAX - 1);
 	strcpy(out, s);
 	return 0;
-}
-
-static bool addr_unicast(const struct cg_addr *a)
-{
-	const uint8_t *b = (const uint8_t *)a->a;
-	static const uint8_t zero[16];
-
-	if (a->family == CG_AF_INET)
-		return b[0] != 0 && b[0] != 127 && b[0] < 224; /* this-net, loopback, multicast+ */
-	if (!memcmp(b, zero, 16))
-		return false;
-	if (!memcmp(b, zero, 15) && b[15] == 1)
-		return false; /* ::1 */
-	return b[0] != 0xff;
 }
 
 /* An address; family 0 takes either, else only CG_AF_INET or CG_AF_INET6. */
@@ -579,7 +549,7 @@ static int get_addr(struct cg_parse *p, const struct cg_obj *o, const char *key,
 	if (inet_pton(is6 ? AF_INET6 : AF_INET, s, a.a) != 1)
 		return perr(p, v->line, "%sbad IPv%d address '%s' for %s", o->pre, is6 ? 6 : 4,
 			    show(p, s), key);
-	if (!addr_unicast(&a))
+	if (!cg_addr_unicast(&a))
 		return perr(p, v->line, "%s%s %s is not a unicast address", o->pre, key,
 			    show(p, s));
 	*out = a;
@@ -602,13 +572,6 @@ static int get_list(struct cg_parse *p, const struct cg_obj *o, const char *key,
 	if (v->n > max)
 		return perr(p, v->line, "%stoo many %s (%zu, at most %zu)", o->pre, key, v->n, max);
 	return 0;
-}
-
-static const char *addr_str(const struct cg_addr *a, char *buf, size_t len)
-{
-	if (!inet_ntop(a->family == CG_AF_INET6 ? AF_INET6 : AF_INET, a->a, buf, (socklen_t)len))
-		snprintf(buf, len, "?");
-	return buf;
 }
 
 static int cmp_lname(const void *a, const void *b)
@@ -665,13 +628,13 @@ static void item_label(struct cg_obj *o, const char *kind, const struct cg_ynode
 {
 	const struct cg_ynode *v = m->kind == CG_Y_MAP ? map_get(m, "name") : NULL;
 
-	if (v && v->kind == CG_Y_SCALAR && name_ok(v->str))
+	if (v && v->kind == CG_Y_SCALAR && cg_name_valid(v->str))
 		obj_set(o, "%s '%s'", kind, v->str);
 	else
 		obj_set(o, "%s #%zu", kind, idx + 1);
 }
 
-static bool ifname_ok(const char *s)
+static bool ifcg_name_valid(const char *s)
 {
 	size_t i, n = strlen(s);
 
@@ -703,7 +666,7 @@ static int parse_interfaces(struct cg_parse *p, const struct cg_ynode *v)
 		ret = get_str(p, &top, "interfaces", v->kid[i], &s);
 		if (ret)
 			return ret;
-		if (!ifname_ok(s))
+		if (!ifcg_name_valid(s))
 			return perr(p, v->kid[i]->line,
 				    "interfaces: '%s' is not a valid interface name", show(p, s));
 		for (j = 0; j < i; j++)
@@ -918,34 +881,6 @@ static int parse_classes(struct cg_parse *p, const struct cg_ynode *list)
 	return ret;
 }
 
-/* A prefix rule as text: "198.18.11.0/24", "2001:db8::/32". */
-static const char *prefix_str(const struct cg_addr *a, unsigned int len, char *buf, size_t size)
-{
-	char abuf[INET6_ADDRSTRLEN];
-
-	snprintf(buf, size, "%s/%u", addr_str(a, abuf, sizeof(abuf)), len);
-	return buf;
-}
-
-/* Clear the bits of a beyond len; true if any was set. */
-static bool prefix_mask(struct cg_addr *a, unsigned int len)
-{
-	uint8_t *b = (uint8_t *)a->a;
-	unsigned int nbytes = a->family == CG_AF_INET6 ? 16 : 4, i;
-	bool set = false;
-	uint8_t keep;
-
-	for (i = 0; i < nbytes; i++) {
-		if (len >= (i + 1) * 8)
-			continue;
-		keep = len > i * 8 ? (uint8_t)(0xff << (8 - (len - i * 8))) : 0;
-		if (b[i] & ~keep)
-			set = true;
-		b[i] &= keep;
-	}
-	return set;
-}
-
 /* ADDRESS/LENGTH, host bits zero. */
 static int get_prefix(struct cg_parse *p, const struct cg_obj *o, const struct cg_ynode *v,
 		      struct cg_addr *out, uint8_t *lenp)
@@ -982,9 +917,9 @@ static int get_prefix(struct cg_parse *p, const struct cg_obj *o, const struct c
 	if (len > max)
 		return perr(p, v->line, "%sprefix '%s': length %s is out of range (0..%u)", o->pre,
 			    show(p, s), show(p, slash + 1), max);
-	if (prefix_mask(&a, len))
+	if (cg_prefix_mask(&a, len))
 		return perr(p, v->line, "%sprefix '%s' has host bits set (did you mean %s?)",
-			    o->pre, show(p, s), prefix_str(&a, len, want, sizeof(want)));
+			    o->pre, show(p, s), cg_prefix_format(&a, len, want, sizeof(want)));
 	*out = a;
 	*lenp = (uint8_t)len;
 	return 0;
@@ -1039,7 +974,7 @@ static const char *rule_str(const struct cg_class_rule_cfg *r, char *buf, size_t
 	if (r->kind == CG_RULE_DSCP)
 		snprintf(buf, size, "dscp %u", r->dscp);
 	else
-		prefix_str(&r->prefix, r->prefix_len, buf, size);
+		cg_prefix_format(&r->prefix, r->prefix_len, buf, size);
 	return buf;
 }
 
@@ -1166,7 +1101,7 @@ static int parse_shed_entry(struct cg_parse *p, const struct cg_ynode *m, size_t
 	if (!ret)
 		ret = get_str(p, &o, "cell", v, &s);
 	if (!ret && strcmp(s, CG_SHED_ANY_CELL)) {
-		if (!name_ok(s) || !cell_find_sorted(&p->st, s))
+		if (!cg_name_valid(s) || !cell_find_sorted(&p->st, s))
 			ret = perr(p, v->line, "%sunknown cell '%s'", o.pre, show(p, s));
 	}
 	if (!ret)
@@ -1346,10 +1281,10 @@ static int parse_cell(struct cg_parse *p, const struct cg_ynode *m, size_t idx,
 		ret = get_addr(p, &o, "gateway", v, 0, &c->gw);
 	if (!ret && c->gw.family == CG_AF_INET && !p->st.src4.family)
 		ret = perr(p, v->line, "%sgateway %s is IPv4 but source has no ipv4 address", o.pre,
-			   addr_str(&c->gw, abuf, sizeof(abuf)));
+			   cg_addr_format(&c->gw, abuf, sizeof(abuf)));
 	if (!ret && c->gw.family == CG_AF_INET6 && !p->st.src6.family)
 		ret = perr(p, v->line, "%sgateway %s is IPv6 but source has no ipv6 address", o.pre,
-			   addr_str(&c->gw, abuf, sizeof(abuf)));
+			   cg_addr_format(&c->gw, abuf, sizeof(abuf)));
 	if (!ret)
 		ret = map_need(p, m, &o, "encap", &v);
 	if (!ret) {
@@ -1576,9 +1511,9 @@ static int parse_services(struct cg_parse *p, const struct cg_ynode *list)
 				ret = perr(p, s->line,
 					   "service '%s': %s port %u %s is already served by "
 					   "service '%s' (line %u)",
-					   s->name, addr_str(&s->vip, abuf, sizeof(abuf)), s->port,
-					   cg_enum_name(cg_proto_names, s->proto, "?"), t->name,
-					   t->line);
+					   s->name, cg_addr_format(&s->vip, abuf, sizeof(abuf)),
+					   s->port, cg_enum_name(cg_proto_names, s->proto, "?"),
+					   t->name, t->line);
 				goto out;
 			}
 		}

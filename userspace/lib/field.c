@@ -43,7 +43,7 @@ static const struct cg_field region_fields[] = {
 	  .doc = "region name" },
 	{ F(struct cg_region_cfg, id, CG_F_ID), .flags = CG_FF_ASSIGNED, .max = CG_MAX_REGIONS - 1,
 	  .def = CG_ID_AUTO, .doc = "region id; assigned by cellgated if not given" },
-	{ F(struct cg_region_cfg, cost, CG_F_U32), .flags = CG_FF_RUNTIME,
+	{ F(struct cg_region_cfg, cost, CG_F_U32), .flags = CG_FF_REQUIRED | CG_FF_RUNTIME,
 	  .max = CG_MAX_REGION_COST, .doc = "locality cost from this LB: lower is nearer" },
 	{ 0 },
 };
@@ -57,8 +57,8 @@ static const struct cg_field cell_fields[] = {
 	  .doc = "the region the cell is in" },
 	{ FK(struct cg_cell_cfg, gw, "gateway", CG_F_ADDR), .flags = CG_FF_REQUIRED,
 	  .doc = "gateway: outer destination" },
-	{ F(struct cg_cell_cfg, encap, CG_F_ENUM), .flags = CG_FF_RUNTIME, .words = cg_encap_names,
-	  .def = CG_ENCAP_IPIP, .doc = "encapsulation: ipip or gue" },
+	{ F(struct cg_cell_cfg, encap, CG_F_ENUM), .flags = CG_FF_REQUIRED | CG_FF_RUNTIME,
+	  .words = cg_encap_names, .def = CG_ENCAP_IPIP, .doc = "encapsulation: ipip or gue" },
 	{ F(struct cg_cell_cfg, gue_port, CG_F_U16), .flags = CG_FF_RUNTIME, .min = 1, .max = 65535,
 	  .def = CG_GUE_DEFAULT_PORT, .doc = "outer UDP destination port for gue" },
 	{ F(struct cg_cell_cfg, weight, CG_F_U32), .flags = CG_FF_RUNTIME, .min = 1,
@@ -81,8 +81,8 @@ static const struct cg_field service_fields[] = {
 	  .doc = "virtual IP clients connect to" },
 	{ F(struct cg_service_cfg, port, CG_F_U16), .flags = CG_FF_REQUIRED, .min = 1, .max = 65535,
 	  .doc = "destination port" },
-	{ FK(struct cg_service_cfg, proto, "protocol", CG_F_ENUM), .words = cg_proto_names,
-	  .def = IPPROTO_TCP, .doc = "protocol: tcp or udp" },
+	{ FK(struct cg_service_cfg, proto, "protocol", CG_F_ENUM), .flags = CG_FF_REQUIRED,
+	  .words = cg_proto_names, .def = IPPROTO_TCP, .doc = "protocol: tcp or udp" },
 	{ F(struct cg_service_cfg, table_size, CG_F_U32), .min = 1, .max = CG_MAX_TABLE_SIZE,
 	  .def = CG_DEFAULT_TABLE_SIZE, .doc = "Maglev table slots, a prime" },
 	{ F(struct cg_service_cfg, default_class, CG_F_CLASS), .flags = CG_FF_RUNTIME,
@@ -230,7 +230,7 @@ int cg_addr_parse(const char *s, int family, const char *what, struct cg_addr *o
 const char *cg_addr_format(const struct cg_addr *a, char *buf, size_t len)
 {
 	if (!a->family)
-		snprintf(buf, len, "-");
+		snprintf(buf, len, "%s", "");
 	else if (!inet_ntop(a->family == CG_AF_INET6 ? AF_INET6 : AF_INET, a->a, buf,
 			    (socklen_t)len))
 		snprintf(buf, len, "?");

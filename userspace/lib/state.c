@@ -15,17 +15,17 @@
 #include <zlib.h>
 
 #include "cellgate/config.h"
+#include "cellgate/field.h"
 #include "cellgate/names.h"
 
-/* "none" for an unset address. */
+/* cg_addr_format(), with "none" for an unset address (diff and state file text). */
 static const char *addr_str(const struct cg_addr *a, char *buf, size_t len)
 {
-	if (a->family != CG_AF_INET && a->family != CG_AF_INET6)
+	if (a->family != CG_AF_INET && a->family != CG_AF_INET6) {
 		snprintf(buf, len, "none");
-	else if (!inet_ntop(a->family == CG_AF_INET6 ? AF_INET6 : AF_INET, a->a, buf,
-			    (socklen_t)len))
-		snprintf(buf, len, "invalid");
-	return buf;
+		return buf;
+	}
+	return cg_addr_format(a, buf, len);
 }
 
 /* ---- life cycle, look-up ---- */
