@@ -28,27 +28,6 @@
 #define CG_STATE_DIR	    "/var/lib/cellgate"	   /* cellgated's default --state-dir */
 #define CG_STATE_FILE	    "state.yaml"	   /* the desired state inside the state dir */
 
-/* Ranges the parser enforces (see docs/config.md). */
-#define CG_MIN_MTU	   576	      /* IPv4 minimum datagram every host accepts */
-#define CG_MAX_MTU	   9216	      /* common jumbo frame ceiling */
-#define CG_MIN_CONNTRACK   1024	      /* smallest connection table worth having */
-#define CG_MAX_CONNTRACK   (1U << 28) /* 268M entries: a bound that catches typos */
-#define CG_MAX_REGION_COST 1000000    /* keeps sums of costs far from overflow */
-#define CG_MAX_WEIGHT	   65535      /* cell weight: 1..65535 */
-#define CG_DEFAULT_WEIGHT  100	      /* cell weight when not given */
-
-/* Load shedding (see docs/config.md). */
-#ifndef CG_MAX_CLASS_RULES
-#define CG_MAX_CLASS_RULES 4096 /* source-prefix class rules, per address family */
-#endif
-#define CG_MAX_DSCP	     63 /* DSCP values are 0..63 */
-#define CG_LEVEL_DECIMALS    6	/* a shed level has at most 6 decimals (ppm) */
-#define CG_GUARD_PREFIX4_MIN 8	/* guard.ipv4_prefix range */
-#define CG_GUARD_PREFIX6_MIN 16 /* guard.ipv6_prefix range (max 128) */
-#define CG_GUARD_PREFIX4_DEF 24 /* guard.ipv4_prefix when not given */
-#define CG_GUARD_PREFIX6_DEF 64 /* guard.ipv6_prefix when not given */
-#define CG_MAX_SHED	     ((CG_MAX_CELLS + 1) * CG_MAX_CLASSES) /* every (cell or *, class) */
-
 /* Kinds passed to a cg_state_diff() callback. */
 #define CG_KIND_SETTING "setting" /* a top-level setting: region, mtu, ... */
 #define CG_KIND_REGION	"region"  /* a region, by name */
@@ -103,90 +82,6 @@ int cg_config_parse(const char *path, struct cg_state *st, char *err, size_t err
  */
 int cg_config_parse_buf(const char *name, const char *buf, size_t len, struct cg_state *st,
 			char *err, size_t errlen);
-
-/*
- * cg_state_init - make *st an empty state with the defaults: no interfaces,
- * objects or source addresses, xdp_mode auto, mtu CG_DEFAULT_MTU, conntrack
- * CG_DEFAULT_CONNTRACK; the four default classes (0 critical, protected; 1
- * high; 2 normal; 3 sheddable; no ceilings, burst 1), no class rules or shed
- * entries, the guard off with prefixes /24 and /64. Allocates nothing.
- * Whatever *st held is not freed.
- */
-void cg_state_init(struct cg_state *st);
-
-/*
- * cg_state_free - release the arrays of *st and leave it as cg_state_init()
- * does. Safe on an initialised or all-zero state, and twice.
- */
-void cg_state_free(struct cg_state *st);
-
-/*
- * cg_state_copy - make *dst a deep copy of *src (nothing shared).
- * Returns 0, or -ENOMEM with *dst untouched. *dst's old contents are not freed.
- */
-int cg_state_copy(struct cg_state *dst, const struct cg_state *src);
-
-/*
- * cg_state_find_region / _cell / _service - the object called name, or NULL.
- * Linear search; the pointer is valid until the array is changed.
- */
-struct cg_region_cfg *cg_state_find_region(const struct cg_state *st, const char *name);
-struct cg_cell_cfg *cg_state_find_cell(const struct cg_state *st, const char *name);
-struct cg_service_cfg *cg_state_find_service(const struct cg_state *st, const char *name);
-
-/*
- * cg_state_find_class - the class called name, or NULL.
- * cg_state_class_by_id - the class whose id is id, or NULL.
- * The pointer is into st->classes.
- */
-struct cg_class_cfg *cg_state_find_class(const struct cg_state *st, const char *name);
-struct cg_class_cfg *cg_state_class_by_id(const struct cg_state *st, uint32_t id);
-
-/*
- * cg_rule_cmp - the canonical order of class rules: prefixes (IPv4, then
- * IPv6; by address, then length), then DSCP values. 0 means both match the
- * same packets (a duplicate).
- */
-int cg_rule_cmp(const struct cg_class_rule_cfg *a, const struct cg_class_rule_cfg *b);
-
-/*
- * cg_level_parse - read a shed level, a decimal in 0..1 with at most
- * CG_LEVEL_DECIMALS decimals ("0", "1", "0.25", "1.000000"), exactly: no
- * floating point. *ppm gets parts per million (0.25 -> 250000).
- * Returns 0; -EINVAL if text is not such a decimal (empty, "+", exponent,
- * "0x", ".5", "5.", leading zeros, spaces); -ERANGE if it is a decimal above 1
- * or negative; -EDOM if it has more than 6 decimals. *ppm is unchanged on
- * failure.
- */
-int cg_level_parse(const char *text, uint32_t *ppm);
-
-/*
- * cg_level_format - the canonical text of a level in ppm: the shortest
- * decimal that cg_level_parse() reads back as ppm (250000 -> "0.25",
- * 1000000 -> "1", 0 -> "0", 1 -> "0.000001"). len >= 16 always suffices;
- * the text is cut to len - 1 bytes otherwise.
- */
-void cg_level_format(uint32_t ppm, char *buf, size_t len);
-
-/*
- * cg_state_assign_ids - give every region, cell and service of *st whose id
- * is CG_ID_AUTO a map index, so that indexes stay put across changes:
- *
- * 1. an explicit id (not CG_ID_AUTO) is kept;
- * 2. an object that exists in prev under the same name keeps prev's id;
- * 3. the others, in name order, get the lowest id free in *st that no object
- *    of prev used (so a just-removed cell's id is not handed to a new cell
- *    while flows may still point at it), else the lowest free id.
- *
- * prev may be NULL (first start). Deterministic: the same inputs give the
- * same ids on every load balancer.
- *
- * Returns 0; -EEXIST if two explicit ids collide, or an explicit id is the id
- * another object still present keeps from prev; -ERANGE for an explicit id
- * beyond CG_MAX_*; -ENOSPC if a kind has more objects than ids. On failure
- * *st is unchanged.
- */
-int cg_state_assign_ids(struct cg_state *st, const struct cg_state *prev);
 
 /*
  * cg_state_write - print *st to f in the canonical form of the config format:

@@ -75,6 +75,15 @@ extern const struct cg_object cg_guard_obj;	 /* struct cg_guard_cfg */
 #define CG_ADDR_TEXT_MAX   46 /* INET6_ADDRSTRLEN */
 #define CG_PREFIX_TEXT_MAX 50 /* address, '/', length, NUL */
 
+#define CG_SHOW_TEXT_MAX (48 * 4 + 8) /* room for cg_show() of any text */
+
+/*
+ * cg_show - text a client or a file controls, made safe to quote in a one-line
+ * message: control bytes, DEL, ' and backslash as \\xNN, cut after 48 bytes
+ * with "...". Returns buf.
+ */
+const char *cg_show(const char *s, char *buf, size_t len);
+
 /*
  * cg_addr_parse - read an address: family 0 takes either, CG_AF_INET or
  * CG_AF_INET6 only that one. Returns 0, or -EINVAL with a one-line reason in
@@ -113,6 +122,32 @@ bool cg_name_valid(const char *s);
 
 /* cg_u64_parse - a decimal without sign or leading zero in min..max: 0 or -EINVAL/-ERANGE. */
 int cg_u64_parse(const char *text, uint64_t min, uint64_t max, uint64_t *out);
+
+/*
+ * cg_level_parse - read a shed level, a decimal in 0..1 with at most
+ * CG_LEVEL_DECIMALS decimals ("0", "1", "0.25", "1.000000"), exactly: no
+ * floating point. *ppm gets parts per million (0.25 -> 250000).
+ * Returns 0; -EINVAL if text is not such a decimal (empty, "+", exponent,
+ * "0x", ".5", "5.", leading zeros, spaces); -ERANGE if it is a decimal above 1
+ * or negative; -EDOM if it has more than 6 decimals. *ppm is unchanged on
+ * failure.
+ */
+int cg_level_parse(const char *text, uint32_t *ppm);
+
+/*
+ * cg_level_format - the canonical text of a level in ppm: the shortest
+ * decimal that cg_level_parse() reads back as ppm (250000 -> "0.25",
+ * 1000000 -> "1", 0 -> "0", 1 -> "0.000001"). len >= 16 always suffices;
+ * the text is cut to len - 1 bytes otherwise.
+ */
+void cg_level_format(uint32_t ppm, char *buf, size_t len);
+
+/* cg_rule_str - a rule's name in messages and diffs: "198.18.11.0/24", "2001:db8::/32", "dscp 46". */
+const char *cg_rule_str(const struct cg_class_rule_cfg *r, char *buf, size_t len);
+
+/* cg_shed_str - a shed entry's name: "use1-a/sheddable"; the class id if st has no such class. */
+const char *cg_shed_str(const struct cg_state *st, const struct cg_shed_cfg *e, char *buf,
+			size_t len);
 
 /* cg_field_find - the field of o called name ('-' matches '_'), or NULL. */
 const struct cg_field *cg_field_find(const struct cg_object *o, const char *name);

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "cellgate/config.h"
+#include "cellgate/field.h"
 
 #define ERRLEN 512
 

@@ -32,6 +32,11 @@ static void test_prefix_parse_is_strict(void **unused)
 				 "(did you mean 198.18.0.0/24?)");
 	assert_int_equal(cg_prefix_parse("198.18.0.0/024", &a, &len, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "prefix '198.18.0.0/024': length '024' is not a number");
+	/* what the client sent is quoted escaped, never raw (terminal escapes, newlines) */
+	assert_int_equal(cg_prefix_parse("\x1b[2J'/24", &a, &len, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "bad IPv4 address '\\x1b[2J\\x27' in prefix '\\x1b[2J\\x27/24'");
+	assert_int_equal(cg_prefix_parse("198.18.0.0/2\n4", &a, &len, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "prefix '198.18.0.0/2\\x0a4': length '2\\x0a4' is not a number");
 	assert_int_equal(cg_prefix_parse("198.18.0.0/24", &a, &len, err, sizeof(err)), 0);
 	assert_int_equal(len, 24);
 	assert_int_equal(a.family, CG_AF_INET);

@@ -9,6 +9,7 @@
 
 #include "cellgate/config.h"
 #include "cellgate/view.h"
+#include "cellgate/field.h"
 #include "cellctl.h"
 
 #define SHED_MAX_TTL (366ULL * 86400) /* seconds: cellgated's ceiling on ttl_s */

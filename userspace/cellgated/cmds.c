@@ -11,6 +11,7 @@
 #include "cellgate/config.h"
 #include "cellgate/names.h"
 #include "cellgate/view.h"
+#include "cellgate/field.h"
 #include "cellgated.h"
 
 /*

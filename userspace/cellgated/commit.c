@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cellgate/config.h"
+#include "cellgate/field.h"
 
 #include "cellgated.h"
 /* Operator shed levels past their expiry leave the desired state (logged, persisted). */

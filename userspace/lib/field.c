@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cellgate/config.h"
 #include "cellgate/field.h"
 
 #define OFF(T, m)  ((uint16_t)offsetof(T, m))
@@ -179,6 +178,27 @@ static int ferr(char *err, size_t len, const char *fmt, ...)
 	return -EINVAL;
 }
 
+#define CG_SHOW_MAX 48 /* input quoted in a message is cut after this many bytes */
+
+const char *cg_show(const char *s, char *buf, size_t len)
+{
+	const unsigned char *c = (const unsigned char *)s;
+	size_t i, o = 0;
+
+	if (!len)
+		return buf;
+	for (i = 0; c[i] && i < CG_SHOW_MAX && o + 8 < len; i++) {
+		if (c[i] < 0x20 || c[i] == 0x7f || c[i] == '\'' || c[i] == '\\')
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c[i]);
+		else
+			buf[o++] = (char)c[i];
+	}
+	if (c[i] && o + 4 <= len)
+		o += (size_t)snprintf(buf + o, len - o, "...");
+	buf[o < len ? o : len - 1] = '\0';
+	return buf;
+}
+
 bool cg_name_valid(const char *s)
 {
 	size_t i;
@@ -275,7 +295,7 @@ static bool all_digits(const char *s)
 
 int cg_prefix_parse(const char *s, struct cg_addr *out, uint8_t *lenp, char *err, size_t errlen)
 {
-	char buf[CG_ADDR_TEXT_MAX], want[CG_PREFIX_TEXT_MAX];
+	char buf[CG_ADDR_TEXT_MAX], want[CG_PREFIX_TEXT_MAX], q[CG_SHOW_TEXT_MAX], qb[CG_SHOW_TEXT_MAX];
 	const char *slash = strchr(s, '/');
 	struct cg_addr a = { 0 };
 	unsigned int len = 0, max;
@@ -283,30 +303,84 @@ int cg_prefix_parse(const char *s, struct cg_addr *out, uint8_t *lenp, char *err
 	int is6;
 
 	if (!slash)
-		return ferr(err, errlen, "prefix '%s' has no length (expected ADDRESS/LENGTH)", s);
+		return ferr(err, errlen, "prefix '%s' has no length (expected ADDRESS/LENGTH)",
+			    cg_show(s, q, sizeof(q)));
 	if ((size_t)(slash - s) >= sizeof(buf))
-		return ferr(err, errlen, "bad address in prefix '%s'", s);
+		return ferr(err, errlen, "bad address in prefix '%s'", cg_show(s, q, sizeof(q)));
 	memcpy(buf, s, (size_t)(slash - s));
 	buf[slash - s] = '\0';
 	is6 = strchr(buf, ':') != NULL;
 	a.family = is6 ? CG_AF_INET6 : CG_AF_INET;
 	if (inet_pton(is6 ? AF_INET6 : AF_INET, buf, a.a) != 1)
-		return ferr(err, errlen, "bad IPv%d address '%s' in prefix '%s'", is6 ? 6 : 4, buf,
-			    s);
+		return ferr(err, errlen, "bad IPv%d address '%s' in prefix '%s'", is6 ? 6 : 4,
+			    cg_show(buf, qb, sizeof(qb)), cg_show(s, q, sizeof(q)));
 	max = is6 ? 128 : 32;
 	if (!all_digits(slash + 1) || (slash[1] == '0' && slash[2]))
-		return ferr(err, errlen, "prefix '%s': length '%s' is not a number", s, slash + 1);
+		return ferr(err, errlen, "prefix '%s': length '%s' is not a number",
+			    cg_show(s, q, sizeof(q)), cg_show(slash + 1, qb, sizeof(qb)));
 	for (i = 1; slash[i] && len <= max; i++)
 		len = len * 10 + (unsigned int)(slash[i] - '0');
 	if (len > max)
-		return ferr(err, errlen, "prefix '%s': length %s is out of range (0..%u)", s,
-			    slash + 1, max);
+		return ferr(err, errlen, "prefix '%s': length %s is out of range (0..%u)",
+			    cg_show(s, q, sizeof(q)), cg_show(slash + 1, qb, sizeof(qb)), max);
 	if (cg_prefix_mask(&a, len))
-		return ferr(err, errlen, "prefix '%s' has host bits set (did you mean %s?)", s,
+		return ferr(err, errlen, "prefix '%s' has host bits set (did you mean %s?)",
+			    cg_show(s, q, sizeof(q)),
 			    cg_prefix_format(&a, len, want, sizeof(want)));
 	*out = a;
 	*lenp = (uint8_t)len;
 	return 0;
+}
+
+/* Shed levels: exact decimals, no floating point. */
+int cg_level_parse(const char *text, uint32_t *ppm)
+{
+	const char *s = text, *frac = NULL;
+	bool neg = false;
+	uint32_t ip = 0, fp = 0;
+	size_t i, nint, nfrac = 0;
+
+	if (*s == '-') {
+		neg = true;
+		s++;
+	}
+	for (nint = 0; s[nint] >= '0' && s[nint] <= '9'; nint++)
+		;
+	if (!nint || (nint > 1 && s[0] == '0'))
+		return -EINVAL; /* no integer part (".5"), or a leading zero */
+	if (s[nint] == '.') {
+		frac = s + nint + 1;
+		for (nfrac = 0; frac[nfrac] >= '0' && frac[nfrac] <= '9'; nfrac++)
+			;
+		if (!nfrac || frac[nfrac])
+			return -EINVAL; /* "5." or junk after the decimals */
+	} else if (s[nint]) {
+		return -EINVAL;
+	}
+	if (nfrac > CG_LEVEL_DECIMALS)
+		return -EDOM;
+	if (neg || nint > 1)
+		return -ERANGE;
+	ip = (uint32_t)(s[0] - '0');
+	for (i = 0; i < CG_LEVEL_DECIMALS; i++)
+		fp = fp * 10 + (i < nfrac ? (uint32_t)(frac[i] - '0') : 0);
+	if (ip > 1 || (ip == 1 && fp))
+		return -ERANGE;
+	*ppm = ip * CG_LEVEL_ONE + fp;
+	return 0;
+}
+
+void cg_level_format(uint32_t ppm, char *buf, size_t len)
+{
+	char frac[8];
+	int n;
+
+	if (!len)
+		return;
+	n = snprintf(frac, sizeof(frac), "%06u", ppm % CG_LEVEL_ONE);
+	while (n > 0 && frac[n - 1] == '0')
+		frac[--n] = '\0';
+	snprintf(buf, len, "%u%s%s", ppm / CG_LEVEL_ONE, n ? "." : "", frac);
 }
 
 int cg_u64_parse(const char *s, uint64_t min, uint64_t max, uint64_t *out)
@@ -561,4 +635,27 @@ void cg_object_defaults(const struct cg_object *o, void *obj)
 	for (f = o->fields; f->name; f++)
 		if (f->def && is_num(f))
 			set_num(f, obj, f->def);
+}
+
+/* "198.18.11.0/24", "2001:db8::/32", "dscp 46". */
+const char *cg_rule_str(const struct cg_class_rule_cfg *r, char *buf, size_t len)
+{
+	if (r->kind == CG_RULE_DSCP)
+		snprintf(buf, len, "dscp %u", r->dscp);
+	else
+		cg_prefix_format(&r->prefix, r->prefix_len, buf, len);
+	return buf;
+}
+
+/* "use1-a/sheddable"; the class id if st has no such class. */
+const char *cg_shed_str(const struct cg_state *st, const struct cg_shed_cfg *e, char *buf,
+			    size_t len)
+{
+	const char *cn = cg_class_name(st, e->class);
+
+	if (cn)
+		snprintf(buf, len, "%.*s/%.*s", CG_NAME_MAX, e->cell, CG_NAME_MAX, cn);
+	else
+		snprintf(buf, len, "%.*s/%u", CG_NAME_MAX, e->cell, e->class);
+	return buf;
 }

@@ -11,6 +11,7 @@
 #include "cellgate/names.h"
 #include "cellgate/stats.h"
 #include "cellgate/view.h"
+#include "cellgate/field.h"
 
 const char *cg_view_addr(const struct cg_addr *a, char *buf, size_t len)
 {

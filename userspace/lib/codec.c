@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* config.c - parse and check the YAML config file (docs/config.md) into a desired state */
+/* codec.c - the desired state's YAML format (docs/config.md): read and check a config, write the canonical form */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <yaml.h>
+#include <zlib.h>
 
 #include "cellgate/config.h"
 #include "cellgate/field.h"
@@ -45,7 +46,6 @@ struct cg_ynode {
 	struct cg_ynode **kid; /* children, in file order */
 };
 
-#define CG_SHOW_MAX  48 /* input text quoted in a message is cut after this many bytes */
 #define CG_SHOW_BUFS 4	/* quotes one message can hold */
 
 /* Parse context. */
@@ -54,7 +54,7 @@ struct cg_parse {
 	const char *buf;			      /* the text, to locate reader errors */
 	char *err;				      /* message buffer; NULL when errlen is 0 */
 	size_t errlen;				      /* its size */
-	char show[CG_SHOW_BUFS][CG_SHOW_MAX * 4 + 8]; /* quoted input, escaped */
+	char show[CG_SHOW_BUFS][CG_SHOW_TEXT_MAX]; /* quoted input, escaped */
 	unsigned int nshow;			      /* next show buffer to use */
 	struct cg_state st; /* being built; the caller's only on success */
 };
@@ -91,23 +91,10 @@ static int perr(struct cg_parse *p, unsigned int line, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* Input text made safe for a one-line message: escaped, cut if long. */
+/* Input text made safe for a one-line message: escaped, cut if long (cg_show()). */
 static const char *show(struct cg_parse *p, const char *s)
 {
-	char *out = p->show[p->nshow++ % CG_SHOW_BUFS];
-	const unsigned char *c = (const unsigned char *)s;
-	size_t i, o = 0;
-
-	for (i = 0; c[i] && i < CG_SHOW_MAX; i++) {
-		if (c[i] < 0x20 || c[i] == 0x7f || c[i] == '\'' || c[i] == '\\')
-			o += (size_t)sprintf(out + o, "\\x%02x", c[i]);
-		else
-			out[o++] = (char)c[i];
-	}
-	if (c[i])
-		o += (size_t)sprintf(out + o, "...");
-	out[o] = '\0';
-	return out;
+	return cg_show(s, p->show[p->nshow++ % CG_SHOW_BUFS], sizeof(p->show[0]));
 }
 
 /* What a node is, for "expected X, found Y". */
@@ -881,47 +868,19 @@ static int parse_classes(struct cg_parse *p, const struct cg_ynode *list)
 	return ret;
 }
 
-/* ADDRESS/LENGTH, host bits zero. */
+/* ADDRESS/LENGTH, host bits zero: cg_prefix_parse(), the one prefix parser. */
 static int get_prefix(struct cg_parse *p, const struct cg_obj *o, const struct cg_ynode *v,
 		      struct cg_addr *out, uint8_t *lenp)
 {
-	char buf[INET6_ADDRSTRLEN + 8], want[INET6_ADDRSTRLEN + 8], *slash;
-	struct cg_addr a = { 0 };
 	const char *s = NULL;
-	unsigned int len = 0, max;
-	size_t i;
-	int ret, is6;
+	char msg[512];
+	int ret;
 
 	ret = get_str(p, o, "prefix", v, &s);
 	if (ret)
 		return ret;
-	slash = strchr(s, '/');
-	if (!slash)
-		return perr(p, v->line, "%sprefix '%s' has no length (expected ADDRESS/LENGTH)",
-			    o->pre, show(p, s));
-	if ((size_t)(slash - s) >= INET6_ADDRSTRLEN)
-		return perr(p, v->line, "%sbad address in prefix '%s'", o->pre, show(p, s));
-	memcpy(buf, s, (size_t)(slash - s));
-	buf[slash - s] = '\0';
-	is6 = strchr(buf, ':') != NULL;
-	a.family = is6 ? CG_AF_INET6 : CG_AF_INET;
-	if (inet_pton(is6 ? AF_INET6 : AF_INET, buf, a.a) != 1)
-		return perr(p, v->line, "%sbad IPv%d address '%s' in prefix '%s'", o->pre,
-			    is6 ? 6 : 4, show(p, buf), show(p, s));
-	max = is6 ? 128 : 32;
-	if (!all_digits(slash + 1) || (slash[1] == '0' && slash[2]))
-		return perr(p, v->line, "%sprefix '%s': length '%s' is not a number", o->pre,
-			    show(p, s), show(p, slash + 1));
-	for (i = 1; slash[i] && len <= max; i++)
-		len = len * 10 + (unsigned int)(slash[i] - '0');
-	if (len > max)
-		return perr(p, v->line, "%sprefix '%s': length %s is out of range (0..%u)", o->pre,
-			    show(p, s), show(p, slash + 1), max);
-	if (cg_prefix_mask(&a, len))
-		return perr(p, v->line, "%sprefix '%s' has host bits set (did you mean %s?)",
-			    o->pre, show(p, s), cg_prefix_format(&a, len, want, sizeof(want)));
-	*out = a;
-	*lenp = (uint8_t)len;
+	if (cg_prefix_parse(s, out, lenp, msg, sizeof(msg)))
+		return perr(p, v->line, "%s%s", o->pre, msg);
 	return 0;
 }
 
@@ -968,16 +927,6 @@ static int parse_rule(struct cg_parse *p, const struct cg_ynode *m, size_t idx,
 	return ret;
 }
 
-/* A rule's name in messages and diffs: "198.18.11.0/24", "dscp 46". */
-static const char *rule_str(const struct cg_class_rule_cfg *r, char *buf, size_t size)
-{
-	if (r->kind == CG_RULE_DSCP)
-		snprintf(buf, size, "dscp %u", r->dscp);
-	else
-		cg_prefix_format(&r->prefix, r->prefix_len, buf, size);
-	return buf;
-}
-
 static int parse_rules(struct cg_parse *p, const struct cg_ynode *list)
 {
 	struct cg_obj top = { "", "" };
@@ -1014,7 +963,7 @@ static int parse_rules(struct cg_parse *p, const struct cg_ynode *list)
 		if (!cg_rule_cmp(&st->rules[i - 1], &st->rules[i]))
 			return perr(
 				p, st->rules[i].line, "duplicate rule for %s (first at line %u)",
-				rule_str(&st->rules[i], name, sizeof(name)), st->rules[i - 1].line);
+				cg_rule_str(&st->rules[i], name, sizeof(name)), st->rules[i - 1].line);
 	return 0;
 }
 
@@ -1134,20 +1083,10 @@ static int parse_shed_entry(struct cg_parse *p, const struct cg_ynode *m, size_t
 	return ret;
 }
 
-/* Canonical order of shed entries: by cell ("*" first), then class id (keep in sync: state.c). */
-static int cmp_shed_key(const struct cg_shed_cfg *x, const struct cg_shed_cfg *y)
-{
-	int c = strncmp(x->cell, y->cell, CG_NAME_MAX);
-
-	if (c)
-		return c < 0 ? -1 : 1;
-	return (x->class > y->class) - (x->class < y->class);
-}
-
 static int cmp_shed(const void *a, const void *b)
 {
 	const struct cg_shed_cfg *x = a, *y = b;
-	int c = cmp_shed_key(x, y);
+	int c = cg_shed_cmp_v(x, y);
 
 	return c ? c : (x->line > y->line) - (x->line < y->line);
 }
@@ -1176,7 +1115,7 @@ static int parse_shed(struct cg_parse *p, const struct cg_ynode *list)
 	qsort(st->shed, st->nshed, sizeof(*st->shed), cmp_shed);
 	for (i = 1; i < st->nshed; i++) {
 		e = &st->shed[i];
-		if (!cmp_shed_key(&st->shed[i - 1], e))
+		if (!cg_shed_cmp_v(&st->shed[i - 1], e))
 			return perr(p, e->line, "duplicate shed entry for %s/%s (first at line %u)",
 				    e->cell, cg_state_class_by_id(st, e->class)->name,
 				    st->shed[i - 1].line);
@@ -1732,4 +1671,328 @@ int cg_config_parse(const char *path, struct cg_state *st, char *err, size_t err
 		ret = cg_config_parse_buf(path, buf, len, st, err, errlen);
 	free(buf);
 	return ret;
+}
+
+/* ---- canonical form ---- */
+
+#define CG_WRAP_COLUMN 100 /* long service cell lists are wrapped before this column */
+
+/* Where canonical text goes: a FILE, a checksum, or both. */
+struct cg_sink {
+	FILE *f;      /* output; NULL to only checksum */
+	uint32_t crc; /* zlib crc32 of everything put */
+	size_t col;   /* column of the next byte */
+	int err;      /* first error, -errno */
+};
+
+static void sink_bytes(struct cg_sink *s, const char *buf, size_t n)
+{
+	const char *nl;
+
+	if (s->err || !n)
+		return;
+	s->crc = (uint32_t)crc32(s->crc, (const Bytef *)buf, (uInt)n);
+	if (s->f && fwrite(buf, 1, n, s->f) != n)
+		s->err = -EIO;
+	nl = memrchr(buf, '\n', n);
+	s->col = nl ? (size_t)(buf + n - nl - 1) : s->col + n;
+}
+
+static void sink_put(struct cg_sink *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sink_put(struct cg_sink *s, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		if (!s->err)
+			s->err = -EOVERFLOW; /* every piece is short: a caller bug */
+		return;
+	}
+	sink_bytes(s, buf, (size_t)n);
+}
+
+/* A string as YAML: plain when it is a simple word, else double-quoted. */
+static void sink_scalar(struct cg_sink *s, const char *str, size_t max)
+{
+	size_t i, n = strnlen(str, max);
+	bool plain = n > 0;
+	char buf[8];
+
+	for (i = 0; i < n && plain; i++) {
+		unsigned char c = (unsigned char)str[i];
+
+		plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			(c >= '0' && c <= '9') || (i && (c == '.' || c == '_' || c == '-'));
+	}
+	if (plain) {
+		sink_bytes(s, str, n);
+		return;
+	}
+	sink_bytes(s, "\"", 1);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)str[i];
+
+		if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
+			snprintf(buf, sizeof(buf), "\\x%02x", c);
+			sink_bytes(s, buf, 4);
+		} else {
+			sink_bytes(s, &str[i], 1);
+		}
+	}
+	sink_bytes(s, "\"", 1);
+}
+
+static void sink_addr(struct cg_sink *s, const struct cg_addr *a)
+{
+	char buf[INET6_ADDRSTRLEN + 2];
+
+	cg_addr_format(a, buf, sizeof(buf));
+	if (a->family == CG_AF_INET6)
+		sink_put(s, "\"%s\"", buf); /* colons: quoted to be safe in flow context */
+	else
+		sink_bytes(s, buf, strlen(buf));
+}
+
+static void sink_id(struct cg_sink *s, const char *indent, uint32_t id)
+{
+	if (id != CG_ID_AUTO)
+		sink_put(s, "%sid: %u", indent, id);
+}
+
+
+static void encode_settings(const struct cg_state *st, struct cg_sink *s, bool generation)
+{
+	char ifaces[CG_MAX_IFACES][IF_NAMESIZE];
+	size_t i, n = st->nifaces < CG_MAX_IFACES ? st->nifaces : CG_MAX_IFACES;
+
+	if (generation)
+		sink_put(s, "generation: %llu\n", (unsigned long long)st->generation);
+	sink_put(s, "region: ");
+	sink_scalar(s, st->region, CG_NAME_MAX);
+	memcpy(ifaces, st->ifaces, n * IF_NAMESIZE);
+	qsort(ifaces, n, IF_NAMESIZE, cg_ifname_cmp);
+	sink_put(s, "\ninterfaces: [");
+	for (i = 0; i < n; i++) {
+		if (i)
+			sink_put(s, ", ");
+		sink_scalar(s, ifaces[i], IF_NAMESIZE);
+	}
+	sink_put(s, "]\nxdp_mode: %s\nsource: {",
+		 cg_enum_name(cg_xdp_mode_names, st->xdp_mode, "invalid"));
+	if (st->src4.family) {
+		sink_put(s, "ipv4: ");
+		sink_addr(s, &st->src4);
+	}
+	if (st->src6.family) {
+		sink_put(s, "%sipv6: ", st->src4.family ? ", " : "");
+		sink_addr(s, &st->src6);
+	}
+	sink_put(s, "}\nmtu: %u\nconntrack: %u\n", st->mtu, st->conntrack_size);
+}
+
+static void encode_region(const struct cg_region_cfg *r, struct cg_sink *s)
+{
+	sink_put(s, "  - {name: ");
+	sink_scalar(s, r->name, CG_NAME_MAX);
+	sink_id(s, ", ", r->id);
+	sink_put(s, ", cost: %u}\n", r->cost);
+}
+
+static void encode_cell(const struct cg_cell_cfg *c, struct cg_sink *s)
+{
+	sink_put(s, "  - name: ");
+	sink_scalar(s, c->name, CG_NAME_MAX);
+	sink_id(s, "\n    ", c->id);
+	sink_put(s, "\n    region: ");
+	sink_scalar(s, c->region, CG_NAME_MAX);
+	sink_put(s, "\n    gateway: ");
+	sink_addr(s, &c->gw);
+	sink_put(s,
+		 "\n    encap: %s\n    gue_port: %u\n    weight: %u\n    capacity: %u\n"
+		 "    state: %s\n",
+		 cg_enum_name(cg_encap_names, c->encap, "invalid"), c->gue_port, c->weight,
+		 c->capacity, cg_enum_name(cg_cell_state_names, c->state, "invalid"));
+}
+
+static int encode_service(const struct cg_service_cfg *sv, struct cg_sink *s)
+{
+	size_t *idx, i;
+	const char *name;
+
+	idx = cg_sorted_index(sv->cells, CG_NAME_MAX, sv->ncells);
+	if (!idx)
+		return -ENOMEM;
+	sink_put(s, "  - name: ");
+	sink_scalar(s, sv->name, CG_NAME_MAX);
+	sink_id(s, "\n    ", sv->id);
+	sink_put(s, "\n    vip: ");
+	sink_addr(s, &sv->vip);
+	sink_put(s,
+		 "\n    port: %u\n    protocol: %s\n    table_size: %u\n    default_class: %u\n"
+		 "    cells: [",
+		 sv->port, cg_enum_name(cg_proto_names, sv->proto, "invalid"), sv->table_size,
+		 sv->default_class);
+	for (i = 0; i < sv->ncells; i++) {
+		name = sv->cells[idx[i]];
+		if (i)
+			sink_put(s, ",");
+		/* wrapped lines of a flow list are indented deeper than its key */
+		if (i && s->col + strnlen(name, CG_NAME_MAX) + 3 > CG_WRAP_COLUMN)
+			sink_put(s, "\n      ");
+		else if (i)
+			sink_put(s, " ");
+		sink_scalar(s, name, CG_NAME_MAX);
+	}
+	sink_put(s, "]\n");
+	free(idx);
+	return 0;
+}
+
+/* A class reference: its name, or its id if st has no such class. */
+static void sink_class(struct cg_sink *s, const struct cg_state *st, uint32_t id)
+{
+	const char *name = cg_class_name(st, id);
+
+	if (name)
+		sink_scalar(s, name, CG_NAME_MAX);
+	else
+		sink_put(s, "%u", id);
+}
+
+static void encode_class(const struct cg_class_cfg *c, struct cg_sink *s)
+{
+	sink_put(s, "  - name: ");
+	sink_scalar(s, c->name, CG_NAME_MAX);
+	sink_put(s,
+		 "\n    id: %u\n    protected: %s\n    new_flows_per_sec: %u\n"
+		 "    packets_per_sec: %u\n    burst: %u\n",
+		 c->id, c->protected ? "true" : "false", c->new_flows_per_sec, c->packets_per_sec,
+		 c->burst);
+}
+
+static void encode_rule(const struct cg_state *st, const struct cg_class_rule_cfg *r,
+			struct cg_sink *s)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+
+	if (r->kind == CG_RULE_DSCP)
+		sink_put(s, "  - {dscp: %u, class: ", r->dscp);
+	else if (r->prefix.family == CG_AF_INET6)
+		sink_put(s, "  - {prefix: \"%s\", class: ", cg_rule_str(r, buf, sizeof(buf)));
+	else
+		sink_put(s, "  - {prefix: %s, class: ", cg_rule_str(r, buf, sizeof(buf)));
+	sink_class(s, st, r->class);
+	sink_put(s, "}\n");
+}
+
+static void encode_shed(const struct cg_state *st, const struct cg_shed_cfg *e, struct cg_sink *s)
+{
+	char level[16];
+
+	cg_level_format(e->level_ppm, level, sizeof(level));
+	sink_put(s, "  - cell: ");
+	sink_scalar(s, e->cell, CG_NAME_MAX);
+	sink_put(s, "\n    class: ");
+	sink_class(s, st, e->class);
+	sink_put(s, "\n    level: %s\n    hard: %s\n    expires: %lld\n    by: ", level,
+		 e->hard ? "true" : "false", (long long)e->expires);
+	sink_scalar(s, e->by, sizeof(e->by));
+	sink_put(s, "\n    reason: ");
+	sink_scalar(s, e->reason, sizeof(e->reason));
+	sink_put(s, "\n");
+}
+
+/* Classes, class rules and the guard: what a packet's class and its limits are. */
+static int encode_classify(const struct cg_state *st, struct cg_sink *s)
+{
+	size_t n = st->nclasses < CG_MAX_CLASSES ? st->nclasses : CG_MAX_CLASSES;
+	size_t *ki, *ri, i;
+	const struct cg_guard_cfg *g = &st->guard;
+
+	ki = cg_sorted_index_by(st->classes, sizeof(st->classes[0]), n, cg_class_cmp_v);
+	ri = cg_sorted_index_by(st->rules, sizeof(*st->rules), st->nrules, cg_rule_cmp_v);
+	if (!ki || !ri) {
+		free(ki);
+		free(ri);
+		return -ENOMEM;
+	}
+	sink_put(s, "classes:%s\n", n ? "" : " []");
+	for (i = 0; i < n; i++)
+		encode_class(&st->classes[ki[i]], s);
+	sink_put(s, "class_rules:%s\n", st->nrules ? "" : " []");
+	for (i = 0; i < st->nrules; i++)
+		encode_rule(st, &st->rules[ri[i]], s);
+	sink_put(s, "guard: {ipv4_prefix: %u, ipv6_prefix: %u, new_flows_per_sec: %u, burst: %u}\n",
+		 g->ipv4_prefix, g->ipv6_prefix, g->new_flows_per_sec, g->burst);
+	free(ki);
+	free(ri);
+	return 0;
+}
+
+/* The canonical form of st, with or without its generation line. */
+static int encode(const struct cg_state *st, struct cg_sink *s, bool generation)
+{
+	size_t *ri = NULL, *ci = NULL, *si = NULL, *hi = NULL, i;
+	int ret = 0;
+
+	ri = cg_sorted_index(st->regions, sizeof(*st->regions), st->nregions);
+	ci = cg_sorted_index(st->cells, sizeof(*st->cells), st->ncells);
+	si = cg_sorted_index(st->services, sizeof(*st->services), st->nservices);
+	hi = cg_sorted_index_by(st->shed, sizeof(*st->shed), st->nshed, cg_shed_cmp_v);
+	if (!ri || !ci || !si || !hi) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	encode_settings(st, s, generation);
+	ret = encode_classify(st, s);
+	if (ret)
+		goto out;
+	sink_put(s, "regions:%s\n", st->nregions ? "" : " []");
+	for (i = 0; i < st->nregions; i++)
+		encode_region(&st->regions[ri[i]], s);
+	sink_put(s, "cells:%s\n", st->ncells ? "" : " []");
+	for (i = 0; i < st->ncells; i++)
+		encode_cell(&st->cells[ci[i]], s);
+	sink_put(s, "services:%s\n", st->nservices ? "" : " []");
+	for (i = 0; i < st->nservices && !ret; i++)
+		ret = encode_service(&st->services[si[i]], s);
+	if (ret)
+		goto out;
+	sink_put(s, "shed:%s\n", st->nshed ? "" : " []");
+	for (i = 0; i < st->nshed; i++)
+		encode_shed(st, &st->shed[hi[i]], s);
+	ret = s->err;
+out:
+	free(ri);
+	free(ci);
+	free(si);
+	free(hi);
+	return ret;
+}
+
+int cg_state_write(const struct cg_state *st, FILE *f)
+{
+	struct cg_sink s = { .f = f };
+	int ret;
+
+	ret = encode(st, &s, true);
+	if (!ret && fflush(f))
+		ret = -EIO;
+	return ret;
+}
+
+uint32_t cg_state_digest(const struct cg_state *st)
+{
+	struct cg_sink s = { .f = NULL };
+
+	s.crc = (uint32_t)crc32(0, Z_NULL, 0);
+	if (encode(st, &s, false))
+		return 0;
+	return s.crc;
 }

@@ -1,0 +1,538 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* diff.c - what changed between two desired states, object by object, field by field */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cellgate/config.h"
+#include "cellgate/field.h"
+#include "cellgate/names.h"
+
+/* cg_addr_format(), with "none" for an unset address (diff and state file text). */
+static const char *addr_str(const struct cg_addr *a, char *buf, size_t len)
+{
+	if (a->family != CG_AF_INET && a->family != CG_AF_INET6) {
+		snprintf(buf, len, "none");
+		return buf;
+	}
+	return cg_addr_format(a, buf, len);
+}
+
+#define CG_VAL_MAX 160 /* one field's value as text: room for 8 interface names */
+
+/* A growing string for change details. */
+struct cg_strbuf {
+	char *s;    /* NUL-terminated text, or NULL before the first append */
+	size_t len; /* bytes used, without the NUL */
+	size_t cap; /* bytes allocated */
+	int err;    /* -ENOMEM once an append failed */
+};
+
+static void sb_add(struct cg_strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_add(struct cg_strbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	size_t need;
+	char *ns;
+	int n;
+
+	if (b->err)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		b->err = -EINVAL;
+		return;
+	}
+	need = b->len + (size_t)n + 1;
+	if (need > b->cap) {
+		ns = realloc(b->s, need * 2);
+		if (!ns) {
+			b->err = -ENOMEM;
+			return;
+		}
+		b->s = ns;
+		b->cap = need * 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+static void sb_reset(struct cg_strbuf *b)
+{
+	b->len = 0;
+	if (b->s)
+		b->s[0] = '\0';
+}
+
+static const char *sb_str(const struct cg_strbuf *b)
+{
+	return b->s ? b->s : "";
+}
+
+/* The fields of one object as text, in the order they are reported. */
+struct cg_fields {
+	size_t n;		  /* fields used */
+	const char *key[10];	  /* field names */
+	char val[10][CG_VAL_MAX]; /* their values */
+};
+
+static void field(struct cg_fields *f, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void field(struct cg_fields *f, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	f->key[f->n] = key;
+	va_start(ap, fmt);
+	vsnprintf(f->val[f->n], CG_VAL_MAX, fmt, ap);
+	va_end(ap);
+	f->n++;
+}
+
+static void field_id(struct cg_fields *f, uint32_t id)
+{
+	if (id == CG_ID_AUTO)
+		field(f, "id", "auto");
+	else
+		field(f, "id", "%u", id);
+}
+
+static void region_fields(const struct cg_region_cfg *r, struct cg_fields *f)
+{
+	f->n = 0;
+	field_id(f, r->id);
+	field(f, "cost", "%u", r->cost);
+}
+
+static void cell_fields(const struct cg_cell_cfg *c, struct cg_fields *f)
+{
+	char a[CG_ADDR_TEXT_MAX];
+
+	f->n = 0;
+	field_id(f, c->id);
+	field(f, "region", "%.*s", CG_NAME_MAX, c->region);
+	field(f, "gateway", "%s", addr_str(&c->gw, a, sizeof(a)));
+	field(f, "encap", "%s", cg_enum_name(cg_encap_names, c->encap, "invalid"));
+	field(f, "gue_port", "%u", c->gue_port);
+	field(f, "weight", "%u", c->weight);
+	field(f, "capacity", "%u", c->capacity);
+	field(f, "state", "%s", cg_enum_name(cg_cell_state_names, c->state, "invalid"));
+}
+
+static void service_fields(const struct cg_service_cfg *s, struct cg_fields *f)
+{
+	char a[CG_ADDR_TEXT_MAX];
+
+	f->n = 0;
+	field_id(f, s->id);
+	field(f, "vip", "%s", addr_str(&s->vip, a, sizeof(a)));
+	field(f, "port", "%u", s->port);
+	field(f, "protocol", "%s", cg_enum_name(cg_proto_names, s->proto, "invalid"));
+	field(f, "table_size", "%u", s->table_size);
+	field(f, "default_class", "%u", s->default_class);
+}
+
+/* "k v, k v" (added) or "k a -> b, ..." for the fields that differ. */
+static void fields_detail(struct cg_strbuf *b, const struct cg_fields *old,
+			  const struct cg_fields *cur)
+{
+	size_t i;
+
+	for (i = 0; i < cur->n; i++) {
+		if (!old) {
+			sb_add(b, "%s%s %s", b->len ? ", " : "", cur->key[i], cur->val[i]);
+		} else if (strcmp(old->val[i], cur->val[i])) {
+			sb_add(b, "%s%s %s -> %s", b->len ? ", " : "", cur->key[i], old->val[i],
+			       cur->val[i]);
+		}
+	}
+}
+
+/* A service's cells: "cells [a, b]" when added, "cells +c -a" when changed. */
+static int cells_detail(struct cg_strbuf *b, const struct cg_service_cfg *old,
+			const struct cg_service_cfg *cur)
+{
+	size_t *oi = NULL, *ci, i = 0, j = 0;
+	bool started = false;
+	int c;
+
+	ci = cg_sorted_index(cur->cells, CG_NAME_MAX, cur->ncells);
+	if (old)
+		oi = cg_sorted_index(old->cells, CG_NAME_MAX, old->ncells);
+	if (!ci || (old && !oi)) {
+		free(ci);
+		free(oi);
+		return -ENOMEM;
+	}
+	if (!old) {
+		sb_add(b, "%scells [", b->len ? ", " : "");
+		for (i = 0; i < cur->ncells; i++)
+			sb_add(b, "%s%.*s", i ? ", " : "", CG_NAME_MAX, cur->cells[ci[i]]);
+		sb_add(b, "]");
+		goto out;
+	}
+	while (i < old->ncells || j < cur->ncells) {
+		if (i == old->ncells)
+			c = 1;
+		else if (j == cur->ncells)
+			c = -1;
+		else
+			c = strncmp(old->cells[oi[i]], cur->cells[ci[j]], CG_NAME_MAX);
+		if (c && !started) {
+			sb_add(b, "%scells", b->len ? ", " : "");
+			started = true;
+		}
+		if (c < 0)
+			sb_add(b, " -%.*s", CG_NAME_MAX, old->cells[oi[i++]]);
+		else if (c > 0)
+			sb_add(b, " +%.*s", CG_NAME_MAX, cur->cells[ci[j++]]);
+		else
+			i++, j++;
+	}
+out:
+	free(oi);
+	free(ci);
+	return 0;
+}
+
+/* State shared by the diff walkers. */
+struct cg_differ {
+	cg_config_diff_fn emit; /* callback, may be NULL */
+	void *arg;		/* its argument */
+	int count;		/* changes reported */
+	struct cg_strbuf sb;	/* detail being built */
+};
+
+static void report(struct cg_differ *d, char op, const char *kind, const char *name)
+{
+	char nm[CG_NAME_MAX + 1];
+
+	snprintf(nm, sizeof(nm), "%.*s", CG_NAME_MAX, name);
+	d->count++;
+	if (d->emit)
+		d->emit(d->arg, op, kind, nm, sb_str(&d->sb));
+	sb_reset(&d->sb);
+}
+
+static void diff_setting(struct cg_differ *d, const char *name, const char *a, const char *b)
+{
+	if (!strcmp(a, b))
+		return;
+	sb_add(&d->sb, "%s -> %s", a, b);
+	report(d, '~', CG_KIND_SETTING, name);
+}
+
+static void ifaces_str(const struct cg_state *st, char *buf, size_t len)
+{
+	char ifaces[CG_MAX_IFACES][IF_NAMESIZE];
+	size_t i, n = st->nifaces < CG_MAX_IFACES ? st->nifaces : CG_MAX_IFACES, o;
+
+	memcpy(ifaces, st->ifaces, n * IF_NAMESIZE);
+	qsort(ifaces, n, IF_NAMESIZE, cg_ifname_cmp);
+	o = (size_t)snprintf(buf, len, "[");
+	for (i = 0; i < n && o < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%.*s", i ? ", " : "", IF_NAMESIZE,
+				      ifaces[i]);
+	if (o < len)
+		snprintf(buf + o, len - o, "]");
+}
+
+static void diff_settings(struct cg_differ *d, const struct cg_state *a, const struct cg_state *b)
+{
+	char x[CG_VAL_MAX], y[CG_VAL_MAX];
+
+	snprintf(x, sizeof(x), "%.*s", CG_NAME_MAX, a->region);
+	snprintf(y, sizeof(y), "%.*s", CG_NAME_MAX, b->region);
+	diff_setting(d, "region", x, y);
+	ifaces_str(a, x, sizeof(x));
+	ifaces_str(b, y, sizeof(y));
+	diff_setting(d, "interfaces", x, y);
+	diff_setting(d, "xdp_mode", cg_enum_name(cg_xdp_mode_names, a->xdp_mode, "invalid"),
+		     cg_enum_name(cg_xdp_mode_names, b->xdp_mode, "invalid"));
+	diff_setting(d, "source.ipv4", addr_str(&a->src4, x, sizeof(x)),
+		     addr_str(&b->src4, y, sizeof(y)));
+	diff_setting(d, "source.ipv6", addr_str(&a->src6, x, sizeof(x)),
+		     addr_str(&b->src6, y, sizeof(y)));
+	snprintf(x, sizeof(x), "%u", a->mtu);
+	snprintf(y, sizeof(y), "%u", b->mtu);
+	diff_setting(d, "mtu", x, y);
+	snprintf(x, sizeof(x), "%u", a->conntrack_size);
+	snprintf(y, sizeof(y), "%u", b->conntrack_size);
+	diff_setting(d, "conntrack", x, y);
+	snprintf(x, sizeof(x), "%u", a->guard.ipv4_prefix);
+	snprintf(y, sizeof(y), "%u", b->guard.ipv4_prefix);
+	diff_setting(d, "guard.ipv4_prefix", x, y);
+	snprintf(x, sizeof(x), "%u", a->guard.ipv6_prefix);
+	snprintf(y, sizeof(y), "%u", b->guard.ipv6_prefix);
+	diff_setting(d, "guard.ipv6_prefix", x, y);
+	snprintf(x, sizeof(x), "%u", a->guard.new_flows_per_sec);
+	snprintf(y, sizeof(y), "%u", b->guard.new_flows_per_sec);
+	diff_setting(d, "guard.new_flows_per_sec", x, y);
+	snprintf(x, sizeof(x), "%u", a->guard.burst);
+	snprintf(y, sizeof(y), "%u", b->guard.burst);
+	diff_setting(d, "guard.burst", x, y);
+}
+
+/* Walk two arrays of one kind in name order; describe() fills the detail. */
+typedef int (*cg_describe_fn)(struct cg_strbuf *b, const void *old, const void *cur);
+
+static int describe_region(struct cg_strbuf *b, const void *old, const void *cur)
+{
+	struct cg_fields fo, fc;
+
+	region_fields(cur, &fc);
+	if (old)
+		region_fields(old, &fo);
+	fields_detail(b, old ? &fo : NULL, &fc);
+	return 0;
+}
+
+static int describe_cell(struct cg_strbuf *b, const void *old, const void *cur)
+{
+	struct cg_fields fo, fc;
+
+	cell_fields(cur, &fc);
+	if (old)
+		cell_fields(old, &fo);
+	fields_detail(b, old ? &fo : NULL, &fc);
+	return 0;
+}
+
+static int describe_service(struct cg_strbuf *b, const void *old, const void *cur)
+{
+	struct cg_fields fo, fc;
+
+	service_fields(cur, &fc);
+	if (old)
+		service_fields(old, &fo);
+	fields_detail(b, old ? &fo : NULL, &fc);
+	return cells_detail(b, old, cur);
+}
+
+static void class_fields(const struct cg_class_cfg *c, struct cg_fields *f)
+{
+	f->n = 0;
+	field(f, "id", "%u", c->id);
+	field(f, "protected", "%s", c->protected ? "true" : "false");
+	field(f, "new_flows_per_sec", "%u", c->new_flows_per_sec);
+	field(f, "packets_per_sec", "%u", c->packets_per_sec);
+	field(f, "burst", "%u", c->burst);
+}
+
+static int describe_class(struct cg_strbuf *b, const void *old, const void *cur)
+{
+	struct cg_fields fo, fc;
+
+	class_fields(cur, &fc);
+	if (old)
+		class_fields(old, &fo);
+	fields_detail(b, old ? &fo : NULL, &fc);
+	return 0;
+}
+
+/* A class reference as text: its name in st, else its id. */
+static void class_field(struct cg_fields *f, const char *key, const struct cg_state *st,
+			uint32_t id)
+{
+	const char *name = cg_class_name(st, id);
+
+	if (name)
+		field(f, key, "%.*s", CG_NAME_MAX, name);
+	else
+		field(f, key, "%u", id);
+}
+
+static void rule_fields(const struct cg_state *st, const struct cg_class_rule_cfg *r,
+			struct cg_fields *f)
+{
+	f->n = 0;
+	class_field(f, "class", st, r->class);
+}
+
+static void shed_fields(const struct cg_state *st, const struct cg_shed_cfg *e, struct cg_fields *f)
+{
+	char level[16];
+
+	f->n = 0;
+	cg_level_format(e->level_ppm, level, sizeof(level));
+	field(f, "level", "%s", level);
+	field(f, "hard", "%s", e->hard ? "true" : "false");
+	field(f, "expires", "%lld", (long long)e->expires);
+	field(f, "by", "\"%.*s\"", CG_SHED_BY_MAX, e->by);
+	field(f, "reason", "\"%.*s\"", CG_SHED_REASON_MAX, e->reason);
+}
+
+/* Report a change of a rule or shed entry (names longer than CG_NAME_MAX). */
+static void report_long(struct cg_differ *d, char op, const char *kind, const char *name)
+{
+	d->count++;
+	if (d->emit)
+		d->emit(d->arg, op, kind, name, sb_str(&d->sb));
+	sb_reset(&d->sb);
+}
+
+/* A matched rule's change: its class id, shown by name (a renamed class changes no rule). */
+static void rule_detail(struct cg_strbuf *b, const struct cg_state *from,
+			const struct cg_class_rule_cfg *x, const struct cg_state *to,
+			const struct cg_class_rule_cfg *y)
+{
+	struct cg_fields fo, fc;
+
+	if (x->class == y->class)
+		return;
+	rule_fields(from, x, &fo);
+	rule_fields(to, y, &fc);
+	fields_detail(b, &fo, &fc);
+	if (!b->len) /* two classes of one name */
+		sb_add(b, "class %u -> %u", x->class, y->class);
+}
+
+/* Walk rules or shed entries of from and to in canonical order, matched by key. */
+static int diff_keyed(struct cg_differ *d, const struct cg_state *from, const struct cg_state *to,
+		      bool rules)
+{
+	const void *a = rules ? (const void *)from->rules : (const void *)from->shed;
+	const void *b = rules ? (const void *)to->rules : (const void *)to->shed;
+	size_t na = rules ? from->nrules : from->nshed, nb = rules ? to->nrules : to->nshed;
+	size_t stride = rules ? sizeof(*from->rules) : sizeof(*from->shed);
+	int (*cmp)(const void *, const void *) = rules ? cg_rule_cmp_v : cg_shed_cmp_v;
+	const char *kind = rules ? CG_KIND_RULE : CG_KIND_SHED;
+	size_t *ai, *bi, i = 0, j = 0;
+	struct cg_fields fo, fc;
+	const void *x, *y;
+	char name[96];
+	int c, ret = 0;
+
+	ai = cg_sorted_index_by(a, stride, na, cmp);
+	bi = cg_sorted_index_by(b, stride, nb, cmp);
+	if (!ai || !bi) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while ((i < na || j < nb) && !ret) {
+		x = i < na ? (const char *)a + ai[i] * stride : NULL;
+		y = j < nb ? (const char *)b + bi[j] * stride : NULL;
+		c = !x ? 1 : !y ? -1 : cmp(x, y);
+		if (c < 0) {
+			if (rules)
+				cg_rule_str(x, name, sizeof(name));
+			else
+				cg_shed_str(from, x, name, sizeof(name));
+			report_long(d, '-', kind, name);
+			i++;
+			continue;
+		}
+		if (rules)
+			cg_rule_str(y, name, sizeof(name));
+		else
+			cg_shed_str(to, y, name, sizeof(name));
+		if (c > 0) {
+			if (rules)
+				rule_fields(to, y, &fc);
+			else
+				shed_fields(to, y, &fc);
+			fields_detail(&d->sb, NULL, &fc);
+			if (!d->sb.err)
+				report_long(d, '+', kind, name);
+			j++;
+		} else {
+			if (rules) {
+				rule_detail(&d->sb, from, x, to, y);
+			} else {
+				shed_fields(from, x, &fo);
+				shed_fields(to, y, &fc);
+				fields_detail(&d->sb, &fo, &fc);
+			}
+			if (!d->sb.err && d->sb.len)
+				report_long(d, '~', kind, name);
+			i++;
+			j++;
+		}
+		ret = d->sb.err;
+	}
+out:
+	free(ai);
+	free(bi);
+	return ret;
+}
+
+static int diff_kind(struct cg_differ *d, const char *kind, const void *a, size_t na, const void *b,
+		     size_t nb, size_t stride, cg_describe_fn describe)
+{
+	size_t *ai, *bi, i = 0, j = 0;
+	const char *x, *y;
+	int c, ret = 0;
+
+	ai = cg_sorted_index(a, stride, na);
+	bi = cg_sorted_index(b, stride, nb);
+	if (!ai || !bi) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while ((i < na || j < nb) && !ret) {
+		x = i < na ? (const char *)a + ai[i] * stride : NULL;
+		y = j < nb ? (const char *)b + bi[j] * stride : NULL;
+		c = !x ? 1 : !y ? -1 : strncmp(x, y, CG_NAME_MAX);
+		if (c < 0) {
+			report(d, '-', kind, x);
+			i++;
+		} else if (c > 0) {
+			ret = describe(&d->sb, NULL, y);
+			if (!ret && !d->sb.err)
+				report(d, '+', kind, y);
+			j++;
+		} else {
+			ret = describe(&d->sb, x, y);
+			if (!ret && !d->sb.err && d->sb.len)
+				report(d, '~', kind, y);
+			i++;
+			j++;
+		}
+		if (!ret)
+			ret = d->sb.err;
+	}
+out:
+	free(ai);
+	free(bi);
+	return ret;
+}
+
+int cg_state_diff(const struct cg_state *from, const struct cg_state *to, cg_config_diff_fn emit,
+		  void *arg)
+{
+	struct cg_differ d = { .emit = emit, .arg = arg };
+	int ret;
+
+	diff_settings(&d, from, to);
+	ret = d.sb.err;
+	if (!ret)
+		ret = diff_kind(&d, CG_KIND_CLASS, from->classes,
+				from->nclasses < CG_MAX_CLASSES ? from->nclasses : CG_MAX_CLASSES,
+				to->classes,
+				to->nclasses < CG_MAX_CLASSES ? to->nclasses : CG_MAX_CLASSES,
+				sizeof(from->classes[0]), describe_class);
+	if (!ret)
+		ret = diff_keyed(&d, from, to, true);
+	if (!ret)
+		ret = diff_kind(&d, CG_KIND_REGION, from->regions, from->nregions, to->regions,
+				to->nregions, sizeof(*from->regions), describe_region);
+	if (!ret)
+		ret = diff_kind(&d, CG_KIND_CELL, from->cells, from->ncells, to->cells, to->ncells,
+				sizeof(*from->cells), describe_cell);
+	if (!ret)
+		ret = diff_kind(&d, CG_KIND_SERVICE, from->services, from->nservices, to->services,
+				to->nservices, sizeof(*from->services), describe_service);
+	if (!ret)
+		ret = diff_keyed(&d, from, to, false);
+	free(d.sb.s);
+	return ret ? ret : d.count;
+}

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* statefile.c - the persisted desired state: header, crc, atomic save, strict load */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "cellgate/config.h"
+
+#define CG_STATE_HEADER CG_STATE_MAGIC "crc32=%08x len=%zu\n"
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Fail with a message: "cannot <what> '<path>': <strerror>". */
+static int sys_fail(char *err, size_t errlen, int ret, const char *what, const char *path)
+{
+	if (errlen)
+		snprintf(err, errlen, "cannot %s '%s': %s", what, path, strerror(-ret));
+	return ret;
+}
+
+int cg_state_save(const struct cg_state *st, const char *path, char *err, size_t errlen)
+{
+	char *body = NULL, *tmp = NULL, *dircopy = NULL, *dir, *loc, hdr[96], msg[512];
+	struct cg_state check;
+	size_t blen = 0, hlen;
+	uint32_t crc;
+	bool created = false;
+	int fd = -1, dfd = -1, ret;
+	FILE *mem;
+
+	mem = open_memstream(&body, &blen);
+	if (!mem) {
+		ret = sys_fail(err, errlen, -errno, "save state to", path);
+		goto out;
+	}
+	ret = cg_state_write(st, mem);
+	if (fclose(mem) && !ret)
+		ret = -ENOMEM;
+	if (ret) {
+		sys_fail(err, errlen, ret, "save state to", path);
+		goto out;
+	}
+	/* never persist what the loader would refuse */
+	ret = cg_config_parse_buf("-", body, blen, &check, msg, sizeof(msg));
+	if (ret) {
+		/* "-:LINE: what": the line is of text that exists nowhere, drop it */
+		loc = msg + strspn(msg, "-:0123456789");
+		loc += strspn(loc, " ");
+		if (errlen)
+			snprintf(err, errlen, "cannot save an invalid state to '%s': %s", path,
+				 loc);
+		goto out;
+	}
+	cg_state_free(&check);
+	crc = (uint32_t)crc32(crc32(0, Z_NULL, 0), (const Bytef *)body, (uInt)blen);
+	hlen = (size_t)snprintf(hdr, sizeof(hdr), CG_STATE_HEADER, crc, blen);
+	if (hlen + blen > CG_CONFIG_MAX_SIZE) {
+		ret = -EFBIG;
+		if (errlen)
+			snprintf(err, errlen, "cannot save state to '%s': %zu bytes, at most %u",
+				 path, hlen + blen, CG_CONFIG_MAX_SIZE);
+		goto out;
+	}
+
+	dircopy = strdup(path);
+	if (!dircopy || asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0) {
+		tmp = NULL;
+		ret = sys_fail(err, errlen, -ENOMEM, "save state to", path);
+		goto out;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		ret = sys_fail(err, errlen, -errno, "create", tmp);
+		goto out;
+	}
+	created = true;
+	ret = write_all(fd, hdr, hlen);
+	if (!ret)
+		ret = write_all(fd, body, blen);
+	if (ret) {
+		sys_fail(err, errlen, ret, "write", tmp);
+		goto out;
+	}
+	if (fsync(fd)) {
+		ret = sys_fail(err, errlen, -errno, "sync", tmp);
+		goto out;
+	}
+	ret = close(fd);
+	fd = -1;
+	if (ret) {
+		ret = sys_fail(err, errlen, -errno, "close", tmp);
+		goto out;
+	}
+	if (rename(tmp, path)) {
+		ret = -errno;
+		if (errlen)
+			snprintf(err, errlen, "cannot rename '%s' to '%s': %s", tmp, path,
+				 strerror(-ret));
+		goto out;
+	}
+	created = false;
+	/* the rename is only durable once the directory is on disk */
+	dir = dirname(dircopy);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd))
+		ret = sys_fail(err, errlen, -errno, "sync directory", dir);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	if (created)
+		unlink(tmp);
+	free(tmp);
+	free(dircopy);
+	free(body);
+	return ret;
+}
+
+int cg_state_load(const char *path, struct cg_state *st, char *err, size_t errlen)
+{
+	char *buf = NULL, *nl, want[96];
+	uint32_t crc, hcrc = 0;
+	size_t len = 0, hlen, blen, hblen = 0;
+	int ret, used = 0;
+
+	ret = cg_config_read_file(path, &buf, &len, err, errlen);
+	if (ret)
+		goto out;
+	ret = -EBADMSG;
+	nl = memchr(buf, '\n', len);
+	if (!nl || strncmp(buf, "# cellgate-state ", strlen("# cellgate-state "))) {
+		if (errlen)
+			snprintf(err, errlen,
+				 "%s:1: not a cellgate state file (no '%scrc32=... len=...' "
+				 "header)",
+				 path, CG_STATE_MAGIC);
+		goto out;
+	}
+	if (strncmp(buf, CG_STATE_MAGIC, strlen(CG_STATE_MAGIC))) {
+		if (errlen)
+			snprintf(err, errlen,
+				 "%s:1: unsupported state file version (expected '%s')", path,
+				 CG_STATE_MAGIC "...");
+		goto out;
+	}
+	hlen = (size_t)(nl - buf) + 1;
+	*nl = '\0';
+	/* strict: the header must be exactly what cg_state_save() writes */
+	if (sscanf(buf, CG_STATE_MAGIC "crc32=%8x len=%zu%n", &hcrc, &hblen, &used) != 2 ||
+	    (size_t)used != hlen - 1 ||
+	    snprintf(want, sizeof(want), CG_STATE_MAGIC "crc32=%08x len=%zu", hcrc, hblen) < 0 ||
+	    strcmp(want, buf)) {
+		if (errlen)
+			snprintf(err, errlen,
+				 "%s:1: bad state header (expected '%scrc32=%%08x len=N')", path,
+				 CG_STATE_MAGIC);
+		goto out;
+	}
+	*nl = '\n';
+	blen = len - hlen;
+	if (blen != hblen) {
+		if (errlen)
+			snprintf(err, errlen,
+				 "%s: state file %s: %zu bytes after the header, which says %zu",
+				 path, blen < hblen ? "is truncated" : "has trailing data", blen,
+				 hblen);
+		goto out;
+	}
+	crc = (uint32_t)crc32(crc32(0, Z_NULL, 0), (const Bytef *)(buf + hlen), (uInt)blen);
+	if (crc != hcrc) {
+		if (errlen)
+			snprintf(err, errlen,
+				 "%s: state file is corrupted: crc32 is %08x, the header says %08x",
+				 path, crc, hcrc);
+		goto out;
+	}
+	/* the whole file, so that line numbers in messages are the file's */
+	ret = cg_config_parse_buf(path, buf, len, st, err, errlen);
+out:
+	free(buf);
+	return ret;
+}
