@@ -4,7 +4,8 @@
 # make            build everything into build/ (build-san/ with SAN=1)
 # make test       install missing packages, check the layers, build, run every test (root: BPF
 #                 and namespaces)
-# make check-layers  includes go one way (scripts/check-layers.sh) and its self-test
+# make check-layers  includes go one way (scripts/check-layers.sh) and its self-test; shellcheck
+#                 of every script (scripts/check-shell.sh)
 # make demo       install missing packages, build, run the built-in demo
 # make bench      fast-path and control-plane benchmarks
 # make format     check formatting with clang-format
@@ -132,6 +133,7 @@ $(BUILD)/tests/bench/bench: $(patsubst %.c,$(BUILD)/%.o,$(BENCH_SRCS)) $(TLIB_OB
 check-layers:
 	$(Q)bash scripts/check-layers-selftest.sh
 	$(Q)bash scripts/check-layers.sh
+	$(Q)bash scripts/check-shell.sh
 
 test: deps check-layers
 	$(Q)$(MAKE) --no-print-directory all

@@ -72,6 +72,7 @@ stop_daemon() {
 	fi
 }
 
+# shellcheck disable=SC2317 # run by the EXIT/INT/TERM trap
 cleanup() {
 	trap - EXIT INT TERM
 	stop_daemon
@@ -299,9 +300,10 @@ cells_rx() {
 
 # lab_run MODE(direct|lb) OUTFILE: pps delivered to the cells with trafgen from c1
 lab_run() {
-	local mode=$1 out=$2 mac t0 t1 before after sent secs
+	local mode=$1 out=$2 mac t0 t1 before after sent secs up=(up)
 	export LAB_PREFIX=$LABP LAB_DIR=$TMP/lab BUILD LAB_NO_BUILD=1
-	if ! bash "$top/scripts/lab.sh" up $([ "$mode" = direct ] && echo --direct) \
+	[ "$mode" = direct ] && up+=(--direct)
+	if ! bash "$top/scripts/lab.sh" "${up[@]}" \
 		>"$TMP/lab-$mode.log" 2>&1; then
 		tail -n 5 "$TMP/lab-$mode.log" >&2
 		return 1

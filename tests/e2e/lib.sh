@@ -11,12 +11,14 @@
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${BUILD:-build}
 case $BUILD in /*) build_dir=$BUILD ;; *) build_dir=$top/$BUILD ;; esac
+# shellcheck disable=SC2034 # read by the test scripts that source this file
 failed=0
 GD_PID=
 
 pass() { echo "PASS $1"; }
 fail() {
 	echo "FAIL $1${2:+: $2}"
+	# shellcheck disable=SC2034 # read by the test scripts that source this file
 	failed=1
 }
 skip() { echo "SKIP $1: $2"; }
@@ -70,6 +72,9 @@ e2e_init() {
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 }
+
+# Set by lab_up from `scripts/lab.sh env` (eval'ed, so named here for readers and shellcheck).
+LAB_NS_LB=${LAB_NS_LB:-} LAB_NS_C1=${LAB_NS_C1:-} LAB_NS_C2=${LAB_NS_C2:-}
 
 # lab_up [--direct]: build the topology and load its variables (LAB_NS_*, LAB_VIP4, ...)
 lab_up() {
@@ -140,6 +145,7 @@ client_bg() {
 	local out=$1
 	shift
 	client "$@" >"$out" 2>&1 &
+	# shellcheck disable=SC2034 # read by the test scripts that source this file
 	CLIENT_PID=$!
 }
 

@@ -75,6 +75,9 @@ fi
 # the persisted state is what config dump prints, and it parses back
 cctl config dump >"$LAB_DIR/dump.yaml"
 check dump_parses_back cctl config check "$LAB_DIR/dump.yaml"
-grep -q 'reconcile (config apply): wrote settings 0, cells 0, tables 3' "$GD_LOG" &&
-	pass change_logged_with_cause || fail change_logged_with_cause
+if grep -q 'reconcile (config apply): wrote settings 0, cells 0, tables 3' "$GD_LOG"; then
+	pass change_logged_with_cause
+else
+	fail change_logged_with_cause
+fi
 exit "$failed"

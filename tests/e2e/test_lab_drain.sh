@@ -33,6 +33,7 @@ else
 	show "$LAB_DIR/set.out"
 fi
 json=$(cctl -j cell list)
+# shellcheck disable=SC2016 # $c is jq's variable, not the shell's
 check drain_visible_in_cell_list jq -e --arg c "$victim" \
 	'.[] | select(.name == $c) | .state == "draining" and .dataplane.state == "draining"' \
 	<<<"$json"

@@ -84,7 +84,10 @@ if wait_for 5 test "$(macs)" = "$real_mac" &&
 else
 	fail neighbour_restored_traffic_flows
 fi
-grep -q 'next hop is now 02:00:5e:00:53:01' "$GD_LOG" && pass neighbour_change_logged ||
+if grep -q 'next hop is now 02:00:5e:00:53:01' "$GD_LOG"; then
+	pass neighbour_change_logged
+else
 	fail neighbour_change_logged
+fi
 
 exit "$failed"

@@ -94,6 +94,9 @@ if [ "$(total "$again" fail)" = 0 ]; then
 else
 	fail shed_clear_admits_again
 fi
-grep -q 'change (shed set \*/3 by' "$GD_LOG" && pass shed_change_logged_with_who ||
+if grep -q 'change (shed set \*/3 by' "$GD_LOG"; then
+	pass shed_change_logged_with_who
+else
 	fail shed_change_logged_with_who
+fi
 exit "$failed"

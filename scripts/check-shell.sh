@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# check-shell.sh - shellcheck every shell script of the project (settings in .shellcheckrc);
+# make test runs it. Exits 1 on a finding, 2 when shellcheck is not installed.
+set -u
+cd "$(dirname "$0")/.." || exit 2
+if ! command -v shellcheck >/dev/null; then
+	echo "check-shell: shellcheck is not installed (make deps installs it)" >&2
+	exit 2
+fi
+files=(.ci/run scripts/*.sh tests/run.sh tests/e2e/*.sh)
+if shellcheck -x "${files[@]}"; then
+	echo "check-shell: ok: ${#files[@]} scripts"
+else
+	echo "check-shell: FAIL: fix the findings above" >&2
+	exit 1
+fi
