@@ -6,7 +6,7 @@
 # cmocka binaries are counted from their own summary (which must add up to the tests run);
 # e2e scripts print one "PASS name", "FAIL name: why" or "SKIP name: reason" line per test
 # (tests/e2e/lib.sh's e2e_run). A binary or script that dies without a summary counts as one
-# failure. Tests skip only through tests/lib/testskip.h (C) or e2e_skip (shell).
+# failure. Tests skip only through tests/lib/testskip.h (C) or tests/e2e/skip.sh (shell).
 set -u
 
 BUILD=${BUILD:-build}

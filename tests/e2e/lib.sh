@@ -4,11 +4,13 @@
 # Source it, then call e2e_init NAME: it makes a private lab (LAB_PREFIX
 # cg<NAME><pid>, LAB_DIR a temp dir) and a trap that kills the daemon,
 # removes its pins and tears the lab down on any exit. Results are printed as
-# "PASS name", "FAIL name: why" or "SKIP name: why" (tests/run.sh counts them).
+# "PASS name", "FAIL name: why" or (skip.sh) "SKIP name: why"; tests/run.sh counts them.
 # Every wait is bounded.
 # shellcheck shell=bash
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/e2e/skip.sh
+. "$top/tests/e2e/skip.sh"
 BUILD=${BUILD:-build}
 case $BUILD in /*) build_dir=$BUILD ;; *) build_dir=$top/$BUILD ;; esac
 # shellcheck disable=SC2034 # read by the test scripts that source this file
@@ -21,7 +23,6 @@ fail() {
 	# shellcheck disable=SC2034 # read by the test scripts that source this file
 	failed=1
 }
-skip() { echo "SKIP $1: $2"; }
 # show FILE: indented, the context of a failure
 show() { sed 's/^/    /' "$1" | tail -n "${2:-40}"; }
 
@@ -58,10 +59,7 @@ e2e_cleanup() {
 
 # e2e_init NAME: root check, a private lab dir and the cleanup trap. Exits (SKIP) without root.
 e2e_init() {
-	if [ "$(id -u)" -ne 0 ]; then
-		skip "$1" "needs root (namespaces, veth, XDP, bpffs)"
-		exit 0
-	fi
+	e2e_require_root "$1" "namespaces, veth, XDP, bpffs"
 	export LAB_PREFIX=cg${1//[^a-z0-9]/}$$
 	LAB_DIR=$(mktemp -d "/tmp/cg-e2e-$1.XXXXXX") || exit 1
 	export LAB_DIR BUILD

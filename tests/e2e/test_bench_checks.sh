@@ -8,14 +8,11 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
 case $BUILD in /*) build_dir=$BUILD ;; *) build_dir=$top/$BUILD ;; esac
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP bench_checks: needs root (BPF)"
-	exit 0
-fi
-if [ ! -x "$build_dir/tests/bench/bench" ]; then
-	echo "SKIP bench_checks: $build_dir/tests/bench/bench is not built"
-	exit 0
-fi
+# shellcheck source=tests/e2e/skip.sh
+. "$top/tests/e2e/skip.sh"
+e2e_require_root bench_checks "BPF"
+[ -x "$build_dir/tests/bench/bench" ] ||
+	e2e_skip bench_checks "$build_dir/tests/bench/bench is not built"
 out=$(mktemp /tmp/cg-bench-checks.XXXXXX)
 trap 'rm -f "$out" "$out.json"' EXIT
 if timeout 300 "$build_dir/tests/bench/bench" dataplane --quick --json "$out.json" \

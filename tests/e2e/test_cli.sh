@@ -28,20 +28,14 @@ TMP=
 DPID=
 passed=0 failed=0
 
-skip_all() {
-	echo "SKIP cli: $*"
-	echo "0 passed, 0 failed"
-	exit 0
-}
-
-[ "$(id -u)" -eq 0 ] || skip_all "needs root (namespaces, bpffs, XDP)"
-for tool in ip nsenter jq timeout; do
-	command -v "$tool" >/dev/null 2>&1 || skip_all "'$tool' is not installed"
-done
+# shellcheck source=tests/e2e/skip.sh
+. "$top/tests/e2e/skip.sh"
+e2e_require_root cli "namespaces, bpffs, XDP"
+e2e_require_cmd cli ip nsenter jq timeout
 if [ ! -x "$CELLCTL" ] || [ ! -x "$CELLGATED" ]; then
-	skip_all "build first: make $BUILD/cellctl $BUILD/cellgated"
+	e2e_skip cli "build first: make $BUILD/cellctl $BUILD/cellgated"
 fi
-[ -d /sys/fs/bpf ] || skip_all "no /sys/fs/bpf"
+[ -d /sys/fs/bpf ] || e2e_skip cli "no /sys/fs/bpf"
 
 pass() {
 	echo "PASS $1"
@@ -86,7 +80,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
 
-TMP=$(mktemp -d /tmp/cgcli.XXXXXX) || skip_all "cannot make a temp dir"
+TMP=$(mktemp -d /tmp/cgcli.XXXXXX) || e2e_skip cli "cannot make a temp dir"
 SOCK=$TMP/ctl.sock
 STATE=$TMP/state
 

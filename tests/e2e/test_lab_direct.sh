@@ -11,10 +11,9 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 lab=$top/scripts/lab.sh
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP lab_direct: needs root (namespaces, veth, XDP)"
-	exit 0
-fi
+# shellcheck source=tests/e2e/skip.sh
+. "$top/tests/e2e/skip.sh"
+e2e_require_root lab_direct "namespaces, veth, XDP"
 
 export LAB_PREFIX=cgtd$$
 LAB_DIR=$(mktemp -d /tmp/cg-lab-direct.XXXXXX) || exit 1
