@@ -127,6 +127,15 @@ int cg_state_save(const struct cg_state *st, const char *path, char *err, size_t
 int cg_state_load(const char *path, struct cg_state *st, char *err, size_t errlen);
 
 /*
+ * cg_state_tmp_clean - remove the temp files cg_state_save() leaves when it is
+ * killed between creating and renaming one (path.tmp.<pid>). Only for the one
+ * owner of the state directory (cellgated, under its lock): any such file is
+ * stale then. Other files are not touched. Returns how many were removed, or
+ * -errno with one line in err.
+ */
+int cg_state_tmp_clean(const char *path, char *err, size_t errlen);
+
+/*
  * cg_state_diff - report each change from from to to through emit (may be
  * NULL to only count): settings (the guard's as "guard.*"), then classes,
  * rules, regions, cells, services and shed entries, each in canonical

@@ -864,6 +864,44 @@ static void test_state_load_absent_is_enoent(void **unused)
 	tmp_remove(&t);
 }
 
+/* A save killed before its rename leaves path.tmp.<pid>: the directory's owner removes only those. */
+static void test_state_tmp_clean_removes_only_stale_temp_files(void **unused)
+{
+	static const char *const stale[] = { "state.yaml.tmp.1", "state.yaml.tmp.424242" };
+	static const char *const kept[] = { "state.yaml", "state.yaml.tmp.", "state.yaml.tmp.12x",
+					    "other.yaml.tmp.7", "cellgated.lock" };
+	char err[ERRLEN] = "", p[PATH_MAX + 64];
+	struct tmp t;
+	size_t i;
+	int fd;
+
+	(void)unused;
+	tmp_make(&t);
+	for (i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), "%s/%s", t.dir, stale[i]);
+		fd = open(p, O_WRONLY | O_CREAT, 0600);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	for (i = 0; i < 5; i++) {
+		snprintf(p, sizeof(p), "%s/%s", t.dir, kept[i]);
+		fd = open(p, O_WRONLY | O_CREAT, 0600);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	assert_int_equal(cg_state_tmp_clean(t.path, err, sizeof(err)), 2);
+	assert_int_equal(count_entries(t.dir), 5);
+	for (i = 0; i < 5; i++) {
+		snprintf(p, sizeof(p), "%s/%s", t.dir, kept[i]);
+		assert_int_equal(access(p, F_OK), 0);
+	}
+	assert_int_equal(cg_state_tmp_clean(t.path, err, sizeof(err)), 0);
+	snprintf(p, sizeof(p), "%s/nodir/state.yaml", t.dir);
+	assert_int_equal(cg_state_tmp_clean(p, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "cannot read directory '"));
+	tmp_remove(&t);
+}
+
 static void test_state_save_into_missing_directory_fails_cleanly(void **unused)
 {
 	char err[ERRLEN] = "", path[PATH_MAX + 32];
@@ -1198,6 +1236,7 @@ int main(void)
 		cmocka_unit_test(test_state_save_into_missing_directory_fails_cleanly),
 		cmocka_unit_test(test_state_save_into_read_only_directory_keeps_old_file),
 		cmocka_unit_test(test_state_save_failing_mid_way_keeps_old_file_and_removes_temp),
+		cmocka_unit_test(test_state_tmp_clean_removes_only_stale_temp_files),
 		cmocka_unit_test(test_state_diff_reports_exactly_the_changes),
 		cmocka_unit_test(test_state_diff_reports_shedding_changes),
 		cmocka_unit_test(test_state_diff_of_equal_states_is_empty),

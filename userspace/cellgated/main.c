@@ -250,6 +250,13 @@ int main(int argc, char **argv)
 		cgd_log("%s; refusing to start, nothing was changed", err);
 		return 1;
 	}
+	ret = cg_state_tmp_clean(d.state_path, err, sizeof(err));
+	if (ret > 0)
+		cgd_log("removed %d temp file(s) an interrupted save left in '%.300s'", ret,
+			state_dir);
+	else if (ret < 0)
+		cgd_log("%s (continuing)", err);
+	ret = 1;
 	if (cgd_load_state(&d, err, sizeof(err))) {
 		cgd_log("%s", err);
 		cgd_log("refusing to start; the data plane is left exactly as it is");

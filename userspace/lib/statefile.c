@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* statefile.c - the persisted desired state: header, crc, atomic save, strict load */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include <zlib.h>
@@ -201,4 +203,43 @@ int cg_state_load(const char *path, struct cg_state *st, char *err, size_t errle
 out:
 	free(buf);
 	return ret;
+}
+
+int cg_state_tmp_clean(const char *path, char *err, size_t errlen)
+{
+	char *dircopy = NULL, *dir, prefix[NAME_MAX + 8];
+	const char *pid, *base, *slash = strrchr(path, '/');
+	struct dirent *de;
+	size_t plen;
+	int n = 0, ret = 0;
+	DIR *dh;
+
+	dircopy = strdup(path);
+	if (!dircopy)
+		return sys_fail(err, errlen, -ENOMEM, "clean temp files of", path);
+	base = slash ? slash + 1 : path;
+	dir = dirname(dircopy);
+	snprintf(prefix, sizeof(prefix), "%.*s.tmp.", NAME_MAX, base);
+	plen = strlen(prefix);
+	dh = opendir(dir);
+	if (!dh) {
+		ret = sys_fail(err, errlen, -errno, "read directory", dir);
+		goto out;
+	}
+	while ((de = readdir(dh))) {
+		if (strncmp(de->d_name, prefix, plen))
+			continue;
+		pid = de->d_name + plen;
+		if (!*pid || strspn(pid, "0123456789") != strlen(pid))
+			continue; /* not a name cg_state_save() makes */
+		if (unlinkat(dirfd(dh), de->d_name, 0) && errno != ENOENT) {
+			ret = sys_fail(err, errlen, -errno, "remove stale temp file in", dir);
+			break;
+		}
+		n++;
+	}
+	closedir(dh);
+out:
+	free(dircopy);
+	return ret ? ret : n;
 }
