@@ -36,21 +36,22 @@ enum cg_ftype {
 	CG_F_NAMES,    /* list of names (service cells, interfaces): walked by its owner */
 };
 
-#define CG_FF_REQUIRED 0x1 /* must be given in the config */
-#define CG_FF_KEY      0x2 /* identity key: objects are matched by it */
-#define CG_FF_RUNTIME  0x4 /* settable at runtime (cellctl ... set) */
-#define CG_FF_ASSIGNED 0x8 /* assigned by cellgated when not given (ids) */
+#define CG_FF_REQUIRED 0x1  /* must be given in the config */
+#define CG_FF_KEY      0x2  /* identity key: objects are matched by it */
+#define CG_FF_RUNTIME  0x4  /* settable at runtime (cellctl ... set) */
+#define CG_FF_ASSIGNED 0x8  /* assigned by cellgated when not given (ids) */
+#define CG_FF_BYID     0x10 /* CG_F_CLASS: written as the class's id, not its name */
 
 /* One field of an object. */
 struct cg_field {
-	const char *name;	     /* YAML/JSON key; "a.b": key b of map a */
-	uint8_t type;		     /* enum cg_ftype */
-	uint8_t flags;		     /* CG_FF_* */
-	uint16_t offset;	     /* of the member in the object's struct */
-	uint16_t size;		     /* of the member */
-	uint16_t aux;		     /* CG_F_PREFIX: offset of the length member */
-	uint64_t min, max;	     /* bounds of numbers; CG_F_ADDR: family in min */
-	uint64_t def;		     /* default when not given */
+	const char *name;  /* YAML/JSON key; "a.b": key b of map a */
+	uint8_t type;	   /* enum cg_ftype */
+	uint8_t flags;	   /* CG_FF_* */
+	uint16_t offset;   /* of the member in the object's struct */
+	uint16_t size;	   /* of the member */
+	uint16_t aux;	   /* CG_F_PREFIX: offset of the length; CG_F_NAMES: of the count */
+	uint64_t min, max; /* bounds of numbers; CG_F_ADDR: family in min */
+	uint64_t def;	   /* default when not given */
 	const struct cg_enum *words; /* CG_F_ENUM: the words */
 	const char *ref;	     /* CG_F_REF: the object referred to ("region", "cell") */
 	const char *doc;	     /* one line for docs and --help */
@@ -111,6 +112,13 @@ bool cg_addr_unicast(const struct cg_addr *a);
  */
 int cg_prefix_parse(const char *text, struct cg_addr *out, uint8_t *len, char *err, size_t errlen);
 
+/*
+ * cg_prefix_split - cg_prefix_parse() but for the host bits: the syntax of a
+ * prefix alone (cellctl checks it; whether the bits are clear is cellgated's
+ * to refuse). out gets the address as written.
+ */
+int cg_prefix_split(const char *text, struct cg_addr *out, uint8_t *len, char *err, size_t errlen);
+
 /* cg_prefix_format - "198.18.11.0/24"; returns buf. */
 const char *cg_prefix_format(const struct cg_addr *a, unsigned int len, char *buf, size_t size);
 
@@ -119,6 +127,9 @@ bool cg_prefix_mask(struct cg_addr *a, unsigned int len);
 
 /* cg_name_valid - the one name rule: 1..31 of [A-Za-z0-9._-], the first a letter or digit. */
 bool cg_name_valid(const char *s);
+
+/* cg_ifname_valid - a name the kernel may give an interface: 1..15 bytes, no space, '/' or ':'. */
+bool cg_ifname_valid(const char *s);
 
 /* cg_u64_parse - a decimal without sign or leading zero in min..max: 0 or -EINVAL/-ERANGE. */
 int cg_u64_parse(const char *text, uint64_t min, uint64_t max, uint64_t *out);
@@ -162,6 +173,25 @@ int cg_field_parse(const struct cg_field *f, void *obj, const char *text, char *
 
 /* cg_field_format - the canonical text of field f of obj into buf; returns buf. */
 const char *cg_field_format(const struct cg_field *f, const void *obj, char *buf, size_t len);
+
+/*
+ * cg_field_check - is field f of obj a value the field may hold (a name by
+ * cg_name_valid(), a number within min..max, an enum value with a word, an
+ * address of the field's family and unicast, a required address set, text
+ * terminated without control bytes)? Returns 0, or -EINVAL with one line in
+ * err naming the field: "weight 0 is out of range (1..65535)". CG_F_PREFIX
+ * and CG_F_NAMES are left to the object's owner (cg_state_check()).
+ */
+int cg_field_check(const struct cg_field *f, const void *obj, char *err, size_t errlen);
+
+/* cg_object_check - cg_field_check() of every field of o, in table order; the first error. */
+int cg_object_check(const struct cg_object *o, const void *obj, char *err, size_t errlen);
+
+/* cg_field_get - a number field of obj (any CG_F_ numeric type, bool, enum) as a u64. */
+uint64_t cg_field_get(const struct cg_field *f, const void *obj);
+
+/* cg_field_set - set a number field of obj to x (cut to the member's size). */
+void cg_field_set(const struct cg_field *f, void *obj, uint64_t x);
 
 /* cg_field_cmp - <0, 0, >0 comparing field f of a and b (names by strcmp, numbers by value). */
 int cg_field_cmp(const struct cg_field *f, const void *a, const void *b);

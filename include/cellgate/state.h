@@ -220,6 +220,13 @@ struct cg_class_cfg *cg_state_class_by_id(const struct cg_state *st, uint32_t id
  */
 int cg_rule_cmp(const struct cg_class_rule_cfg *a, const struct cg_class_rule_cfg *b);
 
+/*
+ * cg_state_sort - put st in canonical order: interfaces, regions, cells and
+ * services by name, each service's cells by name, classes by id, rules by
+ * cg_rule_cmp(), shed entries by cell then class. The codec sorts what it
+ * reads; a state changed at runtime is sorted before it is committed.
+ */
+void cg_state_sort(struct cg_state *st);
 
 /*
  * cg_state_assign_ids - give every region, cell and service of *st whose id

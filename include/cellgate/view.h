@@ -7,6 +7,7 @@
 
 #include "cellgate/dataplane.h"
 #include "cellgate/shed.h"
+#include "cellgate/field.h"
 #include "cellgate/state.h"
 
 /*
@@ -16,6 +17,14 @@
  * Field names are a stable interface (docs/cli.md). Each returns a new
  * reference, or NULL on allocation failure.
  */
+
+/*
+ * cg_object_json - an object of the desired state as JSON by its field
+ * table: one key per field, numbers and ids as integers, booleans as
+ * booleans, the rest (names, words, addresses, levels) in their text form,
+ * lists of names as arrays. NULL if memory runs out.
+ */
+json_t *cg_object_json(const struct cg_object *o, const void *obj);
 
 /* cg_view_addr - text form of an address ("" for an unset one); buf of INET6_ADDRSTRLEN. */
 const char *cg_view_addr(const struct cg_addr *a, char *buf, size_t len);

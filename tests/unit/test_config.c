@@ -632,7 +632,8 @@ static const struct bad_case bad_cases[] = {
 	{ "cell listed twice in a service", TOP CELL_A SVC("vip: 203.0.113.1, port: 80, "
 							   "protocol: tcp, cells: [a, a]"),
 	  "t.yaml:9: service 'web': cell 'a' is listed twice (first at line 9)" },
-	{ "interface listed twice", "region: r1\ninterfaces:\n  - eth0\n  - eth1\n  - eth0\n",
+	{ "interface listed twice", /* a whole config: cg_state_check() finds duplicates */
+	  "region: r1\ninterfaces:\n  - eth0\n  - eth1\n  - eth0\nregions: [{name: r1, cost: 0}]\n",
 	  "t.yaml:5: interfaces: 'eth0' is listed twice (first at line 3)" },
 	/* addresses */
 	{ "bad IPv4 gateway",

@@ -69,31 +69,20 @@ int cli_parse_u64(const char *opt, const char *text, uint64_t min, uint64_t max,
 	return 0;
 }
 
-/* A character of a name: ASCII letters and digits, '.', '_', '-'. */
-static bool name_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '.' || c == '_' || c == '-';
-}
-
 bool cli_check_name(const char *what, const char *text)
 {
-	size_t len = strlen(text), i;
+	size_t len = strlen(text);
 
-	if (!len || len >= CG_NAME_MAX) {
+	if (cg_name_valid(text))
+		return true;
+	if (!len || len >= CG_NAME_MAX)
 		cli_usage_err("bad %s '%.40s': must be 1..%d characters", what, text,
 			      CG_NAME_MAX - 1);
-		return false;
-	}
-	for (i = 0; i < len && name_char(text[i]); i++)
-		;
-	if (i < len || !name_char(text[0]) || text[0] == '.' || text[0] == '_' || text[0] == '-') {
+	else
 		cli_usage_err("bad %s '%s': letters, digits, '.', '_' and '-', the first a letter "
 			      "or digit",
 			      what, text);
-		return false;
-	}
-	return true;
+	return false;
 }
 
 json_t *cli_class_arg(const char *opt, const char *text)
@@ -117,26 +106,67 @@ json_t *cli_class_arg(const char *opt, const char *text)
 
 bool cli_check_addr(const char *opt, const char *text)
 {
-	unsigned char buf[16];
+	struct cg_addr a;
 
-	if (inet_pton(AF_INET, text, buf) == 1 || inet_pton(AF_INET6, text, buf) == 1)
+	if (!cg_addr_parse(text, 0, opt, &a, NULL, 0))
 		return true;
 	cli_usage_err("bad %s '%s': not an IPv4 or IPv6 address", opt, text);
 	return false;
 }
 
-bool cli_check_word(const char *opt, const char *text, const char *const *words)
+bool cli_check_enum(const char *opt, const char *text, const struct cg_enum *words)
 {
 	char list[128];
 	size_t i, used = 0;
+	unsigned int v;
 
-	for (i = 0; words[i]; i++)
-		if (!strcmp(text, words[i]))
-			return true;
+	if (!cg_enum_value(words, text, &v))
+		return true;
 	list[0] = '\0';
-	for (i = 0; words[i] && used < sizeof(list); i++)
+	for (i = 0; words[i].name && used < sizeof(list); i++)
 		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "",
-					 words[i]);
+					 words[i].name);
 	cli_usage_err("bad %s '%s' (%s)", opt, text, list);
 	return false;
+}
+
+int cli_field_arg(const struct cg_object *o, const char *field, const char *opt, const char *text,
+		  json_t *args)
+{
+	const struct cg_field *f = cg_field_find(o, field);
+	json_t *v = NULL;
+	uint64_t x;
+
+	switch (f->type) {
+	case CG_F_NAME:
+	case CG_F_REF:
+		if (!cli_check_name(opt, text))
+			return CLI_USAGE;
+		break;
+	case CG_F_ADDR:
+		if (!cli_check_addr(opt, text))
+			return CLI_USAGE;
+		break;
+	case CG_F_ENUM:
+		if (!cli_check_enum(opt, text, f->words))
+			return CLI_USAGE;
+		break;
+	case CG_F_CLASS:
+		v = cli_class_arg(opt, text);
+		if (!v)
+			return CLI_USAGE;
+		break;
+	case CG_F_U8:
+	case CG_F_U16:
+	case CG_F_U32:
+		if (cli_parse_u64(opt, text, f->min, f->max, &x))
+			return CLI_USAGE;
+		v = json_integer((json_int_t)x);
+		break;
+	default:
+		break;
+	}
+	if (json_object_set_new(args, f->name, v ? v : json_string(text)))
+		return cli_err("out of memory");
+	return CLI_OK;
 }

@@ -10,6 +10,8 @@
 
 #include <jansson.h>
 
+#include "cellgate/field.h"
+
 #include "cellgate/dataplane.h"
 #include "cellgate/state.h"
 
@@ -145,10 +147,20 @@ json_t *cli_class_arg(const char *opt, const char *text);
 bool cli_check_addr(const char *opt, const char *text);
 
 /*
- * cli_check_word - true if text is one of the NULL-terminated words; else a
- * usage error "bad OPT 'TEXT' (a, b, c)" and false.
+ * cli_check_enum - true if text is a word of the enum table; else a usage
+ * error listing the words ("bad --state 'x' (active, draining, down)"), false.
  */
-bool cli_check_word(const char *opt, const char *text, const char *const *words);
+bool cli_check_enum(const char *opt, const char *text, const struct cg_enum *words);
+
+/*
+ * cli_field_arg - check text, given as option opt, as field field of object
+ * o (by its field table: names, addresses, words, numbers within the
+ * field's bounds, classes by name or id) and put it into args under the
+ * field's name (a number as an integer). CLI_OK, or CLI_USAGE after a usage
+ * error; semantic checks (does the region exist?) are cellgated's.
+ */
+int cli_field_arg(const struct cg_object *o, const char *field, const char *opt, const char *text,
+		  json_t *args);
 
 /* ---- the daemon, and the pins when it is down ---- */
 

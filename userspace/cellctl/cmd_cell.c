@@ -7,11 +7,37 @@
 #include "cellgate/view.h"
 #include "cellctl.h"
 
-static const char *const encaps[] = { "gue", "ipip", NULL };
-static const char *const states[] = { "active", "draining", "down", NULL };
+/*
+ * The options of add and set: one per field of the cell's table (field.c)
+ * but its name and id, "--gue-port" for gue_port, in the table's order.
+ */
+#define CELL_OPTS_MAX 24
+#define CELL_OPT_LEN  40
 
-/* The options of add and set, in this order. */
-enum { O_REGION, O_GATEWAY, O_ENCAP, O_GUE_PORT, O_WEIGHT, O_CAPACITY, O_STATE, O_MAX };
+struct cell_opts {
+	struct cli_opt opt[CELL_OPTS_MAX + 1];	     /* NULL name ends them */
+	const struct cg_field *field[CELL_OPTS_MAX]; /* the field of each */
+	char names[CELL_OPTS_MAX][CELL_OPT_LEN];     /* "--gue-port" */
+	size_t n;
+};
+
+static void cell_opts_init(struct cell_opts *co)
+{
+	const struct cg_field *f;
+	size_t i;
+
+	memset(co, 0, sizeof(*co));
+	for (f = cg_cell_obj.fields; f->name && co->n < CELL_OPTS_MAX; f++) {
+		if (f->flags & (CG_FF_KEY | CG_FF_ASSIGNED))
+			continue;
+		snprintf(co->names[co->n], CELL_OPT_LEN, "--%s", f->name);
+		for (i = 2; co->names[co->n][i]; i++)
+			if (co->names[co->n][i] == '_')
+				co->names[co->n][i] = '-';
+		co->opt[co->n].name = co->names[co->n];
+		co->field[co->n++] = f;
+	}
+}
 
 static json_t *local_cells(struct cli_local *loc)
 {
@@ -137,63 +163,17 @@ static int do_show(int argc, char **argv)
 	return CLI_OK;
 }
 
-/* Check the options of add/set and put them into args under their protocol names. */
-static int cell_args(struct cli_opt *o, json_t *args)
-{
-	uint64_t v;
-
-	if (o[O_REGION].val) {
-		if (!cli_check_name("--region", o[O_REGION].val))
-			return CLI_USAGE;
-		json_object_set_new(args, "region", json_string(o[O_REGION].val));
-	}
-	if (o[O_GATEWAY].val) {
-		if (!cli_check_addr("--gateway", o[O_GATEWAY].val))
-			return CLI_USAGE;
-		json_object_set_new(args, "gateway", json_string(o[O_GATEWAY].val));
-	}
-	if (o[O_ENCAP].val) {
-		if (!cli_check_word("--encap", o[O_ENCAP].val, encaps))
-			return CLI_USAGE;
-		json_object_set_new(args, "encap", json_string(o[O_ENCAP].val));
-	}
-	if (o[O_GUE_PORT].val) {
-		if (cli_parse_u64("--gue-port", o[O_GUE_PORT].val, 1, 65535, &v))
-			return CLI_USAGE;
-		json_object_set_new(args, "gue_port", json_integer((json_int_t)v));
-	}
-	if (o[O_WEIGHT].val) {
-		if (cli_parse_u64("--weight", o[O_WEIGHT].val, 1, CG_MAX_WEIGHT, &v))
-			return CLI_USAGE;
-		json_object_set_new(args, "weight", json_integer((json_int_t)v));
-	}
-	if (o[O_CAPACITY].val) {
-		if (cli_parse_u64("--capacity", o[O_CAPACITY].val, 0, UINT32_MAX, &v))
-			return CLI_USAGE;
-		json_object_set_new(args, "capacity", json_integer((json_int_t)v));
-	}
-	if (o[O_STATE].val) {
-		if (!cli_check_word("--state", o[O_STATE].val, states))
-			return CLI_USAGE;
-		json_object_set_new(args, "state", json_string(o[O_STATE].val));
-	}
-	return CLI_OK;
-}
-
-/* add and set: NAME, then options; need lists what add cannot do without. */
+/* add and set: NAME, then options; add needs --region and --gateway. */
 static int add_or_set(int argc, char **argv, const char *cmd, bool add)
 {
-	struct cli_opt opts[] = {
-		[O_REGION] = { .name = "--region" }, [O_GATEWAY] = { .name = "--gateway" },
-		[O_ENCAP] = { .name = "--encap" },   [O_GUE_PORT] = { .name = "--gue-port" },
-		[O_WEIGHT] = { .name = "--weight" }, [O_CAPACITY] = { .name = "--capacity" },
-		[O_STATE] = { .name = "--state" },   [O_MAX] = { .name = NULL },
-	};
+	struct cell_opts co;
 	const char *name;
 	json_t *args, *reply;
-	size_t i;
+	char given[CELL_OPTS_MAX * (CELL_OPT_LEN + 2)];
+	size_t i, used = 0, n = 0;
 	int ret;
 
+	cell_opts_init(&co);
 	REQ_ARGS("NAME");
 	name = *argv;
 	if (name[0] == '-')
@@ -201,22 +181,30 @@ static int add_or_set(int argc, char **argv, const char *cmd, bool add)
 	NEXT_ARG();
 	if (!cli_check_name("NAME", name))
 		return CLI_USAGE;
-	ret = cli_parse_opts(argc, argv, opts);
+	ret = cli_parse_opts(argc, argv, co.opt);
 	if (ret)
 		return ret;
-	if (add && !opts[O_REGION].val)
-		return cli_usage_err("missing --region");
-	if (add && !opts[O_GATEWAY].val)
-		return cli_usage_err("missing --gateway");
-	for (i = 0; !add && i < O_MAX && !opts[i].val; i++)
-		;
-	if (!add && i == O_MAX)
-		return cli_usage_err("nothing to change (give --weight, --capacity, --state, "
-				     "--gateway, --region, --encap or --gue-port)");
+	for (i = 0; i < co.n; i++) {
+		n += co.opt[i].val != NULL;
+		if (add && !co.opt[i].val && co.field[i]->flags & CG_FF_REQUIRED &&
+		    co.field[i]->type != CG_F_ENUM) /* enums have cellctl's defaults */
+			return cli_usage_err("missing %s", co.opt[i].name);
+	}
+	if (!add && !n) {
+		given[0] = '\0';
+		for (i = 0; i < co.n && used < sizeof(given); i++)
+			used += (size_t)snprintf(given + used, sizeof(given) - used, "%s%s",
+						 i ? (i + 1 == co.n ? " or " : ", ") : "",
+						 co.opt[i].name);
+		return cli_usage_err("nothing to change (give %s)", given);
+	}
 	args = json_pack("{s:s}", "name", name);
 	if (!args)
 		return cli_err("out of memory");
-	ret = cell_args(opts, args);
+	for (i = 0, ret = CLI_OK; i < co.n && ret == CLI_OK; i++)
+		if (co.opt[i].val)
+			ret = cli_field_arg(&cg_cell_obj, co.field[i]->name, co.opt[i].name,
+					    co.opt[i].val, args);
 	if (ret) {
 		json_decref(args);
 		return ret;

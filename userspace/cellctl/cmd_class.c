@@ -122,41 +122,19 @@ static int do_rule_list(int argc, char **argv)
  */
 static bool check_prefix(const char *text)
 {
-	unsigned char buf[16];
-	const char *slash = strchr(text, '/');
-	char addr[INET6_ADDRSTRLEN];
-	size_t digits;
-	uint64_t max;
-	int family;
+	char msg[256];
+	struct cg_addr a;
+	uint8_t len;
 
-	if (!slash || slash == text || (size_t)(slash - text) >= sizeof(addr)) {
-		cli_usage_err("bad --prefix '%s': not ADDRESS/LENGTH", text);
-		return false;
-	}
-	snprintf(addr, sizeof(addr), "%.*s", (int)(slash - text), text);
-	if (inet_pton(AF_INET, addr, buf) == 1) {
-		family = AF_INET;
-	} else if (inet_pton(AF_INET6, addr, buf) == 1) {
-		family = AF_INET6;
-	} else {
-		cli_usage_err("bad --prefix '%s': '%s' is not an IPv4 or IPv6 address", text, addr);
-		return false;
-	}
-	max = family == AF_INET ? 32 : 128;
-	digits = strspn(slash + 1, "0123456789");
-	if (!digits || digits > 3 || slash[1 + digits] || strtoull(slash + 1, NULL, 10) > max) {
-		cli_usage_err("bad --prefix '%s': the length must be 0..%llu", text,
-			      (unsigned long long)max);
-		return false;
-	}
-	return true;
+	if (!cg_prefix_split(text, &a, &len, msg, sizeof(msg)))
+		return true;
+	cli_usage_err("bad --prefix '%s': %s", text, msg);
+	return false;
 }
 
 /* The match of add and del, checked, into args: {prefix} or {dscp}. */
 static int rule_match(const struct cli_opt *prefix, const struct cli_opt *dscp, json_t *args)
 {
-	uint64_t v;
-
 	if (!!prefix->val == !!dscp->val)
 		return cli_usage_err("give either --prefix or --dscp");
 	if (prefix->val) {
@@ -165,10 +143,7 @@ static int rule_match(const struct cli_opt *prefix, const struct cli_opt *dscp, 
 		json_object_set_new(args, "prefix", json_string(prefix->val));
 		return CLI_OK;
 	}
-	if (cli_parse_u64("--dscp", dscp->val, 0, CG_MAX_DSCP, &v))
-		return CLI_USAGE;
-	json_object_set_new(args, "dscp", json_integer((json_int_t)v));
-	return CLI_OK;
+	return cli_field_arg(&cg_class_rule_obj, "dscp", "--dscp", dscp->val, args);
 }
 
 /* add and del: the options, the request, the changes. */

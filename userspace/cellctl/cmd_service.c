@@ -7,8 +7,6 @@
 #include "cellgate/view.h"
 #include "cellctl.h"
 
-static const char *const protos[] = { "tcp", "udp", NULL };
-
 static json_t *local_services(struct cli_local *loc)
 {
 	return cg_view_services(&loc->st, loc->dp);
@@ -187,7 +185,6 @@ static int do_add(int argc, char **argv)
 	};
 	static const char *const need[] = { "--vip", "--port", "--proto", "--cells" };
 	json_t *args, *cells, *reply;
-	uint64_t port, table = 0, class = 0;
 	const char *name;
 	size_t i;
 	int ret;
@@ -205,25 +202,27 @@ static int do_add(int argc, char **argv)
 	for (i = 0; i < 4; i++)
 		if (!o[i].val)
 			return cli_usage_err("missing %s", need[i]);
-	if (!cli_check_addr("--vip", o[O_VIP].val) ||
-	    cli_parse_u64("--port", o[O_PORT].val, 1, 65535, &port) ||
-	    !cli_check_word("--proto", o[O_PROTO].val, protos) ||
-	    (o[O_TABLE].val &&
-	     cli_parse_u64("--table-size", o[O_TABLE].val, 1, CG_MAX_TABLE_SIZE, &table)) ||
-	    (o[O_CLASS].val &&
-	     cli_parse_u64("--class", o[O_CLASS].val, 0, CG_MAX_CLASSES - 1, &class)))
-		return CLI_USAGE;
-	cells = cell_list(o[O_CELLS].val);
-	if (!cells)
-		return CLI_USAGE;
-	args = json_pack("{s:s, s:s, s:I, s:s, s:o}", "name", name, "vip", o[O_VIP].val, "port",
-			 (json_int_t)port, "protocol", o[O_PROTO].val, "cells", cells);
+	args = json_pack("{s:s}", "name", name);
 	if (!args)
 		return cli_err("out of memory");
-	if (o[O_TABLE].val)
-		json_object_set_new(args, "table_size", json_integer((json_int_t)table));
-	if (o[O_CLASS].val)
-		json_object_set_new(args, "default_class", json_integer((json_int_t) class));
+	/* each option by the field table of a service: option name, field */
+	ret = cli_field_arg(&cg_service_obj, "vip", "--vip", o[O_VIP].val, args);
+	if (!ret)
+		ret = cli_field_arg(&cg_service_obj, "port", "--port", o[O_PORT].val, args);
+	if (!ret)
+		ret = cli_field_arg(&cg_service_obj, "protocol", "--proto", o[O_PROTO].val, args);
+	if (!ret && o[O_TABLE].val)
+		ret = cli_field_arg(&cg_service_obj, "table_size", "--table-size", o[O_TABLE].val,
+				    args);
+	if (!ret && o[O_CLASS].val)
+		ret = cli_field_arg(&cg_service_obj, "default_class", "--class", o[O_CLASS].val,
+				    args);
+	cells = ret ? NULL : cell_list(o[O_CELLS].val);
+	if (!cells) {
+		json_decref(args);
+		return ret ? ret : CLI_USAGE;
+	}
+	json_object_set_new(args, "cells", cells);
 	ret = cli_call("service.add", args, &reply);
 	if (ret)
 		return ret;

@@ -96,40 +96,86 @@ static int args_known(const json_t *args, const char *const *known, char *err, s
 	return 0;
 }
 
-static int parse_addr(const char *text, struct cg_addr *a, const char *what, char *err,
-		      size_t errlen)
+static int arg_class(const struct cg_state *st, const json_t *args, const char *key, uint8_t *class,
+		     char *err, size_t errlen);
+
+/* An argument as the text cg_field_parse() reads: a string as it is, a number in decimal. */
+static int arg_text(const json_t *v, const char *key, char *buf, size_t len, const char **text,
+		    char *err, size_t errlen)
 {
-	memset(a, 0, sizeof(*a));
-	if (inet_pton(AF_INET, text, a->a) == 1)
-		a->family = CG_AF_INET;
-	else if (inet_pton(AF_INET6, text, a->a) == 1)
-		a->family = CG_AF_INET6;
+	if (json_is_string(v))
+		*text = json_string_value(v);
+	else if (json_is_integer(v))
+		*text = buf, snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+	else if (json_is_boolean(v))
+		*text = json_is_true(v) ? "true" : "false";
 	else
-		return ERR("bad %s address '%s'", what, text);
+		return ERR("'%s' must be a string, a number or a boolean", key);
 	return 0;
 }
 
-static int parse_name(const char *text, char *out, const char *what, char *err, size_t errlen)
+/*
+ * The fields of object ob present in args, set on obj through its field
+ * table (cg_field_parse()): the bounds, words and messages of the config
+ * file. A class is a name or an id. Keys, assigned ids and lists are the
+ * command's to read.
+ */
+static int args_fields(const struct cg_state *st, const json_t *args, const struct cg_object *ob,
+		       void *obj, char *err, size_t errlen)
 {
-	if (strlen(text) >= CG_NAME_MAX)
-		return ERR("%s name '%.40s' is longer than %d characters", what, text,
-			   CG_NAME_MAX - 1);
-	snprintf(out, CG_NAME_MAX, "%s", text);
-	return 0;
-}
+	const struct cg_field *f;
+	const json_t *v;
+	const char *text;
+	char num[24];
+	uint8_t class;
+	int ret;
 
-/* A word of table t (what is the argument's name, for the message) into *out. */
-static int parse_word(const struct cg_enum *t, const char *what, const char *text, uint8_t *out,
-		      char *err, size_t errlen)
-{
-	unsigned int v;
-	char words[64];
-
-	if (cg_enum_value(t, text, &v)) {
-		cg_enum_list(t, words, sizeof(words));
-		return ERR("bad %s '%s' (%s)", what, text, words);
+	for (f = ob->fields; f->name; f++) {
+		if (f->flags & (CG_FF_KEY | CG_FF_ASSIGNED) || f->type == CG_F_NAMES)
+			continue;
+		v = json_object_get(args, f->name);
+		if (!v)
+			continue;
+		if (f->type == CG_F_CLASS) {
+			ret = arg_class(st, args, f->name, &class, err, errlen);
+			if (!ret)
+				cg_field_set(f, obj, class);
+		} else {
+			ret = arg_text(v, f->name, num, sizeof(num), &text, err, errlen);
+			if (!ret)
+				ret = cg_field_parse(f, obj, text, err, errlen);
+		}
+		if (ret)
+			return ret;
 	}
-	*out = (uint8_t)v;
+	return 0;
+}
+
+/* The object's key (its name) from a string: the one name rule. */
+static int arg_key(const struct cg_object *ob, const char *text, void *obj, char *err,
+		   size_t errlen)
+{
+	return cg_field_parse(cg_field_find(ob, "name"), obj, text, err, errlen);
+}
+
+/* Refuse keys that are neither fields of ob (NULL: none) nor in extra. */
+static int args_known_obj(const json_t *args, const struct cg_object *ob, const char *const *extra,
+			  char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	json_object_foreach((json_t *)args, key, v) {
+		if (ob && cg_field_find(ob, key) &&
+		    !(cg_field_find(ob, key)->flags & CG_FF_ASSIGNED))
+			continue;
+		for (i = 0; extra && extra[i]; i++)
+			if (!strcmp(key, extra[i]))
+				break;
+		if (!extra || !extra[i])
+			return ERR("unknown argument '%s'", key);
+	}
 	return 0;
 }
 
@@ -298,44 +344,6 @@ static int cmd_config_apply(void *ctx, const json_t *args, json_t **result, char
 
 /* ---- cells ---- */
 
-static const char *const cell_keys[] = { "name",   "region",   "gateway", "encap", "gue_port",
-					 "weight", "capacity", "state",	  NULL };
-
-/* Apply the cell fields present in args to c. */
-static int cell_fields(const json_t *args, struct cg_cell_cfg *c, char *err, size_t errlen)
-{
-	const char *s;
-	uint64_t v = 0;
-	bool set;
-	int ret;
-
-	if ((ret = arg_str(args, "region", &s, err, errlen)) ||
-	    (s && (ret = parse_name(s, c->region, "region", err, errlen))))
-		return ret;
-	if ((ret = arg_str(args, "gateway", &s, err, errlen)) ||
-	    (s && (ret = parse_addr(s, &c->gw, "gateway", err, errlen))))
-		return ret;
-	if ((ret = arg_str(args, "encap", &s, err, errlen)) ||
-	    (s && (ret = parse_word(cg_encap_names, "encap", s, &c->encap, err, errlen))))
-		return ret;
-	if ((ret = arg_str(args, "state", &s, err, errlen)) ||
-	    (s && (ret = parse_word(cg_cell_state_names, "state", s, &c->state, err, errlen))))
-		return ret;
-	if ((ret = arg_uint(args, "gue_port", 65535, &v, &set, err, errlen)))
-		return ret;
-	if (set)
-		c->gue_port = (uint16_t)v;
-	if ((ret = arg_uint(args, "weight", UINT32_MAX, &v, &set, err, errlen)))
-		return ret;
-	if (set)
-		c->weight = (uint32_t)v;
-	if ((ret = arg_uint(args, "capacity", UINT32_MAX, &v, &set, err, errlen)))
-		return ret;
-	if (set)
-		c->capacity = (uint32_t)v;
-	return 0;
-}
-
 static int cmd_cell_set(void *ctx, const json_t *args, json_t **result, char *err, size_t errlen)
 {
 	struct cgd *d = ctx;
@@ -345,7 +353,7 @@ static int cmd_cell_set(void *ctx, const json_t *args, json_t **result, char *er
 	char cause[96];
 	int ret;
 
-	if ((ret = args_known(args, cell_keys, err, errlen)) ||
+	if ((ret = args_known_obj(args, &cg_cell_obj, NULL, err, errlen)) ||
 	    (ret = arg_need_str(args, "name", &name, err, errlen)))
 		return ret;
 	if (cg_state_copy(&next, &d->st))
@@ -356,7 +364,7 @@ static int cmd_cell_set(void *ctx, const json_t *args, json_t **result, char *er
 		snprintf(err, errlen, "cell '%s' not found", name);
 		return -ENOENT;
 	}
-	ret = cell_fields(args, c, err, errlen);
+	ret = args_fields(&d->st, args, &cg_cell_obj, c, err, errlen);
 	if (ret) {
 		cg_state_free(&next);
 		return ret;
@@ -374,7 +382,7 @@ static int cmd_cell_add(void *ctx, const json_t *args, json_t **result, char *er
 	char cause[96];
 	int ret;
 
-	if ((ret = args_known(args, cell_keys, err, errlen)) ||
+	if ((ret = args_known_obj(args, &cg_cell_obj, NULL, err, errlen)) ||
 	    (ret = arg_need_str(args, "name", &name, err, errlen)) ||
 	    (ret = arg_need_str(args, "region", &s, err, errlen)) ||
 	    (ret = arg_need_str(args, "gateway", &s, err, errlen)))
@@ -392,15 +400,11 @@ static int cmd_cell_add(void *ctx, const json_t *args, json_t **result, char *er
 	}
 	next.cells = cells;
 	c = &cells[next.ncells++];
-	memset(c, 0, sizeof(*c));
-	c->id = CG_ID_AUTO;
-	c->encap = CG_ENCAP_GUE;
-	c->gue_port = CG_GUE_DEFAULT_PORT;
-	c->weight = CG_DEFAULT_WEIGHT;
-	c->state = CG_CELL_ACTIVE;
-	ret = parse_name(name, c->name, "cell", err, errlen);
+	cg_object_defaults(&cg_cell_obj, c);
+	c->encap = CG_ENCAP_GUE; /* cellctl's default; the config file has none */
+	ret = arg_key(&cg_cell_obj, name, c, err, errlen);
 	if (!ret)
-		ret = cell_fields(args, c, err, errlen);
+		ret = args_fields(&d->st, args, &cg_cell_obj, c, err, errlen);
 	if (ret) {
 		cg_state_free(&next);
 		return ret;
@@ -450,24 +454,22 @@ static int cmd_cell_del(void *ctx, const json_t *args, json_t **result, char *er
 
 static int cmd_service_add(void *ctx, const json_t *args, json_t **result, char *err, size_t errlen)
 {
-	static const char *const known[] = { "name",  "vip",	    "port",	     "protocol",
-					     "cells", "table_size", "default_class", NULL };
 	struct cgd *d = ctx;
 	struct cg_service_cfg *svcs, *s;
 	struct cg_state next;
 	const char *name, *vip, *proto;
 	const json_t *cells, *cell;
-	uint64_t v = 0;
-	bool set;
 	char cause[96];
 	size_t i;
 	int ret;
 
-	if ((ret = args_known(args, known, err, errlen)) ||
+	if ((ret = args_known_obj(args, &cg_service_obj, NULL, err, errlen)) ||
 	    (ret = arg_need_str(args, "name", &name, err, errlen)) ||
 	    (ret = arg_need_str(args, "vip", &vip, err, errlen)) ||
 	    (ret = arg_need_str(args, "protocol", &proto, err, errlen)))
 		return ret;
+	if (!json_object_get(args, "port"))
+		return ERR("missing 'port'");
 	cells = json_object_get(args, "cells");
 	if (!json_is_array(cells) || !json_array_size(cells))
 		return ERR("'cells' must be a non-empty list of cell names");
@@ -484,40 +486,24 @@ static int cmd_service_add(void *ctx, const json_t *args, json_t **result, char 
 	}
 	next.services = svcs;
 	s = &svcs[next.nservices++];
-	memset(s, 0, sizeof(*s));
-	s->id = CG_ID_AUTO;
-	s->table_size = CG_DEFAULT_TABLE_SIZE;
+	cg_object_defaults(&cg_service_obj, s);
 	s->cells = calloc(json_array_size(cells), sizeof(*s->cells));
 	if (!s->cells) {
 		cg_state_free(&next);
 		return -ENOMEM;
 	}
-	ret = parse_name(name, s->name, "service", err, errlen);
+	ret = arg_key(&cg_service_obj, name, s, err, errlen);
 	if (!ret)
-		ret = parse_addr(vip, &s->vip, "VIP", err, errlen);
-	if (!ret)
-		ret = parse_word(cg_proto_names, "protocol", proto, &s->proto, err, errlen);
-	if (!ret)
-		ret = arg_uint(args, "port", 65535, &v, &set, err, errlen);
-	if (!ret && !set)
-		ret = ERR("missing 'port'");
-	s->port = (uint16_t)v;
-	if (!ret)
-		ret = arg_uint(args, "table_size", UINT32_MAX, &v, &set, err, errlen);
-	if (!ret && set)
-		s->table_size = (uint32_t)v;
-	if (!ret)
-		ret = arg_uint(args, "default_class", 255, &v, &set, err, errlen);
-	if (!ret && set)
-		s->default_class = (uint8_t)v;
+		ret = args_fields(&d->st, args, &cg_service_obj, s, err, errlen);
 	json_array_foreach(cells, i, cell) {
 		if (ret)
 			break;
 		if (!json_is_string(cell))
 			ret = ERR("'cells' must be a list of cell names");
+		else if (!cg_name_valid(json_string_value(cell)))
+			ret = ERR("cell name '%.40s' is not a valid name", json_string_value(cell));
 		else
-			ret = parse_name(json_string_value(cell), s->cells[s->ncells++], "cell",
-					 err, errlen);
+			snprintf(s->cells[s->ncells++], CG_NAME_MAX, "%s", json_string_value(cell));
 	}
 	if (ret) {
 		cg_state_free(&next);
@@ -603,40 +589,25 @@ static int arg_class(const struct cg_state *st, const json_t *args, const char *
 	return 0;
 }
 
-/* A rule's match from args: {prefix: "A/LEN"} or {dscp: N}. */
+/* A rule's match from args: {prefix: "A/LEN"} or {dscp: N}, by the class_rule field table. */
 static int arg_rule(const json_t *args, struct cg_class_rule_cfg *r, char *err, size_t errlen)
 {
-	const json_t *dscp = json_object_get(args, "dscp");
-	const char *prefix, *slash;
-	char addr[64];
-	uint64_t v = 0;
-	bool set;
+	const json_t *prefix = json_object_get(args, "prefix"),
+		     *dscp = json_object_get(args, "dscp");
+	const struct cg_field *f;
+	const char *text;
+	char num[24];
 	int ret;
 
 	memset(r, 0, sizeof(*r));
-	if ((ret = arg_str(args, "prefix", &prefix, err, errlen)))
-		return ret;
 	if (!!prefix == !!dscp)
 		return ERR("give either 'prefix' or 'dscp'");
-	if (dscp) {
-		if ((ret = arg_uint(args, "dscp", 63, &v, &set, err, errlen)))
-			return ret;
-		r->kind = CG_RULE_DSCP;
-		r->dscp = (uint8_t)v;
-		return 0;
-	}
-	slash = strchr(prefix, '/');
-	if (!slash || (size_t)(slash - prefix) >= sizeof(addr) || !slash[1])
-		return ERR("bad prefix '%s' (ADDRESS/LENGTH)", prefix);
-	snprintf(addr, sizeof(addr), "%.*s", (int)(slash - prefix), prefix);
-	if ((ret = parse_addr(addr, &r->prefix, "prefix", err, errlen)))
-		return ret;
-	v = strtoul(slash + 1, (char **)&slash, 10);
-	if (*slash || v > (r->prefix.family == CG_AF_INET ? 32U : 128U))
-		return ERR("bad prefix length in '%s'", prefix);
-	r->kind = CG_RULE_PREFIX;
-	r->prefix_len = (uint8_t)v;
-	return 0;
+	f = cg_field_find(&cg_class_rule_obj, prefix ? "prefix" : "dscp");
+	ret = arg_text(prefix ? prefix : dscp, f->name, num, sizeof(num), &text, err, errlen);
+	if (!ret)
+		ret = cg_field_parse(f, r, text, err, errlen);
+	r->kind = prefix ? CG_RULE_PREFIX : CG_RULE_DSCP;
+	return ret;
 }
 
 static int cmd_class_rule_add(void *ctx, const json_t *args, json_t **result, char *err,
@@ -745,7 +716,7 @@ static int cmd_shed_set(void *ctx, const json_t *args, json_t **result, char *er
 		snprintf(err, errlen, "cell '%s' not found", cell);
 		return -ENOENT;
 	}
-	if ((ret = parse_name(cell, e.cell, "cell", err, errlen)))
+	if ((ret = cg_field_parse(cg_field_find(&cg_shed_obj, "cell"), &e, cell, err, errlen)))
 		return ret;
 	e.expires = permanent ? 0 : (int64_t)time(NULL) + (int64_t)ttl;
 	if (by && strlen(by) >= sizeof(e.by))

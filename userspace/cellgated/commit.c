@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cellgate/check.h"
 #include "cellgate/config.h"
 #include "cellgate/field.h"
 
@@ -130,68 +131,42 @@ static void log_changes(const json_t *arr, const char *cause)
 			json_string_value(json_object_get(ch, "detail")));
 }
 
-/* Drop "request:12: " from a parser message about a state we serialised ourselves. */
-static void strip_location(char *err)
-{
-	char *p = strstr(err, ": ");
-
-	if (!strncmp(err, "request:", 8) && p)
-		memmove(err, p + 2, strlen(p + 2) + 1);
-}
-
 int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry_run,
 	       json_t **changes, json_t **written, char *err, size_t errlen)
 {
-	struct cg_state parsed;
 	struct diff_ctx dc = { 0 };
-	char *buf = NULL, rerr[256];
-
-	size_t len = 0;
-	FILE *mem;
+	char rerr[256];
 	int ret;
 
-	cg_state_init(&parsed);
 	ret = cg_state_assign_ids(next, &d->st);
 	if (ret) {
 		snprintf(err, errlen, "cannot assign ids: %s",
 			 ret == -ENOSPC ? "too many objects" : "an explicit id is taken");
 		return ret;
 	}
-	/* one validation path: what the config parser accepts */
-	mem = open_memstream(&buf, &len);
-	if (!mem)
-		return -ENOMEM;
-	ret = cg_state_write(next, mem);
-	if (fclose(mem) && !ret)
-		ret = -ENOMEM;
-	if (!ret)
-		ret = cg_config_parse_buf("request", buf, len, &parsed, err, errlen);
-	free(buf);
-	if (ret) {
-		strip_location(err);
+	/* one validation path: the rules of a state, on the struct */
+	ret = cg_state_check(next, NULL, err, errlen);
+	if (ret)
 		return ret;
-	}
-	parsed.generation = d->st.generation;
+	cg_state_sort(next);
+	next->generation = d->st.generation;
 
 	dc.arr = json_array();
-	if (!dc.arr) {
-		cg_state_free(&parsed);
+	if (!dc.arr)
 		return -ENOMEM;
-	}
-	cg_state_diff(&d->st, &parsed, diff_emit, &dc);
+	cg_state_diff(&d->st, next, diff_emit, &dc);
 	if (!dc.n || dry_run)
 		goto done;
-	parsed.generation = d->st.generation + 1;
-	ret = cg_state_save(&parsed, d->state_path, err, errlen);
+	next->generation = d->st.generation + 1;
+	ret = cg_state_save(next, d->state_path, err, errlen);
 	if (ret) {
+		next->generation = d->st.generation;
 		cgd_log("refused (%s): %s", cause, err);
 		goto done;
 	}
 	log_changes(dc.arr, cause);
 	cg_state_free(&d->st);
-	d->st = parsed;
-	cg_state_init(&parsed);
-	cg_state_free(next);
+	d->st = *next;
 	cg_state_init(next);
 
 	cgd_sync_ifaces(d);
@@ -212,7 +187,6 @@ int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry
 	if (ret) /* persisted: the retry timer and the next change finish the job */
 		snprintf(err, errlen, "saved, but the data plane refused it: %s", rerr);
 done:
-	cg_state_free(&parsed);
 	if (!ret && changes)
 		*changes = json_incref(dc.arr);
 	json_decref(dc.arr);

@@ -15,10 +15,10 @@
 #include <yaml.h>
 #include <zlib.h>
 
+#include "cellgate/check.h"
 #include "cellgate/config.h"
 #include "cellgate/field.h"
 #include "cellgate/names.h"
-#include "cellgate/maglev.h"
 
 /*
  * The file is read in two passes. libyaml's event parser builds a small tree
@@ -46,29 +46,23 @@ struct cg_ynode {
 	struct cg_ynode **kid; /* children, in file order */
 };
 
-#define CG_SHOW_BUFS 4	/* quotes one message can hold */
+#define CG_SHOW_BUFS 4 /* quotes one message can hold */
 
 /* Parse context. */
 struct cg_parse {
-	const char *name;			      /* file name for messages */
-	const char *buf;			      /* the text, to locate reader errors */
-	char *err;				      /* message buffer; NULL when errlen is 0 */
-	size_t errlen;				      /* its size */
+	const char *name;			   /* file name for messages */
+	const char *buf;			   /* the text, to locate reader errors */
+	char *err;				   /* message buffer; NULL when errlen is 0 */
+	size_t errlen;				   /* its size */
 	char show[CG_SHOW_BUFS][CG_SHOW_TEXT_MAX]; /* quoted input, escaped */
-	unsigned int nshow;			      /* next show buffer to use */
-	struct cg_state st; /* being built; the caller's only on success */
+	unsigned int nshow;			   /* next show buffer to use */
+	struct cg_state st;			   /* being built; the caller's only on success */
 };
 
 /* What a message says about the object being read. */
 struct cg_obj {
 	char label[CG_NAME_MAX + 32]; /* "cell 'use1-a'", "cell #3", "source"; "" at the top */
 	char pre[CG_NAME_MAX + 40];   /* label + ": ", or "" at the top */
-};
-
-/* A name with the line it came from: for finding duplicates. */
-struct cg_lname {
-	char name[CG_NAME_MAX]; /* the name */
-	unsigned int line;	/* where it was given */
 };
 
 static int perr(struct cg_parse *p, unsigned int line, const char *fmt, ...)
@@ -561,29 +555,6 @@ static int get_list(struct cg_parse *p, const struct cg_obj *o, const char *key,
 	return 0;
 }
 
-static int cmp_lname(const void *a, const void *b)
-{
-	const struct cg_lname *x = a, *y = b;
-	int c = strcmp(x->name, y->name);
-
-	if (c)
-		return c;
-	return (x->line > y->line) - (x->line < y->line);
-}
-
-/* Report the first name given twice; l (n entries) is sorted by this call. */
-static int check_dup_names(struct cg_parse *p, struct cg_lname *l, size_t n, const char *what)
-{
-	size_t i;
-
-	qsort(l, n, sizeof(*l), cmp_lname);
-	for (i = 1; i < n; i++)
-		if (!strcmp(l[i - 1].name, l[i].name))
-			return perr(p, l[i].line, "duplicate %s '%s' (first at line %u)", what,
-				    l[i].name, l[i - 1].line);
-	return 0;
-}
-
 /* ---- the schema ---- */
 
 static const char *const top_keys[] = {
@@ -592,23 +563,6 @@ static const char *const top_keys[] = {
 	"services",   "class_rules", "guard",	   "shed",     NULL,
 };
 static const char *const source_keys[] = { "ipv4", "ipv6", NULL };
-static const char *const region_keys[] = { "name", "id", "cost", NULL };
-static const char *const cell_keys[] = {
-	"name", "id", "region", "gateway", "encap", "gue_port", "weight", "capacity", "state", NULL,
-};
-static const char *const service_keys[] = {
-	"name", "id", "vip", "port", "protocol", "table_size", "default_class", "cells", NULL,
-};
-static const char *const class_keys[] = {
-	"name", "id", "protected", "new_flows_per_sec", "packets_per_sec", "burst", NULL,
-};
-static const char *const rule_keys[] = { "prefix", "dscp", "class", NULL };
-static const char *const guard_keys[] = {
-	"ipv4_prefix", "ipv6_prefix", "new_flows_per_sec", "burst", NULL,
-};
-static const char *const shed_keys[] = {
-	"cell", "class", "level", "hard", "expires", "by", "reason", NULL,
-};
 
 /* Label an item of a list: by its name if it has a good one, else by position. */
 static void item_label(struct cg_obj *o, const char *kind, const struct cg_ynode *m, size_t idx)
@@ -621,29 +575,12 @@ static void item_label(struct cg_obj *o, const char *kind, const struct cg_ynode
 		obj_set(o, "%s #%zu", kind, idx + 1);
 }
 
-static bool ifcg_name_valid(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n >= IF_NAMESIZE || !strcmp(s, ".") || !strcmp(s, ".."))
-		return false;
-	for (i = 0; i < n; i++)
-		if (s[i] <= ' ' || s[i] == '/' || s[i] == ':' || (unsigned char)s[i] >= 0x7f)
-			return false;
-	return true;
-}
-
-static int cmp_ifname(const void *a, const void *b)
-{
-	return strcmp(a, b);
-}
-
 static int parse_interfaces(struct cg_parse *p, const struct cg_ynode *v)
 {
 	struct cg_obj top = { "", "" };
 	struct cg_state *st = &p->st;
 	const char *s = NULL;
-	size_t i, j;
+	size_t i;
 	int ret;
 
 	ret = get_list(p, &top, "interfaces", v, 1, CG_MAX_IFACES);
@@ -653,19 +590,12 @@ static int parse_interfaces(struct cg_parse *p, const struct cg_ynode *v)
 		ret = get_str(p, &top, "interfaces", v->kid[i], &s);
 		if (ret)
 			return ret;
-		if (!ifcg_name_valid(s))
+		if (!cg_ifname_valid(s))
 			return perr(p, v->kid[i]->line,
 				    "interfaces: '%s' is not a valid interface name", show(p, s));
-		for (j = 0; j < i; j++)
-			if (!strcmp(v->kid[j]->str, s))
-				return perr(p, v->kid[i]->line,
-					    "interfaces: '%s' is listed twice (first at line %u)",
-					    s, v->kid[j]->line);
 		strcpy(st->ifaces[i], s);
 	}
 	st->nifaces = v->n;
-	/* a set: sorted, so that the order of the list does not change the digest */
-	qsort(st->ifaces, st->nifaces, sizeof(st->ifaces[0]), cmp_ifname);
 	return 0;
 }
 
@@ -689,17 +619,6 @@ static int parse_source(struct cg_parse *p, const struct cg_ynode *m)
 	if (v)
 		ret = get_addr(p, &o, "ipv6", v, CG_AF_INET6, &p->st.src6);
 	return ret;
-}
-
-/* Explicit ids: each given once. lines[] has max entries, zeroed. */
-static int check_id(struct cg_parse *p, const struct cg_obj *o, const struct cg_ynode *v,
-		    uint32_t id, unsigned int *lines, const char *kind)
-{
-	if (lines[id])
-		return perr(p, v->line, "%sid %u is already used by another %s (line %u)", o->pre,
-			    id, kind, lines[id]);
-	lines[id] = v->line;
-	return 0;
 }
 
 /* ---- load shedding: classes, class rules, guard, shed levels ---- */
@@ -784,6 +703,133 @@ static int get_class_ref(struct cg_parse *p, const struct cg_obj *o, const char 
 	return 0;
 }
 
+/* ---- objects read by their field tables (field.c) ---- */
+
+static int get_level(struct cg_parse *p, const struct cg_obj *o, const struct cg_ynode *v,
+		     uint32_t *ppm);
+
+/* map_check() with the keys of object ob: every field's name. */
+static int map_check_obj(struct cg_parse *p, const struct cg_ynode *m, const struct cg_obj *o,
+			 const struct cg_object *ob)
+{
+	const char *keys[32];
+	size_t n = 0;
+	const struct cg_field *f;
+
+	for (f = ob->fields; f->name && n + 1 < sizeof(keys) / sizeof(keys[0]); f++)
+		keys[n++] = f->name;
+	keys[n] = NULL;
+	return map_check(p, m, o, keys);
+}
+
+/* A unix time: an unquoted decimal, not negative. */
+static int get_time(struct cg_parse *p, const struct cg_obj *o, const char *key,
+		    const struct cg_ynode *v, int64_t *out)
+{
+	uint64_t x = 0;
+	int ret;
+
+	if (v->kind == CG_Y_SCALAR && v->plain && v->str[0] == '-' && all_digits(v->str + 1))
+		return perr(p, v->line,
+			    "%s%s %s is negative (a unix time in seconds; 0 = permanent)", o->pre,
+			    key, show(p, v->str));
+	ret = get_u64(p, o, key, v, 0, INT64_MAX, &x);
+	if (!ret)
+		*out = (int64_t)x;
+	return ret;
+}
+
+/*
+ * Field f of obj from mapping m, by its type and bounds. A missing field is
+ * an error if it is required, else it keeps its default. CG_F_PREFIX and
+ * CG_F_NAMES are read by the object's parser.
+ */
+static int get_field(struct cg_parse *p, const struct cg_obj *o, const struct cg_ynode *m,
+		     const struct cg_field *f, void *obj)
+{
+	char *mem = (char *)obj + f->offset;
+	const struct cg_ynode *v;
+	const char *s = NULL;
+	unsigned int e = 0;
+	uint32_t ppm = 0;
+	uint8_t cls = 0;
+	uint64_t x = 0;
+	int64_t t = 0;
+	int ret;
+
+	if (f->flags & CG_FF_REQUIRED) {
+		ret = map_need(p, m, o, f->name, &v);
+		if (ret)
+			return ret;
+	} else if (!(v = map_get(m, f->name))) {
+		return 0;
+	}
+	switch (f->type) {
+	case CG_F_REF:
+		if (f->flags & CG_FF_KEY && !strcmp(f->ref, "cell")) { /* a shed entry's: or * */
+			ret = get_str(p, o, f->name, v, &s);
+			if (!ret && strcmp(s, CG_SHED_ANY_CELL) && !cg_name_valid(s))
+				ret = perr(p, v->line, "%sunknown cell '%s'", o->pre, show(p, s));
+			if (!ret)
+				strcpy(mem, s);
+			return ret;
+		}
+		return get_name(p, o, f->name, v, mem);
+	case CG_F_NAME:
+		return get_name(p, o, f->name, v, mem);
+	case CG_F_BOOL:
+		return get_bool(p, o, f->name, v, (bool *)(void *)mem);
+	case CG_F_ENUM:
+		ret = get_enum(p, o, f->name, v, f->words, &e);
+		break;
+	case CG_F_ADDR:
+		return get_addr(p, o, f->name, v, (int)f->min, (struct cg_addr *)(void *)mem);
+	case CG_F_LEVEL:
+		ret = get_level(p, o, v, &ppm);
+		e = ppm;
+		break;
+	case CG_F_TEXT:
+		return get_text(p, o, f->name, v, mem, f->size);
+	case CG_F_CLASS:
+		ret = get_class_ref(p, o, f->name, v, &cls);
+		e = cls;
+		break;
+	case CG_F_TIME:
+		ret = get_time(p, o, f->name, v, &t);
+		if (!ret)
+			cg_field_set(f, obj, (uint64_t)t);
+		return ret;
+	case CG_F_ID:
+	case CG_F_U8:
+	case CG_F_U16:
+	case CG_F_U32:
+		ret = get_u64(p, o, f->name, v, f->type == CG_F_ID ? 0 : f->min, f->max, &x);
+		if (!ret)
+			cg_field_set(f, obj, x);
+		return ret;
+	default:
+		return 0;
+	}
+	if (!ret)
+		cg_field_set(f, obj, e);
+	return ret;
+}
+
+/* Every field of ob that get_field() reads, in table order. */
+static int get_fields(struct cg_parse *p, const struct cg_obj *o, const struct cg_ynode *m,
+		      const struct cg_object *ob, void *obj)
+{
+	const struct cg_field *f;
+	int ret;
+
+	for (f = ob->fields; f->name; f++) {
+		ret = get_field(p, o, m, f, obj);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* Default depth of a class's buckets: a tenth of a second of its (smaller) ceiling, >= 1. */
 static uint32_t class_default_burst(uint32_t flows, uint32_t packets)
 {
@@ -795,56 +841,26 @@ static uint32_t class_default_burst(uint32_t flows, uint32_t packets)
 }
 
 static int parse_class(struct cg_parse *p, const struct cg_ynode *m, size_t idx,
-		       struct cg_class_cfg *c, unsigned int *idlines)
+		       struct cg_class_cfg *c)
 {
-	const struct cg_ynode *v;
 	struct cg_obj o;
 	int ret;
 
+	cg_object_defaults(&cg_class_obj, c);
 	c->line = m->line;
 	item_label(&o, "class", m, idx);
-	ret = map_check(p, m, &o, class_keys);
+	ret = map_check_obj(p, m, &o, &cg_class_obj);
 	if (!ret)
-		ret = map_need(p, m, &o, "name", &v);
-	if (!ret)
-		ret = get_name(p, &o, "name", v, c->name);
-	if (!ret && all_digits(c->name))
-		ret = perr(p, v->line,
-			   "%sname '%s' is a number: a class name needs a letter (numbers are ids)",
-			   o.pre, c->name);
-	if (!ret)
-		ret = map_need(p, m, &o, "id", &v);
-	if (!ret)
-		ret = get_u32(p, &o, "id", v, 0, CG_MAX_CLASSES - 1, &c->id);
-	if (!ret)
-		ret = check_id(p, &o, v, c->id, idlines, "class");
-	if (!ret && (v = map_get(m, "protected")))
-		ret = get_bool(p, &o, "protected", v, &c->protected);
-	if (!ret && (v = map_get(m, "new_flows_per_sec")))
-		ret = get_u32(p, &o, "new_flows_per_sec", v, 0, UINT32_MAX, &c->new_flows_per_sec);
-	if (!ret && (v = map_get(m, "packets_per_sec")))
-		ret = get_u32(p, &o, "packets_per_sec", v, 0, UINT32_MAX, &c->packets_per_sec);
-	if (ret)
-		return ret;
-	if ((v = map_get(m, "burst")))
-		return get_u32(p, &o, "burst", v, 1, UINT32_MAX, &c->burst);
-	c->burst = class_default_burst(c->new_flows_per_sec, c->packets_per_sec);
-	return 0;
-}
-
-static int cmp_class(const void *a, const void *b)
-{
-	const struct cg_class_cfg *x = a, *y = b;
-
-	return (x->id > y->id) - (x->id < y->id);
+		ret = get_fields(p, &o, m, &cg_class_obj, c);
+	if (!ret && !map_get(m, "burst"))
+		c->burst = class_default_burst(c->new_flows_per_sec, c->packets_per_sec);
+	return ret;
 }
 
 static int parse_classes(struct cg_parse *p, const struct cg_ynode *list)
 {
 	struct cg_obj top = { "", "" };
 	struct cg_state *st = &p->st;
-	unsigned int idlines[CG_MAX_CLASSES] = { 0 };
-	struct cg_lname names[CG_MAX_CLASSES];
 	size_t i;
 	int ret;
 
@@ -855,17 +871,12 @@ static int parse_classes(struct cg_parse *p, const struct cg_ynode *list)
 	memset(st->classes, 0, sizeof(st->classes));
 	st->nclasses = 0;
 	for (i = 0; i < list->n; i++) {
-		ret = parse_class(p, list->kid[i], i, &st->classes[i], idlines);
+		ret = parse_class(p, list->kid[i], i, &st->classes[i]);
 		if (ret)
 			return ret;
 		st->nclasses++;
-		strcpy(names[i].name, st->classes[i].name);
-		names[i].line = st->classes[i].line;
 	}
-	ret = check_dup_names(p, names, list->n, "class name");
-	if (!ret)
-		qsort(st->classes, st->nclasses, sizeof(st->classes[0]), cmp_class);
-	return ret;
+	return 0;
 }
 
 /* ADDRESS/LENGTH, host bits zero: cg_prefix_parse(), the one prefix parser. */
@@ -884,15 +895,6 @@ static int get_prefix(struct cg_parse *p, const struct cg_obj *o, const struct c
 	return 0;
 }
 
-/* Canonical order of rules (cg_rule_cmp()), then by line for duplicate reports. */
-static int cmp_rule(const void *a, const void *b)
-{
-	const struct cg_class_rule_cfg *x = a, *y = b;
-	int c = cg_rule_cmp(x, y);
-
-	return c ? c : (x->line > y->line) - (x->line < y->line);
-}
-
 static int parse_rule(struct cg_parse *p, const struct cg_ynode *m, size_t idx,
 		      struct cg_class_rule_cfg *r)
 {
@@ -903,7 +905,7 @@ static int parse_rule(struct cg_parse *p, const struct cg_ynode *m, size_t idx,
 
 	r->line = m->line;
 	obj_set(&o, "class_rule #%zu", idx + 1);
-	ret = map_check(p, m, &o, rule_keys);
+	ret = map_check_obj(p, m, &o, &cg_class_rule_obj);
 	if (ret)
 		return ret;
 	pv = map_get(m, "prefix");
@@ -931,9 +933,7 @@ static int parse_rules(struct cg_parse *p, const struct cg_ynode *list)
 {
 	struct cg_obj top = { "", "" };
 	struct cg_state *st = &p->st;
-	struct cg_class_rule_cfg *r;
-	size_t i, n4 = 0, n6 = 0;
-	char name[INET6_ADDRSTRLEN + 8];
+	size_t i;
 	int ret;
 
 	ret = get_list(p, &top, "class_rules", list, 0, 2 * CG_MAX_CLASS_RULES + CG_MAX_DSCP + 1);
@@ -945,62 +945,28 @@ static int parse_rules(struct cg_parse *p, const struct cg_ynode *list)
 		return -ENOMEM;
 	}
 	for (i = 0; i < list->n; i++) {
-		r = &st->rules[st->nrules++];
-		ret = parse_rule(p, list->kid[i], i, r);
+		ret = parse_rule(p, list->kid[i], i, &st->rules[st->nrules++]);
 		if (ret)
 			return ret;
-		if (r->kind == CG_RULE_PREFIX && r->prefix.family == CG_AF_INET)
-			n4++;
-		if (r->kind == CG_RULE_PREFIX && r->prefix.family == CG_AF_INET6)
-			n6++;
-		if (n4 > CG_MAX_CLASS_RULES || n6 > CG_MAX_CLASS_RULES)
-			return perr(p, r->line,
-				    "class_rule #%zu: too many IPv%d prefixes (at most %u)", i + 1,
-				    n4 > CG_MAX_CLASS_RULES ? 4 : 6, CG_MAX_CLASS_RULES);
 	}
-	qsort(st->rules, st->nrules, sizeof(*st->rules), cmp_rule);
-	for (i = 1; i < st->nrules; i++)
-		if (!cg_rule_cmp(&st->rules[i - 1], &st->rules[i]))
-			return perr(
-				p, st->rules[i].line, "duplicate rule for %s (first at line %u)",
-				cg_rule_str(&st->rules[i], name, sizeof(name)), st->rules[i - 1].line);
 	return 0;
 }
 
 static int parse_guard(struct cg_parse *p, const struct cg_ynode *m)
 {
 	struct cg_guard_cfg *g = &p->st.guard;
-	const struct cg_ynode *v;
 	struct cg_obj o;
-	uint32_t x = 0;
 	uint64_t burst;
 	int ret;
 
 	obj_set(&o, "guard");
-	ret = map_check(p, m, &o, guard_keys);
-	if (!ret && (v = map_get(m, "ipv4_prefix"))) {
-		ret = get_u32(p, &o, "ipv4_prefix", v, CG_GUARD_PREFIX4_MIN, 32, &x);
-		g->ipv4_prefix = (uint8_t)x;
-	}
-	if (!ret && (v = map_get(m, "ipv6_prefix"))) {
-		ret = get_u32(p, &o, "ipv6_prefix", v, CG_GUARD_PREFIX6_MIN, 128, &x);
-		g->ipv6_prefix = (uint8_t)x;
-	}
-	if (!ret && (v = map_get(m, "new_flows_per_sec")))
-		ret = get_u32(p, &o, "new_flows_per_sec", v, 0, UINT32_MAX, &g->new_flows_per_sec);
-	if (ret)
-		return ret;
-	v = map_get(m, "burst");
-	if (!v) {
+	ret = map_check_obj(p, m, &o, &cg_guard_obj);
+	if (!ret)
+		ret = get_fields(p, &o, m, &cg_guard_obj, g);
+	if (!ret && !map_get(m, "burst")) {
 		burst = 2 * (uint64_t)g->new_flows_per_sec;
 		g->burst = burst > UINT32_MAX ? UINT32_MAX : (uint32_t)burst;
-		return 0;
 	}
-	ret = get_u32(p, &o, "burst", v, 0, UINT32_MAX, &g->burst);
-	if (!ret && !g->burst && g->new_flows_per_sec)
-		ret = perr(p, v->line,
-			   "guard: burst 0 would refuse every new flow (at least 1, or "
-			   "new_flows_per_sec 0 to turn the guard off)");
 	return ret;
 }
 
@@ -1031,71 +997,25 @@ static int get_level(struct cg_parse *p, const struct cg_obj *o, const struct cg
 	}
 }
 
-static const struct cg_cell_cfg *cell_find_sorted(const struct cg_state *st, const char *name);
-
 static int parse_shed_entry(struct cg_parse *p, const struct cg_ynode *m, size_t idx,
 			    struct cg_shed_cfg *e)
 {
-	const struct cg_ynode *v;
-	const char *s = NULL;
 	struct cg_obj o;
-	uint64_t x = 0;
 	int ret;
 
+	cg_object_defaults(&cg_shed_obj, e);
 	e->line = m->line;
 	obj_set(&o, "shed #%zu", idx + 1);
-	ret = map_check(p, m, &o, shed_keys);
+	ret = map_check_obj(p, m, &o, &cg_shed_obj);
 	if (!ret)
-		ret = map_need(p, m, &o, "cell", &v);
-	if (!ret)
-		ret = get_str(p, &o, "cell", v, &s);
-	if (!ret && strcmp(s, CG_SHED_ANY_CELL)) {
-		if (!cg_name_valid(s) || !cell_find_sorted(&p->st, s))
-			ret = perr(p, v->line, "%sunknown cell '%s'", o.pre, show(p, s));
-	}
-	if (!ret)
-		strcpy(e->cell, s);
-	if (!ret)
-		ret = map_need(p, m, &o, "class", &v);
-	if (!ret)
-		ret = get_class_ref(p, &o, "class", v, &e->class);
-	if (!ret)
-		ret = map_need(p, m, &o, "level", &v);
-	if (!ret)
-		ret = get_level(p, &o, v, &e->level_ppm);
-	if (!ret && (v = map_get(m, "hard")))
-		ret = get_bool(p, &o, "hard", v, &e->hard);
-	if (!ret && (v = map_get(m, "expires"))) {
-		if (v->kind == CG_Y_SCALAR && v->plain && v->str[0] == '-' &&
-		    all_digits(v->str + 1))
-			ret = perr(
-				p, v->line,
-				"%sexpires %s is negative (a unix time in seconds; 0 = permanent)",
-				o.pre, show(p, v->str));
-		else
-			ret = get_u64(p, &o, "expires", v, 0, INT64_MAX, &x);
-		e->expires = (int64_t)x;
-	}
-	if (!ret && (v = map_get(m, "by")))
-		ret = get_text(p, &o, "by", v, e->by, sizeof(e->by));
-	if (!ret && (v = map_get(m, "reason")))
-		ret = get_text(p, &o, "reason", v, e->reason, sizeof(e->reason));
+		ret = get_fields(p, &o, m, &cg_shed_obj, e);
 	return ret;
-}
-
-static int cmp_shed(const void *a, const void *b)
-{
-	const struct cg_shed_cfg *x = a, *y = b;
-	int c = cg_shed_cmp_v(x, y);
-
-	return c ? c : (x->line > y->line) - (x->line < y->line);
 }
 
 static int parse_shed(struct cg_parse *p, const struct cg_ynode *list)
 {
 	struct cg_obj top = { "", "" };
 	struct cg_state *st = &p->st;
-	const struct cg_shed_cfg *e;
 	size_t i;
 	int ret;
 
@@ -1112,14 +1032,6 @@ static int parse_shed(struct cg_parse *p, const struct cg_ynode *list)
 		if (ret)
 			return ret;
 	}
-	qsort(st->shed, st->nshed, sizeof(*st->shed), cmp_shed);
-	for (i = 1; i < st->nshed; i++) {
-		e = &st->shed[i];
-		if (!cg_shed_cmp_v(&st->shed[i - 1], e))
-			return perr(p, e->line, "duplicate shed entry for %s/%s (first at line %u)",
-				    e->cell, cg_state_class_by_id(st, e->class)->name,
-				    st->shed[i - 1].line);
-	}
 	return 0;
 }
 
@@ -1127,9 +1039,6 @@ static int parse_regions(struct cg_parse *p, const struct cg_ynode *list)
 {
 	struct cg_obj top = { "", "" }, o;
 	struct cg_state *st = &p->st;
-	unsigned int idlines[CG_MAX_REGIONS] = { 0 };
-	struct cg_lname names[CG_MAX_REGIONS];
-	const struct cg_ynode *m, *v;
 	struct cg_region_cfg *r;
 	size_t i;
 	int ret;
@@ -1138,348 +1047,134 @@ static int parse_regions(struct cg_parse *p, const struct cg_ynode *list)
 	if (ret)
 		return ret;
 	st->regions = calloc(list->n, sizeof(*st->regions));
-	if (!st->regions)
-		goto nomem;
+	if (!st->regions) {
+		perr(p, 0, "out of memory");
+		return -ENOMEM;
+	}
 	for (i = 0; i < list->n; i++) {
-		m = list->kid[i];
 		r = &st->regions[st->nregions++];
-		r->id = CG_ID_AUTO;
-		r->line = m->line;
-		item_label(&o, "region", m, i);
-		ret = map_check(p, m, &o, region_keys);
+		cg_object_defaults(&cg_region_obj, r);
+		r->line = list->kid[i]->line;
+		item_label(&o, "region", list->kid[i], i);
+		ret = map_check_obj(p, list->kid[i], &o, &cg_region_obj);
 		if (!ret)
-			ret = map_need(p, m, &o, "name", &v);
-		if (!ret)
-			ret = get_name(p, &o, "name", v, r->name);
-		if (!ret)
-			ret = map_need(p, m, &o, "cost", &v);
-		if (!ret)
-			ret = get_u32(p, &o, "cost", v, 0, CG_MAX_REGION_COST, &r->cost);
-		if (!ret && (v = map_get(m, "id"))) {
-			ret = get_u32(p, &o, "id", v, 0, CG_MAX_REGIONS - 1, &r->id);
-			if (!ret)
-				ret = check_id(p, &o, v, r->id, idlines, "region");
-		}
+			ret = get_fields(p, &o, list->kid[i], &cg_region_obj, r);
 		if (ret)
 			return ret;
-		strcpy(names[i].name, r->name);
-		names[i].line = r->line;
 	}
-	return check_dup_names(p, names, list->n, "region name");
-nomem:
-	perr(p, 0, "out of memory");
-	return -ENOMEM;
-}
-
-static const struct cg_region_cfg *region_find(const struct cg_state *st, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < st->nregions; i++)
-		if (!strcmp(st->regions[i].name, name))
-			return &st->regions[i];
-	return NULL;
+	return 0;
 }
 
 static int parse_cell(struct cg_parse *p, const struct cg_ynode *m, size_t idx,
-		      struct cg_cell_cfg *c, unsigned int *idlines)
+		      struct cg_cell_cfg *c)
 {
-	const struct cg_ynode *v;
 	struct cg_obj o;
-	unsigned int e = 0;
-	uint32_t x = 0;
-	char abuf[INET6_ADDRSTRLEN];
 	int ret;
 
-	c->id = CG_ID_AUTO;
+	cg_object_defaults(&cg_cell_obj, c);
 	c->line = m->line;
-	c->gue_port = CG_GUE_DEFAULT_PORT;
-	c->weight = CG_DEFAULT_WEIGHT;
-	c->state = CG_CELL_ACTIVE;
 	item_label(&o, "cell", m, idx);
-	ret = map_check(p, m, &o, cell_keys);
-	if (ret)
-		return ret;
-	ret = map_need(p, m, &o, "name", &v);
+	ret = map_check_obj(p, m, &o, &cg_cell_obj);
 	if (!ret)
-		ret = get_name(p, &o, "name", v, c->name);
-	if (!ret && (v = map_get(m, "id"))) {
-		ret = get_u32(p, &o, "id", v, 0, CG_MAX_CELLS - 1, &c->id);
-		if (!ret)
-			ret = check_id(p, &o, v, c->id, idlines, "cell");
-	}
-	if (!ret)
-		ret = map_need(p, m, &o, "region", &v);
-	if (!ret)
-		ret = get_name(p, &o, "region", v, c->region);
-	if (!ret && !region_find(&p->st, c->region))
-		ret = perr(p, v->line, "%sunknown region '%s'", o.pre, c->region);
-	if (!ret)
-		ret = map_need(p, m, &o, "gateway", &v);
-	if (!ret)
-		ret = get_addr(p, &o, "gateway", v, 0, &c->gw);
-	if (!ret && c->gw.family == CG_AF_INET && !p->st.src4.family)
-		ret = perr(p, v->line, "%sgateway %s is IPv4 but source has no ipv4 address", o.pre,
-			   cg_addr_format(&c->gw, abuf, sizeof(abuf)));
-	if (!ret && c->gw.family == CG_AF_INET6 && !p->st.src6.family)
-		ret = perr(p, v->line, "%sgateway %s is IPv6 but source has no ipv6 address", o.pre,
-			   cg_addr_format(&c->gw, abuf, sizeof(abuf)));
-	if (!ret)
-		ret = map_need(p, m, &o, "encap", &v);
-	if (!ret) {
-		ret = get_enum(p, &o, "encap", v, cg_encap_names, &e);
-		c->encap = (uint8_t)e;
-	}
-	if (!ret && (v = map_get(m, "gue_port"))) {
-		ret = get_u32(p, &o, "gue_port", v, 1, 65535, &x);
-		c->gue_port = (uint16_t)x;
-	}
-	if (!ret && (v = map_get(m, "weight")))
-		ret = get_u32(p, &o, "weight", v, 1, CG_MAX_WEIGHT, &c->weight);
-	if (!ret && (v = map_get(m, "capacity")))
-		ret = get_u32(p, &o, "capacity", v, 0, UINT32_MAX, &c->capacity);
-	if (!ret && (v = map_get(m, "state"))) {
-		ret = get_enum(p, &o, "state", v, cg_cell_state_names, &e);
-		c->state = (uint8_t)e;
-	}
+		ret = get_fields(p, &o, m, &cg_cell_obj, c);
 	return ret;
-}
-
-static int cmp_cell(const void *a, const void *b)
-{
-	return strcmp(((const struct cg_cell_cfg *)a)->name, ((const struct cg_cell_cfg *)b)->name);
 }
 
 static int parse_cells(struct cg_parse *p, const struct cg_ynode *list)
 {
 	struct cg_obj top = { "", "" };
 	struct cg_state *st = &p->st;
-	struct cg_lname *names = NULL;
-	unsigned int *idlines = NULL;
 	size_t i;
 	int ret;
 
 	ret = get_list(p, &top, "cells", list, 0, CG_MAX_CELLS);
-	if (ret)
+	if (ret || !list->n)
 		return ret;
-	if (!list->n)
-		return 0;
 	st->cells = calloc(list->n, sizeof(*st->cells));
-	names = calloc(list->n, sizeof(*names));
-	idlines = calloc(CG_MAX_CELLS, sizeof(*idlines));
-	if (!st->cells || !names || !idlines) {
+	if (!st->cells) {
 		perr(p, 0, "out of memory");
-		ret = -ENOMEM;
-		goto out;
+		return -ENOMEM;
 	}
 	for (i = 0; i < list->n; i++) {
-		ret = parse_cell(p, list->kid[i], i, &st->cells[st->ncells++], idlines);
+		ret = parse_cell(p, list->kid[i], i, &st->cells[st->ncells++]);
 		if (ret)
-			goto out;
-		strcpy(names[i].name, st->cells[i].name);
-		names[i].line = st->cells[i].line;
+			return ret;
 	}
-	ret = check_dup_names(p, names, list->n, "cell name");
-	if (ret)
-		goto out;
-	/* names are unique, so any sort gives the same order; services look cells up by name */
-	qsort(st->cells, st->ncells, sizeof(*st->cells), cmp_cell);
-out:
-	free(names);
-	free(idlines);
-	return ret;
-}
-
-static const struct cg_cell_cfg *cell_find_sorted(const struct cg_state *st, const char *name)
-{
-	struct cg_cell_cfg key;
-
-	if (!st->ncells)
-		return NULL;
-	strcpy(key.name, name);
-	return bsearch(&key, st->cells, st->ncells, sizeof(*st->cells), cmp_cell);
+	return 0;
 }
 
 static int parse_service_cells(struct cg_parse *p, const struct cg_obj *o,
 			       const struct cg_ynode *list, struct cg_service_cfg *s)
 {
-	struct cg_lname *l = NULL;
 	size_t i;
 	int ret;
 
 	ret = get_list(p, o, "cells", list, 0, CG_MAX_CELLS);
-	if (ret)
+	if (ret || !list->n) /* an empty list: cg_state_check() */
 		return ret;
-	if (!list->n)
-		return perr(p, list->line, "%scells is empty: a service needs at least one cell",
-			    o->pre);
-	l = calloc(list->n, sizeof(*l));
 	s->cells = calloc(list->n, sizeof(*s->cells));
-	if (!l || !s->cells) {
+	if (!s->cells) {
 		perr(p, 0, "out of memory");
-		ret = -ENOMEM;
-		goto out;
+		return -ENOMEM;
 	}
 	for (i = 0; i < list->n; i++) {
-		ret = get_name(p, o, "cells", list->kid[i], l[i].name);
+		ret = get_name(p, o, "cells", list->kid[i], s->cells[i]);
 		if (ret)
-			goto out;
-		l[i].line = list->kid[i]->line;
-		if (!cell_find_sorted(&p->st, l[i].name)) {
-			ret = perr(p, l[i].line, "%scell '%s' is not defined", o->pre, l[i].name);
-			goto out;
-		}
+			return ret;
+		s->ncells++;
 	}
-	qsort(l, list->n, sizeof(*l), cmp_lname);
-	for (i = 0; i < list->n; i++) {
-		if (i && !strcmp(l[i - 1].name, l[i].name)) {
-			ret = perr(p, l[i].line, "%scell '%s' is listed twice (first at line %u)",
-				   o->pre, l[i].name, l[i - 1].line);
-			goto out;
-		}
-		strcpy(s->cells[i], l[i].name);
-	}
-	s->ncells = list->n;
-out:
-	free(l);
-	return ret;
+	return 0;
 }
 
 static int parse_service(struct cg_parse *p, const struct cg_ynode *m, size_t idx,
-			 struct cg_service_cfg *s, unsigned int *idlines)
+			 struct cg_service_cfg *s)
 {
-	const struct cg_ynode *v, *tsv = NULL;
 	struct cg_obj o;
-	unsigned int e = 0;
-	uint32_t x = 0;
 	int ret;
 
-	s->id = CG_ID_AUTO;
+	cg_object_defaults(&cg_service_obj, s);
 	s->line = m->line;
-	s->table_size = CG_DEFAULT_TABLE_SIZE;
 	item_label(&o, "service", m, idx);
-	ret = map_check(p, m, &o, service_keys);
-	if (ret)
-		return ret;
-	ret = map_need(p, m, &o, "name", &v);
+	ret = map_check_obj(p, m, &o, &cg_service_obj);
 	if (!ret)
-		ret = get_name(p, &o, "name", v, s->name);
-	if (!ret && (v = map_get(m, "id"))) {
-		ret = get_u32(p, &o, "id", v, 0, CG_MAX_SERVICES - 1, &s->id);
-		if (!ret)
-			ret = check_id(p, &o, v, s->id, idlines, "service");
-	}
-	if (!ret)
-		ret = map_need(p, m, &o, "vip", &v);
-	if (!ret)
-		ret = get_addr(p, &o, "vip", v, 0, &s->vip);
-	if (!ret)
-		ret = map_need(p, m, &o, "port", &v);
-	if (!ret) {
-		ret = get_u32(p, &o, "port", v, 1, 65535, &x);
-		s->port = (uint16_t)x;
-	}
-	if (!ret)
-		ret = map_need(p, m, &o, "protocol", &v);
-	if (!ret) {
-		ret = get_enum(p, &o, "protocol", v, cg_proto_names, &e);
-		s->proto = (uint8_t)e;
-	}
-	if (!ret && (tsv = map_get(m, "table_size"))) {
-		ret = get_u32(p, &o, "table_size", tsv, 2, CG_MAX_TABLE_SIZE, &s->table_size);
-		if (!ret && !cg_maglev_is_prime(s->table_size))
-			ret = perr(p, tsv->line, "%stable_size %u is not prime", o.pre,
-				   s->table_size);
-	}
-	if (!ret && (v = map_get(m, "default_class")))
-		ret = get_class_ref(p, &o, "default_class", v, &s->default_class);
-	else if (!ret && !cg_state_class_by_id(&p->st, 0))
+		ret = get_fields(p, &o, m, &cg_service_obj, s);
+	if (!ret && !map_get(m, "default_class") && !cg_state_class_by_id(&p->st, 0))
 		ret = perr(p, m->line,
 			   "%sno default_class given, and there is no class 0 to default to",
 			   o.pre);
 	if (!ret)
-		ret = map_need(p, m, &o, "cells", &v);
-	if (!ret)
-		ret = parse_service_cells(p, &o, v, s);
-	if (!ret && s->table_size < s->ncells)
-		ret = perr(p, tsv ? tsv->line : m->line,
-			   "%stable_size %u is smaller than its %zu cells", o.pre, s->table_size,
-			   s->ncells);
+		ret = parse_service_cells(p, &o, map_get(m, "cells"), s);
 	return ret;
-}
-
-static int cmp_service(const void *a, const void *b)
-{
-	return strcmp(((const struct cg_service_cfg *)a)->name,
-		      ((const struct cg_service_cfg *)b)->name);
 }
 
 static int parse_services(struct cg_parse *p, const struct cg_ynode *list)
 {
 	struct cg_obj top = { "", "" };
 	struct cg_state *st = &p->st;
-	struct cg_service_cfg *s, *t;
-	struct cg_lname *names = NULL;
-	unsigned int *idlines = NULL;
-	char abuf[INET6_ADDRSTRLEN];
-	size_t i, j;
+	size_t i;
 	int ret;
 
 	ret = get_list(p, &top, "services", list, 0, CG_MAX_SERVICES);
-	if (ret)
+	if (ret || !list->n)
 		return ret;
-	if (!list->n)
-		return 0;
 	st->services = calloc(list->n, sizeof(*st->services));
-	names = calloc(list->n, sizeof(*names));
-	idlines = calloc(CG_MAX_SERVICES, sizeof(*idlines));
-	if (!st->services || !names || !idlines) {
+	if (!st->services) {
 		perr(p, 0, "out of memory");
-		ret = -ENOMEM;
-		goto out;
+		return -ENOMEM;
 	}
 	for (i = 0; i < list->n; i++) {
-		s = &st->services[st->nservices++];
-		ret = parse_service(p, list->kid[i], i, s, idlines);
+		ret = parse_service(p, list->kid[i], i, &st->services[st->nservices++]);
 		if (ret)
-			goto out;
-		for (j = 0; j < i; j++) {
-			t = &st->services[j];
-			if (t->port == s->port && t->proto == s->proto &&
-			    !memcmp(&t->vip, &s->vip, sizeof(s->vip))) {
-				ret = perr(p, s->line,
-					   "service '%s': %s port %u %s is already served by "
-					   "service '%s' (line %u)",
-					   s->name, cg_addr_format(&s->vip, abuf, sizeof(abuf)),
-					   s->port, cg_enum_name(cg_proto_names, s->proto, "?"),
-					   t->name, t->line);
-				goto out;
-			}
-		}
-		strcpy(names[i].name, s->name);
-		names[i].line = s->line;
+			return ret;
 	}
-	ret = check_dup_names(p, names, list->n, "service name");
-	if (ret)
-		goto out;
-	qsort(st->services, st->nservices, sizeof(*st->services), cmp_service);
-out:
-	free(names);
-	free(idlines);
-	return ret;
-}
-
-static int cmp_region(const void *a, const void *b)
-{
-	return strcmp(((const struct cg_region_cfg *)a)->name,
-		      ((const struct cg_region_cfg *)b)->name);
+	return 0;
 }
 
 static int parse_root(struct cg_parse *p, const struct cg_ynode *root)
 {
 	struct cg_obj top = { "", "" };
 	struct cg_state *st = &p->st;
-	const struct cg_ynode *v, *regv;
+	const struct cg_ynode *v;
 	unsigned int e = 0;
 	int ret;
 
@@ -1491,9 +1186,9 @@ static int parse_root(struct cg_parse *p, const struct cg_ynode *root)
 		if (ret)
 			return ret;
 	}
-	ret = map_need(p, root, &top, "region", &regv);
+	ret = map_need(p, root, &top, "region", &v);
 	if (!ret)
-		ret = get_name(p, &top, "region", regv, st->region);
+		ret = get_name(p, &top, "region", v, st->region);
 	if (!ret)
 		ret = map_need(p, root, &top, "interfaces", &v);
 	if (!ret)
@@ -1520,17 +1215,63 @@ static int parse_root(struct cg_parse *p, const struct cg_ynode *root)
 		ret = map_need(p, root, &top, "regions", &v);
 	if (!ret)
 		ret = parse_regions(p, v);
-	if (!ret && !region_find(st, st->region))
-		ret = perr(p, regv->line, "region '%s' is not one of the regions", st->region);
 	if (!ret && (v = map_get(root, "cells")))
 		ret = parse_cells(p, v);
 	if (!ret && (v = map_get(root, "services")))
 		ret = parse_services(p, v);
 	if (!ret && (v = map_get(root, "shed")))
 		ret = parse_shed(p, v);
-	if (!ret)
-		qsort(st->regions, st->nregions, sizeof(*st->regions), cmp_region);
 	return ret;
+}
+
+/* The list of objects of kind in the parsed text, or the root mapping for "settings". */
+static const struct cg_ynode *kind_node(const struct cg_ynode *root, const char *kind)
+{
+	static const char *const lists[][2] = {
+		{ "region", "regions" },	 { "cell", "cells" },
+		{ "service", "services" },	 { "class", "classes" },
+		{ "class_rule", "class_rules" }, { "shed", "shed" },
+	};
+	size_t i;
+
+	if (!strcmp(kind, "settings"))
+		return root;
+	if (!strcmp(kind, "guard"))
+		return map_get(root, "guard");
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		if (!strcmp(kind, lists[i][0]))
+			return map_get(root, lists[i][1]);
+	return NULL;
+}
+
+/* cg_where.line for the text being parsed: objects are in the arrays in the order of the text. */
+static unsigned int where_line(void *arg, const char *kind, size_t idx, const char *key, long item)
+{
+	const struct cg_ynode *m = kind_node(arg, kind), *v;
+	const char *dot;
+	char head[32];
+
+	if (m && m->kind == CG_Y_SEQ)
+		m = idx < m->n ? m->kid[idx] : NULL;
+	if (!m)
+		return 0;
+	if (!key || m->kind != CG_Y_MAP)
+		return m->line;
+	dot = strchr(key, '.');
+	if (dot && (size_t)(dot - key) < sizeof(head)) {
+		snprintf(head, sizeof(head), "%.*s", (int)(dot - key), key);
+		v = map_get(m, head);
+		if (!v || v->kind != CG_Y_MAP)
+			return v ? v->line : m->line;
+		m = v;
+		key = dot + 1;
+	}
+	v = map_get(m, key);
+	if (!v)
+		return m->line;
+	if (item >= 0 && v->kind == CG_Y_SEQ && (size_t)item < v->n)
+		return v->kid[item]->line;
+	return v->line;
 }
 
 int cg_config_parse_buf(const char *name, const char *buf, size_t len, struct cg_state *st,
@@ -1565,6 +1306,13 @@ int cg_config_parse_buf(const char *name, const char *buf, size_t len, struct cg
 		goto out;
 	}
 	ret = parse_root(p, root);
+	if (!ret) {
+		struct cg_where where = { name, where_line, root };
+
+		ret = cg_state_check(&p->st, &where, p->err, p->errlen);
+	}
+	if (!ret)
+		cg_state_sort(&p->st);
 out:
 	ynode_free(root);
 	if (ret) {
@@ -1759,13 +1507,6 @@ static void sink_addr(struct cg_sink *s, const struct cg_addr *a)
 		sink_bytes(s, buf, strlen(buf));
 }
 
-static void sink_id(struct cg_sink *s, const char *indent, uint32_t id)
-{
-	if (id != CG_ID_AUTO)
-		sink_put(s, "%sid: %u", indent, id);
-}
-
-
 static void encode_settings(const struct cg_state *st, struct cg_sink *s, bool generation)
 {
 	char ifaces[CG_MAX_IFACES][IF_NAMESIZE];
@@ -1796,64 +1537,6 @@ static void encode_settings(const struct cg_state *st, struct cg_sink *s, bool g
 	sink_put(s, "}\nmtu: %u\nconntrack: %u\n", st->mtu, st->conntrack_size);
 }
 
-static void encode_region(const struct cg_region_cfg *r, struct cg_sink *s)
-{
-	sink_put(s, "  - {name: ");
-	sink_scalar(s, r->name, CG_NAME_MAX);
-	sink_id(s, ", ", r->id);
-	sink_put(s, ", cost: %u}\n", r->cost);
-}
-
-static void encode_cell(const struct cg_cell_cfg *c, struct cg_sink *s)
-{
-	sink_put(s, "  - name: ");
-	sink_scalar(s, c->name, CG_NAME_MAX);
-	sink_id(s, "\n    ", c->id);
-	sink_put(s, "\n    region: ");
-	sink_scalar(s, c->region, CG_NAME_MAX);
-	sink_put(s, "\n    gateway: ");
-	sink_addr(s, &c->gw);
-	sink_put(s,
-		 "\n    encap: %s\n    gue_port: %u\n    weight: %u\n    capacity: %u\n"
-		 "    state: %s\n",
-		 cg_enum_name(cg_encap_names, c->encap, "invalid"), c->gue_port, c->weight,
-		 c->capacity, cg_enum_name(cg_cell_state_names, c->state, "invalid"));
-}
-
-static int encode_service(const struct cg_service_cfg *sv, struct cg_sink *s)
-{
-	size_t *idx, i;
-	const char *name;
-
-	idx = cg_sorted_index(sv->cells, CG_NAME_MAX, sv->ncells);
-	if (!idx)
-		return -ENOMEM;
-	sink_put(s, "  - name: ");
-	sink_scalar(s, sv->name, CG_NAME_MAX);
-	sink_id(s, "\n    ", sv->id);
-	sink_put(s, "\n    vip: ");
-	sink_addr(s, &sv->vip);
-	sink_put(s,
-		 "\n    port: %u\n    protocol: %s\n    table_size: %u\n    default_class: %u\n"
-		 "    cells: [",
-		 sv->port, cg_enum_name(cg_proto_names, sv->proto, "invalid"), sv->table_size,
-		 sv->default_class);
-	for (i = 0; i < sv->ncells; i++) {
-		name = sv->cells[idx[i]];
-		if (i)
-			sink_put(s, ",");
-		/* wrapped lines of a flow list are indented deeper than its key */
-		if (i && s->col + strnlen(name, CG_NAME_MAX) + 3 > CG_WRAP_COLUMN)
-			sink_put(s, "\n      ");
-		else if (i)
-			sink_put(s, " ");
-		sink_scalar(s, name, CG_NAME_MAX);
-	}
-	sink_put(s, "]\n");
-	free(idx);
-	return 0;
-}
-
 /* A class reference: its name, or its id if st has no such class. */
 static void sink_class(struct cg_sink *s, const struct cg_state *st, uint32_t id)
 {
@@ -1865,15 +1548,104 @@ static void sink_class(struct cg_sink *s, const struct cg_state *st, uint32_t id
 		sink_put(s, "%u", id);
 }
 
-static void encode_class(const struct cg_class_cfg *c, struct cg_sink *s)
+/* A service's cells: a flow list, sorted, wrapped before CG_WRAP_COLUMN. */
+static int sink_names(struct cg_sink *s, const struct cg_field *f, const void *obj)
 {
-	sink_put(s, "  - name: ");
-	sink_scalar(s, c->name, CG_NAME_MAX);
-	sink_put(s,
-		 "\n    id: %u\n    protected: %s\n    new_flows_per_sec: %u\n"
-		 "    packets_per_sec: %u\n    burst: %u\n",
-		 c->id, c->protected ? "true" : "false", c->new_flows_per_sec, c->packets_per_sec,
-		 c->burst);
+	char(*names)[CG_NAME_MAX];
+	size_t *idx, i, n;
+	const char *name;
+
+	memcpy(&names, (const char *)obj + f->offset, sizeof(names));
+	memcpy(&n, (const char *)obj + f->aux, sizeof(n));
+	idx = cg_sorted_index(names, CG_NAME_MAX, n);
+	if (!idx)
+		return -ENOMEM;
+	sink_put(s, "[");
+	for (i = 0; i < n; i++) {
+		name = names[idx[i]];
+		if (i)
+			sink_put(s, ",");
+		/* wrapped lines of a flow list are indented deeper than its key */
+		if (i && s->col + strnlen(name, CG_NAME_MAX) + 3 > CG_WRAP_COLUMN)
+			sink_put(s, "\n      ");
+		else if (i)
+			sink_put(s, " ");
+		sink_scalar(s, name, CG_NAME_MAX);
+	}
+	sink_put(s, "]");
+	free(idx);
+	return 0;
+}
+
+/* Field f of obj in its canonical text (the reader's get_field() reads it back). */
+static int sink_value(struct cg_sink *s, const struct cg_state *st, const struct cg_field *f,
+		      const void *obj)
+{
+	const char *mem = (const char *)obj + f->offset;
+	uint64_t x = cg_field_get(f, obj);
+	char level[16];
+
+	switch (f->type) {
+	case CG_F_NAME:
+	case CG_F_REF:
+	case CG_F_TEXT:
+		sink_scalar(s, mem, f->size);
+		break;
+	case CG_F_ADDR:
+		sink_addr(s, (const struct cg_addr *)(const void *)mem);
+		break;
+	case CG_F_ENUM:
+		sink_put(s, "%s", cg_enum_name(f->words, (unsigned int)x, "invalid"));
+		break;
+	case CG_F_BOOL:
+		sink_put(s, "%s", x ? "true" : "false");
+		break;
+	case CG_F_LEVEL:
+		cg_level_format((uint32_t)x, level, sizeof(level));
+		sink_put(s, "%s", level);
+		break;
+	case CG_F_TIME:
+		sink_put(s, "%lld", (long long)(int64_t)x);
+		break;
+	case CG_F_CLASS:
+		if (f->flags & CG_FF_BYID)
+			sink_put(s, "%llu", (unsigned long long)x);
+		else
+			sink_class(s, st, (uint32_t)x);
+		break;
+	case CG_F_NAMES:
+		return sink_names(s, f, obj);
+	default:
+		sink_put(s, "%llu", (unsigned long long)x);
+		break;
+	}
+	return 0;
+}
+
+/*
+ * An object by its field table, every field in table order (an id only once
+ * assigned): after lead, "{k: v, k: v}" on one line (flow) or one "k: v" a
+ * line, indented under the list item.
+ */
+static int encode_obj(struct cg_sink *s, const struct cg_state *st, const struct cg_object *o,
+		      const void *obj, const char *lead, bool flow)
+{
+	const struct cg_field *f;
+	bool first = true;
+	int ret = 0;
+
+	sink_put(s, "%s%s", lead, flow ? "{" : "");
+	for (f = o->fields; f->name && !ret; f++) {
+		if (f->type == CG_F_ID && cg_field_get(f, obj) == CG_ID_AUTO)
+			continue;
+		if (!first)
+			sink_put(s, "%s", flow ? ", " : "\n    ");
+		first = false;
+		sink_put(s, "%s: ", f->name);
+		ret = sink_value(s, st, f, obj);
+	}
+	sink_put(s, "%s\n", flow ? "}" : "");
+	return ret;
 }
 
 static void encode_rule(const struct cg_state *st, const struct cg_class_rule_cfg *r,
@@ -1889,23 +1661,6 @@ static void encode_rule(const struct cg_state *st, const struct cg_class_rule_cf
 		sink_put(s, "  - {prefix: %s, class: ", cg_rule_str(r, buf, sizeof(buf)));
 	sink_class(s, st, r->class);
 	sink_put(s, "}\n");
-}
-
-static void encode_shed(const struct cg_state *st, const struct cg_shed_cfg *e, struct cg_sink *s)
-{
-	char level[16];
-
-	cg_level_format(e->level_ppm, level, sizeof(level));
-	sink_put(s, "  - cell: ");
-	sink_scalar(s, e->cell, CG_NAME_MAX);
-	sink_put(s, "\n    class: ");
-	sink_class(s, st, e->class);
-	sink_put(s, "\n    level: %s\n    hard: %s\n    expires: %lld\n    by: ", level,
-		 e->hard ? "true" : "false", (long long)e->expires);
-	sink_scalar(s, e->by, sizeof(e->by));
-	sink_put(s, "\n    reason: ");
-	sink_scalar(s, e->reason, sizeof(e->reason));
-	sink_put(s, "\n");
 }
 
 /* Classes, class rules and the guard: what a packet's class and its limits are. */
@@ -1924,12 +1679,11 @@ static int encode_classify(const struct cg_state *st, struct cg_sink *s)
 	}
 	sink_put(s, "classes:%s\n", n ? "" : " []");
 	for (i = 0; i < n; i++)
-		encode_class(&st->classes[ki[i]], s);
+		encode_obj(s, st, &cg_class_obj, &st->classes[ki[i]], "  - ", false);
 	sink_put(s, "class_rules:%s\n", st->nrules ? "" : " []");
 	for (i = 0; i < st->nrules; i++)
 		encode_rule(st, &st->rules[ri[i]], s);
-	sink_put(s, "guard: {ipv4_prefix: %u, ipv6_prefix: %u, new_flows_per_sec: %u, burst: %u}\n",
-		 g->ipv4_prefix, g->ipv6_prefix, g->new_flows_per_sec, g->burst);
+	encode_obj(s, st, &cg_guard_obj, g, "guard: ", true);
 	free(ki);
 	free(ri);
 	return 0;
@@ -1955,18 +1709,18 @@ static int encode(const struct cg_state *st, struct cg_sink *s, bool generation)
 		goto out;
 	sink_put(s, "regions:%s\n", st->nregions ? "" : " []");
 	for (i = 0; i < st->nregions; i++)
-		encode_region(&st->regions[ri[i]], s);
+		encode_obj(s, st, &cg_region_obj, &st->regions[ri[i]], "  - ", true);
 	sink_put(s, "cells:%s\n", st->ncells ? "" : " []");
 	for (i = 0; i < st->ncells; i++)
-		encode_cell(&st->cells[ci[i]], s);
+		encode_obj(s, st, &cg_cell_obj, &st->cells[ci[i]], "  - ", false);
 	sink_put(s, "services:%s\n", st->nservices ? "" : " []");
 	for (i = 0; i < st->nservices && !ret; i++)
-		ret = encode_service(&st->services[si[i]], s);
+		ret = encode_obj(s, st, &cg_service_obj, &st->services[si[i]], "  - ", false);
 	if (ret)
 		goto out;
 	sink_put(s, "shed:%s\n", st->nshed ? "" : " []");
 	for (i = 0; i < st->nshed; i++)
-		encode_shed(st, &st->shed[hi[i]], s);
+		encode_obj(s, st, &cg_shed_obj, &st->shed[hi[i]], "  - ", false);
 	ret = s->err;
 out:
 	free(ri);

@@ -80,8 +80,8 @@ static const char *sb_str(const struct cg_strbuf *b)
 /* The fields of one object as text, in the order they are reported. */
 struct cg_fields {
 	size_t n;		  /* fields used */
-	const char *key[10];	  /* field names */
-	char val[10][CG_VAL_MAX]; /* their values */
+	const char *key[16];	  /* field names */
+	char val[16][CG_VAL_MAX]; /* their values */
 };
 
 static void field(struct cg_fields *f, const char *key, const char *fmt, ...)
@@ -98,47 +98,57 @@ static void field(struct cg_fields *f, const char *key, const char *fmt, ...)
 	f->n++;
 }
 
-static void field_id(struct cg_fields *f, uint32_t id)
+/*
+ * The fields of obj by its table (field.c) as diff shows them: every field
+ * but the keys and lists; ids "auto" until assigned, an unset address
+ * "none", free text quoted, a class by its name in st (by id for a field
+ * written by id).
+ */
+static void obj_fields(const struct cg_object *o, const void *obj, const struct cg_state *st,
+		       struct cg_fields *f)
 {
-	if (id == CG_ID_AUTO)
-		field(f, "id", "auto");
-	else
-		field(f, "id", "%u", id);
-}
-
-static void region_fields(const struct cg_region_cfg *r, struct cg_fields *f)
-{
-	f->n = 0;
-	field_id(f, r->id);
-	field(f, "cost", "%u", r->cost);
-}
-
-static void cell_fields(const struct cg_cell_cfg *c, struct cg_fields *f)
-{
-	char a[CG_ADDR_TEXT_MAX];
+	const struct cg_field *fl;
+	char buf[CG_VAL_MAX];
+	const char *name;
+	uint64_t x;
 
 	f->n = 0;
-	field_id(f, c->id);
-	field(f, "region", "%.*s", CG_NAME_MAX, c->region);
-	field(f, "gateway", "%s", addr_str(&c->gw, a, sizeof(a)));
-	field(f, "encap", "%s", cg_enum_name(cg_encap_names, c->encap, "invalid"));
-	field(f, "gue_port", "%u", c->gue_port);
-	field(f, "weight", "%u", c->weight);
-	field(f, "capacity", "%u", c->capacity);
-	field(f, "state", "%s", cg_enum_name(cg_cell_state_names, c->state, "invalid"));
-}
-
-static void service_fields(const struct cg_service_cfg *s, struct cg_fields *f)
-{
-	char a[CG_ADDR_TEXT_MAX];
-
-	f->n = 0;
-	field_id(f, s->id);
-	field(f, "vip", "%s", addr_str(&s->vip, a, sizeof(a)));
-	field(f, "port", "%u", s->port);
-	field(f, "protocol", "%s", cg_enum_name(cg_proto_names, s->proto, "invalid"));
-	field(f, "table_size", "%u", s->table_size);
-	field(f, "default_class", "%u", s->default_class);
+	for (fl = o->fields; fl->name && f->n < sizeof(f->key) / sizeof(f->key[0]); fl++) {
+		if (fl->flags & CG_FF_KEY || fl->type == CG_F_NAMES)
+			continue;
+		x = cg_field_get(fl, obj);
+		switch (fl->type) {
+		case CG_F_ID:
+			if (x == CG_ID_AUTO)
+				field(f, fl->name, "auto");
+			else
+				field(f, fl->name, "%llu", (unsigned long long)x);
+			break;
+		case CG_F_ADDR:
+			field(f, fl->name, "%s",
+			      addr_str((const struct cg_addr *)(const void *)((const char *)obj +
+									      fl->offset),
+				       buf, sizeof(buf)));
+			break;
+		case CG_F_ENUM:
+			field(f, fl->name, "%s",
+			      cg_enum_name(fl->words, (unsigned int)x, "invalid"));
+			break;
+		case CG_F_TEXT:
+			field(f, fl->name, "\"%s\"", cg_field_format(fl, obj, buf, sizeof(buf)));
+			break;
+		case CG_F_CLASS:
+			name = fl->flags & CG_FF_BYID ? NULL : cg_class_name(st, (uint32_t)x);
+			if (name)
+				field(f, fl->name, "%.*s", CG_NAME_MAX, name);
+			else
+				field(f, fl->name, "%llu", (unsigned long long)x);
+			break;
+		default:
+			field(f, fl->name, "%s", cg_field_format(fl, obj, buf, sizeof(buf)));
+			break;
+		}
+	}
 }
 
 /* "k v, k v" (added) or "k a -> b, ..." for the fields that differ. */
@@ -289,9 +299,9 @@ static int describe_region(struct cg_strbuf *b, const void *old, const void *cur
 {
 	struct cg_fields fo, fc;
 
-	region_fields(cur, &fc);
+	obj_fields(&cg_region_obj, cur, NULL, &fc);
 	if (old)
-		region_fields(old, &fo);
+		obj_fields(&cg_region_obj, old, NULL, &fo);
 	fields_detail(b, old ? &fo : NULL, &fc);
 	return 0;
 }
@@ -300,9 +310,9 @@ static int describe_cell(struct cg_strbuf *b, const void *old, const void *cur)
 {
 	struct cg_fields fo, fc;
 
-	cell_fields(cur, &fc);
+	obj_fields(&cg_cell_obj, cur, NULL, &fc);
 	if (old)
-		cell_fields(old, &fo);
+		obj_fields(&cg_cell_obj, old, NULL, &fo);
 	fields_detail(b, old ? &fo : NULL, &fc);
 	return 0;
 }
@@ -311,64 +321,22 @@ static int describe_service(struct cg_strbuf *b, const void *old, const void *cu
 {
 	struct cg_fields fo, fc;
 
-	service_fields(cur, &fc);
+	obj_fields(&cg_service_obj, cur, NULL, &fc);
 	if (old)
-		service_fields(old, &fo);
+		obj_fields(&cg_service_obj, old, NULL, &fo);
 	fields_detail(b, old ? &fo : NULL, &fc);
 	return cells_detail(b, old, cur);
-}
-
-static void class_fields(const struct cg_class_cfg *c, struct cg_fields *f)
-{
-	f->n = 0;
-	field(f, "id", "%u", c->id);
-	field(f, "protected", "%s", c->protected ? "true" : "false");
-	field(f, "new_flows_per_sec", "%u", c->new_flows_per_sec);
-	field(f, "packets_per_sec", "%u", c->packets_per_sec);
-	field(f, "burst", "%u", c->burst);
 }
 
 static int describe_class(struct cg_strbuf *b, const void *old, const void *cur)
 {
 	struct cg_fields fo, fc;
 
-	class_fields(cur, &fc);
+	obj_fields(&cg_class_obj, cur, NULL, &fc);
 	if (old)
-		class_fields(old, &fo);
+		obj_fields(&cg_class_obj, old, NULL, &fo);
 	fields_detail(b, old ? &fo : NULL, &fc);
 	return 0;
-}
-
-/* A class reference as text: its name in st, else its id. */
-static void class_field(struct cg_fields *f, const char *key, const struct cg_state *st,
-			uint32_t id)
-{
-	const char *name = cg_class_name(st, id);
-
-	if (name)
-		field(f, key, "%.*s", CG_NAME_MAX, name);
-	else
-		field(f, key, "%u", id);
-}
-
-static void rule_fields(const struct cg_state *st, const struct cg_class_rule_cfg *r,
-			struct cg_fields *f)
-{
-	f->n = 0;
-	class_field(f, "class", st, r->class);
-}
-
-static void shed_fields(const struct cg_state *st, const struct cg_shed_cfg *e, struct cg_fields *f)
-{
-	char level[16];
-
-	f->n = 0;
-	cg_level_format(e->level_ppm, level, sizeof(level));
-	field(f, "level", "%s", level);
-	field(f, "hard", "%s", e->hard ? "true" : "false");
-	field(f, "expires", "%lld", (long long)e->expires);
-	field(f, "by", "\"%.*s\"", CG_SHED_BY_MAX, e->by);
-	field(f, "reason", "\"%.*s\"", CG_SHED_REASON_MAX, e->reason);
 }
 
 /* Report a change of a rule or shed entry (names longer than CG_NAME_MAX). */
@@ -389,8 +357,8 @@ static void rule_detail(struct cg_strbuf *b, const struct cg_state *from,
 
 	if (x->class == y->class)
 		return;
-	rule_fields(from, x, &fo);
-	rule_fields(to, y, &fc);
+	obj_fields(&cg_class_rule_obj, x, from, &fo);
+	obj_fields(&cg_class_rule_obj, y, to, &fc);
 	fields_detail(b, &fo, &fc);
 	if (!b->len) /* two classes of one name */
 		sb_add(b, "class %u -> %u", x->class, y->class);
@@ -437,9 +405,9 @@ static int diff_keyed(struct cg_differ *d, const struct cg_state *from, const st
 			cg_shed_str(to, y, name, sizeof(name));
 		if (c > 0) {
 			if (rules)
-				rule_fields(to, y, &fc);
+				obj_fields(&cg_class_rule_obj, y, to, &fc);
 			else
-				shed_fields(to, y, &fc);
+				obj_fields(&cg_shed_obj, y, to, &fc);
 			fields_detail(&d->sb, NULL, &fc);
 			if (!d->sb.err)
 				report_long(d, '+', kind, name);
@@ -448,8 +416,8 @@ static int diff_keyed(struct cg_differ *d, const struct cg_state *from, const st
 			if (rules) {
 				rule_detail(&d->sb, from, x, to, y);
 			} else {
-				shed_fields(from, x, &fo);
-				shed_fields(to, y, &fc);
+				obj_fields(&cg_shed_obj, x, from, &fo);
+				obj_fields(&cg_shed_obj, y, to, &fc);
 				fields_detail(&d->sb, &fo, &fc);
 			}
 			if (!d->sb.err && d->sb.len)

@@ -82,15 +82,16 @@ static const struct cg_field service_fields[] = {
 	  .doc = "destination port" },
 	{ FK(struct cg_service_cfg, proto, "protocol", CG_F_ENUM), .flags = CG_FF_REQUIRED,
 	  .words = cg_proto_names, .def = IPPROTO_TCP, .doc = "protocol: tcp or udp" },
-	{ F(struct cg_service_cfg, table_size, CG_F_U32), .min = 1, .max = CG_MAX_TABLE_SIZE,
+	{ F(struct cg_service_cfg, table_size, CG_F_U32), .min = 2, .max = CG_MAX_TABLE_SIZE,
 	  .def = CG_DEFAULT_TABLE_SIZE, .doc = "Maglev table slots, a prime" },
-	{ F(struct cg_service_cfg, default_class, CG_F_CLASS), .flags = CG_FF_RUNTIME,
+	{ F(struct cg_service_cfg, default_class, CG_F_CLASS), .flags = CG_FF_RUNTIME | CG_FF_BYID,
 	  .max = CG_MAX_CLASSES - 1, .doc = "class of flows no class rule matches" },
 	{ .name = "cells",
 	  .type = CG_F_NAMES,
 	  .flags = CG_FF_REQUIRED | CG_FF_RUNTIME,
 	  .offset = OFF(struct cg_service_cfg, cells),
 	  .size = SZ(struct cg_service_cfg, cells),
+	  .aux = OFF(struct cg_service_cfg, ncells),
 	  .ref = "cell",
 	  .doc = "the cells that serve it" },
 	{ 0 },
@@ -216,6 +217,18 @@ bool cg_name_valid(const char *s)
 	return true;
 }
 
+bool cg_ifname_valid(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n >= IF_NAMESIZE || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] == '/' || s[i] == ':' || (unsigned char)s[i] >= 0x7f)
+			return false;
+	return true;
+}
+
 bool cg_addr_unicast(const struct cg_addr *a)
 {
 	const uint8_t *b = (const uint8_t *)a->a;
@@ -293,9 +306,9 @@ static bool all_digits(const char *s)
 	return true;
 }
 
-int cg_prefix_parse(const char *s, struct cg_addr *out, uint8_t *lenp, char *err, size_t errlen)
+int cg_prefix_split(const char *s, struct cg_addr *out, uint8_t *lenp, char *err, size_t errlen)
 {
-	char buf[CG_ADDR_TEXT_MAX], want[CG_PREFIX_TEXT_MAX], q[CG_SHOW_TEXT_MAX], qb[CG_SHOW_TEXT_MAX];
+	char buf[CG_ADDR_TEXT_MAX], q[CG_SHOW_TEXT_MAX], qb[CG_SHOW_TEXT_MAX];
 	const char *slash = strchr(s, '/');
 	struct cg_addr a = { 0 };
 	unsigned int len = 0, max;
@@ -323,12 +336,27 @@ int cg_prefix_parse(const char *s, struct cg_addr *out, uint8_t *lenp, char *err
 	if (len > max)
 		return ferr(err, errlen, "prefix '%s': length %s is out of range (0..%u)",
 			    cg_show(s, q, sizeof(q)), cg_show(slash + 1, qb, sizeof(qb)), max);
+	*out = a;
+	*lenp = (uint8_t)len;
+	return 0;
+}
+
+int cg_prefix_parse(const char *s, struct cg_addr *out, uint8_t *lenp, char *err, size_t errlen)
+{
+	char want[CG_PREFIX_TEXT_MAX], q[CG_SHOW_TEXT_MAX];
+	struct cg_addr a;
+	uint8_t len;
+	int ret;
+
+	ret = cg_prefix_split(s, &a, &len, err, errlen);
+	if (ret)
+		return ret;
 	if (cg_prefix_mask(&a, len))
 		return ferr(err, errlen, "prefix '%s' has host bits set (did you mean %s?)",
 			    cg_show(s, q, sizeof(q)),
 			    cg_prefix_format(&a, len, want, sizeof(want)));
 	*out = a;
-	*lenp = (uint8_t)len;
+	*lenp = len;
 	return 0;
 }
 
@@ -417,7 +445,7 @@ const struct cg_field *cg_field_find(const struct cg_object *o, const char *name
 	return NULL;
 }
 
-static uint64_t get_num(const struct cg_field *f, const void *obj)
+uint64_t cg_field_get(const struct cg_field *f, const void *obj)
 {
 	const char *p = (const char *)obj + f->offset;
 	uint32_t v32;
@@ -439,7 +467,7 @@ static uint64_t get_num(const struct cg_field *f, const void *obj)
 	}
 }
 
-static void set_num(const struct cg_field *f, void *obj, uint64_t x)
+void cg_field_set(const struct cg_field *f, void *obj, uint64_t x)
 {
 	char *p = (char *)obj + f->offset;
 	uint32_t v32 = (uint32_t)x;
@@ -505,7 +533,7 @@ int cg_field_parse(const struct cg_field *f, void *obj, const char *s, char *err
 			return ferr(err, errlen, "unknown %s '%s' (expected %s)", f->name, s,
 				    expect);
 		}
-		set_num(f, obj, e);
+		cg_field_set(f, obj, e);
 		return 0;
 	case CG_F_ADDR:
 		ret = cg_addr_parse(s, (int)f->min, f->name, (struct cg_addr *)p, err, errlen);
@@ -520,13 +548,13 @@ int cg_field_parse(const struct cg_field *f, void *obj, const char *s, char *err
 			return ferr(err, errlen,
 				    "%s '%s' is not a level (0..1, at most %d decimals)", f->name,
 				    s, CG_LEVEL_DECIMALS);
-		set_num(f, obj, ppm);
+		cg_field_set(f, obj, ppm);
 		return 0;
 	case CG_F_TIME:
 		ret = cg_u64_parse(s, 0, INT64_MAX, &x);
 		if (ret)
 			return ferr(err, errlen, "%s '%s' is not a unix time", f->name, s);
-		set_num(f, obj, x);
+		cg_field_set(f, obj, x);
 		return 0;
 	case CG_F_NAMES:
 		return ferr(err, errlen, "%s is a list", f->name);
@@ -538,7 +566,7 @@ int cg_field_parse(const struct cg_field *f, void *obj, const char *s, char *err
 		if (ret)
 			return ferr(err, errlen, "%s '%s' is not a number%s", f->name, s,
 				    s[0] == '-' ? " (negative)" : "");
-		set_num(f, obj, x);
+		cg_field_set(f, obj, x);
 		return 0;
 	}
 }
@@ -558,7 +586,7 @@ const char *cg_field_format(const struct cg_field *f, const void *obj, char *buf
 		break;
 	case CG_F_ENUM:
 		snprintf(buf, len, "%s",
-			 cg_enum_name(f->words, (unsigned int)get_num(f, obj), "?"));
+			 cg_enum_name(f->words, (unsigned int)cg_field_get(f, obj), "?"));
 		break;
 	case CG_F_ADDR:
 		cg_addr_format((const struct cg_addr *)p, buf, len);
@@ -568,16 +596,16 @@ const char *cg_field_format(const struct cg_field *f, const void *obj, char *buf
 				 len);
 		break;
 	case CG_F_LEVEL:
-		cg_level_format((uint32_t)get_num(f, obj), buf, len);
+		cg_level_format((uint32_t)cg_field_get(f, obj), buf, len);
 		break;
 	case CG_F_TIME:
-		snprintf(buf, len, "%" PRId64, (int64_t)get_num(f, obj));
+		snprintf(buf, len, "%" PRId64, (int64_t)cg_field_get(f, obj));
 		break;
 	case CG_F_NAMES:
 		snprintf(buf, len, "[...]");
 		break;
 	default:
-		snprintf(buf, len, "%" PRIu64, get_num(f, obj));
+		snprintf(buf, len, "%" PRIu64, cg_field_get(f, obj));
 		break;
 	}
 	return buf;
@@ -605,16 +633,110 @@ int cg_field_cmp(const struct cg_field *f, const void *a, const void *b)
 	case CG_F_NAMES:
 		return 0; /* walked by the owner */
 	case CG_F_TIME:
-		x = get_num(f, a);
-		y = get_num(f, b);
+		x = cg_field_get(f, a);
+		y = cg_field_get(f, b);
 		return ((int64_t)x > (int64_t)y) - ((int64_t)x < (int64_t)y);
 	default:
 		if (!is_num(f))
 			return 0;
-		x = get_num(f, a);
-		y = get_num(f, b);
+		x = cg_field_get(f, a);
+		y = cg_field_get(f, b);
 		return (x > y) - (x < y);
 	}
+}
+
+int cg_field_check(const struct cg_field *f, const void *obj, char *err, size_t errlen)
+{
+	const char *p = (const char *)obj + f->offset;
+	const struct cg_addr *a = (const struct cg_addr *)(const void *)p;
+	char val[CG_SHOW_TEXT_MAX];
+	uint64_t x;
+	size_t i, n;
+
+	switch (f->type) {
+	case CG_F_NAME:
+	case CG_F_REF:
+		if (!memchr(p, 0, f->size))
+			return ferr(err, errlen, "%s is not terminated", f->name);
+		if (f->ref && !strcmp(f->ref, "cell") && f->flags & CG_FF_KEY &&
+		    !strcmp(p, CG_SHED_ANY_CELL))
+			return 0;
+		if (!cg_name_valid(p))
+			return ferr(err, errlen,
+				    "%s '%s' is not a valid name (1 to %d of A-Z a-z 0-9 . _ -, "
+				    "the first a letter or digit)",
+				    f->name, cg_show(p, val, sizeof(val)), CG_NAME_MAX - 1);
+		return 0;
+	case CG_F_TEXT:
+		n = strnlen(p, f->size);
+		if (n == f->size)
+			return ferr(err, errlen, "%s is too long (at most %u bytes)", f->name,
+				    f->size - 1U);
+		for (i = 0; i < n; i++)
+			if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+				return ferr(err, errlen,
+					    "%s '%s': control characters are not allowed", f->name,
+					    cg_show(p, val, sizeof(val)));
+		return 0;
+	case CG_F_ADDR:
+		if (!a->family)
+			return f->flags & CG_FF_REQUIRED ?
+				       ferr(err, errlen, "missing '%s'", f->name) :
+				       0;
+		if (a->family != CG_AF_INET && a->family != CG_AF_INET6)
+			return ferr(err, errlen, "%s has a bad address family %u", f->name,
+				    a->family);
+		if (f->min && a->family != f->min)
+			return ferr(err, errlen, "%s %s is not an IPv%d address", f->name,
+				    cg_addr_format(a, val, sizeof(val)),
+				    f->min == CG_AF_INET ? 4 : 6);
+		if (!cg_addr_unicast(a))
+			return ferr(err, errlen, "%s %s is not a unicast address", f->name,
+				    cg_addr_format(a, val, sizeof(val)));
+		return 0;
+	case CG_F_ENUM:
+		x = cg_field_get(f, obj);
+		if (!cg_enum_name(f->words, (unsigned int)x, NULL))
+			return ferr(err, errlen, "unknown %s value %" PRIu64, f->name, x);
+		return 0;
+	case CG_F_TIME:
+		if ((int64_t)cg_field_get(f, obj) < 0)
+			return ferr(err, errlen, "%s %" PRId64 " is negative", f->name,
+				    (int64_t)cg_field_get(f, obj));
+		return 0;
+	case CG_F_ID:
+		x = cg_field_get(f, obj);
+		if (x != CG_ID_AUTO && x > f->max)
+			return ferr(err, errlen, "%s %" PRIu64 " is out of range (0..%" PRIu64 ")",
+				    f->name, x, f->max);
+		return 0;
+	case CG_F_U8:
+	case CG_F_U16:
+	case CG_F_U32:
+	case CG_F_LEVEL:
+	case CG_F_CLASS:
+		x = cg_field_get(f, obj);
+		if (x < f->min || x > f->max)
+			return ferr(err, errlen, "%s %s is out of range (%" PRIu64 "..%" PRIu64 ")",
+				    f->name, cg_field_format(f, obj, val, sizeof(val)), f->min,
+				    f->max);
+		return 0;
+	default: /* CG_F_BOOL, and CG_F_PREFIX and CG_F_NAMES, which their owner checks */
+		return 0;
+	}
+}
+
+int cg_object_check(const struct cg_object *o, const void *obj, char *err, size_t errlen)
+{
+	const struct cg_field *f;
+	int ret;
+
+	for (f = o->fields; f->name; f++) {
+		ret = cg_field_check(f, obj, err, errlen);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 bool cg_object_equal(const struct cg_object *o, const void *a, const void *b)
@@ -634,7 +756,7 @@ void cg_object_defaults(const struct cg_object *o, void *obj)
 	memset(obj, 0, o->size);
 	for (f = o->fields; f->name; f++)
 		if (f->def && is_num(f))
-			set_num(f, obj, f->def);
+			cg_field_set(f, obj, f->def);
 }
 
 /* "198.18.11.0/24", "2001:db8::/32", "dscp 46". */
@@ -649,7 +771,7 @@ const char *cg_rule_str(const struct cg_class_rule_cfg *r, char *buf, size_t len
 
 /* "use1-a/sheddable"; the class id if st has no such class. */
 const char *cg_shed_str(const struct cg_state *st, const struct cg_shed_cfg *e, char *buf,
-			    size_t len)
+			size_t len)
 {
 	const char *cn = cg_class_name(st, e->class);
 

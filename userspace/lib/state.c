@@ -217,7 +217,7 @@ static int cmp_index_by(const void *a, const void *b, void *arg)
 
 /* Indexes 0..n-1 in cmp order, malloc'ed (NULL with errno ENOMEM; valid when n is 0). */
 size_t *cg_sorted_index_by(const void *base, size_t stride, size_t n,
-			       int (*cmp)(const void *a, const void *b))
+			   int (*cmp)(const void *a, const void *b))
 {
 	struct cg_order o = { base, stride, cmp };
 	size_t *idx, i;
@@ -458,3 +458,30 @@ int cg_ifname_cmp(const void *a, const void *b)
 	return strncmp(a, b, IF_NAMESIZE);
 }
 
+static int cmp_name_v(const void *a, const void *b)
+{
+	/* every object sorted by name has its name first */
+	return strcmp(a, b);
+}
+
+void cg_state_sort(struct cg_state *st)
+{
+	size_t i;
+
+	qsort(st->ifaces, st->nifaces, sizeof(st->ifaces[0]), cg_ifname_cmp);
+	qsort(st->classes, st->nclasses, sizeof(st->classes[0]), cg_class_cmp_v);
+	if (st->nrules)
+		qsort(st->rules, st->nrules, sizeof(*st->rules), cg_rule_cmp_v);
+	if (st->nregions)
+		qsort(st->regions, st->nregions, sizeof(*st->regions), cmp_name_v);
+	if (st->ncells)
+		qsort(st->cells, st->ncells, sizeof(*st->cells), cmp_name_v);
+	if (st->nservices)
+		qsort(st->services, st->nservices, sizeof(*st->services), cmp_name_v);
+	for (i = 0; i < st->nservices; i++)
+		if (st->services[i].ncells)
+			qsort(st->services[i].cells, st->services[i].ncells,
+			      sizeof(st->services[i].cells[0]), cmp_name_v);
+	if (st->nshed)
+		qsort(st->shed, st->nshed, sizeof(*st->shed), cg_shed_cmp_v);
+}

@@ -13,6 +13,7 @@
 
 #include <zlib.h>
 
+#include "cellgate/check.h"
 #include "cellgate/config.h"
 
 #define CG_STATE_HEADER CG_STATE_MAGIC "crc32=%08x len=%zu\n"
@@ -43,8 +44,7 @@ static int sys_fail(char *err, size_t errlen, int ret, const char *what, const c
 
 int cg_state_save(const struct cg_state *st, const char *path, char *err, size_t errlen)
 {
-	char *body = NULL, *tmp = NULL, *dircopy = NULL, *dir, *loc, hdr[96], msg[512];
-	struct cg_state check;
+	char *body = NULL, *tmp = NULL, *dircopy = NULL, *dir, hdr[96], msg[512];
 	size_t blen = 0, hlen;
 	uint32_t crc;
 	bool created = false;
@@ -64,17 +64,13 @@ int cg_state_save(const struct cg_state *st, const char *path, char *err, size_t
 		goto out;
 	}
 	/* never persist what the loader would refuse */
-	ret = cg_config_parse_buf("-", body, blen, &check, msg, sizeof(msg));
+	ret = cg_state_check(st, NULL, msg, sizeof(msg));
 	if (ret) {
-		/* "-:LINE: what": the line is of text that exists nowhere, drop it */
-		loc = msg + strspn(msg, "-:0123456789");
-		loc += strspn(loc, " ");
 		if (errlen)
 			snprintf(err, errlen, "cannot save an invalid state to '%s': %s", path,
-				 loc);
+				 msg);
 		goto out;
 	}
-	cg_state_free(&check);
 	crc = (uint32_t)crc32(crc32(0, Z_NULL, 0), (const Bytef *)body, (uInt)blen);
 	hlen = (size_t)snprintf(hdr, sizeof(hdr), CG_STATE_HEADER, crc, blen);
 	if (hlen + blen > CG_CONFIG_MAX_SIZE) {

@@ -13,12 +13,58 @@
 #include "cellgate/view.h"
 #include "cellgate/field.h"
 
+json_t *cg_object_json(const struct cg_object *o, const void *obj)
+{
+	char buf[CG_SHOW_TEXT_MAX];
+	const struct cg_field *f;
+	const char *mem;
+	json_t *j = json_object(), *v, *arr;
+	size_t i, n;
+
+	for (f = o->fields; j && f->name; f++) {
+		mem = (const char *)obj + f->offset;
+		switch (f->type) {
+		case CG_F_NAME:
+		case CG_F_REF:
+		case CG_F_TEXT:
+		case CG_F_ENUM:
+		case CG_F_ADDR:
+		case CG_F_LEVEL:
+		case CG_F_PREFIX:
+			v = json_string(cg_field_format(f, obj, buf, sizeof(buf)));
+			break;
+		case CG_F_BOOL:
+			v = json_boolean(cg_field_get(f, obj));
+			break;
+		case CG_F_NAMES: /* a pointer to names and their count at aux */
+			if (!f->aux)
+				continue;
+			arr = json_array();
+			memcpy(&n, (const char *)obj + f->aux, sizeof(n));
+			for (i = 0; arr && i < n; i++)
+				json_array_append_new(arr,
+						      json_string((*(char(*const *)[CG_NAME_MAX])(
+							      const void *)mem)[i]));
+			v = arr;
+			break;
+		case CG_F_TIME:
+			v = json_integer((json_int_t)cg_field_get(f, obj));
+			break;
+		default:
+			v = json_integer((json_int_t)cg_field_get(f, obj));
+			break;
+		}
+		if (json_object_set_new(j, f->name, v)) {
+			json_decref(j);
+			return NULL;
+		}
+	}
+	return j;
+}
+
 const char *cg_view_addr(const struct cg_addr *a, char *buf, size_t len)
 {
-	if (!a->family ||
-	    !inet_ntop(a->family == CG_AF_INET ? AF_INET : AF_INET6, a->a, buf, (socklen_t)len))
-		snprintf(buf, len, "%s", "");
-	return buf;
+	return cg_addr_format(a, buf, len);
 }
 
 const char *cg_view_cell_state(unsigned int state)
@@ -62,16 +108,12 @@ static void cell_counters(struct cg_dp *dp, uint32_t id, struct cg_cell_stats *s
 
 static json_t *cell_json(const struct cg_cell_cfg *c, struct cg_dp *dp)
 {
-	char addr[INET6_ADDRSTRLEN], mac[18];
+	char mac[18];
 	struct cg_cell_stats cs;
 	struct cg_cell m;
 	json_t *o;
 
-	o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:i, s:I, s:I, s:s}", "name", c->name, "id",
-		      (json_int_t)c->id, "region", c->region, "gateway",
-		      cg_view_addr(&c->gw, addr, sizeof(addr)), "encap", cg_view_encap(c->encap),
-		      "gue_port", (int)c->gue_port, "weight", (json_int_t)c->weight, "capacity",
-		      (json_int_t)c->capacity, "state", cg_view_cell_state(c->state));
+	o = cg_object_json(&cg_cell_obj, c);
 	if (!o || !dp || c->id >= CG_MAX_CELLS)
 		return o;
 	if (cg_dp_cell_get(dp, c->id, &m) == 0) {
@@ -144,18 +186,10 @@ out:
 static json_t *service_json(const struct cg_state *st, const struct cg_service_cfg *s,
 			    struct cg_dp *dp)
 {
-	char addr[INET6_ADDRSTRLEN];
 	struct cg_svc_stats ss;
-	json_t *o, *cells = json_array();
-	size_t i;
+	json_t *o;
 
-	for (i = 0; cells && i < s->ncells; i++)
-		json_array_append_new(cells, json_string(s->cells[i]));
-	o = json_pack("{s:s, s:I, s:s, s:i, s:s, s:I, s:i, s:o}", "name", s->name, "id",
-		      (json_int_t)s->id, "vip", cg_view_addr(&s->vip, addr, sizeof(addr)), "port",
-		      (int)s->port, "protocol", cg_enum_name(cg_proto_names, s->proto, "?"),
-		      "table_size", (json_int_t)s->table_size, "default_class",
-		      (int)s->default_class, "cells", cells);
+	o = cg_object_json(&cg_service_obj, s);
 	if (!o || !dp || s->id >= CG_MAX_SERVICES)
 		return o;
 	json_object_set_new(o, "table", table_json(st, s, dp));
@@ -209,6 +243,7 @@ json_t *cg_view_regions(const struct cg_state *st, struct cg_dp *dp)
 	qsort(v, st->nregions, sizeof(*v), by_region_cost);
 	for (i = 0; i < st->nregions; i++) {
 		unsigned int cells = 0, active = 0;
+		json_t *o;
 
 		for (j = 0; j < st->ncells; j++) {
 			const struct cg_cell_cfg *c = &st->cells[j];
@@ -221,11 +256,13 @@ json_t *cg_view_regions(const struct cg_state *st, struct cg_dp *dp)
 				 c->state == CG_CELL_ACTIVE)
 				active++;
 		}
-		json_array_append_new(
-			arr, json_pack("{s:s, s:I, s:I, s:b, s:I, s:I}", "name", v[i]->name, "id",
-				       (json_int_t)v[i]->id, "cost", (json_int_t)v[i]->cost,
-				       "local", !strcmp(v[i]->name, st->region), "cells",
-				       (json_int_t)cells, "active", (json_int_t)active));
+		o = cg_object_json(&cg_region_obj, v[i]);
+		if (!o)
+			continue;
+		json_object_set_new(o, "local", json_boolean(!strcmp(v[i]->name, st->region)));
+		json_object_set_new(o, "cells", json_integer((json_int_t)cells));
+		json_object_set_new(o, "active", json_integer((json_int_t)active));
+		json_array_append_new(arr, o);
 	}
 	free(v);
 	return arr;
@@ -236,16 +273,8 @@ json_t *cg_view_classes(const struct cg_state *st)
 	json_t *arr = json_array();
 	size_t i;
 
-	for (i = 0; arr && i < st->nclasses; i++) {
-		const struct cg_class_cfg *c = &st->classes[i];
-
-		json_array_append_new(
-			arr,
-			json_pack("{s:I, s:s, s:b, s:I, s:I, s:I}", "id", (json_int_t)c->id, "name",
-				  c->name, "protected", c->protected, "new_flows_per_sec",
-				  (json_int_t)c->new_flows_per_sec, "packets_per_sec",
-				  (json_int_t)c->packets_per_sec, "burst", (json_int_t)c->burst));
-	}
+	for (i = 0; arr && i < st->nclasses; i++)
+		json_array_append_new(arr, cg_object_json(&cg_class_obj, &st->classes[i]));
 	return arr;
 }
 
