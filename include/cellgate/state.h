@@ -56,6 +56,7 @@ struct cg_cell_cfg {
 	uint16_t gue_port;	  /* host order; CG_GUE_DEFAULT_PORT if not given */
 	uint32_t weight;	  /* relative Maglev weight, 1..65535 */
 	uint32_t capacity;	  /* load the cell can carry (new flows per second), 0 = unknown */
+	uint16_t probe_port;	  /* TCP port health probes connect to; 0 = each service's */
 	unsigned int line;
 };
 

@@ -672,6 +672,8 @@ static const struct bad_case bad_cases[] = {
 	{ "mtu too small", TOP "mtu: 100\n", "t.yaml:6: mtu 100 is out of range (576..9216)" },
 	{ "conntrack too small", TOP "conntrack: 10\n",
 	  "t.yaml:6: conntrack 10 is out of range (1024..268435456)" },
+	{ "probe_port beyond a port", TOP CELL_BLOCK("    probe_port: 65536\n"),
+	  "t.yaml:11: cell 'a': probe_port 65536 is out of range (0..65535)" },
 	{ "cell id beyond the map", TOP CELL_BLOCK("    id: 4096\n"),
 	  "t.yaml:11: cell 'a': id 4096 is out of range (0..4095)" },
 	{ "default_class beyond the classes", TOP CELL_A SVC_OK(", default_class: 8"),

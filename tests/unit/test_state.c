@@ -283,7 +283,7 @@ static void test_state_round_trip_parse_write_parse_is_identical(void **unused)
 	assert_non_null(strstr(t1, "generation: 42\n"));
 	assert_non_null(strstr(t1, "  - name: usw2-b\n    id: 5\n    region: us-west\n"
 				   "    gateway: 198.18.2.11\n    encap: ipip\n    gue_port: 6080\n"
-				   "    weight: 100\n    capacity: 0\n    state: draining\n"));
+				   "    weight: 100\n    probe_port: 0\n    capacity: 0\n    state: draining\n"));
 	assert_non_null(strstr(t1, "  - {name: eu-west, id: 0, cost: 10}\n"));
 	assert_non_null(strstr(t1, "source: {ipv4: 198.18.0.1, ipv6: \"2001:db8::1\"}\n"));
 	/* shedding: classes by id, rules by kind and address, shed by cell, levels exact */
@@ -1068,7 +1068,7 @@ static void test_state_diff_reports_exactly_the_changes(void **unused)
 		"~ cell a: weight 100 -> 200, state active -> draining",
 		"- cell c: ",
 		"+ cell d: id 3, region r3, gateway 2001:db8::d, encap gue, gue_port 6080, "
-		"weight 100, capacity 5, state active",
+		"weight 100, probe_port 0, capacity 5, state active",
 		"+ service new: id 2, vip 2001:db8::80, port 443, protocol tcp, table_size 65537, "
 		"default_class 0, cells [d]",
 		"- service old: ",

@@ -154,7 +154,8 @@ static int unique_names(struct chk *c, const char *kind, const void *base, size_
 	if (!r)
 		return 0;
 	return cerr(c, at(c, kind, dup, NULL, -1), "duplicate %s name '%s'%s", kind,
-		    nm.base + dup * stride, first_at(c, at(c, kind, first, NULL, -1), fa, sizeof(fa)));
+		    nm.base + dup * stride,
+		    first_at(c, at(c, kind, first, NULL, -1), fa, sizeof(fa)));
 }
 
 /* Explicit ids unique in file order: "cell 'b': id 7 is already used by another cell (line 7)". */
@@ -179,7 +180,8 @@ static int unique_ids(struct chk *c, const char *kind, const void *base, size_t 
 			if (c->where && at(c, kind, owner[id] - 1, "id", -1))
 				snprintf(where, sizeof(where), " (line %u)",
 					 at(c, kind, owner[id] - 1, "id", -1));
-			ret = cerr(c, at(c, kind, i, "id", -1), "%sid %u is already used by another %s%s",
+			ret = cerr(c, at(c, kind, i, "id", -1),
+				   "%sid %u is already used by another %s%s",
 				   label(kind, obj, i, pre, sizeof(pre)), id, kind, where);
 		}
 		owner[id] = i + 1;
@@ -418,8 +420,8 @@ static int check_service(struct chk *c, size_t i)
 	if (ret)
 		return ret;
 	if (!cg_maglev_is_prime(s->table_size))
-		return cerr(c, at(c, "service", i, "table_size", -1), "%stable_size %u is not prime",
-			    pre, s->table_size);
+		return cerr(c, at(c, "service", i, "table_size", -1),
+			    "%stable_size %u is not prime", pre, s->table_size);
 	ret = class_exists(c, s->default_class, at(c, "service", i, "default_class", -1), pre);
 	if (ret)
 		return ret;
@@ -479,7 +481,8 @@ static int check_services(struct chk *c)
 		s = &st->services[dup];
 		t = &st->services[first];
 		if (c->where && at(c, "service", first, NULL, -1))
-			snprintf(line, sizeof(line), " (line %u)", at(c, "service", first, NULL, -1));
+			snprintf(line, sizeof(line), " (line %u)",
+				 at(c, "service", first, NULL, -1));
 		return cerr(c, at(c, "service", dup, NULL, -1),
 			    "service '%s': %s port %u %s is already served by service '%s'%s",
 			    s->name, cg_addr_format(&s->vip, abuf, sizeof(abuf)), s->port,

@@ -62,6 +62,8 @@ static const struct cg_field cell_fields[] = {
 	  .def = CG_GUE_DEFAULT_PORT, .doc = "outer UDP destination port for gue" },
 	{ F(struct cg_cell_cfg, weight, CG_F_U32), .flags = CG_FF_RUNTIME, .min = 1,
 	  .max = CG_MAX_WEIGHT, .def = CG_DEFAULT_WEIGHT, .doc = "relative Maglev weight" },
+	{ F(struct cg_cell_cfg, probe_port, CG_F_U16), .flags = CG_FF_RUNTIME, .max = 65535,
+	  .doc = "TCP port health probes connect to; 0 = each service's port" },
 	{ F(struct cg_cell_cfg, capacity, CG_F_U32), .flags = CG_FF_RUNTIME, .max = UINT32_MAX,
 	  .doc = "new flows per second the cell can carry; 0 = unknown" },
 	{ F(struct cg_cell_cfg, state, CG_F_ENUM), .flags = CG_FF_RUNTIME,
