@@ -16,7 +16,7 @@
 #include <zlib.h>
 
 #include "cellgate/check.h"
-#include "cellgate/config.h"
+#include "cellgate/codec.h"
 #include "cellgate/field.h"
 #include "cellgate/names.h"
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cellgate/config.h"
+#include "cellgate/diff.h"
 #include "cellgate/field.h"
 #include "cellgate/names.h"
 

@@ -14,7 +14,8 @@
 #include <zlib.h>
 
 #include "cellgate/check.h"
-#include "cellgate/config.h"
+#include "cellgate/codec.h"
+#include "cellgate/statefile.h"
 
 #define CG_STATE_HEADER CG_STATE_MAGIC "crc32=%08x len=%zu\n"
 
