@@ -22,9 +22,8 @@
  * wrong first, the subject quoted. Parse errors read `FILE:LINE: what`.
  */
 
-#define CG_CONFIG_MAX_SIZE  (4U << 20)		   /* largest config or state file, bytes */
-#define CG_CONFIG_MAX_DEPTH 32			   /* deepest YAML nesting accepted */
-
+#define CG_CONFIG_MAX_SIZE  (4U << 20) /* largest config or state file, bytes */
+#define CG_CONFIG_MAX_DEPTH 32	       /* deepest YAML nesting accepted */
 
 /*
  * cg_config_read_file - read a whole file of at most CG_CONFIG_MAX_SIZE bytes.
@@ -77,9 +76,5 @@ int cg_state_write(const struct cg_state *st, FILE *f);
  * have equal digests on every load balancer. 0 if memory runs out.
  */
 uint32_t cg_state_digest(const struct cg_state *st);
-
-
-
-
 
 #endif /* CELLGATE_CODEC_H */

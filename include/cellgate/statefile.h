@@ -19,7 +19,7 @@
 
 #define CG_STATE_MAGIC "# cellgate-state v1 " /* first bytes of a state file */
 #define CG_STATE_DIR   "/var/lib/cellgate"    /* cellgated's default --state-dir */
-#define CG_STATE_FILE  "state.yaml"	       /* the desired state inside the state dir */
+#define CG_STATE_FILE  "state.yaml"	      /* the desired state inside the state dir */
 
 /*
  * cg_state_save - persist *st at path atomically: the canonical form behind

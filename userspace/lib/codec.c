@@ -508,28 +508,20 @@ static int get_name(struct cg_parse *p, const struct cg_obj *o, const char *key,
 	return 0;
 }
 
-/* An address; family 0 takes either, else only CG_AF_INET or CG_AF_INET6. */
+/* An address by cg_addr_parse(), the one address parser; family 0 takes either. */
 static int get_addr(struct cg_parse *p, const struct cg_obj *o, const char *key,
 		    const struct cg_ynode *v, int family, struct cg_addr *out)
 {
 	struct cg_addr a = { 0 };
 	const char *s = NULL;
-	int ret, is6;
+	char msg[384];
+	int ret;
 
 	ret = get_str(p, o, key, v, &s);
 	if (ret)
 		return ret;
-	is6 = strchr(s, ':') != NULL;
-	if (family == CG_AF_INET && is6)
-		return perr(p, v->line, "%s%s '%s' is not an IPv4 address", o->pre, key,
-			    show(p, s));
-	if (family == CG_AF_INET6 && !is6)
-		return perr(p, v->line, "%s%s '%s' is not an IPv6 address", o->pre, key,
-			    show(p, s));
-	a.family = is6 ? CG_AF_INET6 : CG_AF_INET;
-	if (inet_pton(is6 ? AF_INET6 : AF_INET, s, a.a) != 1)
-		return perr(p, v->line, "%sbad IPv%d address '%s' for %s", o->pre, is6 ? 6 : 4,
-			    show(p, s), key);
+	if (cg_addr_parse(s, family, key, &a, msg, sizeof(msg)))
+		return perr(p, v->line, "%s%s", o->pre, msg);
 	if (!cg_addr_unicast(&a))
 		return perr(p, v->line, "%s%s %s is not a unicast address", o->pre, key,
 			    show(p, s));

@@ -250,14 +250,18 @@ int cg_addr_parse(const char *s, int family, const char *what, struct cg_addr *o
 {
 	struct cg_addr a = { 0 };
 	int is6 = strchr(s, ':') != NULL;
+	char q[CG_SHOW_TEXT_MAX];
 
 	if (family == CG_AF_INET && is6)
-		return ferr(err, errlen, "%s '%s' is not an IPv4 address", what, s);
+		return ferr(err, errlen, "%s '%s' is not an IPv4 address", what,
+			    cg_show(s, q, sizeof(q)));
 	if (family == CG_AF_INET6 && !is6)
-		return ferr(err, errlen, "%s '%s' is not an IPv6 address", what, s);
+		return ferr(err, errlen, "%s '%s' is not an IPv6 address", what,
+			    cg_show(s, q, sizeof(q)));
 	a.family = is6 ? CG_AF_INET6 : CG_AF_INET;
 	if (inet_pton(is6 ? AF_INET6 : AF_INET, s, a.a) != 1)
-		return ferr(err, errlen, "bad IPv%d address '%s' for %s", is6 ? 6 : 4, s, what);
+		return ferr(err, errlen, "bad IPv%d address '%s' for %s", is6 ? 6 : 4,
+			    cg_show(s, q, sizeof(q)), what);
 	*out = a;
 	return 0;
 }
