@@ -131,6 +131,9 @@ bool cg_name_valid(const char *s);
 /* cg_ifname_valid - a name the kernel may give an interface: 1..15 bytes, no space, '/' or ':'. */
 bool cg_ifname_valid(const char *s);
 
+/* cg_all_digits - true if s is one or more ASCII digits and nothing else. */
+bool cg_all_digits(const char *s);
+
 /* cg_u64_parse - a decimal without sign or leading zero in min..max: 0 or -EINVAL/-ERANGE. */
 int cg_u64_parse(const char *text, uint64_t min, uint64_t max, uint64_t *out);
 

@@ -190,16 +190,6 @@ static int unique_ids(struct chk *c, const char *kind, const void *base, size_t 
 	return ret;
 }
 
-static bool all_digits(const char *s)
-{
-	size_t i;
-
-	for (i = 0; s[i]; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	return i > 0;
-}
-
 static int cmp_ifname(const void *ctx, size_t i, size_t j)
 {
 	const struct cg_state *st = ctx;
@@ -248,7 +238,7 @@ static int check_classes(struct chk *c)
 		k = &st->classes[i];
 		label("class", k->name, i, pre, sizeof(pre));
 		ret = fields(c, &cg_class_obj, k, i, pre);
-		if (!ret && all_digits(k->name))
+		if (!ret && cg_all_digits(k->name))
 			ret = cerr(c, at(c, "class", i, "name", -1),
 				   "%sname '%s' is a number: a class name needs a letter (numbers "
 				   "are ids)",

@@ -651,16 +651,6 @@ static int get_text(struct cg_parse *p, const struct cg_obj *o, const char *key,
 	return 0;
 }
 
-static bool all_digits(const char *s)
-{
-	size_t i;
-
-	for (i = 0; s[i]; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	return i > 0;
-}
-
 /*
  * A class given by name or id (an unquoted number). Messages drop the key
  * when it is "class": "rule #1: unknown class 'gold'".
@@ -676,7 +666,7 @@ static int get_class_ref(struct cg_parse *p, const struct cg_obj *o, const char 
 
 	snprintf(pre, sizeof(pre), "%s%s%s", o->pre, strcmp(key, "class") ? key : "",
 		 strcmp(key, "class") ? ": " : "");
-	if (v->kind == CG_Y_SCALAR && v->plain && all_digits(v->str)) {
+	if (v->kind == CG_Y_SCALAR && v->plain && cg_all_digits(v->str)) {
 		ret = get_u32(p, o, key, v, 0, CG_MAX_CLASSES - 1, &id);
 		if (ret)
 			return ret;
@@ -721,7 +711,7 @@ static int get_time(struct cg_parse *p, const struct cg_obj *o, const char *key,
 	uint64_t x = 0;
 	int ret;
 
-	if (v->kind == CG_Y_SCALAR && v->plain && v->str[0] == '-' && all_digits(v->str + 1))
+	if (v->kind == CG_Y_SCALAR && v->plain && v->str[0] == '-' && cg_all_digits(v->str + 1))
 		return perr(p, v->line,
 			    "%s%s %s is negative (a unix time in seconds; 0 = permanent)", o->pre,
 			    key, show(p, v->str));

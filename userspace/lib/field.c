@@ -302,7 +302,7 @@ const char *cg_prefix_format(const struct cg_addr *a, unsigned int len, char *bu
 	return buf;
 }
 
-static bool all_digits(const char *s)
+bool cg_all_digits(const char *s)
 {
 	if (!*s)
 		return false;
@@ -334,7 +334,7 @@ int cg_prefix_split(const char *s, struct cg_addr *out, uint8_t *lenp, char *err
 		return ferr(err, errlen, "bad IPv%d address '%s' in prefix '%s'", is6 ? 6 : 4,
 			    cg_show(buf, qb, sizeof(qb)), cg_show(s, q, sizeof(q)));
 	max = is6 ? 128 : 32;
-	if (!all_digits(slash + 1) || (slash[1] == '0' && slash[2]))
+	if (!cg_all_digits(slash + 1) || (slash[1] == '0' && slash[2]))
 		return ferr(err, errlen, "prefix '%s': length '%s' is not a number",
 			    cg_show(s, q, sizeof(q)), cg_show(slash + 1, qb, sizeof(qb)));
 	for (i = 1; slash[i] && len <= max; i++)
@@ -422,7 +422,7 @@ int cg_u64_parse(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	uint64_t x = 0, d;
 	size_t i;
 
-	if (!all_digits(s) || (s[0] == '0' && s[1]))
+	if (!cg_all_digits(s) || (s[0] == '0' && s[1]))
 		return -EINVAL;
 	for (i = 0; s[i]; i++) {
 		d = (uint64_t)(s[i] - '0');
