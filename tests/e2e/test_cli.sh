@@ -301,6 +301,7 @@ check cell_set_json_reply eval '[ $rc -eq 0 ] && jqo ".applied == true and .gene
 	(.changes[0].detail | test(\"weight 100 -> 150\")) and .written.cells >= 1"'
 run -j cell show use1-a
 check cell_set_round_trip eval 'jqo ".state == \"active\" and .dataplane.state == \"active\" and .weight == 150"'
+check cell_show_probe_port eval 'jqo ".probe_port == 0"'
 run cell set use1-a --weight 150
 check cell_set_no_change eval '[ $rc -eq 0 ] && [ "$(out)" = "no changes" ]'
 
@@ -418,6 +419,7 @@ bad weight_zero 2 "bad --weight '0': must be 1\.\.65535" -- cell set use1-a --we
 bad weight_too_big 2 "must be 1\.\.65535" -- cell set use1-a --weight 70000
 bad weight_negative 2 "not a number" -- cell set use1-a --weight -5
 bad weight_twice 2 "given twice" -- cell set use1-a --weight 5 --weight 6
+bad probe_port_range 2 "^cellctl: cell set: bad --probe-port '70000': must be 0\.\.65535$" -- cell set use1-a --probe-port 70000
 bad state_word 2 "bad --state 'sleepy' \(active, draining, down\)" -- cell set use1-a --state sleepy
 bad set_nothing 2 "nothing to change" -- cell set use1-a
 bad set_missing_name 2 "^cellctl: cell set: missing NAME$" -- cell set
