@@ -481,7 +481,7 @@ static __always_inline void cg_count(const struct cg_verdict *v)
 {
 	__u32 stat = v->stat, key;
 	int fwd = stat == CG_STAT_FWD || stat == CG_STAT_FWD_ICMP;
-	int drop = stat >= CG_STAT_DROP_MALFORMED;
+	int drop = CG_STAT_IS_DROP(stat);
 	int too_big = stat == CG_STAT_ICMP_TOO_BIG || stat == CG_STAT_DROP_TOO_BIG;
 	struct cg_cell_stats *cs;
 	struct cg_svc_stats *ss;
