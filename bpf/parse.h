@@ -7,6 +7,9 @@
 #include "cellgate/abi/structs.h"
 #include "cellgate/abi/hash.h"
 
+/* What a step of a packet path (router.h, decap.bpf.c) returns if it has no verdict: go on. */
+#define CG_CONTINUE -1
+
 /*
  * Contract of every cg_parse_*() header helper: cur->pos points at the header
  * to parse and end is ctx->data_end. On success the helper advances cur->pos

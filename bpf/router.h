@@ -10,8 +10,20 @@
 #include "parse.h"
 #include "encap.h"
 
-#define CG_CONTINUE -1 /* a step found no verdict: go on to the next */
-#define CG_NO_ID    0xffffffffU
+/*
+ * The packet path, in the order it runs (cg_router_run() at the bottom):
+ *
+ *   parse -> config -> lookup (anything but a pure SYN) -> established?
+ *     no:  service -> classify -> pick -> admit -> lookup (a pure SYN) -> record
+ *   -> police -> mtu -> encap -> count
+ *
+ * Each step takes the packet's struct cg_ctx and returns an XDP verdict (the
+ * reason in ctx->v.stat) or CG_CONTINUE; a step that does not apply to the
+ * packet returns CG_CONTINUE at once. Whatever the verdict, the packet is
+ * counted once, by cg_count() at the single exit.
+ */
+
+#define CG_NO_ID 0xffffffffU
 
 /* What one packet did, counted once at the single exit. */
 struct cg_verdict {
@@ -24,61 +36,63 @@ struct cg_verdict {
 	__u8 retry;    /* 1: a SYN of a flow still in the SYN state (a client retry) */
 };
 
+/* One packet on its way through the steps: what each step found, for the next. */
+struct cg_ctx {
+	struct xdp_md *xdp;	      /* the XDP context */
+	void *data;		      /* start of the frame as received */
+	void *end;		      /* its end (both stale once encapsulation moved the head) */
+	struct cg_pkt pkt;	      /* parsed headers and flow key */
+	const struct cg_config *cfg;  /* settings (config step on) */
+	const struct cg_service *svc; /* the service; NULL if established (not looked up) */
+	struct cg_conn *conn;	      /* connection entry; NULL if none or not read yet */
+	const struct cg_cell *cell;   /* the cell the packet goes to; NULL until known */
+	__u64 now;		      /* bpf_ktime_get_ns(), read when first needed; 0 until then */
+	__u32 hash;		      /* flow hash (cell seed): Maglev slot, GUE port, flow label */
+	__u8 syn;	     /* 1: a pure SYN (SYN without ACK), which opens a connection */
+	__u8 held;	     /* 1: established: the entry's cell still holds flows */
+	struct cg_verdict v; /* what the packet did, counted at the exit */
+};
+
 /* Parse: a verdict for anything the router does not route, else CG_CONTINUE. */
-static __always_inline int cg_step_parse(void *data, void *end, struct cg_pkt *pkt,
-					 struct cg_verdict *v)
+static __always_inline int cg_step_parse(struct cg_ctx *c)
 {
 	__u32 zero = 0;
 	const struct cg_vip_filter *vf = bpf_map_lookup_elem(&vips, &zero);
 
-	switch (cg_parse_flow(data, end, pkt, vf)) {
+	switch (cg_parse_flow(c->data, c->end, &c->pkt, vf)) {
 	case CG_PARSE_OK:
+		/* tcp_flags is 0 in an ICMP error: a SYN is never one */
+		c->syn = c->pkt.key.proto == IPPROTO_TCP && (c->pkt.tcp_flags & 0x12) == 0x02;
 		return CG_CONTINUE;
 	case CG_PARSE_NOT_VIP:
-		v->stat = CG_STAT_PASS_NO_SERVICE;
+		c->v.stat = CG_STAT_PASS_NO_SERVICE;
 		return XDP_PASS;
 	case CG_PARSE_NOT_IP:
-		v->stat = CG_STAT_PASS_NOT_IP;
+		c->v.stat = CG_STAT_PASS_NOT_IP;
 		return XDP_PASS;
 	case CG_PARSE_L4_OTHER:
-		v->stat = CG_STAT_PASS_L4_OTHER;
+		c->v.stat = CG_STAT_PASS_L4_OTHER;
 		return XDP_PASS;
 	case CG_PARSE_V6_EXT:
-		v->stat = CG_STAT_PASS_V6_EXT;
+		c->v.stat = CG_STAT_PASS_V6_EXT;
 		return XDP_PASS;
 	default:
-		v->stat = CG_STAT_DROP_MALFORMED;
+		c->v.stat = CG_STAT_DROP_MALFORMED;
 		return XDP_DROP;
 	}
 }
 
-/* Service of the packet: fragments use the (VIP, port 0, proto) alias. */
-static __always_inline const struct cg_service *cg_step_service(const struct cg_pkt *pkt)
+/* Config: the settings every later step reads. */
+static __always_inline int cg_step_config(struct cg_ctx *c)
 {
-	struct cg_service_key skey = {};
+	__u32 zero = 0;
 
-	cg_copy_addr(skey.addr, pkt->key.daddr);
-	skey.port = pkt->frag == CG_FRAG_NONE ? pkt->key.dport : 0;
-	skey.proto = pkt->key.proto;
-	skey.family = pkt->key.family;
-	return bpf_map_lookup_elem(&services, &skey);
-}
-
-/* Maglev pick: the cell id in the service's live table, CG_NO_ID without a table. */
-static __always_inline __u32 cg_table_pick(__u32 svc_id, __u32 hash)
-{
-	__u32 zero = 0, slot, *size, *cell;
-	void *table;
-
-	table = bpf_map_lookup_elem(&tables, &svc_id);
-	if (!table)
-		return CG_NO_ID;
-	size = bpf_map_lookup_elem(table, &zero);
-	if (!size || !*size)
-		return CG_NO_ID;
-	slot = cg_maglev_slot(hash, *size);
-	cell = bpf_map_lookup_elem(table, &slot);
-	return cell ? *cell : CG_NO_ID;
+	c->cfg = bpf_map_lookup_elem(&settings, &zero);
+	if (!c->cfg) {
+		c->v.stat = CG_STAT_DROP_ERROR;
+		return XDP_DROP;
+	}
+	return CG_CONTINUE;
 }
 
 /* The cell of id if it can take packets of established flows (active or draining). */
@@ -91,27 +105,67 @@ static __always_inline const struct cg_cell *cg_cell_holding(__u32 id)
 	return NULL;
 }
 
-/* The active cell the service's table names for hash (its id in v), or NULL. */
-static __always_inline const struct cg_cell *cg_step_pick(__u32 svc_id, __u32 hash,
-							  struct cg_verdict *v)
+/*
+ * Lookup: the connection entry, read once per packet. Anything but a pure
+ * SYN reads it first, before the service: an entry whose cell still holds
+ * flows (active or draining) makes the packet established, and the entry has
+ * its service and hash, so neither is looked up or computed. A pure SYN
+ * reads it only once admitted (a refused SYN costs no LRU lookup, and a
+ * retried SYN meets the same decision); a known one is then a retry if its
+ * entry is still in the SYN state. A flow whose cell is down keeps the class
+ * of its entry and is picked again.
+ */
+static __always_inline int cg_step_lookup(struct cg_ctx *c)
 {
+	struct cg_conn *conn = bpf_map_lookup_elem(&conntrack, &c->pkt.key);
 	const struct cg_cell *cell;
-	__u32 id = cg_table_pick(svc_id, hash);
 
-	cell = bpf_map_lookup_elem(&cells, &id);
-	if (!cell || cell->state != CG_CELL_ACTIVE)
-		return NULL;
-	v->cell = id;
-	return cell;
+	c->conn = conn;
+	if (!conn)
+		return CG_CONTINUE;
+	c->v.class = conn->class & (CG_MAX_CLASSES - 1);
+	cell = cg_cell_holding(conn->cell);
+	if (!cell)
+		return CG_CONTINUE;
+	c->held = 1;
+	c->cell = cell;
+	c->v.cell = conn->cell;
+	if (c->syn) {
+		c->v.retry = !!(conn->flags & CG_CONN_F_SYN);
+		return CG_CONTINUE;
+	}
+	c->v.svc = conn->service;
+	c->hash = conn->hash;
+	/* the handshake went on: a SYN now would be a new connection, not a retry */
+	if ((conn->flags & CG_CONN_F_SYN) && !c->pkt.icmp_err)
+		conn->flags &= ~CG_CONN_F_SYN;
+	return CG_CONTINUE;
+}
+
+/* Service: (VIP, port, proto); fragments use the (VIP, port 0, proto) alias. */
+static __always_inline int cg_step_service(struct cg_ctx *c)
+{
+	struct cg_service_key skey = {};
+
+	cg_copy_addr(skey.addr, c->pkt.key.daddr);
+	skey.port = c->pkt.frag == CG_FRAG_NONE ? c->pkt.key.dport : 0;
+	skey.proto = c->pkt.key.proto;
+	skey.family = c->pkt.key.family;
+	c->svc = bpf_map_lookup_elem(&services, &skey);
+	if (!c->svc) {
+		c->v.stat = CG_STAT_PASS_NO_SERVICE;
+		return XDP_PASS;
+	}
+	c->v.svc = c->svc->id;
+	c->hash = cg_flow_hash(&c->pkt.key, CG_HASH_SEED_CELL);
+	return CG_CONTINUE;
 }
 
 /*
- * Classify a new flow: the longest source-prefix rule, else the DSCP rule,
- * else the service's default class. Established flows keep the class their
- * first packet got (it is in their connection entry).
+ * The class of a new flow: the longest source-prefix rule, else the DSCP
+ * rule, else the service's default class.
  */
-static __always_inline __u32 cg_step_classify(const struct cg_pkt *pkt,
-					      const struct cg_service *svc)
+static __always_inline __u32 cg_class_of(const struct cg_pkt *pkt, const struct cg_service *svc)
 {
 	const struct cg_class_rule *rule;
 	const struct cg_dscp_rule *d;
@@ -133,6 +187,49 @@ static __always_inline __u32 cg_step_classify(const struct cg_pkt *pkt,
 	if (d && (d->flags & CG_DSCP_F_SET))
 		return d->class & (CG_MAX_CLASSES - 1);
 	return svc->default_class & (CG_MAX_CLASSES - 1);
+}
+
+/*
+ * Classify a flow without an entry (cg_class_of). A flow with one keeps the
+ * class its first packet got: the lookup step took it from the entry.
+ */
+static __always_inline int cg_step_classify(struct cg_ctx *c)
+{
+	if (!c->conn)
+		c->v.class = cg_class_of(&c->pkt, c->svc);
+	return CG_CONTINUE;
+}
+
+/* Maglev pick: the cell id in the service's live table, CG_NO_ID without a table. */
+static __always_inline __u32 cg_table_pick(__u32 svc_id, __u32 hash)
+{
+	__u32 zero = 0, slot, *size, *cell;
+	void *table;
+
+	table = bpf_map_lookup_elem(&tables, &svc_id);
+	if (!table)
+		return CG_NO_ID;
+	size = bpf_map_lookup_elem(table, &zero);
+	if (!size || !*size)
+		return CG_NO_ID;
+	slot = cg_maglev_slot(hash, *size);
+	cell = bpf_map_lookup_elem(table, &slot);
+	return cell ? *cell : CG_NO_ID;
+}
+
+/* Pick: the cell the service's table names for the flow's hash; it must be active. */
+static __always_inline int cg_step_pick(struct cg_ctx *c)
+{
+	__u32 id = cg_table_pick(c->svc->id, c->hash);
+	const struct cg_cell *cell = bpf_map_lookup_elem(&cells, &id);
+
+	if (!cell || cell->state != CG_CELL_ACTIVE) {
+		c->v.stat = CG_STAT_DROP_NO_CELL;
+		return XDP_DROP;
+	}
+	c->v.cell = id;
+	c->cell = cell;
+	return CG_CONTINUE;
 }
 
 /* The shed thresholds of (cell, class). */
@@ -168,38 +265,6 @@ static __always_inline int cg_take(__u64 *tokens, __u64 *last, __u32 rate, __u32
 		return 0;
 	*tokens -= CG_NSEC_PER_SEC;
 	return 1;
-}
-
-/* Packets-per-second ceiling of class (this CPU's share). 1: within it. */
-static __always_inline int cg_pkt_ceiling(__u32 class, __u64 *now)
-{
-	const struct cg_class *c = bpf_map_lookup_elem(&classes, &class);
-	struct cg_bucket *b;
-
-	if (!c || !c->pkt_rate)
-		return 1;
-	b = bpf_map_lookup_elem(&buckets, &class);
-	if (!b)
-		return 1;
-	if (!*now)
-		*now = bpf_ktime_get_ns();
-	return cg_take(&b->pkt_tokens, &b->pkt_ns, c->pkt_rate, c->pkt_burst, *now);
-}
-
-/* New-flow ceiling of class (this CPU's share). 1: within it. */
-static __always_inline int cg_flow_ceiling(__u32 class, __u64 *now)
-{
-	const struct cg_class *c = bpf_map_lookup_elem(&classes, &class);
-	struct cg_bucket *b;
-
-	if (!c || !c->flow_rate)
-		return 1;
-	b = bpf_map_lookup_elem(&buckets, &class);
-	if (!b)
-		return 1;
-	if (!*now)
-		*now = bpf_ktime_get_ns();
-	return cg_take(&b->flow_tokens, &b->flow_ns, c->flow_rate, c->flow_burst, *now);
 }
 
 /* Word i (0..3) of the netmask of a len-bit prefix, in network order. */
@@ -248,240 +313,181 @@ static __always_inline int cg_guard_admits(const struct cg_pkt *pkt, const struc
 	return 0;
 }
 
-/* A pure SYN (SYN without ACK) opens a connection. */
-static __always_inline int cg_is_syn(const struct cg_pkt *pkt)
+/* New-flow ceiling of class (this CPU's share). 1: within it. */
+static __always_inline int cg_flow_ceiling(__u32 class, __u64 *now)
 {
-	return pkt->key.proto == IPPROTO_TCP && (pkt->tcp_flags & 0x12) == 0x02;
+	const struct cg_class *c = bpf_map_lookup_elem(&classes, &class);
+	struct cg_bucket *b;
+
+	if (!c || !c->flow_rate)
+		return 1;
+	b = bpf_map_lookup_elem(&buckets, &class);
+	if (!b)
+		return 1;
+	if (!*now)
+		*now = bpf_ktime_get_ns();
+	return cg_take(&b->flow_tokens, &b->flow_ns, c->flow_rate, c->flow_burst, *now);
 }
 
 /*
- * Admission of a new flow on its cell, cheapest refusal first: the shed level
- * of (cell, class), the source prefix's guard, the class's new-flow ceiling.
- * Returns CG_CONTINUE or XDP_DROP with the reason in v.
+ * Admit a new flow on its cell before it costs a connection entry, cheapest
+ * refusal first: the shed level of (cell, class), the source prefix's guard,
+ * the class's new-flow ceiling. A flow with an entry (its cell went down) was
+ * admitted once and is not refused again; an ICMP error never creates a flow.
  */
-static __always_inline int cg_step_admit(const struct cg_pkt *pkt, const struct cg_config *cfg,
-					 struct cg_verdict *v, __u64 *now)
-{
-	const struct cg_shed *sh = cg_shed_of(v->cell, v->class);
-
-	if (sh && sh->soft && cg_refused(sh->soft, cg_flow_hash(&pkt->key, CG_HASH_SEED_ADMIT))) {
-		v->stat = CG_STAT_DROP_SHED;
-		return XDP_DROP;
-	}
-	if (cfg->guard_rate && !cg_guard_admits(pkt, cfg, now)) {
-		v->stat = CG_STAT_DROP_GUARD;
-		return XDP_DROP;
-	}
-	if (!cg_flow_ceiling(v->class, now)) {
-		v->stat = CG_STAT_DROP_CEILING;
-		return XDP_DROP;
-	}
-	return CG_CONTINUE;
-}
-
-/*
- * Checks on an admitted flow's packets, made only when some level or ceiling
- * asks for them (settings flags): the hard shed level of (cell, class) and
- * the class's packet ceiling. Returns CG_CONTINUE or XDP_DROP with the reason.
- */
-static __always_inline int cg_step_established(const struct cg_pkt *pkt,
-					       const struct cg_config *cfg, struct cg_verdict *v,
-					       __u64 *now)
+static __always_inline int cg_step_admit(struct cg_ctx *c)
 {
 	const struct cg_shed *sh;
 
-	if (cfg->flags & CG_CFG_F_HARD) {
-		sh = cg_shed_of(v->cell, v->class);
-		if (sh && sh->hard &&
-		    cg_refused(sh->hard, cg_flow_hash(&pkt->key, CG_HASH_SEED_ADMIT))) {
-			v->stat = CG_STAT_DROP_SHED_HARD;
-			return XDP_DROP;
-		}
+	if (c->conn || c->pkt.icmp_err)
+		return CG_CONTINUE;
+	sh = cg_shed_of(c->v.cell, c->v.class);
+	if (sh && sh->soft && cg_refused(sh->soft, cg_flow_hash(&c->pkt.key, CG_HASH_SEED_ADMIT))) {
+		c->v.stat = CG_STAT_DROP_SHED;
+		return XDP_DROP;
 	}
-	if ((cfg->flags & CG_CFG_F_PPS) && !cg_pkt_ceiling(v->class, now)) {
-		v->stat = CG_STAT_DROP_CEILING;
+	if (c->cfg->guard_rate && !cg_guard_admits(&c->pkt, c->cfg, &c->now)) {
+		c->v.stat = CG_STAT_DROP_GUARD;
+		return XDP_DROP;
+	}
+	if (!cg_flow_ceiling(c->v.class, &c->now)) {
+		c->v.stat = CG_STAT_DROP_CEILING;
 		return XDP_DROP;
 	}
 	return CG_CONTINUE;
 }
 
 /*
- * Lookup, pick and admit. An established flow whose cell still holds flows
- * (active or draining) keeps that cell and its class. Anything else is picked
- * from the service's table and, if it is a new flow, classified and admitted
- * before it costs a connection entry. A pure SYN is admitted before the
- * connection table is even read: a refused SYN costs no LRU lookup, and a
- * retried SYN meets the same decision. A flow re-picked because its cell went
- * down was admitted once and is not refused again. ICMP errors follow their
- * flow and never create one. Returns CG_CONTINUE with *cellp set, or a verdict.
+ * Record: the flow's connection entry, new or (its cell went down) pointing
+ * at the cell just picked. Not for an established flow, nor for an ICMP
+ * error, which follows its flow and never creates one.
  */
-static __always_inline int cg_step_flow(struct cg_pkt *pkt, const struct cg_service *svc,
-					const struct cg_config *cfg, __u32 hash,
-					struct cg_conn *conn, int looked,
-					const struct cg_cell **cellp, struct cg_verdict *v,
-					__u64 *now)
+static __always_inline int cg_step_record(struct cg_ctx *c)
 {
 	struct cg_conn entry = {};
-	const struct cg_cell *cell = NULL, *held;
-	int syn = cg_is_syn(pkt), admitted = 0, act;
 
-	if (syn) {
-		v->class = cg_step_classify(pkt, svc);
-		cell = cg_step_pick(svc->id, hash, v);
-		if (!cell) {
-			v->stat = CG_STAT_DROP_NO_CELL;
-			return XDP_DROP;
-		}
-		act = cg_step_admit(pkt, cfg, v, now);
-		if (act != CG_CONTINUE)
-			return act;
-		admitted = 1;
-	}
-
-	if (!looked)
-		conn = bpf_map_lookup_elem(&conntrack, &pkt->key);
-	if (conn) {
-		held = cg_cell_holding(conn->cell);
-		if (held) {
-			/* a SYN of a known flow: still in the SYN state, it is a retry */
-			v->cell = conn->cell;
-			v->class = conn->class & (CG_MAX_CLASSES - 1);
-			v->retry = !!(conn->flags & CG_CONN_F_SYN);
-			*cellp = held;
-			return cg_step_established(pkt, cfg, v, now);
-		}
-		/* its cell is down: re-picked below, keeping its class, not re-admitted */
-		v->class = conn->class & (CG_MAX_CLASSES - 1);
-		admitted = 1;
-		cell = NULL;
-	}
-
-	if (!cell) {
-		if (!conn)
-			v->class = cg_step_classify(pkt, svc);
-		cell = cg_step_pick(svc->id, hash, v);
-		if (!cell) {
-			v->stat = CG_STAT_DROP_NO_CELL;
-			return XDP_DROP;
-		}
-	}
-	*cellp = cell;
-	if (pkt->icmp_err)
+	if (c->held || c->pkt.icmp_err)
 		return CG_CONTINUE;
-	if (!admitted) {
-		act = cg_step_admit(pkt, cfg, v, now);
-		if (act != CG_CONTINUE)
-			return act;
-	}
-	entry.cell = v->cell;
-	entry.service = svc->id;
-	entry.class = v->class;
-	entry.flags = (pkt->frag != CG_FRAG_NONE ? CG_CONN_F_FRAG : 0) | (syn ? CG_CONN_F_SYN : 0);
-	entry.hash = hash;
-	if (bpf_map_update_elem(&conntrack, &pkt->key, &entry, BPF_ANY) == 0)
-		v->new_flow = 1;
-	return cg_step_established(pkt, cfg, v, now);
+	entry.cell = c->v.cell;
+	entry.service = c->svc->id;
+	entry.class = c->v.class;
+	entry.flags =
+		(c->pkt.frag != CG_FRAG_NONE ? CG_CONN_F_FRAG : 0) | (c->syn ? CG_CONN_F_SYN : 0);
+	entry.hash = c->hash;
+	if (bpf_map_update_elem(&conntrack, &c->pkt.key, &entry, BPF_ANY) == 0)
+		c->v.new_flow = 1;
+	return CG_CONTINUE;
 }
 
 /*
- * The established-flow path, first for anything but a pure SYN: one lookup
- * of the connection table and, on a hit whose cell still holds flows, no
- * service lookup and no hash (the entry has both). Returns the cell, or NULL
- * (conn then says whether an entry exists, for the slow path).
+ * The flow part of the path for a packet that is not established: service,
+ * classify, pick, admit, then (a pure SYN) the connection table, then the
+ * entry. Each step runs once.
  */
-static __always_inline const struct cg_cell *cg_step_established_fast(struct cg_pkt *pkt,
-								      struct cg_conn **connp,
-								      struct cg_verdict *v,
-								      __u32 *hash)
+static __always_inline int cg_step_flow(struct cg_ctx *c)
 {
-	struct cg_conn *conn = bpf_map_lookup_elem(&conntrack, &pkt->key);
-	const struct cg_cell *cell;
+	int act;
 
-	*connp = conn;
-	if (!conn)
-		return NULL;
-	cell = cg_cell_holding(conn->cell);
-	if (!cell)
-		return NULL;
-	v->svc = conn->service;
-	v->cell = conn->cell;
-	v->class = conn->class & (CG_MAX_CLASSES - 1);
-	*hash = conn->hash;
-	/* the handshake went on: a SYN now would be a new connection, not a retry */
-	if ((conn->flags & CG_CONN_F_SYN) && !pkt->icmp_err)
-		conn->flags &= ~CG_CONN_F_SYN;
-	return cell;
+	act = cg_step_service(c);
+	if (act == CG_CONTINUE)
+		act = cg_step_classify(c);
+	if (act == CG_CONTINUE)
+		act = cg_step_pick(c);
+	if (act == CG_CONTINUE)
+		act = cg_step_admit(c);
+	if (act == CG_CONTINUE && c->syn)
+		act = cg_step_lookup(c);
+	if (act == CG_CONTINUE)
+		act = cg_step_record(c);
+	return act;
 }
 
-static __always_inline int cg_route(struct xdp_md *ctx, struct cg_pkt *pkt, struct cg_verdict *v)
+/* Packets-per-second ceiling of class (this CPU's share). 1: within it. */
+static __always_inline int cg_pkt_ceiling(__u32 class, __u64 *now)
 {
-	const struct cg_service *svc;
-	const struct cg_config *cfg;
-	const struct cg_cell *cell = NULL;
-	struct cg_conn *conn = NULL;
-	__u32 zero = 0, hash = 0, overhead;
-	__u64 now = 0;
-	int act, looked = 0;
+	const struct cg_class *c = bpf_map_lookup_elem(&classes, &class);
+	struct cg_bucket *b;
 
-	cfg = bpf_map_lookup_elem(&settings, &zero);
-	if (!cfg) {
-		v->stat = CG_STAT_DROP_ERROR;
-		return XDP_DROP;
-	}
+	if (!c || !c->pkt_rate)
+		return 1;
+	b = bpf_map_lookup_elem(&buckets, &class);
+	if (!b)
+		return 1;
+	if (!*now)
+		*now = bpf_ktime_get_ns();
+	return cg_take(&b->pkt_tokens, &b->pkt_ns, c->pkt_rate, c->pkt_burst, *now);
+}
 
-	if (!cg_is_syn(pkt)) {
-		cell = cg_step_established_fast(pkt, &conn, v, &hash);
-		looked = 1;
-		if (cell) {
-			act = cg_step_established(pkt, cfg, v, &now);
-			if (act != CG_CONTINUE)
-				return act;
-			goto send;
+/*
+ * Police an admitted flow's packets, checked only when some level or ceiling
+ * asks for it (settings flags): the hard shed level of (cell, class) and the
+ * class's packet ceiling. Not for an ICMP error about a flow that was not
+ * established.
+ */
+static __always_inline int cg_step_police(struct cg_ctx *c)
+{
+	const struct cg_shed *sh;
+
+	if (c->pkt.icmp_err && !c->held)
+		return CG_CONTINUE;
+	if (c->cfg->flags & CG_CFG_F_HARD) {
+		sh = cg_shed_of(c->v.cell, c->v.class);
+		if (sh && sh->hard &&
+		    cg_refused(sh->hard, cg_flow_hash(&c->pkt.key, CG_HASH_SEED_ADMIT))) {
+			c->v.stat = CG_STAT_DROP_SHED_HARD;
+			return XDP_DROP;
 		}
 	}
-
-	svc = cg_step_service(pkt);
-	if (!svc) {
-		v->stat = CG_STAT_PASS_NO_SERVICE;
-		return XDP_PASS;
-	}
-	v->svc = svc->id;
-	v->class = svc->default_class & (CG_MAX_CLASSES - 1);
-	hash = cg_flow_hash(&pkt->key, CG_HASH_SEED_CELL);
-	act = cg_step_flow(pkt, svc, cfg, hash, conn, looked, &cell, v, &now);
-	if (act != CG_CONTINUE)
-		return act;
-	if (!cell) {
-		v->stat = CG_STAT_DROP_NO_CELL;
+	if ((c->cfg->flags & CG_CFG_F_PPS) && !cg_pkt_ceiling(c->v.class, &c->now)) {
+		c->v.stat = CG_STAT_DROP_CEILING;
 		return XDP_DROP;
 	}
+	return CG_CONTINUE;
+}
 
-send:
-	overhead = cg_encap_overhead(cell);
-	if (pkt->l3_len + overhead > cfg->mtu) {
-		if (pkt->df && !pkt->icmp_err &&
-		    cg_reply_too_big(ctx, pkt, cfg->mtu - overhead) == 0) {
-			v->stat = CG_STAT_ICMP_TOO_BIG;
-			return XDP_TX;
-		}
-		v->stat = CG_STAT_DROP_TOO_BIG;
+/*
+ * MTU: the datagram with the cell's outer headers must fit settings.mtu. If
+ * not, an ICMP too big goes back to the client (DF set, IPv6 always, never
+ * about an ICMP error), else the packet is dropped: XDP cannot fragment.
+ */
+static __always_inline int cg_step_mtu(struct cg_ctx *c)
+{
+	__u32 overhead, mtu = c->cfg->mtu;
+
+	/* every path here has set the cell; the check is the verifier's */
+	if (!c->cell) {
+		c->v.stat = CG_STAT_DROP_NO_CELL;
 		return XDP_DROP;
 	}
+	overhead = cg_encap_overhead(c->cell);
+	if (c->pkt.l3_len + overhead <= mtu)
+		return CG_CONTINUE;
+	if (c->pkt.df && !c->pkt.icmp_err &&
+	    cg_reply_too_big(c->xdp, &c->pkt, mtu - overhead) == 0) {
+		c->v.stat = CG_STAT_ICMP_TOO_BIG;
+		return XDP_TX;
+	}
+	c->v.stat = CG_STAT_DROP_TOO_BIG;
+	return XDP_DROP;
+}
 
-	if (cg_encap(ctx, pkt, cell, cfg, hash) < 0) {
-		v->stat = CG_STAT_DROP_ERROR;
+/* Encap: outer headers to the cell, sent back out (XDP_TX). */
+static __always_inline int cg_step_encap(struct cg_ctx *c)
+{
+	if (cg_encap(c->xdp, &c->pkt, c->cell, c->cfg, c->hash) < 0) {
+		c->v.stat = CG_STAT_DROP_ERROR;
 		return XDP_DROP;
 	}
-	v->stat = pkt->icmp_err ? CG_STAT_FWD_ICMP : CG_STAT_FWD;
+	c->v.stat = c->pkt.icmp_err ? CG_STAT_FWD_ICMP : CG_STAT_FWD;
 	return XDP_TX;
 }
 
-/* The single exit: every packet is counted here, per CPU. */
+/* Count: the single exit, every packet counted here once, per CPU. */
 static __always_inline void cg_count(const struct cg_verdict *v)
 {
 	__u32 stat = v->stat, key;
 	int fwd = stat == CG_STAT_FWD || stat == CG_STAT_FWD_ICMP;
-	int drop = stat >= CG_STAT_DROP_MALFORMED;
+	int drop = CG_STAT_IS_DROP(stat);
 	int too_big = stat == CG_STAT_ICMP_TOO_BIG || stat == CG_STAT_DROP_TOO_BIG;
 	struct cg_cell_stats *cs;
 	struct cg_svc_stats *ss;
@@ -525,21 +531,35 @@ static __always_inline void cg_count(const struct cg_verdict *v)
 }
 
 /*
- * cg_router_run - the whole packet path: parse, service, connection table or
- * classify, pick and admit, encapsulation, counting. Returns the XDP verdict.
+ * cg_router_run - the whole packet path, the steps in the order listed at the
+ * top of this file, then the count. Returns the XDP verdict.
  */
 static __always_inline int cg_router_run(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	struct cg_verdict v = { .svc = CG_NO_ID, .cell = CG_NO_ID, .len = end - data };
-	struct cg_pkt pkt = {};
+	struct cg_ctx c = {
+		.xdp = ctx,
+		.data = (void *)(long)ctx->data,
+		.end = (void *)(long)ctx->data_end,
+		.v = { .svc = CG_NO_ID, .cell = CG_NO_ID },
+	};
 	int act;
 
-	act = cg_step_parse(data, end, &pkt, &v);
+	c.v.len = c.end - c.data;
+	act = cg_step_parse(&c);
 	if (act == CG_CONTINUE)
-		act = cg_route(ctx, &pkt, &v);
-	cg_count(&v);
+		act = cg_step_config(&c);
+	/* established flows first: a pure SYN waits for its admission */
+	if (act == CG_CONTINUE && !c.syn)
+		act = cg_step_lookup(&c);
+	if (act == CG_CONTINUE && !c.held)
+		act = cg_step_flow(&c);
+	if (act == CG_CONTINUE)
+		act = cg_step_police(&c);
+	if (act == CG_CONTINUE)
+		act = cg_step_mtu(&c);
+	if (act == CG_CONTINUE)
+		act = cg_step_encap(&c);
+	cg_count(&c.v);
 	return act;
 }
 

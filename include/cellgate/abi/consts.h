@@ -109,7 +109,11 @@ enum cg_family {
 
 /*
  * Counter slots of the global stats map, one per verdict and reason.
- * Keep in sync with cg_stat_names[] in userspace/lib/dataplane.c.
+ * Keep in sync with cg_stat_names[] in userspace/lib/dataplane.c. The values
+ * are ABI (pinned maps are indexed by them): a new slot goes before
+ * CG_STAT_MAX, never between existing ones. The slots run in this order:
+ * passes, forwards and replies first, then the drop reasons, from
+ * CG_STAT_FIRST_DROP to CG_STAT_LAST_DROP (CG_STAT_IS_DROP()).
  */
 enum cg_stat {
 	CG_STAT_PASS_NOT_IP = 0, /* not IPv4/IPv6: passed untouched */
@@ -130,9 +134,20 @@ enum cg_stat {
 	CG_STAT_MAX,
 };
 
+#define CG_STAT_FIRST_DROP CG_STAT_DROP_MALFORMED /* the first drop reason */
+#define CG_STAT_LAST_DROP  CG_STAT_DROP_GUARD	  /* the last drop reason */
+/* Is slot s a drop? (The compiler makes the range test one comparison.) */
+#define CG_STAT_IS_DROP(s) ((s) >= CG_STAT_FIRST_DROP && (s) <= CG_STAT_LAST_DROP)
+_Static_assert(CG_STAT_FIRST_DROP == CG_STAT_ICMP_TOO_BIG + 1,
+	       "enum cg_stat: the slots before the first drop are passes, forwards and replies");
+_Static_assert(CG_STAT_LAST_DROP == CG_STAT_MAX - 1,
+	       "enum cg_stat: a slot added after the drops must move CG_STAT_LAST_DROP");
+
 /*
- * Counter slots of decap_stats: decapsulated, passed, dropped; the verdict
- * follows from the slot (decap_verdict() in bpf/decap.bpf.c).
+ * Counter slots of decap_stats: decapsulated, passed, dropped, in that order;
+ * the verdict follows from the slot (decap_verdict() in bpf/decap.bpf.c):
+ * XDP_DROP from CG_DECAP_STAT_FIRST_DROP to CG_DECAP_STAT_LAST_DROP, else
+ * XDP_PASS. The values are ABI: a new slot goes before CG_DECAP_STAT_MAX.
  */
 enum cg_decap_stat {
 	CG_DECAP_STAT_IPIP4 = 0,      /* outer IPv4, protocol 4 or 41: decapsulated */
@@ -146,5 +161,15 @@ enum cg_decap_stat {
 	CG_DECAP_STAT_DROP_ERROR,     /* a helper failed: should never count */
 	CG_DECAP_STAT_MAX,
 };
+
+#define CG_DECAP_STAT_FIRST_DROP CG_DECAP_STAT_DROP_MALFORMED /* the first drop reason */
+#define CG_DECAP_STAT_LAST_DROP	 CG_DECAP_STAT_DROP_ERROR     /* the last drop reason */
+/* Is slot s a drop? */
+#define CG_DECAP_STAT_IS_DROP(s) ((s) >= CG_DECAP_STAT_FIRST_DROP && (s) <= CG_DECAP_STAT_LAST_DROP)
+_Static_assert(CG_DECAP_STAT_FIRST_DROP == CG_DECAP_STAT_PASS_NOT_LOCAL + 1,
+	       "enum cg_decap_stat: the slots before the first drop decapsulate or pass");
+_Static_assert(
+	CG_DECAP_STAT_LAST_DROP == CG_DECAP_STAT_MAX - 1,
+	"enum cg_decap_stat: a slot added after the drops must move CG_DECAP_STAT_LAST_DROP");
 
 #endif /* CELLGATE_CONSTS_H */
