@@ -313,19 +313,24 @@ static __always_inline int cg_guard_admits(const struct cg_pkt *pkt, const struc
 	return 0;
 }
 
-/* New-flow ceiling of class (this CPU's share). 1: within it. */
-static __always_inline int cg_flow_ceiling(__u32 class, __u64 *now)
+/*
+ * A ceiling of class (this CPU's share): its new flows (pkt 0) or its
+ * packets (pkt 1; a constant, so each caller inlines one branch). 1: within it.
+ */
+static __always_inline int cg_ceiling(__u32 class, int pkt, __u64 *now)
 {
 	const struct cg_class *c = bpf_map_lookup_elem(&classes, &class);
 	struct cg_bucket *b;
 
-	if (!c || !c->flow_rate)
+	if (!c || !(pkt ? c->pkt_rate : c->flow_rate))
 		return 1;
 	b = bpf_map_lookup_elem(&buckets, &class);
 	if (!b)
 		return 1;
 	if (!*now)
 		*now = bpf_ktime_get_ns();
+	if (pkt)
+		return cg_take(&b->pkt_tokens, &b->pkt_ns, c->pkt_rate, c->pkt_burst, *now);
 	return cg_take(&b->flow_tokens, &b->flow_ns, c->flow_rate, c->flow_burst, *now);
 }
 
@@ -350,7 +355,7 @@ static __always_inline int cg_step_admit(struct cg_ctx *c)
 		c->v.stat = CG_STAT_DROP_GUARD;
 		return XDP_DROP;
 	}
-	if (!cg_flow_ceiling(c->v.class, &c->now)) {
+	if (!cg_ceiling(c->v.class, 0, &c->now)) {
 		c->v.stat = CG_STAT_DROP_CEILING;
 		return XDP_DROP;
 	}
@@ -402,22 +407,6 @@ static __always_inline int cg_step_flow(struct cg_ctx *c)
 	return act;
 }
 
-/* Packets-per-second ceiling of class (this CPU's share). 1: within it. */
-static __always_inline int cg_pkt_ceiling(__u32 class, __u64 *now)
-{
-	const struct cg_class *c = bpf_map_lookup_elem(&classes, &class);
-	struct cg_bucket *b;
-
-	if (!c || !c->pkt_rate)
-		return 1;
-	b = bpf_map_lookup_elem(&buckets, &class);
-	if (!b)
-		return 1;
-	if (!*now)
-		*now = bpf_ktime_get_ns();
-	return cg_take(&b->pkt_tokens, &b->pkt_ns, c->pkt_rate, c->pkt_burst, *now);
-}
-
 /*
  * Police an admitted flow's packets, checked only when some level or ceiling
  * asks for it (settings flags): the hard shed level of (cell, class) and the
@@ -438,7 +427,7 @@ static __always_inline int cg_step_police(struct cg_ctx *c)
 			return XDP_DROP;
 		}
 	}
-	if ((c->cfg->flags & CG_CFG_F_PPS) && !cg_pkt_ceiling(c->v.class, &c->now)) {
+	if ((c->cfg->flags & CG_CFG_F_PPS) && !cg_ceiling(c->v.class, 1, &c->now)) {
 		c->v.stat = CG_STAT_DROP_CEILING;
 		return XDP_DROP;
 	}
