@@ -1,11 +1,32 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-# lib.sh - shared by the lab tests that run cellgated: the lab, the daemon, cellctl, cleanup
+# lib.sh - shared by the e2e scripts: the test runner (e2e_run), results, and for the lab tests that
+# run cellgated: the lab, the daemon, cellctl, cleanup
 #
-# Source it, then call e2e_init NAME: it makes a private lab (LAB_PREFIX
-# cg<NAME><pid>, LAB_DIR a temp dir) and a trap that kills the daemon,
-# removes its pins and tears the lab down on any exit. Results are printed as
-# "PASS name", "FAIL name: why" or (skip.sh) "SKIP name: why"; tests/run.sh counts them.
-# Every wait is bounded.
+# A script is one shell function per test plus the list of them, and ends with e2e_run:
+#
+#   setup() { e2e_init NAME; lab_up || return; ...; }   # optional: once, before the first test
+#   test_apply_writes_only_the_diff() { ...; }  # 0 pass, non-zero fail
+#   E2E_TESTS=(test_apply_writes_only_the_diff ...)   # every test_ function, in running order
+#   e2e_run "$@"
+#
+#   bash tests/e2e/test_x.sh               setup, then every listed test in order
+#   bash tests/e2e/test_x.sh NAME...       setup, then only those tests (the test_ prefix is
+#                                          optional); they still run in list order
+#   bash tests/e2e/test_x.sh --list        the tests, one a line; needs no root, runs nothing
+#
+# Results are lines tests/run.sh counts: "PASS name", "FAIL name: why", "SKIP name: why" (name is
+# the function's without test_). A test that returns 0 prints PASS; non-zero prints FAIL with the
+# reason it gave through e2e_fail_reason (else its exit status); e2e_skip or e2e_require_* inside
+# a test (skip.sh; write `e2e_require_cmd t x || return`) prints SKIP with the reason. A test that
+# makes several named checks (check, pass, fail) prints those lines instead of its own, plus a
+# FAIL line if it returns non-zero without having printed one. Tests share the shell: a test may
+# use what an earlier one left (variables, daemon state) and says so in a comment; run alone by
+# name it may then fail. setup may print PASS lines; if it fails (or prints a FAIL, or calls
+# e2e_skip: the whole script skips) no test runs.
+#
+# For the lab: e2e_init NAME (in setup) makes a private lab (LAB_PREFIX cg<NAME><pid>, LAB_DIR a
+# temp dir) and a trap that kills the daemon, removes its pins and tears the lab down on any exit,
+# failure or interruption included. Every wait is bounded.
 # shellcheck shell=bash
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -13,25 +34,151 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$top/tests/e2e/skip.sh"
 BUILD=${BUILD:-build}
 case $BUILD in /*) build_dir=$BUILD ;; *) build_dir=$top/$BUILD ;; esac
-# shellcheck disable=SC2034 # read by the test scripts that source this file
-failed=0
 GD_PID=
 
-pass() { echo "PASS $1"; }
-fail() {
-	echo "FAIL $1${2:+: $2}"
-	# shellcheck disable=SC2034 # read by the test scripts that source this file
-	failed=1
+# ---- the runner ----
+
+E2E_TEST=        # the test function running now; skip.sh's helpers read it
+E2E_REASON=      # why the running test failed (e2e_fail_reason)
+E2E_SKIP_REASON= # why it skipped (skip.sh's e2e_skip)
+e2e_npass=0 e2e_nfail=0 e2e_nskip=0 # the script's lines so far
+e2e_tlines=0 e2e_tfail=0            # the running test's (or setup's) lines, and its FAIL lines
+
+# e2e_line PASS|FAIL|SKIP NAME [WHY]: print one result line and count it
+e2e_line() {
+	echo "$1 $2${3:+: $3}"
+	case $1 in
+	PASS) e2e_npass=$((e2e_npass + 1)) ;;
+	FAIL) e2e_nfail=$((e2e_nfail + 1)) e2e_tfail=$((e2e_tfail + 1)) ;;
+	SKIP) e2e_nskip=$((e2e_nskip + 1)) ;;
+	esac
+	e2e_tlines=$((e2e_tlines + 1))
 }
+
+# e2e_fail_reason WHY...: what the failing test prints after "FAIL name: "; returns 1, so a test
+# can end with it or write `cond || e2e_fail_reason "..." || return`
+e2e_fail_reason() {
+	E2E_REASON=$*
+	return 1
+}
+
+# pass NAME / fail NAME [WHY]: one named check of a test (or of setup). fail returns 1 and then
+# calls e2e_fail_context if the script defines it (to show the last command's output).
+pass() { e2e_line PASS "$1"; }
+fail() {
+	e2e_line FAIL "$1" "${2:-}"
+	if declare -F e2e_fail_context >/dev/null; then e2e_fail_context; fi
+	return 1
+}
+
+# check NAME COMMAND...: PASS if the command succeeds (its output discarded), FAIL otherwise, with
+# the reason the command gave (e2e_fail_reason) or its first line
+check() {
+	local name=$1 cmd
+	shift
+	E2E_REASON=
+	cmd=${*%%$'\n'*}
+	if "$@" >/dev/null; then pass "$name"; else fail "$name" "${E2E_REASON:-failed: ${cmd:0:70}}"; fi
+}
+
+# e2e_run [--list | NAME...]: run setup (if defined), then the tests of E2E_TESTS (all, or those
+# named) in list order, one result line each, then a summary line. Returns 0 if nothing failed, 2
+# on a bad name or list (nothing run).
+e2e_run() {
+	local script t name found sel=() rc
+	script=$(basename "$0")
+	# shellcheck disable=SC2153 # E2E_TESTS is the script's
+	if ! declare -p E2E_TESTS >/dev/null 2>&1; then
+		echo "$script: no E2E_TESTS list" >&2
+		return 2
+	fi
+	for t in "${E2E_TESTS[@]}"; do
+		if [[ $t != test_* ]] || ! declare -F "$t" >/dev/null; then
+			echo "$script: '$t' in E2E_TESTS is not a test_ function" >&2
+			return 2
+		fi
+	done
+	for t in $(declare -F | awk '$3 ~ /^test_/ {print $3}'); do
+		if ! e2e_listed "$t"; then
+			echo "$script: $t is defined but not in E2E_TESTS" >&2
+			return 2
+		fi
+	done
+	case ${1:-} in
+	--list)
+		printf '%s\n' "${E2E_TESTS[@]}"
+		return 0
+		;;
+	-h | --help)
+		echo "usage: $script [--list | TEST...]   (TEST with or without its test_ prefix)"
+		return 0
+		;;
+	-*)
+		echo "$script: unknown option '$1' (--list, or test names)" >&2
+		return 2
+		;;
+	esac
+	for name; do
+		t=test_${name#test_}
+		if ! e2e_listed "$t"; then
+			echo "$script: no test '$name' (--list shows them)" >&2
+			return 2
+		fi
+		sel+=("$t")
+	done
+
+	if declare -F setup >/dev/null; then
+		E2E_REASON='' e2e_tlines=0 e2e_tfail=0
+		setup
+		rc=$?
+		if [ "$rc" -ne 0 ] || [ "$e2e_tfail" -gt 0 ]; then
+			[ "$e2e_tfail" -eq 0 ] && e2e_line FAIL setup "${E2E_REASON:-exit status $rc}"
+			e2e_summary "$script"
+			return 1
+		fi
+	fi
+	for t in "${E2E_TESTS[@]}"; do
+		if [ ${#sel[@]} -gt 0 ]; then
+			found=0
+			for name in "${sel[@]}"; do [ "$name" = "$t" ] && found=1; done
+			[ "$found" -eq 1 ] || continue
+		fi
+		e2e_run_one "$t"
+	done
+	e2e_summary "$script"
+	[ "$e2e_nfail" -eq 0 ]
+}
+
+# e2e_listed FUNCTION: true if FUNCTION is in E2E_TESTS
+e2e_listed() {
+	local t
+	for t in "${E2E_TESTS[@]}"; do [ "$t" = "$1" ] && return 0; done
+	return 1
+}
+
+# e2e_run_one FUNCTION: run one test in this shell and print its line (see the top of the file)
+e2e_run_one() {
+	local t=$1 name=${1#test_} rc
+	E2E_TEST=$t E2E_REASON='' E2E_SKIP_REASON='' e2e_tlines=0 e2e_tfail=0
+	"$t"
+	rc=$?
+	E2E_TEST=
+	if [ -n "$E2E_SKIP_REASON" ]; then
+		e2e_line SKIP "$name" "$E2E_SKIP_REASON"
+	elif [ "$e2e_tlines" -eq 0 ] && [ "$rc" -eq 0 ]; then
+		e2e_line PASS "$name"
+	elif [ "$rc" -ne 0 ] && [ "$e2e_tfail" -eq 0 ]; then
+		fail "$name" "${E2E_REASON:-exit status $rc}"
+	fi
+	return 0
+}
+
+e2e_summary() { echo "$1: $e2e_npass passed, $e2e_nfail failed, $e2e_nskip skipped"; }
+
+# ---- the lab ----
+
 # show FILE: indented, the context of a failure
 show() { sed 's/^/    /' "$1" | tail -n "${2:-40}"; }
-
-# check NAME COMMAND...: PASS if the command succeeds (its output discarded), FAIL otherwise
-check() {
-	local name=$1
-	shift
-	if "$@" >/dev/null; then pass "$name"; else fail "$name"; fi
-}
 
 # in_lb CMD...: run in the LB's network namespace. nsenter, not 'ip netns exec': the latter
 # remounts /sys, and pins made under it would vanish with the process.
@@ -57,7 +204,8 @@ e2e_cleanup() {
 	rm -rf "$LAB_DIR"
 }
 
-# e2e_init NAME: root check, a private lab dir and the cleanup trap. Exits (SKIP) without root.
+# e2e_init NAME: root check, a private lab dir and the cleanup trap. Call it in setup: without
+# root the whole script skips (exits).
 e2e_init() {
 	e2e_require_root "$1" "namespaces, veth, XDP, bpffs"
 	export LAB_PREFIX=cg${1//[^a-z0-9]/}$$
@@ -74,12 +222,13 @@ e2e_init() {
 # Set by lab_up from `scripts/lab.sh env` (eval'ed, so named here for readers and shellcheck).
 LAB_NS_LB=${LAB_NS_LB:-} LAB_NS_C1=${LAB_NS_C1:-} LAB_NS_C2=${LAB_NS_C2:-}
 
-# lab_up [--direct]: build the topology and load its variables (LAB_NS_*, LAB_VIP4, ...)
+# lab_up [--direct]: build the topology and load its variables (LAB_NS_*, LAB_VIP4, ...); on
+# failure prints FAIL lab_up and returns 1 (for setup: `lab_up || return`)
 lab_up() {
 	if ! LAB_NO_BUILD=1 bash "$top/scripts/lab.sh" up "$@" >"$LAB_DIR/lab-up.log" 2>&1; then
-		fail lab_up
 		show "$LAB_DIR/lab-up.log"
-		exit 1
+		fail lab_up "scripts/lab.sh up failed"
+		return
 	fi
 	eval "$(bash "$top/scripts/lab.sh" env)"
 }
