@@ -104,6 +104,19 @@ struct cg_ctl_server *cg_ctl_server_new(struct cg_loop *loop, const char *path,
  */
 void cg_ctl_server_free(struct cg_ctl_server *srv);
 
+/* Who sent the request being handled: the kernel's word (SO_PEERCRED), not the client's. */
+struct cg_ctl_peer {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+};
+
+/*
+ * cg_ctl_server_peer - the credentials of the peer whose request a handler
+ * is running for; NULL outside a handler. An audit trail records these.
+ */
+const struct cg_ctl_peer *cg_ctl_server_peer(const struct cg_ctl_server *srv);
+
 /* cg_ctl_server_clients - the number of connections being served. */
 size_t cg_ctl_server_clients(const struct cg_ctl_server *srv);
 

@@ -80,8 +80,9 @@ extern const struct cg_object cg_guard_obj;	 /* struct cg_guard_cfg */
 
 /*
  * cg_show - text a client or a file controls, made safe to quote in a one-line
- * message: control bytes, DEL, ' and backslash as \\xNN, cut after 48 bytes
- * with "...". Returns buf.
+ * message: cg_escape(CG_ESC_QUOTES) of it (cellgate/text.h: controls, quotes,
+ * backslash and invalid UTF-8 as \\xNN, hidden characters as \\u{XXXX}), cut
+ * after 48 bytes with "...". Returns buf.
  */
 const char *cg_show(const char *s, char *buf, size_t len);
 

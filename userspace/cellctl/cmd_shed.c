@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* cmd_shed.c - cellctl shed: the shed levels per cell and class, who set them, their drops */
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,15 +193,15 @@ static bool check_cell(const char *text)
 }
 
 /* Who sets a level, as the state records it: "cellctl uid 0 (root)". */
+/*
+ * "by": cellgated records who asked from the socket's credentials; cellctl
+ * only adds, as a claim, the person sudo ran it for (SUDO_USER), if any.
+ */
 static void setter(char *buf, size_t len)
 {
-	uid_t uid = getuid();
-	struct passwd *pw = getpwuid(uid);
+	const char *su = getenv("SUDO_USER");
 
-	if (pw && pw->pw_name && pw->pw_name[0])
-		snprintf(buf, len, "cellctl uid %u (%.32s)", (unsigned int)uid, pw->pw_name);
-	else
-		snprintf(buf, len, "cellctl uid %u", (unsigned int)uid);
+	snprintf(buf, len, "%s", su && cg_name_valid(su) ? su : "");
 }
 
 static int do_set(int argc, char **argv)

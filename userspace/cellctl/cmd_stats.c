@@ -351,8 +351,16 @@ static int do_show(int argc, char **argv)
 			break;
 		cg_stats_delta(prev.snap, cur.snap, d);
 		/* a terminal is redrawn in place; a pipe or file gets readings in a row */
-		if (watch)
-			fputs(tty ? "\033[H\033[2J" : n ? "\n" : "", stdout);
+		if (watch && tty) {
+			/* the one escape sequence cellctl sends: past the escaping stdout (main.c) */
+			static const char clear[] = "\033[H\033[2J";
+
+			fflush(stdout);
+			if (write(STDOUT_FILENO, clear, sizeof(clear) - 1) < 0)
+				ret = -errno;
+		} else if (watch && n) {
+			fputc('\n', stdout);
+		}
 		print_sample(&(struct span){ .names = names, .prev = &prev, .cur = &cur, .d = d },
 			     watch);
 		sample_free(&prev);

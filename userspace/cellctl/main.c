@@ -13,6 +13,7 @@
 #include "cellgate/config.h"
 #include "cellgate/ctl.h"
 #include "cellgate/loop.h"
+#include "cellgate/text.h"
 #include "cellctl.h"
 
 #define CLI_MAX_TIMEOUT_MS 3600000 /* --timeout ceiling: an hour */
@@ -372,9 +373,31 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 int main(int argc, char **argv)
 {
+	FILE *out, *errs;
 	char **words;
 	int i, n = 0, ret;
 
+	/*
+	 * Everything cellctl prints goes through cg_escape (text.h): a name, a
+	 * reason or a file name the daemon or a file sent cannot reach the
+	 * terminal raw. Arguments must be UTF-8 text, as the protocol is.
+	 */
+	out = cg_escape_stream(stdout, 0);
+	errs = cg_escape_stream(stderr, 0);
+	if (out)
+		stdout = out;
+	if (errs) {
+		setvbuf(errs, NULL, _IOLBF, 0);
+		stderr = errs;
+	}
+	for (i = 1; i < argc; i++) {
+		char why[96], q[CG_SHOW_TEXT_MAX];
+		size_t off;
+
+		if (cg_text_check(argv[i], strlen(argv[i]), 0, &off, why, sizeof(why)))
+			return cli_usage_err("argument %d '%s': %s at byte %zu is not allowed", i,
+					     cg_show(argv[i], q, sizeof(q)), why, off);
+	}
 	cli.sock = CG_CTL_DEFAULT_PATH;
 	cli.pin_dir = CG_DP_PIN_DIR;
 	cli.state_dir = CG_STATE_DIR;

@@ -2,6 +2,7 @@
 /* cellgated_cmds.c - cellgated's control-socket commands: JSON in, desired-state change, JSON out */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,13 +181,42 @@ static int args_known_obj(const json_t *args, const struct cg_object *ob, const 
 }
 
 /* Commit next and answer {changes, written}; frees next. */
+/*
+ * Who sent the request being run, as the kernel says (SO_PEERCRED): "uid 0
+ * (root)", with "pid N" if with_pid. What a client says of itself is never
+ * taken for this.
+ */
+static void peer_who(const struct cgd *d, bool with_pid, char *buf, size_t len)
+{
+	const struct cg_ctl_peer *p = d->ctl ? cg_ctl_server_peer(d->ctl) : NULL;
+	struct passwd pw, *res = NULL;
+	char pwbuf[1024];
+	int o;
+
+	if (!p) {
+		snprintf(buf, len, "cellgated");
+		return;
+	}
+	if (getpwuid_r(p->uid, &pw, pwbuf, sizeof(pwbuf), &res) || !res ||
+	    !cg_name_valid(pw.pw_name))
+		o = snprintf(buf, len, "uid %u", (unsigned int)p->uid);
+	else
+		o = snprintf(buf, len, "uid %u (%.32s)", (unsigned int)p->uid, pw.pw_name);
+	if (with_pid && o >= 0 && (size_t)o < len)
+		snprintf(buf + o, len - (size_t)o, " pid %d", (int)p->pid);
+}
+
 static int commit_reply(struct cgd *d, struct cg_state *next, const char *cause, bool dry_run,
 			json_t **result, char *err, size_t errlen)
 {
 	json_t *changes = NULL, *written = NULL;
+	char who[96], why[CG_NAME_MAX + 256];
 	int ret;
 
-	ret = cgd_commit(d, next, cause, dry_run, &changes, &written, err, errlen);
+	/* every change's log line says who made it */
+	peer_who(d, true, who, sizeof(who));
+	snprintf(why, sizeof(why), "%s; %s", cause, who);
+	ret = cgd_commit(d, next, why, dry_run, &changes, &written, err, errlen);
 	cg_state_free(next);
 	if (ret < 0) {
 		json_decref(changes);
@@ -723,7 +753,13 @@ static int cmd_shed_set(void *ctx, const json_t *args, json_t **result, char *er
 		return ERR("'by' is longer than %zu bytes", sizeof(e.by) - 1);
 	if (reason && strlen(reason) >= sizeof(e.reason))
 		return ERR("'reason' is longer than %zu bytes", sizeof(e.reason) - 1);
-	snprintf(e.by, sizeof(e.by), "%s", by ? by : "unknown");
+	/* by: the kernel's word for who asked; what the client says is kept only as "for X" */
+	peer_who(d, false, e.by, sizeof(e.by));
+	if (by && by[0]) {
+		size_t o = strlen(e.by);
+
+		snprintf(e.by + o, sizeof(e.by) - o, " for %s", by);
+	}
 	snprintf(e.reason, sizeof(e.reason), "%s", reason ? reason : "");
 
 	if (cg_state_copy(&next, &d->st))
@@ -741,7 +777,7 @@ static int cmd_shed_set(void *ctx, const json_t *args, json_t **result, char *er
 		next.nshed++;
 	}
 	next.shed[i] = e;
-	snprintf(cause, sizeof(cause), "shed set %s/%u by %s", e.cell, e.class, e.by);
+	snprintf(cause, sizeof(cause), "shed set %s/%u", e.cell, e.class);
 	return commit_reply(d, &next, cause, false, result, err, errlen);
 }
 

@@ -27,14 +27,16 @@ static void expiry_timer(struct cg_loop *loop, void *arg)
 	}
 	for (i = 0; i < next.nshed; i++) {
 		const struct cg_shed_cfg *e = &next.shed[i];
+		char qby[CG_SHOW_TEXT_MAX], qreason[CG_SHOW_TEXT_MAX];
 
 		if (!e->expires || e->expires > now) {
 			next.shed[n++] = *e;
 			continue;
 		}
 		cg_level_format(e->level_ppm, level, sizeof(level));
-		cgd_log("shed level %s for %s/%u expired (set by %s: %s)", level, e->cell, e->class,
-			e->by, e->reason);
+		cgd_log("shed level %s for %s/%u expired (set by '%s': '%s')", level, e->cell,
+			e->class, cg_show(e->by, qby, sizeof(qby)),
+			cg_show(e->reason, qreason, sizeof(qreason)));
 	}
 	if (n == next.nshed) {
 		cg_state_free(&next);

@@ -19,18 +19,26 @@
 
 #include "cellgate/config.h"
 #include "cellgate/lock.h"
+#include "cellgate/text.h"
 #include "cellgate/view.h"
 #include "cellgated.h"
 
+/*
+ * One log line: whatever a client or a file put in it is escaped here
+ * (cg_escape: no control, no line break, no bidi), so no input can start a
+ * line of its own or hide part of one. Fields a client controls are also
+ * quoted at their call site (cg_show), so they cannot forge a field.
+ */
 void cgd_log(const char *fmt, ...)
 {
+	char msg[2048], line[4 * sizeof(msg)];
 	va_list ap;
 
-	fputs("cellgated: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	cg_escape(line, sizeof(line), msg, strlen(msg), 0);
+	fprintf(stderr, "cellgated: %s\n", line);
 }
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)

@@ -17,6 +17,7 @@
 
 #include "cellgate/check.h"
 #include "cellgate/codec.h"
+#include "cellgate/text.h"
 #include "cellgate/field.h"
 #include "cellgate/names.h"
 
@@ -1256,6 +1257,29 @@ static unsigned int where_line(void *arg, const char *kind, size_t idx, const ch
 	return v->line;
 }
 
+/*
+ * A config is UTF-8 text without hidden characters (cellgate/text.h), checked
+ * before libyaml reads it: libyaml would take a UTF-16 file, and it reads
+ * U+0085 and U+2028 as line breaks, so such text would mean one thing here
+ * and another to the next reader.
+ */
+static int text_load_check(struct cg_parse *p, const char *buf, size_t len)
+{
+	unsigned int line = 1, col = 1;
+	char why[96];
+	size_t off, i;
+
+	if (!cg_text_check(buf, len, CG_TEXT_LINES, &off, why, sizeof(why)))
+		return 0;
+	for (i = 0; i < off; i++) {
+		if (buf[i] == '\n')
+			line++, col = 1;
+		else if (((unsigned char)buf[i] & 0xc0) != 0x80)
+			col++;
+	}
+	return perr(p, line, "column %u: %s is not allowed in a config", col, why);
+}
+
 int cg_config_parse_buf(const char *name, const char *buf, size_t len, struct cg_state *st,
 			char *err, size_t errlen)
 {
@@ -1280,6 +1304,9 @@ int cg_config_parse_buf(const char *name, const char *buf, size_t len, struct cg
 		ret = -EFBIG;
 		goto out;
 	}
+	ret = text_load_check(p, buf, len);
+	if (ret)
+		goto out;
 	ret = yaml_load(p, buf, len, &root);
 	if (ret)
 		goto out;
@@ -1314,14 +1341,21 @@ int cg_config_read_file(const char *path, char **bufp, size_t *lenp, char *err, 
 	ssize_t n;
 	int fd = -1, ret = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		ret = -errno;
 		if (errlen)
 			snprintf(err, errlen, "cannot open '%s': %s", path, strerror(-ret));
 		goto out;
 	}
-	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > CG_CONFIG_MAX_SIZE) {
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		ret = -EINVAL;
+		if (errlen)
+			snprintf(err, errlen, "'%s' is not a regular file", path);
+		goto out;
+	}
+	if (sb.st_size > CG_CONFIG_MAX_SIZE) {
 		ret = -EFBIG;
 		if (errlen)
 			snprintf(err, errlen, "%s: file is too large (%lld bytes, at most %u)",

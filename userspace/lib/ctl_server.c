@@ -35,15 +35,14 @@ struct ctl_client {
 	struct cg_ctl_server *srv; /* server it belongs to */
 	struct ctl_client *prev;   /* neighbours on srv->clients */
 	struct ctl_client *next;
-	int fd;	   /* the connection, non-blocking */
-	uid_t uid; /* peer credentials (SO_PEERCRED) */
-	pid_t pid;
-	bool may_mutate;   /* may run mutating commands */
-	char *in;	   /* received bytes: at most one partial line between reads */
-	size_t in_len;	   /* bytes in in */
-	size_t in_cap;	   /* size of in, at most CG_CTL_MAX_LINE + 1 */
-	size_t in_scanned; /* leading bytes of in known to hold no '\n' */
-	char *out;	   /* replies not yet sent: out[out_off..out_len) */
+	int fd;			 /* the connection, non-blocking */
+	struct cg_ctl_peer peer; /* credentials (SO_PEERCRED) */
+	bool may_mutate;	 /* may run mutating commands */
+	char *in;		 /* received bytes: at most one partial line between reads */
+	size_t in_len;		 /* bytes in in */
+	size_t in_cap;		 /* size of in, at most CG_CTL_MAX_LINE + 1 */
+	size_t in_scanned;	 /* leading bytes of in known to hold no '\n' */
+	char *out;		 /* replies not yet sent: out[out_off..out_len) */
 	size_t out_off;
 	size_t out_len;
 	size_t out_cap;	    /* size of out */
@@ -59,23 +58,24 @@ struct ctl_client {
 };
 
 struct cg_ctl_server {
-	struct cg_loop *loop;	       /* loop it runs on */
-	int fd;			       /* listening socket */
-	char *path;		       /* socket file */
-	dev_t dev;		       /* identity of the socket file it made: */
-	ino_t ino;		       /* a replaced file is not unlinked */
-	bool own_path;		       /* path is ours to unlink */
-	const struct cg_ctl_cmd *cmds; /* command table, kept */
-	size_t ncmds;		       /* entries in cmds */
-	void *ctx;		       /* handlers' context */
-	struct cg_ctl_opts opts;       /* settings, defaults filled in */
-	uid_t uid;		       /* own effective uid: allowed everything */
-	struct ctl_client *clients;    /* connections served */
-	size_t nclients;	       /* entries in clients */
-	int accept_timer;	       /* resumes accepting after a pause, 0 if none */
-	uint64_t log_tokens;	       /* per-connection log lines allowed now, in thousandths */
-	uint64_t log_refill_ms;	       /* when log_tokens was last topped up */
-	uint64_t log_suppressed;       /* lines not logged since the last one that was */
+	struct cg_loop *loop;		/* loop it runs on */
+	int fd;				/* listening socket */
+	char *path;			/* socket file */
+	dev_t dev;			/* identity of the socket file it made: */
+	ino_t ino;			/* a replaced file is not unlinked */
+	bool own_path;			/* path is ours to unlink */
+	const struct cg_ctl_cmd *cmds;	/* command table, kept */
+	size_t ncmds;			/* entries in cmds */
+	void *ctx;			/* handlers' context */
+	const struct cg_ctl_peer *peer; /* of the request a handler runs for, else NULL */
+	struct cg_ctl_opts opts;	/* settings, defaults filled in */
+	uid_t uid;			/* own effective uid: allowed everything */
+	struct ctl_client *clients;	/* connections served */
+	size_t nclients;		/* entries in clients */
+	int accept_timer;		/* resumes accepting after a pause, 0 if none */
+	uint64_t log_tokens;		/* per-connection log lines allowed now, in thousandths */
+	uint64_t log_refill_ms;		/* when log_tokens was last topped up */
+	uint64_t log_suppressed;	/* lines not logged since the last one that was */
 };
 
 static void ctl_log(const struct cg_ctl_opts *opts, int prio, const char *fmt, ...)
@@ -219,8 +219,8 @@ static void ctl_drop(struct ctl_client *c, int prio, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	ctl_log_client(c->srv, prio, "control client pid %d uid %u dropped: %s", (int)c->pid,
-		       (unsigned int)c->uid, why);
+	ctl_log_client(c->srv, prio, "control client pid %d uid %u dropped: %s", (int)c->peer.pid,
+		       (unsigned int)c->peer.uid, why);
 	c->dead = true;
 }
 
@@ -519,7 +519,7 @@ static void ctl_handle_line(struct ctl_client *c, const char *line, size_t len)
 	if (cmd->mutating && !c->may_mutate) {
 		ret = -EPERM;
 		snprintf(msg, sizeof(msg), "'%s' changes state: uid %u may only read", name,
-			 (unsigned int)c->uid);
+			 (unsigned int)c->peer.uid);
 		goto reply;
 	}
 	if (!args) {
@@ -530,7 +530,9 @@ static void ctl_handle_line(struct ctl_client *c, const char *line, size_t len)
 		}
 		json_object_set_new(req, "args", args); /* released with req */
 	}
+	srv->peer = &c->peer;
 	ret = cmd->fn(srv->ctx, args, &result, msg, sizeof(msg));
+	srv->peer = NULL;
 	if (ret > 0) {
 		/* a handler breaking its contract is still answered */
 		snprintf(msg, sizeof(msg), "'%s' returned %d", name, ret);
@@ -570,7 +572,7 @@ static void ctl_process(struct ctl_client *c)
 	if (!c->dead && !c->closing && c->in_len > CG_CTL_MAX_LINE) {
 		ctl_log_client(c->srv, LOG_WARNING,
 			       "control client pid %d uid %u sent a request longer than %d bytes",
-			       (int)c->pid, (unsigned int)c->uid, CG_CTL_MAX_LINE);
+			       (int)c->peer.pid, (unsigned int)c->peer.uid, CG_CTL_MAX_LINE);
 		snprintf(msg, sizeof(msg), "request longer than %d bytes", CG_CTL_MAX_LINE);
 		ctl_reply(c, -EMSGSIZE, NULL, msg, NULL);
 		c->closing = true;
@@ -799,8 +801,9 @@ static void ctl_admit(struct cg_ctl_server *srv, int fd)
 	}
 	c->srv = srv;
 	c->fd = fd;
-	c->uid = cred.uid;
-	c->pid = cred.pid;
+	c->peer.uid = cred.uid;
+	c->peer.pid = cred.pid;
+	c->peer.gid = cred.gid;
 	c->may_mutate = rw;
 	c->events = EPOLLIN;
 	c->active_ms = c->sent_ms = c->refill_ms = cg_loop_now_ms();
@@ -1140,6 +1143,11 @@ void cg_ctl_server_free(struct cg_ctl_server *srv)
 		unlink(srv->path);
 	free(srv->path);
 	free(srv);
+}
+
+const struct cg_ctl_peer *cg_ctl_server_peer(const struct cg_ctl_server *srv)
+{
+	return srv->peer;
 }
 
 size_t cg_ctl_server_clients(const struct cg_ctl_server *srv)

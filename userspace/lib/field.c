@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cellgate/field.h"
+#include "cellgate/text.h"
 
 #define OFF(T, m)  ((uint16_t)offsetof(T, m))
 #define SZ(T, m)   ((uint16_t)sizeof(((T *)0)->m))
@@ -185,20 +186,18 @@ static int ferr(char *err, size_t len, const char *fmt, ...)
 
 const char *cg_show(const char *s, char *buf, size_t len)
 {
-	const unsigned char *c = (const unsigned char *)s;
-	size_t i, o = 0;
+	size_t n = strlen(s), cut = n > CG_SHOW_MAX ? CG_SHOW_MAX : n, used;
 
-	if (!len)
+	if (len < 4) {
+		if (len)
+			buf[0] = '\0';
 		return buf;
-	for (i = 0; c[i] && i < CG_SHOW_MAX && o + 8 < len; i++) {
-		if (c[i] < 0x20 || c[i] == 0x7f || c[i] == '\'' || c[i] == '\\')
-			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c[i]);
-		else
-			buf[o++] = (char)c[i];
 	}
-	if (c[i] && o + 4 <= len)
-		o += (size_t)snprintf(buf + o, len - o, "...");
-	buf[o < len ? o : len - 1] = '\0';
+	while (cut < n && cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+		cut--; /* not inside a UTF-8 sequence */
+	used = cg_escape(buf, len - 3, s, cut, CG_ESC_QUOTES);
+	if (used < n)
+		strcat(buf, "...");
 	return buf;
 }
 
@@ -504,7 +503,8 @@ static bool is_num(const struct cg_field *f)
 
 int cg_field_parse(const struct cg_field *f, void *obj, const char *s, char *err, size_t errlen)
 {
-	char *p = (char *)obj + f->offset, expect[128];
+	char *p = (char *)obj + f->offset, expect[128], qs[CG_SHOW_TEXT_MAX];
+	const char *q = cg_show(s, qs, sizeof(qs)); /* s as a message may quote it */
 	unsigned int e;
 	uint32_t ppm;
 	uint64_t x;
@@ -518,7 +518,7 @@ int cg_field_parse(const struct cg_field *f, void *obj, const char *s, char *err
 			return ferr(err, errlen,
 				    "%s '%s' is not a valid name (1 to %d of A-Z a-z 0-9 . _ -, "
 				    "the first a letter or digit)",
-				    f->name, s, CG_NAME_MAX - 1);
+				    f->name, q, CG_NAME_MAX - 1);
 		snprintf(p, f->size, "%s", s);
 		return 0;
 	case CG_F_TEXT:
@@ -526,17 +526,17 @@ int cg_field_parse(const struct cg_field *f, void *obj, const char *s, char *err
 			return ferr(err, errlen, "%s is too long (at most %u bytes)", f->name,
 				    f->size - 1U);
 		snprintf(p, f->size, "%s", s);
-		return 0;
+		return cg_field_check(f, obj, err, errlen);
 	case CG_F_BOOL:
 		if (strcmp(s, "true") && strcmp(s, "false"))
 			return ferr(err, errlen, "%s: expected true or false, found '%s'", f->name,
-				    s);
+				    q);
 		*(bool *)p = !strcmp(s, "true");
 		return 0;
 	case CG_F_ENUM:
 		if (cg_enum_value(f->words, s, &e)) {
 			cg_enum_list(f->words, expect, sizeof(expect));
-			return ferr(err, errlen, "unknown %s '%s' (expected %s)", f->name, s,
+			return ferr(err, errlen, "unknown %s '%s' (expected %s)", f->name, q,
 				    expect);
 		}
 		cg_field_set(f, obj, e);
@@ -544,7 +544,7 @@ int cg_field_parse(const struct cg_field *f, void *obj, const char *s, char *err
 	case CG_F_ADDR:
 		ret = cg_addr_parse(s, (int)f->min, f->name, (struct cg_addr *)p, err, errlen);
 		if (!ret && !cg_addr_unicast((struct cg_addr *)p))
-			return ferr(err, errlen, "%s %s is not a unicast address", f->name, s);
+			return ferr(err, errlen, "%s %s is not a unicast address", f->name, q);
 		return ret;
 	case CG_F_PREFIX:
 		return cg_prefix_parse(s, (struct cg_addr *)p, (uint8_t *)obj + f->aux, err,
@@ -553,13 +553,13 @@ int cg_field_parse(const struct cg_field *f, void *obj, const char *s, char *err
 		if (cg_level_parse(s, &ppm))
 			return ferr(err, errlen,
 				    "%s '%s' is not a level (0..1, at most %d decimals)", f->name,
-				    s, CG_LEVEL_DECIMALS);
+				    q, CG_LEVEL_DECIMALS);
 		cg_field_set(f, obj, ppm);
 		return 0;
 	case CG_F_TIME:
 		ret = cg_u64_parse(s, 0, INT64_MAX, &x);
 		if (ret)
-			return ferr(err, errlen, "%s '%s' is not a unix time", f->name, s);
+			return ferr(err, errlen, "%s '%s' is not a unix time", f->name, q);
 		cg_field_set(f, obj, x);
 		return 0;
 	case CG_F_NAMES:
@@ -568,9 +568,9 @@ int cg_field_parse(const struct cg_field *f, void *obj, const char *s, char *err
 		ret = cg_u64_parse(s, f->min, f->max, &x);
 		if (ret == -ERANGE)
 			return ferr(err, errlen, "%s %s is out of range (%" PRIu64 "..%" PRIu64 ")",
-				    f->name, s, f->min, f->max);
+				    f->name, q, f->min, f->max);
 		if (ret)
-			return ferr(err, errlen, "%s '%s' is not a number%s", f->name, s,
+			return ferr(err, errlen, "%s '%s' is not a number%s", f->name, q,
 				    s[0] == '-' ? " (negative)" : "");
 		cg_field_set(f, obj, x);
 		return 0;
@@ -655,7 +655,7 @@ int cg_field_check(const struct cg_field *f, const void *obj, char *err, size_t 
 {
 	const char *p = (const char *)obj + f->offset;
 	const struct cg_addr *a = (const struct cg_addr *)(const void *)p;
-	char val[CG_SHOW_TEXT_MAX];
+	char val[CG_SHOW_TEXT_MAX], why[64];
 	uint64_t x;
 	size_t i, n;
 
@@ -678,11 +678,9 @@ int cg_field_check(const struct cg_field *f, const void *obj, char *err, size_t 
 		if (n == f->size)
 			return ferr(err, errlen, "%s is too long (at most %u bytes)", f->name,
 				    f->size - 1U);
-		for (i = 0; i < n; i++)
-			if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
-				return ferr(err, errlen,
-					    "%s '%s': control characters are not allowed", f->name,
-					    cg_show(p, val, sizeof(val)));
+		if (cg_text_check(p, n, 0, &i, why, sizeof(why)))
+			return ferr(err, errlen, "%s '%s': %s at byte %zu is not allowed", f->name,
+				    cg_show(p, val, sizeof(val)), why, i);
 		return 0;
 	case CG_F_ADDR:
 		if (!a->family)
