@@ -136,6 +136,7 @@ struct cg_shed_cfg {
 /* Ranges of the desired state's fields (field.c's tables, docs/config.md). */
 #define CG_MIN_MTU	   576	      /* IPv4 minimum datagram every host accepts */
 #define CG_MAX_MTU	   9216	      /* common jumbo frame ceiling */
+#define CG_MIN_MTU_IPV6	   1280	      /* with IPv6 in play (RFC 8200's minimum link MTU) */
 #define CG_MIN_CONNTRACK   1024	      /* smallest connection table worth having */
 #define CG_MAX_CONNTRACK   (1U << 28) /* 268M entries: a bound that catches typos */
 #define CG_MAX_REGION_COST 1000000    /* keeps sums of costs far from overflow */

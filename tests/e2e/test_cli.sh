@@ -572,13 +572,13 @@ test_shed_show_empty() {
 shed_table_ok() {
 	[ "$rc" -eq 0 ] &&
 		out | head -1 | grep -q '^CELL  *CLASS  *LEVEL  *HARD  *SOURCE  *FOR  *BY  *LEFT  *REASON$' &&
-		out | grep -qE '^use1-a  +sheddable  +0\.25  +-  +operator  +use1-a  +cellctl uid 0 \([a-z]*\)  +(10m|9m[0-9]+s)  +launch spike$'
+		out | grep -qE '^use1-a  +sheddable  +0\.25  +-  +operator  +use1-a  +uid 0 \([a-z]*\)  +(10m|9m[0-9]+s)  +launch spike$'
 }
 
 test_shed_set() {
 	run shed set --cell use1-a --class sheddable --level 0.25 --ttl 10m --reason "launch spike"
 	check shed_set eval '[ $rc -eq 0 ] && out | grep -q "^+ shed use1-a/sheddable level 0.25, " &&
-		out | grep -q "by \"cellctl uid 0 (" && out | grep -q "^applied, generation "'
+		out | grep -q "by \"uid 0 (" && out | grep -q "^applied, generation "'
 	run shed show
 	check shed_show_table shed_table_ok
 	check shed_show_width eval '[ $(out | awk "{ if (length > m) m = length } END {print m}") -le 100 ]'
@@ -652,7 +652,7 @@ test_shed_wildcard() {
 		(.levels[] | select(.cell == \"use1-b\") | .level == \"0.5\" and .hard_level == \"0.5\" and
 		 .set_for == \"*\" and .expires_in_s == null and .expires == 0)"'
 	run shed show
-	check shed_wildcard_table eval 'out | grep -qE "^use1-b  +sheddable  +0\.5  +0\.5  +operator  +\*  +cellctl uid 0 .*  permanent  +-$"'
+	check shed_wildcard_table eval 'out | grep -qE "^use1-b  +sheddable  +0\.5  +0\.5  +operator  +\*  +uid 0 .*  permanent  +-$"'
 }
 
 shed_expired() {
@@ -773,7 +773,7 @@ test_fallback_reads() {
 		(.levels[0] | .cell == \"use1-b\" and .class == \"high\" and .level == \"0.5\" and .reason == \"maintenance\" and
 		 .expires_in_s == null) and (.counters[] | select(.cell == \"use1-a\" and .class == \"sheddable\") | .shed > 0)"'
 	run shed show
-	check fallback_shed_show_table eval '[ $rc -eq 0 ] && out | grep -qE "^use1-b  +high  +0\.5  +-  +operator  +use1-b  +cellctl uid 0 .*  permanent  +maintenance$" &&
+	check fallback_shed_show_table eval '[ $rc -eq 0 ] && out | grep -qE "^use1-b  +high  +0\.5  +-  +operator  +use1-b  +uid 0 .*  permanent  +maintenance$" &&
 		out | grep -q "^use1-a  *sheddable "'
 }
 

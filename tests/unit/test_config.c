@@ -670,6 +670,27 @@ static const struct bad_case bad_cases[] = {
 	{ "port 0", TOP CELL_A SVC("vip: 203.0.113.1, port: 0, protocol: tcp, cells: [a]"),
 	  "t.yaml:9: service 'web': port 0 is out of range (1..65535)" },
 	{ "mtu too small", TOP "mtu: 100\n", "t.yaml:6: mtu 100 is out of range (576..9216)" },
+	/* hostile settings: IPv6 below its minimum MTU, a gateway that loops back */
+	{ "mtu below 1280 with an IPv6 VIP",
+	  TOP CELL_A "mtu: 1000\n"
+		     "services:\n  - {name: web6, vip: \"2001:db8::1\", port: 80, protocol: tcp, "
+		     "cells: [a]}\n",
+	  "t.yaml:8: mtu 1000 is below 1280, the IPv6 minimum, and service 'web6' has an IPv6 VIP" },
+	{ "gateway is a VIP",
+	  TOP "cells:\n  - {name: a, region: r1, gateway: 203.0.113.1, encap: ipip}\n"
+	      "services:\n  - {name: web, vip: 203.0.113.1, port: 80, protocol: tcp, cells: [a]}\n",
+	  "t.yaml:7: cell 'a': gateway 203.0.113.1 is the VIP of service 'web'" },
+	{ "gateway is the LB's source",
+	  TOP "cells:\n  - {name: a, region: r1, gateway: 198.18.0.1, encap: ipip}\n",
+	  "t.yaml:7: cell 'a': gateway 198.18.0.1 is this LB's own source address" },
+	{ "a UTF-16 file", "\xff\xfer\0e\0",
+	  "t.yaml:1: column 1: a UTF-16 byte-order mark (save the file as UTF-8) is not allowed in a config" },
+	{ "U+0085 (NEL) in a string", TOP CELL_A SHED("cell: a, class: 3, level: 0.5, reason: \"a\xc2\x85" "b\""),
+	  "t.yaml:9: column 47: U+0085 (a C1 control character) is not allowed in a config" },
+	{ "a bidi override in a reason", TOP CELL_A SHED("cell: a, class: 3, level: 0.5, reason: \"a\xe2\x80\xae" "b\""),
+	  "t.yaml:9: column 47: U+202E (a bidirectional control) is not allowed in a config" },
+	{ "a zero-width space in a reason", TOP CELL_A SHED("cell: a, class: 3, level: 0.5, reason: \"a\xe2\x80\x8b" "b\""),
+	  "t.yaml:9: column 47: U+200B (a zero-width character) is not allowed in a config" },
 	{ "conntrack too small", TOP "conntrack: 10\n",
 	  "t.yaml:6: conntrack 10 is out of range (1024..268435456)" },
 	{ "probe_port beyond a port", TOP CELL_BLOCK("    probe_port: 65536\n"),
@@ -746,9 +767,9 @@ static const struct bad_case bad_cases[] = {
 	{ "alias", "region: r1\nx: *r\n", "t.yaml:2: aliases (*r) are not supported" },
 	{ "tag", "region: !!str r1\n", "t.yaml:1: tags (tag:yaml.org,2002:str) are not supported" },
 	{ "invalid UTF-8", "region: r1\ninterfaces: [\xff]\n",
-	  "t.yaml:2: bad text: invalid leading UTF-8 octet" },
+	  "t.yaml:2: column 14: invalid UTF-8 byte 0xff is not allowed in a config" },
 	{ "control character", "region: r1\n\x01\n",
-	  "t.yaml:2: bad text: control characters are not allowed" },
+	  "t.yaml:2: column 1: U+0001 (a control character) is not allowed in a config" },
 	{ "NUL in a string", "region: \"r\\0\"\n", "t.yaml:1: NUL character in a string" },
 	/* classes */
 	{ "misspelt key in a class", TOP CLASS("name: a, id: 0, protectd: true"),
@@ -885,7 +906,7 @@ static const struct bad_case bad_cases[] = {
 	  "t.yaml:9: shed #1: reason is too long (128 bytes, at most 127)" },
 	{ "reason with a newline", TOP CELL_A SHED("cell: a, class: 3, level: 0.5, "
 						   "reason: \"a\\nb\""),
-	  "t.yaml:9: shed #1: reason 'a\\x0ab': control characters are not allowed" },
+	  "t.yaml:9: shed #1: reason 'a\\x0ab': U+000A (a control character) at byte 1 is not allowed" },
 	{ "by is a list", TOP CELL_A SHED("cell: a, class: 3, level: 0.5, by: [me]"),
 	  "t.yaml:9: shed #1: by: expected a string, found a list" },
 };

@@ -9,6 +9,7 @@
 #include "cellgate/config.h"
 #include "cellgate/view.h"
 #include "cellgate/field.h"
+#include "cellgate/text.h"
 #include "cellctl.h"
 
 #define SHED_MAX_TTL (366ULL * 86400) /* seconds: cellgated's ceiling on ttl_s */
@@ -192,7 +193,6 @@ static bool check_cell(const char *text)
 	return !strcmp(text, CG_SHED_ANY_CELL) || cli_check_name("--cell", text);
 }
 
-/* Who sets a level, as the state records it: "cellctl uid 0 (root)". */
 /*
  * "by": cellgated records who asked from the socket's credentials; cellctl
  * only adds, as a claim, the person sudo ran it for (SUDO_USER), if any.
@@ -218,7 +218,7 @@ static int do_set(int argc, char **argv)
 		[O_MAX] = { .name = NULL },
 	};
 	static const char *const need[] = { "--cell", "--class", "--level" };
-	char by[CG_SHED_BY_MAX];
+	char by[CG_SHED_BY_MAX], why[64];
 	json_t *args, *class, *reply;
 	uint64_t ttl = 0;
 	uint32_t ppm;
@@ -251,9 +251,9 @@ static int do_set(int argc, char **argv)
 		return CLI_USAGE;
 	if (o[O_REASON].val && strlen(o[O_REASON].val) >= CG_SHED_REASON_MAX)
 		return cli_usage_err("bad --reason: longer than %d bytes", CG_SHED_REASON_MAX - 1);
-	for (i = 0; o[O_REASON].val && o[O_REASON].val[i]; i++)
-		if ((unsigned char)o[O_REASON].val[i] < 0x20 || o[O_REASON].val[i] == 0x7f)
-			return cli_usage_err("bad --reason: control characters are not allowed");
+	if (o[O_REASON].val &&
+	    cg_text_check(o[O_REASON].val, strlen(o[O_REASON].val), 0, &i, why, sizeof(why)))
+		return cli_usage_err("bad --reason: %s at byte %zu is not allowed", why, i);
 	class = cli_class_arg("--class", o[O_CLASS].val);
 	if (!class)
 		return CLI_USAGE;
@@ -333,7 +333,7 @@ static const struct cli_cmd cmds[] = {
 	  "  --ttl T           expires after T: 30s, 10m, 2h, 1d or seconds (default 10m)\n"
 	  "  --permanent       never expires (clear it with 'cellctl shed clear')\n"
 	  "  --reason TEXT     why, kept with the level (at most 127 bytes)\n"
-	  "Who set it is recorded as 'cellctl uid UID (USER)'.\n" },
+	  "Who set it is recorded from the socket's credentials: 'uid UID (USER)'.\n" },
 	{ "clear", do_clear, "clear [--cell CELL] [--class C]",
 	  "Remove operator levels: all of them, or those set for the cell ('*' for the\n"
 	  "every-cell entries) and/or the class given.\n\n"

@@ -197,11 +197,19 @@ static int cmp_ifname(const void *ctx, size_t i, size_t j)
 	return strcmp(st->ifaces[i], st->ifaces[j]);
 }
 
+/* An interface name as a string, even if it fills its array. */
+static const char *ifname_copy(const char *name, char *buf)
+{
+	memcpy(buf, name, IF_NAMESIZE - 1);
+	buf[IF_NAMESIZE - 1] = '\0';
+	return buf;
+}
+
 static int check_settings(struct chk *c)
 {
 	const struct cg_state *st = c->st;
 	size_t i, dup = 0, first = 0;
-	char fa[40];
+	char fa[40], ifq[IF_NAMESIZE], ifq_show[CG_SHOW_TEXT_MAX];
 	int ret;
 
 	ret = fields(c, &cg_settings_obj, st, 0, "");
@@ -213,8 +221,9 @@ static int check_settings(struct chk *c)
 	for (i = 0; i < st->nifaces; i++)
 		if (!memchr(st->ifaces[i], 0, IF_NAMESIZE) || !cg_ifname_valid(st->ifaces[i]))
 			return cerr(c, at(c, "settings", 0, "interfaces", (long)i),
-				    "interfaces: '%.*s' is not a valid interface name",
-				    IF_NAMESIZE - 1, st->ifaces[i]);
+				    "interfaces: '%s' is not a valid interface name",
+				    cg_show(ifname_copy(st->ifaces[i], ifq), ifq_show,
+					    sizeof(ifq_show)));
 	ret = find_dup(st->nifaces, cmp_ifname, st, &dup, &first);
 	if (ret > 0)
 		return cerr(c, at(c, "settings", 0, "interfaces", (long)dup),
@@ -357,6 +366,58 @@ static int check_regions(struct chk *c)
 	return ret;
 }
 
+static bool addr_same(const struct cg_addr *a, const struct cg_addr *b)
+{
+	return a->family && a->family == b->family && !memcmp(a->a, b->a, sizeof(a->a));
+}
+
+/*
+ * A cell's gateway is where its packets are sent: never this LB's own source
+ * address (they would loop back into it) nor a VIP (into the service again).
+ */
+static int check_gateway(struct chk *c, size_t i, const char *pre)
+{
+	const struct cg_state *st = c->st;
+	const struct cg_addr *gw = &st->cells[i].gw;
+	char abuf[CG_ADDR_TEXT_MAX];
+	size_t j;
+
+	if (addr_same(gw, &st->src4) || addr_same(gw, &st->src6))
+		return cerr(c, at(c, "cell", i, "gateway", -1),
+			    "%sgateway %s is this LB's own source address", pre,
+			    cg_addr_format(gw, abuf, sizeof(abuf)));
+	for (j = 0; j < st->nservices; j++)
+		if (addr_same(gw, &st->services[j].vip))
+			return cerr(c, at(c, "cell", i, "gateway", -1),
+				    "%sgateway %s is the VIP of service '%s'", pre,
+				    cg_addr_format(gw, abuf, sizeof(abuf)), st->services[j].name);
+	return 0;
+}
+
+/*
+ * IPv6 needs a path MTU of at least 1280 (RFC 8200): with IPv6 in play (an
+ * IPv6 source, so IPv6 cells, or an IPv6 VIP) a smaller mtu is refused.
+ */
+static int check_mtu(struct chk *c)
+{
+	const struct cg_state *st = c->st;
+	size_t j;
+
+	if (st->mtu >= CG_MIN_MTU_IPV6)
+		return 0;
+	if (st->src6.family == CG_AF_INET6)
+		return cerr(c, at(c, "settings", 0, "mtu", -1),
+			    "mtu %u is below %u, the IPv6 minimum, and source.ipv6 is set", st->mtu,
+			    CG_MIN_MTU_IPV6);
+	for (j = 0; j < st->nservices; j++)
+		if (st->services[j].vip.family == CG_AF_INET6)
+			return cerr(c, at(c, "settings", 0, "mtu", -1),
+				    "mtu %u is below %u, the IPv6 minimum, and service '%s' has an "
+				    "IPv6 VIP",
+				    st->mtu, CG_MIN_MTU_IPV6, st->services[j].name);
+	return 0;
+}
+
 static int check_cells(struct chk *c)
 {
 	const struct cg_state *st = c->st;
@@ -383,6 +444,9 @@ static int check_cells(struct chk *c)
 				    cg_addr_format(&cl->gw, abuf, sizeof(abuf)),
 				    cl->gw.family == CG_AF_INET ? 4 : 6,
 				    cl->gw.family == CG_AF_INET ? 4 : 6);
+		ret = check_gateway(c, i, pre);
+		if (ret)
+			return ret;
 	}
 	ret = unique_ids(c, "cell", st->cells, sizeof(*st->cells), offsetof(struct cg_cell_cfg, id),
 			 st->ncells, CG_MAX_CELLS);
@@ -549,5 +613,7 @@ int cg_state_check(const struct cg_state *st, const struct cg_where *where, char
 		ret = check_services(&c);
 	if (!ret)
 		ret = check_shed(&c);
+	if (!ret)
+		ret = check_mtu(&c);
 	return ret;
 }

@@ -635,6 +635,7 @@ static int get_bool(struct cg_parse *p, const struct cg_obj *o, const char *key,
 static int get_text(struct cg_parse *p, const struct cg_obj *o, const char *key,
 		    const struct cg_ynode *v, char *out, size_t size)
 {
+	char why[64];
 	size_t i, n;
 
 	if (v->kind != CG_Y_SCALAR)
@@ -644,10 +645,9 @@ static int get_text(struct cg_parse *p, const struct cg_obj *o, const char *key,
 	if (n >= size)
 		return perr(p, v->line, "%s%s is too long (%zu bytes, at most %zu)", o->pre, key, n,
 			    size - 1);
-	for (i = 0; i < n; i++)
-		if ((unsigned char)v->str[i] < 0x20 || v->str[i] == 0x7f)
-			return perr(p, v->line, "%s%s '%s': control characters are not allowed",
-				    o->pre, key, show(p, v->str));
+	if (cg_text_check(v->str, n, 0, &i, why, sizeof(why)))
+		return perr(p, v->line, "%s%s '%s': %s at byte %zu is not allowed", o->pre, key,
+			    show(p, v->str), why, i);
 	memcpy(out, v->str, n + 1);
 	return 0;
 }
@@ -1337,7 +1337,7 @@ int cg_config_read_file(const char *path, char **bufp, size_t *lenp, char *err, 
 {
 	size_t len = 0, cap = 0;
 	char *buf = NULL, *nb;
-	struct stat sb;
+	struct stat sb = { 0 };
 	ssize_t n;
 	int fd = -1, ret = 0;
 
@@ -1350,9 +1350,12 @@ int cg_config_read_file(const char *path, char **bufp, size_t *lenp, char *err, 
 		goto out;
 	}
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		ret = -EINVAL;
-		if (errlen)
-			snprintf(err, errlen, "'%s' is not a regular file", path);
+		ret = S_ISDIR(sb.st_mode) ? -EISDIR : -EINVAL;
+		if (errlen && ret == -EISDIR)
+			snprintf(err, errlen, "cannot read '%s': %s", path, strerror(EISDIR));
+		else if (errlen)
+			snprintf(err, errlen,
+				 "'%s' is not a regular file (a FIFO, socket or device)", path);
 		goto out;
 	}
 	if (sb.st_size > CG_CONFIG_MAX_SIZE) {
