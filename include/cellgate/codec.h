@@ -59,6 +59,15 @@ int cg_config_parse_buf(const char *name, const char *buf, size_t len, struct cg
 			char *err, size_t errlen);
 
 /*
+ * cg_config_text_check - the first thing cg_config_parse_buf() checks: that
+ * buf is UTF-8 text without hidden characters (cellgate/text.h; tab, LF and CR
+ * allowed). Returns 0, or -EINVAL with "NAME:LINE: column N: U+0085 (a C1
+ * control character) is not allowed in a config" in err. cellctl runs it
+ * before it sends a file, so every path refuses the same bytes the same way.
+ */
+int cg_config_text_check(const char *name, const char *buf, size_t len, char *err, size_t errlen);
+
+/*
  * cg_state_write - print *st to f in the canonical form of the config format:
  * every field explicit (defaults included), objects sorted by name, each
  * service's cells sorted, ids written when assigned; classes by id, class

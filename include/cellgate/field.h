@@ -9,6 +9,7 @@
 
 #include "cellgate/names.h"
 #include "cellgate/state.h"
+#include "cellgate/text.h" /* cg_show() */
 
 /*
  * Every object of the desired state (state.h) has one table of its fields:
@@ -75,16 +76,6 @@ extern const struct cg_object cg_guard_obj;	 /* struct cg_guard_cfg */
 
 #define CG_ADDR_TEXT_MAX   46 /* INET6_ADDRSTRLEN */
 #define CG_PREFIX_TEXT_MAX 50 /* address, '/', length, NUL */
-
-#define CG_SHOW_TEXT_MAX (48 * 4 + 8) /* room for cg_show() of any text */
-
-/*
- * cg_show - text a client or a file controls, made safe to quote in a one-line
- * message: cg_escape(CG_ESC_QUOTES) of it (cellgate/text.h: controls, quotes,
- * backslash and invalid UTF-8 as \\xNN, hidden characters as \\u{XXXX}), cut
- * after 48 bytes with "...". Returns buf.
- */
-const char *cg_show(const char *s, char *buf, size_t len);
 
 /*
  * cg_addr_parse - read an address: family 0 takes either, CG_AF_INET or

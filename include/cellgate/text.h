@@ -68,4 +68,14 @@ size_t cg_escape(char *dst, size_t dstlen, const char *src, size_t srclen, unsig
  */
 FILE *cg_escape_stream(FILE *f, unsigned int flags);
 
+#define CG_SHOW_TEXT_MAX (48 * 4 + 8) /* room for cg_show() of any text */
+
+/*
+ * cg_show - text a client or a file controls, made safe to quote in a one-line
+ * message: cg_escape(CG_ESC_QUOTES) of it (cellgate/text.h: controls, quotes,
+ * backslash and invalid UTF-8 as \\xNN, hidden characters as \\u{XXXX}), cut
+ * after 48 bytes with "...". Returns buf.
+ */
+const char *cg_show(const char *s, char *buf, size_t len);
+
 #endif /* CELLGATE_TEXT_H */

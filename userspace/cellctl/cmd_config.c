@@ -58,9 +58,9 @@ static int do_apply(int argc, char **argv)
 		return ret;
 	if (cg_config_read_file(file, &buf, &len, err, sizeof(err)))
 		return cli_err("%s", err);
-	if (memchr(buf, '\0', len)) {
+	if (cg_config_text_check(file, buf, len, err, sizeof(err))) {
 		free(buf);
-		return cli_err("'%s' is not a text file", file);
+		return cli_err("%s", err);
 	}
 	text = json_stringn(buf, len);
 	free(buf);

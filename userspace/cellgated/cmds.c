@@ -13,6 +13,7 @@
 #include "cellgate/names.h"
 #include "cellgate/view.h"
 #include "cellgate/field.h"
+#include "cellgate/text.h"
 #include "cellgated.h"
 
 /*
@@ -25,6 +26,18 @@
 
 #define ERR(...) (snprintf(err, errlen, __VA_ARGS__), -EINVAL)
 
+/*
+ * Text a client sent, made safe to quote in a reply or a log line (cg_show):
+ * one of four rotating buffers, so a message may quote up to four things.
+ */
+static const char *qs(const char *s)
+{
+	static char buf[4][CG_SHOW_TEXT_MAX];
+	static unsigned int next;
+
+	return cg_show(s, buf[next++ % 4], sizeof(buf[0]));
+}
+
 /* An optional string argument; -EINVAL if present and not a string. */
 static int arg_str(const json_t *args, const char *key, const char **out, char *err, size_t errlen)
 {
@@ -35,6 +48,9 @@ static int arg_str(const json_t *args, const char *key, const char **out, char *
 		return 0;
 	if (!json_is_string(v))
 		return ERR("'%s' must be a string", key);
+	/* a NUL inside would cut the string short of what the client sent */
+	if (strlen(json_string_value(v)) != json_string_length(v))
+		return ERR("'%s' holds a NUL character", key);
 	*out = json_string_value(v);
 	return 0;
 }
@@ -92,7 +108,7 @@ static int args_known(const json_t *args, const char *const *known, char *err, s
 			if (!strcmp(key, known[i]))
 				break;
 		if (!known[i])
-			return ERR("unknown argument '%s'", key);
+			return ERR("unknown argument '%s'", qs(key));
 	}
 	return 0;
 }
@@ -104,6 +120,8 @@ static int arg_class(const struct cg_state *st, const json_t *args, const char *
 static int arg_text(const json_t *v, const char *key, char *buf, size_t len, const char **text,
 		    char *err, size_t errlen)
 {
+	if (json_is_string(v) && strlen(json_string_value(v)) != json_string_length(v))
+		return ERR("'%s' holds a NUL character", key);
 	if (json_is_string(v))
 		*text = json_string_value(v);
 	else if (json_is_integer(v))
@@ -175,7 +193,7 @@ static int args_known_obj(const json_t *args, const struct cg_object *ob, const 
 			if (!strcmp(key, extra[i]))
 				break;
 		if (!extra || !extra[i])
-			return ERR("unknown argument '%s'", key);
+			return ERR("unknown argument '%s'", qs(key));
 	}
 	return 0;
 }
@@ -318,7 +336,9 @@ static int cmd_config_get(void *ctx, const json_t *args, json_t **result, char *
 /* Parse args.text (named args.name in messages) into st. */
 static int parse_text(const json_t *args, struct cg_state *st, char *err, size_t errlen)
 {
+	char why[64];
 	const char *text, *name;
+	size_t off;
 	int ret;
 
 	ret = arg_need_str(args, "text", &text, err, errlen);
@@ -326,6 +346,11 @@ static int parse_text(const json_t *args, struct cg_state *st, char *err, size_t
 		ret = arg_str(args, "name", &name, err, errlen);
 	if (ret)
 		return ret;
+	/* the name starts every message: it is text like any other a client sends */
+	if (name && (!name[0] || strlen(name) > 255 ||
+		     cg_text_check(name, strlen(name), 0, &off, why, sizeof(why))))
+		return ERR("'name' '%s' is not a file name cellgated shows (%s)", qs(name),
+			   name[0] && strlen(name) <= 255 ? why : "1 to 255 bytes");
 	return cg_config_parse_buf(name ? name : "config", text, strlen(text), st, err, errlen);
 }
 
@@ -391,7 +416,7 @@ static int cmd_cell_set(void *ctx, const json_t *args, json_t **result, char *er
 	c = cg_state_find_cell(&next, name);
 	if (!c) {
 		cg_state_free(&next);
-		snprintf(err, errlen, "cell '%s' not found", name);
+		snprintf(err, errlen, "cell '%s' not found", qs(name));
 		return -ENOENT;
 	}
 	ret = args_fields(&d->st, args, &cg_cell_obj, c, err, errlen);
@@ -458,7 +483,7 @@ static int cmd_cell_del(void *ctx, const json_t *args, json_t **result, char *er
 	    (ret = arg_need_str(args, "name", &name, err, errlen)))
 		return ret;
 	if (!cg_state_find_cell(&d->st, name)) {
-		snprintf(err, errlen, "cell '%s' not found", name);
+		snprintf(err, errlen, "cell '%s' not found", qs(name));
 		return -ENOENT;
 	}
 	for (i = 0; i < d->st.nservices; i++)
@@ -558,7 +583,7 @@ static int cmd_service_del(void *ctx, const json_t *args, json_t **result, char 
 	    (ret = arg_need_str(args, "name", &name, err, errlen)))
 		return ret;
 	if (!cg_state_find_service(&d->st, name)) {
-		snprintf(err, errlen, "service '%s' not found", name);
+		snprintf(err, errlen, "service '%s' not found", qs(name));
 		return -ENOENT;
 	}
 	if (cg_state_copy(&next, &d->st))
@@ -609,7 +634,7 @@ static int arg_class(const struct cg_state *st, const json_t *args, const char *
 		return ERR("'%s' must be a class name or id", key);
 	if (!c) {
 		if (json_is_string(v))
-			snprintf(err, errlen, "class '%s' not found", json_string_value(v));
+			snprintf(err, errlen, "class '%s' not found", qs(json_string_value(v)));
 		else
 			snprintf(err, errlen, "class id %lld not found",
 				 (long long)json_integer_value(v));
@@ -741,9 +766,9 @@ static int cmd_shed_set(void *ctx, const json_t *args, json_t **result, char *er
 		return ERR("'ttl_s' must be at least 1");
 	ret = cg_level_parse(level, &e.level_ppm);
 	if (ret)
-		return ERR("bad level '%s' (a decimal from 0 to 1, at most 6 decimals)", level);
+		return ERR("bad level '%s' (a decimal from 0 to 1, at most 6 decimals)", qs(level));
 	if (strcmp(cell, CG_SHED_ANY_CELL) && !cg_state_find_cell(&d->st, cell)) {
-		snprintf(err, errlen, "cell '%s' not found", cell);
+		snprintf(err, errlen, "cell '%s' not found", qs(cell));
 		return -ENOENT;
 	}
 	if ((ret = cg_field_parse(cg_field_find(&cg_shed_obj, "cell"), &e, cell, err, errlen)))

@@ -1263,7 +1263,7 @@ static unsigned int where_line(void *arg, const char *kind, size_t idx, const ch
  * U+0085 and U+2028 as line breaks, so such text would mean one thing here
  * and another to the next reader.
  */
-static int text_load_check(struct cg_parse *p, const char *buf, size_t len)
+int cg_config_text_check(const char *name, const char *buf, size_t len, char *err, size_t errlen)
 {
 	unsigned int line = 1, col = 1;
 	char why[96];
@@ -1277,7 +1277,10 @@ static int text_load_check(struct cg_parse *p, const char *buf, size_t len)
 		else if (((unsigned char)buf[i] & 0xc0) != 0x80)
 			col++;
 	}
-	return perr(p, line, "column %u: %s is not allowed in a config", col, why);
+	if (errlen)
+		snprintf(err, errlen, "%s:%u: column %u: %s is not allowed in a config", name, line,
+			 col, why);
+	return -EINVAL;
 }
 
 int cg_config_parse_buf(const char *name, const char *buf, size_t len, struct cg_state *st,
@@ -1304,7 +1307,7 @@ int cg_config_parse_buf(const char *name, const char *buf, size_t len, struct cg
 		ret = -EFBIG;
 		goto out;
 	}
-	ret = text_load_check(p, buf, len);
+	ret = cg_config_text_check(name, buf, len, p->err, p->errlen);
 	if (ret)
 		goto out;
 	ret = yaml_load(p, buf, len, &root);

@@ -13,6 +13,7 @@
 
 #include "cellgate/ctl.h"
 #include "cellgate/lock.h"
+#include "cellgate/text.h"
 
 #define CTL_ACCEPT_BURST    16		/* connections accepted per wakeup: others get a turn */
 #define CTL_ACCEPT_PAUSE_MS 100		/* accept() pause when out of fds or memory */
@@ -444,7 +445,7 @@ static void ctl_handle_line(struct ctl_client *c, const char *line, size_t len)
 	struct cg_ctl_server *srv = c->srv;
 	json_t *req = NULL, *id = NULL, *jcmd, *args, *result = NULL;
 	const struct cg_ctl_cmd *cmd;
-	char msg[CTL_MSG_MAX] = "";
+	char msg[CTL_MSG_MAX] = "", q[CG_SHOW_TEXT_MAX];
 	json_error_t jerr;
 	const char *name;
 	size_t i;
@@ -482,7 +483,8 @@ static void ctl_handle_line(struct ctl_client *c, const char *line, size_t len)
 	req = json_loadb(line, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
 	if (!req) {
 		ret = -EINVAL;
-		snprintf(msg, sizeof(msg), "invalid JSON at column %d: %s", jerr.column, jerr.text);
+		snprintf(msg, sizeof(msg), "invalid JSON at column %d: %s", jerr.column,
+			 cg_show(jerr.text, q, sizeof(q)));
 		goto reply;
 	}
 	if (!json_is_object(req)) {
@@ -502,7 +504,8 @@ static void ctl_handle_line(struct ctl_client *c, const char *line, size_t len)
 	args = json_object_get(req, "args");
 	if (args && !json_is_object(args)) {
 		ret = -EINVAL;
-		snprintf(msg, sizeof(msg), "\"args\" of '%s' is not an object", name);
+		snprintf(msg, sizeof(msg), "\"args\" of '%s' is not an object",
+			 cg_show(name, q, sizeof(q)));
 		goto reply;
 	}
 	if (!strcmp(name, "hello")) {
@@ -513,7 +516,7 @@ static void ctl_handle_line(struct ctl_client *c, const char *line, size_t len)
 	cmd = ctl_find(srv, name);
 	if (!cmd) {
 		ret = -ENOSYS;
-		snprintf(msg, sizeof(msg), "unknown command '%s'", name);
+		snprintf(msg, sizeof(msg), "unknown command '%s'", cg_show(name, q, sizeof(q)));
 		goto reply;
 	}
 	if (cmd->mutating && !c->may_mutate) {

@@ -138,6 +138,25 @@ size_t cg_escape(char *dst, size_t dstlen, const char *src, size_t srclen, unsig
 	return i;
 }
 
+#define CG_SHOW_MAX 48 /* input quoted in a message is cut after this many bytes */
+
+const char *cg_show(const char *s, char *buf, size_t len)
+{
+	size_t n = strlen(s), cut = n > CG_SHOW_MAX ? CG_SHOW_MAX : n, used;
+
+	if (len < 4) {
+		if (len)
+			buf[0] = '\0';
+		return buf;
+	}
+	while (cut < n && cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+		cut--; /* not inside a UTF-8 sequence */
+	used = cg_escape(buf, len - 3, s, cut, CG_ESC_QUOTES);
+	if (used < n)
+		strcat(buf, "...");
+	return buf;
+}
+
 /* ---- an escaping FILE (fopencookie) ---- */
 
 struct esc_stream {
