@@ -133,6 +133,9 @@ bool cg_name_valid(const char *s);
 /* cg_ifname_valid - a name the kernel may give an interface: 1..15 bytes, no space, '/' or ':'. */
 bool cg_ifname_valid(const char *s);
 
+/* cg_utf8_valid - n bytes at s are UTF-8: no overlong form, surrogate or code point above U+10FFFF. */
+bool cg_utf8_valid(const char *s, size_t n);
+
 /* cg_all_digits - true if s is one or more ASCII digits and nothing else. */
 bool cg_all_digits(const char *s);
 
@@ -183,7 +186,7 @@ const char *cg_field_format(const struct cg_field *f, const void *obj, char *buf
  * cg_field_check - is field f of obj a value the field may hold (a name by
  * cg_name_valid(), a number within min..max, an enum value with a word, an
  * address of the field's family and unicast, a required address set, text
- * terminated without control bytes)? Returns 0, or -EINVAL with one line in
+ * terminated, UTF-8, without control bytes)? Returns 0, or -EINVAL with one line in
  * err naming the field: "weight 0 is out of range (1..65535)". CG_F_PREFIX
  * and CG_F_NAMES are left to the object's owner (cg_state_check()).
  */

@@ -1400,6 +1400,10 @@ static void emit_text(struct cg_emit *em, const char *s, size_t max)
 		plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 			(c >= '0' && c <= '9') || (i && (c == '.' || c == '_' || c == '-'));
 	}
+	if (!cg_utf8_valid(s, n)) { /* libyaml would write surrogates its reader refuses */
+		em->err = em->err ? em->err : -EINVAL;
+		return;
+	}
 	emit_str(em, s, n, !plain);
 }
 

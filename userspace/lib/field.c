@@ -653,6 +653,35 @@ int cg_field_cmp(const struct cg_field *f, const void *a, const void *b)
 	}
 }
 
+bool cg_utf8_valid(const char *text, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t i = 0, k, len;
+	uint32_t c;
+
+	while (i < n) {
+		c = s[i];
+		len = c < 0x80		 ? 1 :
+		      (c & 0xe0) == 0xc0 ? 2 :
+		      (c & 0xf0) == 0xe0 ? 3 :
+		      (c & 0xf8) == 0xf0 ? 4 :
+					   0;
+		if (!len || i + len > n)
+			return false;
+		c &= 0x7fU >> (len == 1 ? 0 : len);
+		for (k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			c = c << 6 | (s[i + k] & 0x3fU);
+		}
+		if ((len == 2 && c < 0x80) || (len == 3 && c < 0x800) ||
+		    (len == 4 && c < 0x10000) || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
 int cg_field_check(const struct cg_field *f, const void *obj, char *err, size_t errlen)
 {
 	const char *p = (const char *)obj + f->offset;
@@ -685,6 +714,8 @@ int cg_field_check(const struct cg_field *f, const void *obj, char *err, size_t 
 				return ferr(err, errlen,
 					    "%s '%s': control characters are not allowed", f->name,
 					    cg_show(p, val, sizeof(val)));
+		if (!cg_utf8_valid(p, n))
+			return ferr(err, errlen, "%s is not valid UTF-8", f->name);
 		return 0;
 	case CG_F_ADDR:
 		if (!a->family)
