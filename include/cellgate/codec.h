@@ -74,15 +74,17 @@ int cg_config_text_check(const char *name, const char *buf, size_t len, char *er
  * rules by kind (prefixes by family, address, length; then DSCP values),
  * shed entries by cell then class, levels by cg_level_format(). cg_config_parse_buf()
  * of the output gives back the same state (line numbers aside) for any state
- * the parser accepts. Does not check the state.
- * Returns 0, -EIO if writing to f fails, -ENOMEM.
+ * the parser accepts. Written by libyaml's emitter (docs/config.md). Does not
+ * check the state. Returns 0, -EIO if writing to f fails, -ENOMEM, -EINVAL if
+ * a text is not UTF-8 (cg_state_check() refuses it).
  */
 int cg_state_write(const struct cg_state *st, FILE *f);
 
 /*
  * cg_state_digest - zlib crc32 of the canonical form of *st without its
  * generation line: equal states (whatever their object order or history)
- * have equal digests on every load balancer. 0 if memory runs out.
+ * have equal digests on every load balancer. 0 if memory runs out (or a text
+ * is not UTF-8).
  */
 uint32_t cg_state_digest(const struct cg_state *st);
 

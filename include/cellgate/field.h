@@ -34,7 +34,7 @@ enum cg_ftype {
 	CG_F_CLASS,    /* uint8_t class id, written as a class's name or id */
 	CG_F_TIME,     /* int64_t unix seconds, 0 = never */
 	CG_F_PREFIX,   /* struct cg_addr followed by its uint8_t length at cg_field.aux */
-	CG_F_NAMES,    /* list of names (service cells, interfaces): walked by its owner */
+	CG_F_NAMES, /* list of min..max names, count (size_t) at aux: cell names if ref, else interfaces */
 };
 
 #define CG_FF_REQUIRED 0x1  /* must be given in the config */
@@ -42,10 +42,12 @@ enum cg_ftype {
 #define CG_FF_RUNTIME  0x4  /* settable at runtime (cellctl ... set) */
 #define CG_FF_ASSIGNED 0x8  /* assigned by cellgated when not given (ids) */
 #define CG_FF_BYID     0x10 /* CG_F_CLASS: written as the class's id, not its name */
+#define CG_FF_INLINE \
+	0x20 /* CG_F_NAMES: char[max][size / max] in the struct, not a pointer to char[][CG_NAME_MAX] */
 
 /* One field of an object. */
 struct cg_field {
-	const char *name;  /* YAML/JSON key; "a.b": key b of map a */
+	const char *name;  /* YAML/JSON key; "a.b": key b of map a (a's fields consecutive) */
 	uint8_t type;	   /* enum cg_ftype */
 	uint8_t flags;	   /* CG_FF_* */
 	uint16_t offset;   /* of the member in the object's struct */
@@ -173,7 +175,7 @@ const char *cg_field_format(const struct cg_field *f, const void *obj, char *buf
  * cg_field_check - is field f of obj a value the field may hold (a name by
  * cg_name_valid(), a number within min..max, an enum value with a word, an
  * address of the field's family and unicast, a required address set, text
- * terminated without control bytes)? Returns 0, or -EINVAL with one line in
+ * terminated, UTF-8, without control bytes)? Returns 0, or -EINVAL with one line in
  * err naming the field: "weight 0 is out of range (1..65535)". CG_F_PREFIX
  * and CG_F_NAMES are left to the object's owner (cg_state_check()).
  */

@@ -115,10 +115,224 @@ static void test_configs_write_the_stored_bytes(void **unused)
 	}
 }
 
+/* The state of path with ids, or a failed test. */
+static void load(const char *path, struct cg_state *st)
+{
+	char err[512];
+
+	cg_state_init(st);
+	if (cg_config_parse(path, st, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(cg_state_assign_ids(st, NULL), 0);
+}
+
+/* st written, read back and written again: the same state, bytes and digest. Returns the text. */
+static char *round_trip(const struct cg_state *st)
+{
+	char err[512], *out, *again;
+	struct cg_state back;
+	size_t len, len2;
+
+	out = write_state(st, &len);
+	cg_state_init(&back);
+	if (cg_config_parse_buf("written", out, len, &back, err, sizeof(err)))
+		fail_msg("%s\n%s", err, out);
+	assert_int_equal(cg_state_diff(st, &back, NULL, NULL), 0);
+	assert_int_equal(cg_state_digest(st), cg_state_digest(&back));
+	again = write_state(&back, &len2);
+	assert_int_equal(len, len2);
+	assert_memory_equal(out, again, len);
+	free(again);
+	cg_state_free(&back);
+	out = realloc(out, len + 1);
+	assert_non_null(out);
+	out[len] = '\0';
+	return out;
+}
+
+/* Client text the emitter must quote or escape: each reads back byte for byte. */
+static const char *const odd[] = {
+	"\xe2\x80\xae" "evil\xe2\x80\xac",	/* bidi: right-to-left override, pop */
+	"line\xc2\x85next",			/* U+0085, a YAML 1.1 line break */
+	"a\xe2\x80\xa8" "b\xe2\x80\xa9" "c", /* line and paragraph separators */
+	"\xef\xbb\xbf" "bom",			/* a byte order mark */
+	"\xc2\x80\xc2\x9f\xc2\xa0",		/* C1 controls, no-break space */
+	"caf\xc3\xa9 \xf0\x9f\x98\x80",		/* non-ASCII, a 4-byte character */
+	"say \"hi\"\\",
+	" lead and trail ",
+	"# not a comment",
+	"key: value",
+	"- item",
+	"*",
+	"&anchor *alias !tag",
+	"true",
+	"null",
+	"~",
+};
+
+static void test_odd_strings_are_escaped_and_read_back(void **unused)
+{
+	static const char *const ifaces[] = { "a\"b", "#x", "-x", "x,y", "[x]", "'q'", "x\\y", "true" };
+	struct cg_state st, back;
+	char err[512], *out;
+	const unsigned char *c;
+	size_t i, j, n = sizeof(odd) / sizeof(odd[0]);
+
+	(void)unused;
+	load("tests/data/minimal.yaml", &st);
+	for (i = 0; i < CG_MAX_IFACES; i++)
+		snprintf(st.ifaces[i], sizeof(st.ifaces[i]), "%s", ifaces[i]);
+	st.nifaces = CG_MAX_IFACES;
+	st.shed = calloc(n / 2, sizeof(*st.shed));
+	assert_non_null(st.shed);
+	st.nshed = n / 2;
+	for (i = 0; i < n / 2; i++) { /* (cell, class) unique: * and c1 by the four classes */
+		snprintf(st.shed[i].cell, sizeof(st.shed[i].cell), "%s", i % 2 ? "c1" : "*");
+		st.shed[i].class = (uint8_t)(i / 2);
+		st.shed[i].level_ppm = 500000;
+		snprintf(st.shed[i].by, sizeof(st.shed[i].by), "%s", odd[2 * i]);
+		snprintf(st.shed[i].reason, sizeof(st.shed[i].reason), "%s", odd[2 * i + 1]);
+	}
+	assert_int_equal(cg_state_check(&st, NULL, err, sizeof(err)), 0);
+	out = round_trip(&st);
+	for (c = (const unsigned char *)out; *c; c++) /* every character escaped to ASCII */
+		assert_true(*c == '\n' || (*c >= 0x20 && *c < 0x7f));
+	assert_non_null(strstr(out, "by: \"\\u202Eevil\\u202C\"\n"));
+	assert_non_null(strstr(out, "reason: \"line\\Nnext\"\n"));
+	assert_non_null(strstr(out, "by: \"a\\Lb\\Pc\"\n"));
+	assert_non_null(strstr(out, "reason: \"\\uFEFFbom\"\n"));
+	assert_non_null(strstr(out, "by: \"say \\\"hi\\\"\\\\\"\n"));
+	assert_non_null(strstr(out, "reason: \"*\"\n"));
+	assert_non_null(strstr(out, "reason: true\n")); /* a word, as before: text is never a bool */
+	assert_non_null(strstr(out, "interfaces: [\"#x\", \"'q'\", \"-x\", \"[x]\", \"a\\\"b\", "
+				    "true, \"x,y\", \"x\\\\y\"]\n"));
+	cg_state_init(&back);
+	assert_int_equal(cg_config_parse_buf("written", out, strlen(out), &back, err, sizeof(err)), 0);
+	assert_int_equal(back.nshed, n / 2);
+	for (i = 0; i < n / 2; i++) {
+		for (j = 0; j < back.nshed; j++)
+			if (!strcmp(back.shed[j].cell, st.shed[i].cell) &&
+			    back.shed[j].class == st.shed[i].class)
+				break;
+		assert_true(j < back.nshed);
+		assert_string_equal(back.shed[j].by, odd[2 * i]);
+		assert_string_equal(back.shed[j].reason, odd[2 * i + 1]);
+	}
+	assert_int_equal(back.nifaces, CG_MAX_IFACES);
+	for (i = 0; i < CG_MAX_IFACES; i++) {
+		for (j = 0; j < back.nifaces && strcmp(back.ifaces[j], ifaces[i]); j++)
+			;
+		assert_true(j < back.nifaces);
+	}
+	free(out);
+	cg_state_free(&back);
+	cg_state_free(&st);
+}
+
+/* Every field type at its edges: the largest numbers, both families, ids left to assign. */
+static void test_every_field_type_round_trips(void **unused)
+{
+	struct cg_state st;
+	char *out;
+
+	(void)unused;
+	load("docs/cellgate.example.yaml", &st);
+	st.cells[0].capacity = UINT32_MAX;
+	st.cells[0].weight = CG_MAX_WEIGHT;
+	st.cells[0].gue_port = 65535;
+	st.cells[0].probe_port = 1;
+	st.classes[3].packets_per_sec = UINT32_MAX;
+	st.classes[3].burst = UINT32_MAX;
+	st.guard.ipv4_prefix = 32;
+	st.guard.ipv6_prefix = 128;
+	st.guard.new_flows_per_sec = UINT32_MAX;
+	st.guard.burst = UINT32_MAX;
+	st.shed[0].expires = INT64_MAX;
+	st.shed[0].hard = true;
+	st.shed[0].level_ppm = 1;
+	st.shed[1].level_ppm = CG_LEVEL_ONE;
+	st.shed[1].by[0] = '\0';
+	st.regions[2].id = CG_ID_AUTO;
+	st.services[0].default_class = 3;
+	out = round_trip(&st);
+	assert_non_null(strstr(out, "    capacity: 4294967295\n"));
+	assert_non_null(strstr(out, "    gue_port: 65535\n    weight: " "65535\n    probe_port: 1\n"));
+	assert_non_null(strstr(out, "guard: {ipv4_prefix: 32, ipv6_prefix: 128, "
+				    "new_flows_per_sec: 4294967295, burst: 4294967295}\n"));
+	assert_non_null(strstr(out, "    level: 0.000001\n    hard: true\n"
+				    "    expires: 9223372036854775807\n"));
+	assert_non_null(strstr(out, "    level: 1\n    hard: false\n"));
+	assert_non_null(strstr(out, "    by: \"\"\n"));
+	assert_non_null(strstr(out, "  - {name: us-west, cost: 5}\n"));
+	assert_non_null(strstr(out, "    default_class: 3\n"));
+	assert_non_null(strstr(out, "  - {prefix: \"2001:db8:0:11::/64\", class: critical}\n"));
+	assert_non_null(strstr(out, "  - {dscp: 8, class: sheddable}\n"));
+	assert_non_null(strstr(out, "source: {ipv4: 198.18.0.1, ipv6: \"2001:db8::1\"}\n"));
+	free(out);
+	cg_state_free(&st);
+}
+
+/* A state file of the hand-printed writer (\x22 for a quote) loads to the same state. */
+static void test_old_escapes_still_load(void **unused)
+{
+	struct cg_state now, old;
+	char err[512], *text, *at;
+	size_t len;
+
+	(void)unused;
+	text = slurp("tests/data/shed6.state.yaml", &len);
+	assert_non_null(text);
+	cg_state_init(&now);
+	assert_int_equal(cg_config_parse_buf("new", text, len, &now, err, sizeof(err)), 0);
+	at = strstr(text, "\"me \\\"x\\\"\"");
+	assert_non_null(at);
+	text = realloc(text, len + 8);
+	assert_non_null(text);
+	at = strstr(text, "\"me \\\"x\\\"\"");
+	memmove(at + 14, at + 10, len - (size_t)(at + 10 - text) + 1);
+	memcpy(at, "\"me \\x22x\\x22\"", 14);
+	assert_non_null(strstr(text, "by: \"me \\x22x\\x22\"\n"));
+	cg_state_init(&old);
+	assert_int_equal(cg_config_parse_buf("old", text, strlen(text), &old, err, sizeof(err)), 0);
+	assert_int_equal(cg_state_diff(&now, &old, NULL, NULL), 0);
+	assert_int_equal(cg_state_digest(&now), cg_state_digest(&old));
+	free(text);
+	cg_state_free(&now);
+	cg_state_free(&old);
+}
+
+/* Text that is not UTF-8 is refused by the check, and cannot be written. */
+static void test_text_not_utf8_is_refused(void **unused)
+{
+	static const char *const bad[] = { "\xff", "a\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80" };
+	struct cg_state st;
+	char err[512];
+	FILE *f;
+	size_t i;
+
+	(void)unused;
+	load("tests/data/shed6.yaml", &st);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(st.shed[0].reason, sizeof(st.shed[0].reason), "%s", bad[i]);
+		assert_int_equal(cg_state_check(&st, NULL, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "reason is not valid UTF-8"));
+		f = fopen("/dev/null", "w");
+		assert_non_null(f);
+		assert_int_equal(cg_state_write(&st, f), -EINVAL);
+		fclose(f);
+		assert_int_equal(cg_state_digest(&st), 0);
+	}
+	cg_state_free(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_configs_write_the_stored_bytes),
+		cmocka_unit_test(test_odd_strings_are_escaped_and_read_back),
+		cmocka_unit_test(test_every_field_type_round_trips),
+		cmocka_unit_test(test_old_escapes_still_load),
+		cmocka_unit_test(test_text_not_utf8_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -461,19 +461,6 @@ static int get_u64(struct cg_parse *p, const struct cg_obj *o, const char *key,
 	return 0;
 }
 
-static int get_u32(struct cg_parse *p, const struct cg_obj *o, const char *key,
-		   const struct cg_ynode *v, uint32_t min, uint32_t max, uint32_t *out)
-{
-	uint64_t x;
-	int ret;
-
-	ret = get_u64(p, o, key, v, min, max, &x);
-	if (!ret)
-		*out = (uint32_t)x;
-	return ret;
-}
-
-/* A keyword of the format and the value it stands for. */
 /* key's value: one of names[]; *out is its value. */
 static int get_enum(struct cg_parse *p, const struct cg_obj *o, const char *key,
 		    const struct cg_ynode *v, const struct cg_enum *names, unsigned int *out)
@@ -548,73 +535,19 @@ static int get_list(struct cg_parse *p, const struct cg_obj *o, const char *key,
 	return 0;
 }
 
-/* ---- the schema ---- */
-
-static const char *const top_keys[] = {
-	"generation", "region",	     "interfaces", "xdp_mode", "source",
-	"mtu",	      "conntrack",   "classes",	   "regions",  "cells",
-	"services",   "class_rules", "guard",	   "shed",     NULL,
-};
-static const char *const source_keys[] = { "ipv4", "ipv6", NULL };
+/* ---- values by their field type ---- */
 
 /* Label an item of a list: by its name if it has a good one, else by position. */
-static void item_label(struct cg_obj *o, const char *kind, const struct cg_ynode *m, size_t idx)
+static void item_label(struct cg_obj *o, const char *kind, const struct cg_ynode *m, size_t idx,
+		       bool named)
 {
-	const struct cg_ynode *v = m->kind == CG_Y_MAP ? map_get(m, "name") : NULL;
+	const struct cg_ynode *v = named && m->kind == CG_Y_MAP ? map_get(m, "name") : NULL;
 
 	if (v && v->kind == CG_Y_SCALAR && cg_name_valid(v->str))
 		obj_set(o, "%s '%s'", kind, v->str);
 	else
 		obj_set(o, "%s #%zu", kind, idx + 1);
 }
-
-static int parse_interfaces(struct cg_parse *p, const struct cg_ynode *v)
-{
-	struct cg_obj top = { "", "" };
-	struct cg_state *st = &p->st;
-	const char *s = NULL;
-	size_t i;
-	int ret;
-
-	ret = get_list(p, &top, "interfaces", v, 1, CG_MAX_IFACES);
-	if (ret)
-		return ret;
-	for (i = 0; i < v->n; i++) {
-		ret = get_str(p, &top, "interfaces", v->kid[i], &s);
-		if (ret)
-			return ret;
-		if (!cg_ifname_valid(s))
-			return perr(p, v->kid[i]->line,
-				    "interfaces: '%s' is not a valid interface name", show(p, s));
-		strcpy(st->ifaces[i], s);
-	}
-	st->nifaces = v->n;
-	return 0;
-}
-
-static int parse_source(struct cg_parse *p, const struct cg_ynode *m)
-{
-	const struct cg_ynode *v;
-	struct cg_obj o;
-	int ret;
-
-	obj_set(&o, "source");
-	ret = map_check(p, m, &o, source_keys);
-	if (ret)
-		return ret;
-	v = map_get(m, "ipv4");
-	if (v) {
-		ret = get_addr(p, &o, "ipv4", v, CG_AF_INET, &p->st.src4);
-		if (ret)
-			return ret;
-	}
-	v = map_get(m, "ipv6");
-	if (v)
-		ret = get_addr(p, &o, "ipv6", v, CG_AF_INET6, &p->st.src6);
-	return ret;
-}
-
-/* ---- load shedding: classes, class rules, guard, shed levels ---- */
 
 /* true or false. */
 static int get_bool(struct cg_parse *p, const struct cg_obj *o, const char *key,
@@ -662,18 +595,18 @@ static int get_class_ref(struct cg_parse *p, const struct cg_obj *o, const char 
 	const struct cg_class_cfg *c;
 	const char *s = NULL;
 	char pre[sizeof(o->pre) + 32];
-	uint32_t id = 0;
+	uint64_t id = 0;
 	int ret;
 
 	snprintf(pre, sizeof(pre), "%s%s%s", o->pre, strcmp(key, "class") ? key : "",
 		 strcmp(key, "class") ? ": " : "");
 	if (v->kind == CG_Y_SCALAR && v->plain && cg_all_digits(v->str)) {
-		ret = get_u32(p, o, key, v, 0, CG_MAX_CLASSES - 1, &id);
+		ret = get_u64(p, o, key, v, 0, CG_MAX_CLASSES - 1, &id);
 		if (ret)
 			return ret;
-		c = cg_state_class_by_id(&p->st, id);
+		c = cg_state_class_by_id(&p->st, (uint32_t)id);
 		if (!c)
-			return perr(p, v->line, "%sunknown class id %u", pre, id);
+			return perr(p, v->line, "%sunknown class id %u", pre, (unsigned int)id);
 	} else {
 		ret = get_str(p, o, key, v, &s);
 		if (ret)
@@ -684,25 +617,6 @@ static int get_class_ref(struct cg_parse *p, const struct cg_obj *o, const char 
 	}
 	*out = (uint8_t)c->id;
 	return 0;
-}
-
-/* ---- objects read by their field tables (field.c) ---- */
-
-static int get_level(struct cg_parse *p, const struct cg_obj *o, const struct cg_ynode *v,
-		     uint32_t *ppm);
-
-/* map_check() with the keys of object ob: every field's name. */
-static int map_check_obj(struct cg_parse *p, const struct cg_ynode *m, const struct cg_obj *o,
-			 const struct cg_object *ob)
-{
-	const char *keys[32];
-	size_t n = 0;
-	const struct cg_field *f;
-
-	for (f = ob->fields; f->name && n + 1 < sizeof(keys) / sizeof(keys[0]); f++)
-		keys[n++] = f->name;
-	keys[n] = NULL;
-	return map_check(p, m, o, keys);
 }
 
 /* A unix time: an unquoted decimal, not negative. */
@@ -719,237 +633,6 @@ static int get_time(struct cg_parse *p, const struct cg_obj *o, const char *key,
 	ret = get_u64(p, o, key, v, 0, INT64_MAX, &x);
 	if (!ret)
 		*out = (int64_t)x;
-	return ret;
-}
-
-/*
- * Field f of obj from mapping m, by its type and bounds. A missing field is
- * an error if it is required, else it keeps its default. CG_F_PREFIX and
- * CG_F_NAMES are read by the object's parser.
- */
-static int get_field(struct cg_parse *p, const struct cg_obj *o, const struct cg_ynode *m,
-		     const struct cg_field *f, void *obj)
-{
-	char *mem = (char *)obj + f->offset;
-	const struct cg_ynode *v;
-	const char *s = NULL;
-	unsigned int e = 0;
-	uint32_t ppm = 0;
-	uint8_t cls = 0;
-	uint64_t x = 0;
-	int64_t t = 0;
-	int ret;
-
-	if (f->flags & CG_FF_REQUIRED) {
-		ret = map_need(p, m, o, f->name, &v);
-		if (ret)
-			return ret;
-	} else if (!(v = map_get(m, f->name))) {
-		return 0;
-	}
-	switch (f->type) {
-	case CG_F_REF:
-		if (f->flags & CG_FF_KEY && !strcmp(f->ref, "cell")) { /* a shed entry's: or * */
-			ret = get_str(p, o, f->name, v, &s);
-			if (!ret && strcmp(s, CG_SHED_ANY_CELL) && !cg_name_valid(s))
-				ret = perr(p, v->line, "%sunknown cell '%s'", o->pre, show(p, s));
-			if (!ret)
-				strcpy(mem, s);
-			return ret;
-		}
-		return get_name(p, o, f->name, v, mem);
-	case CG_F_NAME:
-		return get_name(p, o, f->name, v, mem);
-	case CG_F_BOOL:
-		return get_bool(p, o, f->name, v, (bool *)(void *)mem);
-	case CG_F_ENUM:
-		ret = get_enum(p, o, f->name, v, f->words, &e);
-		break;
-	case CG_F_ADDR:
-		return get_addr(p, o, f->name, v, (int)f->min, (struct cg_addr *)(void *)mem);
-	case CG_F_LEVEL:
-		ret = get_level(p, o, v, &ppm);
-		e = ppm;
-		break;
-	case CG_F_TEXT:
-		return get_text(p, o, f->name, v, mem, f->size);
-	case CG_F_CLASS:
-		ret = get_class_ref(p, o, f->name, v, &cls);
-		e = cls;
-		break;
-	case CG_F_TIME:
-		ret = get_time(p, o, f->name, v, &t);
-		if (!ret)
-			cg_field_set(f, obj, (uint64_t)t);
-		return ret;
-	case CG_F_ID:
-	case CG_F_U8:
-	case CG_F_U16:
-	case CG_F_U32:
-		ret = get_u64(p, o, f->name, v, f->type == CG_F_ID ? 0 : f->min, f->max, &x);
-		if (!ret)
-			cg_field_set(f, obj, x);
-		return ret;
-	default:
-		return 0;
-	}
-	if (!ret)
-		cg_field_set(f, obj, e);
-	return ret;
-}
-
-/* Every field of ob that get_field() reads, in table order. */
-static int get_fields(struct cg_parse *p, const struct cg_obj *o, const struct cg_ynode *m,
-		      const struct cg_object *ob, void *obj)
-{
-	const struct cg_field *f;
-	int ret;
-
-	for (f = ob->fields; f->name; f++) {
-		ret = get_field(p, o, m, f, obj);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-/* Default depth of a class's buckets: a tenth of a second of its (smaller) ceiling, >= 1. */
-static uint32_t class_default_burst(uint32_t flows, uint32_t packets)
-{
-	uint32_t r = flows;
-
-	if (!r || (packets && packets < r))
-		r = packets;
-	return r / 10 ? r / 10 : 1;
-}
-
-static int parse_class(struct cg_parse *p, const struct cg_ynode *m, size_t idx,
-		       struct cg_class_cfg *c)
-{
-	struct cg_obj o;
-	int ret;
-
-	cg_object_defaults(&cg_class_obj, c);
-	c->line = m->line;
-	item_label(&o, "class", m, idx);
-	ret = map_check_obj(p, m, &o, &cg_class_obj);
-	if (!ret)
-		ret = get_fields(p, &o, m, &cg_class_obj, c);
-	if (!ret && !map_get(m, "burst"))
-		c->burst = class_default_burst(c->new_flows_per_sec, c->packets_per_sec);
-	return ret;
-}
-
-static int parse_classes(struct cg_parse *p, const struct cg_ynode *list)
-{
-	struct cg_obj top = { "", "" };
-	struct cg_state *st = &p->st;
-	size_t i;
-	int ret;
-
-	ret = get_list(p, &top, "classes", list, 1, CG_MAX_CLASSES);
-	if (ret)
-		return ret;
-	/* the list replaces the defaults cg_state_init() put there */
-	memset(st->classes, 0, sizeof(st->classes));
-	st->nclasses = 0;
-	for (i = 0; i < list->n; i++) {
-		ret = parse_class(p, list->kid[i], i, &st->classes[i]);
-		if (ret)
-			return ret;
-		st->nclasses++;
-	}
-	return 0;
-}
-
-/* ADDRESS/LENGTH, host bits zero: cg_prefix_parse(), the one prefix parser. */
-static int get_prefix(struct cg_parse *p, const struct cg_obj *o, const struct cg_ynode *v,
-		      struct cg_addr *out, uint8_t *lenp)
-{
-	const char *s = NULL;
-	char msg[512];
-	int ret;
-
-	ret = get_str(p, o, "prefix", v, &s);
-	if (ret)
-		return ret;
-	if (cg_prefix_parse(s, out, lenp, msg, sizeof(msg)))
-		return perr(p, v->line, "%s%s", o->pre, msg);
-	return 0;
-}
-
-static int parse_rule(struct cg_parse *p, const struct cg_ynode *m, size_t idx,
-		      struct cg_class_rule_cfg *r)
-{
-	const struct cg_ynode *v, *pv, *dv;
-	struct cg_obj o;
-	uint32_t x = 0;
-	int ret;
-
-	r->line = m->line;
-	obj_set(&o, "class_rule #%zu", idx + 1);
-	ret = map_check_obj(p, m, &o, &cg_class_rule_obj);
-	if (ret)
-		return ret;
-	pv = map_get(m, "prefix");
-	dv = map_get(m, "dscp");
-	if (pv && dv)
-		return perr(p, m->line, "%sgive either 'prefix' or 'dscp', not both", o.pre);
-	if (!pv && !dv)
-		return perr(p, m->line, "%smissing 'prefix' or 'dscp'", o.pre);
-	if (pv) {
-		r->kind = CG_RULE_PREFIX;
-		ret = get_prefix(p, &o, pv, &r->prefix, &r->prefix_len);
-	} else {
-		r->kind = CG_RULE_DSCP;
-		ret = get_u32(p, &o, "dscp", dv, 0, CG_MAX_DSCP, &x);
-		r->dscp = (uint8_t)x;
-	}
-	if (!ret)
-		ret = map_need(p, m, &o, "class", &v);
-	if (!ret)
-		ret = get_class_ref(p, &o, "class", v, &r->class);
-	return ret;
-}
-
-static int parse_rules(struct cg_parse *p, const struct cg_ynode *list)
-{
-	struct cg_obj top = { "", "" };
-	struct cg_state *st = &p->st;
-	size_t i;
-	int ret;
-
-	ret = get_list(p, &top, "class_rules", list, 0, 2 * CG_MAX_CLASS_RULES + CG_MAX_DSCP + 1);
-	if (ret || !list->n)
-		return ret;
-	st->rules = calloc(list->n, sizeof(*st->rules));
-	if (!st->rules) {
-		perr(p, 0, "out of memory");
-		return -ENOMEM;
-	}
-	for (i = 0; i < list->n; i++) {
-		ret = parse_rule(p, list->kid[i], i, &st->rules[st->nrules++]);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-static int parse_guard(struct cg_parse *p, const struct cg_ynode *m)
-{
-	struct cg_guard_cfg *g = &p->st.guard;
-	struct cg_obj o;
-	uint64_t burst;
-	int ret;
-
-	obj_set(&o, "guard");
-	ret = map_check_obj(p, m, &o, &cg_guard_obj);
-	if (!ret)
-		ret = get_fields(p, &o, m, &cg_guard_obj, g);
-	if (!ret && !map_get(m, "burst")) {
-		burst = 2 * (uint64_t)g->new_flows_per_sec;
-		g->burst = burst > UINT32_MAX ? UINT32_MAX : (uint32_t)burst;
-	}
 	return ret;
 }
 
@@ -980,173 +663,396 @@ static int get_level(struct cg_parse *p, const struct cg_obj *o, const struct cg
 	}
 }
 
-static int parse_shed_entry(struct cg_parse *p, const struct cg_ynode *m, size_t idx,
-			    struct cg_shed_cfg *e)
+/* ADDRESS/LENGTH, host bits zero: cg_prefix_parse(), the one prefix parser. */
+static int get_prefix(struct cg_parse *p, const struct cg_obj *o, const char *key,
+		      const struct cg_ynode *v, struct cg_addr *out, uint8_t *lenp)
 {
-	struct cg_obj o;
+	const char *s = NULL;
+	char msg[512];
 	int ret;
 
-	cg_object_defaults(&cg_shed_obj, e);
-	e->line = m->line;
-	obj_set(&o, "shed #%zu", idx + 1);
-	ret = map_check_obj(p, m, &o, &cg_shed_obj);
-	if (!ret)
-		ret = get_fields(p, &o, m, &cg_shed_obj, e);
-	return ret;
-}
-
-static int parse_shed(struct cg_parse *p, const struct cg_ynode *list)
-{
-	struct cg_obj top = { "", "" };
-	struct cg_state *st = &p->st;
-	size_t i;
-	int ret;
-
-	ret = get_list(p, &top, "shed", list, 0, CG_MAX_SHED);
-	if (ret || !list->n)
-		return ret;
-	st->shed = calloc(list->n, sizeof(*st->shed));
-	if (!st->shed) {
-		perr(p, 0, "out of memory");
-		return -ENOMEM;
-	}
-	for (i = 0; i < list->n; i++) {
-		ret = parse_shed_entry(p, list->kid[i], i, &st->shed[st->nshed++]);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-static int parse_regions(struct cg_parse *p, const struct cg_ynode *list)
-{
-	struct cg_obj top = { "", "" }, o;
-	struct cg_state *st = &p->st;
-	struct cg_region_cfg *r;
-	size_t i;
-	int ret;
-
-	ret = get_list(p, &top, "regions", list, 1, CG_MAX_REGIONS);
+	ret = get_str(p, o, key, v, &s);
 	if (ret)
 		return ret;
-	st->regions = calloc(list->n, sizeof(*st->regions));
-	if (!st->regions) {
-		perr(p, 0, "out of memory");
-		return -ENOMEM;
+	if (cg_prefix_parse(s, out, lenp, msg, sizeof(msg)))
+		return perr(p, v->line, "%s%s", o->pre, msg);
+	return 0;
+}
+
+/*
+ * A CG_F_NAMES list: min..max items, each a name by cg_name_valid() (a list
+ * of cell names: f->ref) or an interface name, into the struct's array
+ * (CG_FF_INLINE) or a new one; the count at f->aux.
+ */
+static int get_names(struct cg_parse *p, const struct cg_obj *o, const char *key,
+		     const struct cg_ynode *list, const struct cg_field *f, void *obj)
+{
+	size_t i, width = f->flags & CG_FF_INLINE ? f->size / f->max : CG_NAME_MAX;
+	char *names = (char *)obj + f->offset, *name;
+	const char *s = NULL;
+	int ret;
+
+	ret = get_list(p, o, key, list, f->min, f->max);
+	if (ret || !list->n) /* an empty list of cells: cg_state_check() */
+		return ret;
+	if (!(f->flags & CG_FF_INLINE)) {
+		names = calloc(list->n, width);
+		if (!names) {
+			perr(p, 0, "out of memory");
+			return -ENOMEM;
+		}
+		memcpy((char *)obj + f->offset, &names, sizeof(names));
 	}
 	for (i = 0; i < list->n; i++) {
-		r = &st->regions[st->nregions++];
-		cg_object_defaults(&cg_region_obj, r);
-		r->line = list->kid[i]->line;
-		item_label(&o, "region", list->kid[i], i);
-		ret = map_check_obj(p, list->kid[i], &o, &cg_region_obj);
-		if (!ret)
-			ret = get_fields(p, &o, list->kid[i], &cg_region_obj, r);
+		name = names + i * width;
+		if (f->ref) {
+			ret = get_name(p, o, key, list->kid[i], name);
+		} else {
+			ret = get_str(p, o, key, list->kid[i], &s);
+			if (!ret && !cg_ifname_valid(s))
+				ret = perr(p, list->kid[i]->line,
+					   "%s%s: '%s' is not a valid interface name", o->pre, key,
+					   show(p, s));
+			if (!ret)
+				strcpy(name, s);
+		}
 		if (ret)
 			return ret;
+		memcpy((char *)obj + f->aux, &(size_t){ i + 1 }, sizeof(size_t));
 	}
 	return 0;
 }
 
-static int parse_cell(struct cg_parse *p, const struct cg_ynode *m, size_t idx,
-		      struct cg_cell_cfg *c)
+/* Field f of obj from node v, by its type and bounds; key names it in messages. */
+static int get_value(struct cg_parse *p, const struct cg_obj *o, const char *key,
+		     const struct cg_ynode *v, const struct cg_field *f, void *obj)
 {
-	struct cg_obj o;
+	char *mem = (char *)obj + f->offset;
+	const char *s = NULL;
+	uint64_t x = 0;
+	uint32_t ppm = 0;
+	uint8_t cls = 0;
+	int64_t t = 0;
+	unsigned int e = 0;
 	int ret;
 
-	cg_object_defaults(&cg_cell_obj, c);
-	c->line = m->line;
-	item_label(&o, "cell", m, idx);
-	ret = map_check_obj(p, m, &o, &cg_cell_obj);
+	switch (f->type) {
+	case CG_F_REF:
+		if (f->flags & CG_FF_KEY && !strcmp(f->ref, "cell")) { /* a shed entry's: or * */
+			ret = get_str(p, o, key, v, &s);
+			if (!ret && strcmp(s, CG_SHED_ANY_CELL) && !cg_name_valid(s))
+				ret = perr(p, v->line, "%sunknown cell '%s'", o->pre, show(p, s));
+			if (!ret)
+				strcpy(mem, s);
+			return ret;
+		}
+		return get_name(p, o, key, v, mem);
+	case CG_F_NAME:
+		return get_name(p, o, key, v, mem);
+	case CG_F_BOOL:
+		return get_bool(p, o, key, v, (bool *)(void *)mem);
+	case CG_F_ENUM:
+		ret = get_enum(p, o, key, v, f->words, &e);
+		x = e;
+		break;
+	case CG_F_ADDR:
+		return get_addr(p, o, key, v, (int)f->min, (struct cg_addr *)(void *)mem);
+	case CG_F_PREFIX:
+		return get_prefix(p, o, key, v, (struct cg_addr *)(void *)mem,
+				  (uint8_t *)obj + f->aux);
+	case CG_F_LEVEL:
+		ret = get_level(p, o, v, &ppm);
+		x = ppm;
+		break;
+	case CG_F_TEXT:
+		return get_text(p, o, key, v, mem, f->size);
+	case CG_F_CLASS:
+		ret = get_class_ref(p, o, key, v, &cls);
+		x = cls;
+		break;
+	case CG_F_TIME:
+		ret = get_time(p, o, key, v, &t);
+		x = (uint64_t)t;
+		break;
+	case CG_F_NAMES:
+		return get_names(p, o, key, v, f, obj);
+	default: /* CG_F_ID, CG_F_U8, CG_F_U16, CG_F_U32 */
+		ret = get_u64(p, o, key, v, f->type == CG_F_ID ? 0 : f->min, f->max, &x);
+		break;
+	}
 	if (!ret)
-		ret = get_fields(p, &o, m, &cg_cell_obj, c);
+		cg_field_set(f, obj, x);
 	return ret;
 }
 
-static int parse_cells(struct cg_parse *p, const struct cg_ynode *list)
+/* Same submapping: "source.ipv4" and "source.ipv6" (its fields are consecutive in the table). */
+static bool same_head(const char *a, const char *b)
 {
-	struct cg_obj top = { "", "" };
-	struct cg_state *st = &p->st;
-	size_t i;
+	const char *dot = strchr(a, '.');
+
+	return dot && !strncmp(a, b, (size_t)(dot - a) + 1);
+}
+
+/*
+ * map_check() with the keys of object ob: its fields' names, a submapping's
+ * once by its head ("source"); with head, the keys of that submapping
+ * ("ipv4", "ipv6"). first and more (NULL-ended) are keys before and after.
+ */
+static int map_check_obj(struct cg_parse *p, const struct cg_ynode *m, const struct cg_obj *o,
+			 const struct cg_object *ob, const char *head, const char *first,
+			 const char *const *more)
+{
+	char heads[4][CG_NAME_MAX];
+	const char *keys[48], *dot;
+	size_t n = 0, h = 0, i, hl = head ? strlen(head) : 0;
+	const struct cg_field *f;
+
+	if (first)
+		keys[n++] = first;
+	for (f = ob->fields; f->name && n < 32; f++) {
+		dot = strchr(f->name, '.');
+		if (head) {
+			if (dot && (size_t)(dot - f->name) == hl && !strncmp(f->name, head, hl))
+				keys[n++] = dot + 1;
+		} else if (!dot) {
+			keys[n++] = f->name;
+		} else if ((f == ob->fields || !same_head(f[-1].name, f->name)) && h < 4) {
+			snprintf(heads[h], sizeof(heads[h]), "%.*s", (int)(dot - f->name), f->name);
+			keys[n++] = heads[h++];
+		}
+	}
+	for (i = 0; more && more[i] && n + 1 < sizeof(keys) / sizeof(keys[0]); i++)
+		keys[n++] = more[i];
+	keys[n] = NULL;
+	return map_check(p, m, o, keys);
+}
+
+enum cg_pass {
+	CG_PASS_ALL,	 /* every field */
+	CG_PASS_SCALARS, /* all but lists, whose presence only is checked */
+	CG_PASS_LISTS,	 /* the lists */
+};
+
+/*
+ * Field f of object ob from mapping m, by its type and bounds. A missing
+ * field is an error if it is required, else it keeps its default. "a.b" is
+ * key b of the submapping a, whose keys are checked with its first field.
+ */
+static int get_field(struct cg_parse *p, const struct cg_obj *o, const struct cg_ynode *m,
+		     const struct cg_object *ob, const struct cg_field *f, void *obj,
+		     enum cg_pass pass)
+{
+	const char *key = f->name, *dot = strchr(f->name, '.');
+	const struct cg_ynode *v;
+	char head[CG_NAME_MAX];
+	struct cg_obj so;
 	int ret;
 
-	ret = get_list(p, &top, "cells", list, 0, CG_MAX_CELLS);
-	if (ret || !list->n)
-		return ret;
-	st->cells = calloc(list->n, sizeof(*st->cells));
-	if (!st->cells) {
-		perr(p, 0, "out of memory");
-		return -ENOMEM;
+	if (pass == CG_PASS_LISTS && f->type != CG_F_NAMES)
+		return 0;
+	if (dot) {
+		snprintf(head, sizeof(head), "%.*s", (int)(dot - f->name), f->name);
+		m = map_get(m, head);
+		if (!m)
+			return 0; /* a submapping's fields are optional */
+		obj_set(&so, "%s%s%s", o->label, o->label[0] ? ": " : "", head);
+		o = &so;
+		key = dot + 1;
+		if (f == ob->fields || !same_head(f[-1].name, f->name)) {
+			ret = map_check_obj(p, m, o, ob, head, NULL, NULL);
+			if (ret)
+				return ret;
+		}
 	}
-	for (i = 0; i < list->n; i++) {
-		ret = parse_cell(p, list->kid[i], i, &st->cells[st->ncells++]);
+	if (f->flags & CG_FF_REQUIRED) {
+		ret = map_need(p, m, o, key, &v);
+		if (ret)
+			return ret;
+	} else if (!(v = map_get(m, key))) {
+		return 0;
+	}
+	if (pass == CG_PASS_SCALARS && f->type == CG_F_NAMES)
+		return 0;
+	return get_value(p, o, key, v, f, obj);
+}
+
+/* Every field of ob of the pass, in table order. */
+static int get_fields(struct cg_parse *p, const struct cg_obj *o, const struct cg_ynode *m,
+		      const struct cg_object *ob, void *obj, enum cg_pass pass)
+{
+	const struct cg_field *f;
+	int ret;
+
+	for (f = ob->fields; f->name; f++) {
+		ret = get_field(p, o, m, ob, f, obj, pass);
 		if (ret)
 			return ret;
 	}
 	return 0;
 }
 
-static int parse_service_cells(struct cg_parse *p, const struct cg_obj *o,
-			       const struct cg_ynode *list, struct cg_service_cfg *s)
-{
-	size_t i;
-	int ret;
+/* ---- the sections of the root ---- */
 
-	ret = get_list(p, o, "cells", list, 0, CG_MAX_CELLS);
-	if (ret || !list->n) /* an empty list: cg_state_check() */
-		return ret;
-	s->cells = calloc(list->n, sizeof(*s->cells));
-	if (!s->cells) {
-		perr(p, 0, "out of memory");
-		return -ENOMEM;
-	}
-	for (i = 0; i < list->n; i++) {
-		ret = get_name(p, o, "cells", list->kid[i], s->cells[i]);
-		if (ret)
-			return ret;
-		s->ncells++;
-	}
+/* Default depth of a class's buckets: a tenth of a second of its (smaller) ceiling, >= 1. */
+static int class_after(struct cg_parse *p, const struct cg_obj *o, const struct cg_ynode *m,
+		       void *obj)
+{
+	struct cg_class_cfg *c = obj;
+	uint32_t r = c->new_flows_per_sec;
+
+	(void)p;
+	(void)o;
+	if (!r || (c->packets_per_sec && c->packets_per_sec < r))
+		r = c->packets_per_sec;
+	if (!map_get(m, "burst"))
+		c->burst = r / 10 ? r / 10 : 1;
 	return 0;
 }
 
-static int parse_service(struct cg_parse *p, const struct cg_ynode *m, size_t idx,
-			 struct cg_service_cfg *s)
+/* A class rule matches a prefix or a DSCP value, one of them: its kind. */
+static int rule_before(struct cg_parse *p, const struct cg_obj *o, const struct cg_ynode *m,
+		       void *obj)
+{
+	struct cg_class_rule_cfg *r = obj;
+	bool prefix = map_get(m, "prefix"), dscp = map_get(m, "dscp");
+
+	if (prefix && dscp)
+		return perr(p, m->line, "%sgive either 'prefix' or 'dscp', not both", o->pre);
+	if (!prefix && !dscp)
+		return perr(p, m->line, "%smissing 'prefix' or 'dscp'", o->pre);
+	r->kind = prefix ? CG_RULE_PREFIX : CG_RULE_DSCP;
+	return 0;
+}
+
+/* The guard's burst defaults to twice its rate. */
+static int guard_after(struct cg_parse *p, const struct cg_obj *o, const struct cg_ynode *m,
+		       void *obj)
+{
+	struct cg_guard_cfg *g = obj;
+	uint64_t burst = 2 * (uint64_t)g->new_flows_per_sec;
+
+	(void)p;
+	(void)o;
+	if (!map_get(m, "burst"))
+		g->burst = burst > UINT32_MAX ? UINT32_MAX : (uint32_t)burst;
+	return 0;
+}
+
+/* A service's default_class defaults to class 0, which must exist; then its cells. */
+static int service_after(struct cg_parse *p, const struct cg_obj *o, const struct cg_ynode *m,
+			 void *obj)
+{
+	if (!map_get(m, "default_class") && !cg_state_class_by_id(&p->st, 0))
+		return perr(p, m->line,
+			    "%sno default_class given, and there is no class 0 to default to",
+			    o->pre);
+	return get_fields(p, o, m, &cg_service_obj, obj, CG_PASS_LISTS);
+}
+
+typedef int cg_item_fn(struct cg_parse *p, const struct cg_obj *o, const struct cg_ynode *m,
+		       void *obj);
+
+#define CG_SEC_ONE	0x1  /* one object in the struct (the guard), not a list */
+#define CG_SEC_INLINE	0x2  /* the array is in struct cg_state (classes), not a pointer */
+#define CG_SEC_NAMED	0x4  /* items are labelled by name in messages, else by position */
+#define CG_SEC_FLOW	0x8  /* written {k: v, ...} on one line */
+#define CG_SEC_NEEDED	0x10 /* the key must be given */
+#define CG_SEC_LISTLAST 0x20 /* lists are read by after(), once the rest checked out */
+#define CG_SEC_WRAP	0x40 /* long flow lists are wrapped (CG_WRAP_WIDTH) */
+
+/* A section of the root after the settings: a list of objects (or one), in file order. */
+struct cg_section {
+	const char *key;	   /* "cells" */
+	const char *label;	   /* an item in messages: "cell" */
+	const struct cg_object *o; /* the items' field table */
+	size_t min, max;	   /* items */
+	size_t arr, count;  /* offsets in struct cg_state of the array (or pointer) and count */
+	size_t line;	    /* offset of the item's line member */
+	unsigned int flags; /* CG_SEC_* */
+	cg_item_fn *before, *after;		  /* per item, around its fields */
+	int (*cmp)(const void *a, const void *b); /* written order; NULL: by name */
+};
+
+#define ST(m) offsetof(struct cg_state, m)
+
+/* classes first: rules, services and shed entries refer to them */
+static const struct cg_section sections[] = {
+	{ "classes", "class", &cg_class_obj, 1, CG_MAX_CLASSES, ST(classes), ST(nclasses),
+	  offsetof(struct cg_class_cfg, line), CG_SEC_INLINE | CG_SEC_NAMED, NULL, class_after,
+	  cg_class_cmp_v },
+	{ "class_rules", "class_rule", &cg_class_rule_obj, 0,
+	  2 * CG_MAX_CLASS_RULES + CG_MAX_DSCP + 1, ST(rules), ST(nrules),
+	  offsetof(struct cg_class_rule_cfg, line), CG_SEC_FLOW, rule_before, NULL, cg_rule_cmp_v },
+	{ "guard", "guard", &cg_guard_obj, 1, 1, ST(guard), 0, 0, CG_SEC_ONE | CG_SEC_FLOW, NULL,
+	  guard_after, NULL },
+	{ "regions", "region", &cg_region_obj, 1, CG_MAX_REGIONS, ST(regions), ST(nregions),
+	  offsetof(struct cg_region_cfg, line), CG_SEC_NAMED | CG_SEC_FLOW | CG_SEC_NEEDED, NULL,
+	  NULL, NULL },
+	{ "cells", "cell", &cg_cell_obj, 0, CG_MAX_CELLS, ST(cells), ST(ncells),
+	  offsetof(struct cg_cell_cfg, line), CG_SEC_NAMED, NULL, NULL, NULL },
+	{ "services", "service", &cg_service_obj, 0, CG_MAX_SERVICES, ST(services), ST(nservices),
+	  offsetof(struct cg_service_cfg, line), CG_SEC_NAMED | CG_SEC_LISTLAST | CG_SEC_WRAP, NULL,
+	  service_after, NULL },
+	{ "shed", "shed", &cg_shed_obj, 0, CG_MAX_SHED, ST(shed), ST(nshed),
+	  offsetof(struct cg_shed_cfg, line), 0, NULL, NULL, cg_shed_cmp_v },
+};
+
+#define CG_NSECTIONS (sizeof(sections) / sizeof(sections[0]))
+
+/* One object of section s from mapping m (item idx of the list). */
+static int parse_item(struct cg_parse *p, const struct cg_section *s, const struct cg_ynode *m,
+		      size_t idx, void *obj)
 {
 	struct cg_obj o;
+	unsigned int line = m->line;
 	int ret;
 
-	cg_object_defaults(&cg_service_obj, s);
-	s->line = m->line;
-	item_label(&o, "service", m, idx);
-	ret = map_check_obj(p, m, &o, &cg_service_obj);
+	if (s->flags & CG_SEC_ONE) { /* the guard: cg_state_init()'s defaults */
+		obj_set(&o, "%s", s->label);
+	} else {
+		cg_object_defaults(s->o, obj);
+		memcpy((char *)obj + s->line, &line, sizeof(line));
+		item_label(&o, s->label, m, idx, s->flags & CG_SEC_NAMED);
+	}
+	ret = map_check_obj(p, m, &o, s->o, NULL, NULL, NULL);
+	if (!ret && s->before)
+		ret = s->before(p, &o, m, obj);
 	if (!ret)
-		ret = get_fields(p, &o, m, &cg_service_obj, s);
-	if (!ret && !map_get(m, "default_class") && !cg_state_class_by_id(&p->st, 0))
-		ret = perr(p, m->line,
-			   "%sno default_class given, and there is no class 0 to default to",
-			   o.pre);
-	if (!ret)
-		ret = parse_service_cells(p, &o, map_get(m, "cells"), s);
+		ret = get_fields(p, &o, m, s->o, obj,
+				 s->flags & CG_SEC_LISTLAST ? CG_PASS_SCALARS : CG_PASS_ALL);
+	if (!ret && s->after)
+		ret = s->after(p, &o, m, obj);
 	return ret;
 }
 
-static int parse_services(struct cg_parse *p, const struct cg_ynode *list)
+/* Section s from node v: a list replaces what cg_state_init() put there. */
+static int parse_section(struct cg_parse *p, const struct cg_section *s, const struct cg_ynode *v)
 {
 	struct cg_obj top = { "", "" };
-	struct cg_state *st = &p->st;
-	size_t i;
+	char *base = (char *)&p->st + s->arr;
+	size_t i, n = 0;
 	int ret;
 
-	ret = get_list(p, &top, "services", list, 0, CG_MAX_SERVICES);
-	if (ret || !list->n)
+	if (s->flags & CG_SEC_ONE)
+		return parse_item(p, s, v, 0, base);
+	ret = get_list(p, &top, s->key, v, s->min, s->max);
+	if (ret)
 		return ret;
-	st->services = calloc(list->n, sizeof(*st->services));
-	if (!st->services) {
-		perr(p, 0, "out of memory");
-		return -ENOMEM;
+	if (s->flags & CG_SEC_INLINE) {
+		memset(base, 0, s->max * s->o->size);
+	} else if (v->n) {
+		base = calloc(v->n, s->o->size);
+		if (!base) {
+			perr(p, 0, "out of memory");
+			return -ENOMEM;
+		}
+		memcpy((char *)&p->st + s->arr, &base, sizeof(base));
 	}
-	for (i = 0; i < list->n; i++) {
-		ret = parse_service(p, list->kid[i], i, &st->services[st->nservices++]);
+	memcpy((char *)&p->st + s->count, &n, sizeof(n));
+	for (i = 0; i < v->n; i++) {
+		n = i + 1; /* counted before it is read: cg_state_free() frees its lists */
+		memcpy((char *)&p->st + s->count, &n, sizeof(n));
+		ret = parse_item(p, s, v->kid[i], i, base + i * s->o->size);
 		if (ret)
 			return ret;
 	}
@@ -1155,55 +1061,26 @@ static int parse_services(struct cg_parse *p, const struct cg_ynode *list)
 
 static int parse_root(struct cg_parse *p, const struct cg_ynode *root)
 {
+	static const char *const more[] = {
+		"classes", "regions", "cells", "services", "class_rules", "guard", "shed", NULL,
+	};
 	struct cg_obj top = { "", "" };
-	struct cg_state *st = &p->st;
 	const struct cg_ynode *v;
-	unsigned int e = 0;
+	size_t i;
 	int ret;
 
-	ret = map_check(p, root, &top, top_keys);
-	if (ret)
-		return ret;
-	if ((v = map_get(root, "generation"))) {
-		ret = get_u64(p, &top, "generation", v, 0, UINT64_MAX, &st->generation);
-		if (ret)
-			return ret;
+	ret = map_check_obj(p, root, &top, &cg_settings_obj, NULL, "generation", more);
+	if (!ret && (v = map_get(root, "generation")))
+		ret = get_u64(p, &top, "generation", v, 0, UINT64_MAX, &p->st.generation);
+	if (!ret)
+		ret = get_fields(p, &top, root, &cg_settings_obj, &p->st, CG_PASS_ALL);
+	for (i = 0; i < CG_NSECTIONS && !ret; i++) {
+		v = map_get(root, sections[i].key);
+		if (!v && sections[i].flags & CG_SEC_NEEDED)
+			ret = map_need(p, root, &top, sections[i].key, &v);
+		else if (v)
+			ret = parse_section(p, &sections[i], v);
 	}
-	ret = map_need(p, root, &top, "region", &v);
-	if (!ret)
-		ret = get_name(p, &top, "region", v, st->region);
-	if (!ret)
-		ret = map_need(p, root, &top, "interfaces", &v);
-	if (!ret)
-		ret = parse_interfaces(p, v);
-	if (!ret && (v = map_get(root, "xdp_mode"))) {
-		ret = get_enum(p, &top, "xdp_mode", v, cg_xdp_mode_names, &e);
-		st->xdp_mode = (uint8_t)e;
-	}
-	if (!ret && (v = map_get(root, "source")))
-		ret = parse_source(p, v);
-	if (!ret && (v = map_get(root, "mtu")))
-		ret = get_u32(p, &top, "mtu", v, CG_MIN_MTU, CG_MAX_MTU, &st->mtu);
-	if (!ret && (v = map_get(root, "conntrack")))
-		ret = get_u32(p, &top, "conntrack", v, CG_MIN_CONNTRACK, CG_MAX_CONNTRACK,
-			      &st->conntrack_size);
-	/* classes first: rules, services and shed entries refer to them */
-	if (!ret && (v = map_get(root, "classes")))
-		ret = parse_classes(p, v);
-	if (!ret && (v = map_get(root, "class_rules")))
-		ret = parse_rules(p, v);
-	if (!ret && (v = map_get(root, "guard")))
-		ret = parse_guard(p, v);
-	if (!ret)
-		ret = map_need(p, root, &top, "regions", &v);
-	if (!ret)
-		ret = parse_regions(p, v);
-	if (!ret && (v = map_get(root, "cells")))
-		ret = parse_cells(p, v);
-	if (!ret && (v = map_get(root, "services")))
-		ret = parse_services(p, v);
-	if (!ret && (v = map_get(root, "shed")))
-		ret = parse_shed(p, v);
 	return ret;
 }
 
@@ -1443,332 +1320,408 @@ int cg_config_parse(const char *path, struct cg_state *st, char *err, size_t err
 	return ret;
 }
 
-/* ---- canonical form ---- */
+/* ---- canonical form, through libyaml's emitter ---- */
 
-#define CG_WRAP_COLUMN 100 /* long service cell lists are wrapped before this column */
+/*
+ * The canonical form is the state's events (a block mapping of the settings
+ * and the sections, every object by its field table) put through libyaml's
+ * emitter: 2-space indent, non-ASCII escaped (unicode off), no document
+ * markers, no line width (nothing folded or wrapped) but for the services,
+ * whose cell lists are wrapped so that lines stay under column 100. A string
+ * is plain when it is a simple word (a name), else double-quoted, and the
+ * emitter escapes what must be (\", \\, \xNN, \N, \uNNNN for any non-ASCII
+ * character, bidi controls included), so client text reads back byte for
+ * byte.
+ *
+ * libyaml writes a block sequence that is a mapping's value flush with its
+ * key ("key:\n- item"; 0.2.5 has no option, libyaml issue #224); the
+ * canonical form indents it ("key:\n  - item"). The write handler does: a
+ * line the emitter starts with '-' or ' ' is below a top-level key (no
+ * scalar spans lines: breaks are escaped and nothing is folded) and gets two
+ * more spaces.
+ */
 
-/* Where canonical text goes: a FILE, a checksum, or both. */
-struct cg_sink {
-	FILE *f;      /* output; NULL to only checksum */
-	uint32_t crc; /* zlib crc32 of everything put */
-	size_t col;   /* column of the next byte */
-	int err;      /* first error, -errno */
+#define CG_WRAP_WIDTH 64 /* items of a flow list start by this column: a name is < 32 bytes */
+
+/* The emitter and the text it writes. */
+struct cg_emit {
+	yaml_emitter_t e;	   /* libyaml's, for one section */
+	const struct cg_state *st; /* being written: class names */
+	char *buf;		   /* the output so far */
+	size_t len, cap;	   /* bytes in buf, allocated */
+	bool bol;		   /* the next byte starts a line */
+	int err;		   /* first error, -errno */
 };
 
-static void sink_bytes(struct cg_sink *s, const char *buf, size_t n)
+/* Append n bytes to buf. */
+static int out_put(struct cg_emit *em, const char *b, size_t n)
 {
-	const char *nl;
+	size_t cap = em->cap ? em->cap : 4096;
+	char *nb;
 
-	if (s->err || !n)
-		return;
-	s->crc = (uint32_t)crc32(s->crc, (const Bytef *)buf, (uInt)n);
-	if (s->f && fwrite(buf, 1, n, s->f) != n)
-		s->err = -EIO;
-	nl = memrchr(buf, '\n', n);
-	s->col = nl ? (size_t)(buf + n - nl - 1) : s->col + n;
+	while (cap < em->len + n)
+		cap *= 2;
+	if (cap != em->cap) {
+		nb = realloc(em->buf, cap);
+		if (!nb) {
+			em->err = -ENOMEM;
+			return 0;
+		}
+		em->buf = nb;
+		em->cap = cap;
+	}
+	memcpy(em->buf + em->len, b, n);
+	em->len += n;
+	return 1;
 }
 
-static void sink_put(struct cg_sink *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sink_put(struct cg_sink *s, const char *fmt, ...)
+/* libyaml's write handler: append to buf, lines below a top-level key two spaces deeper. */
+static int emit_out(void *data, unsigned char *b, size_t n)
 {
-	char buf[256];
-	va_list ap;
-	int n;
+	struct cg_emit *em = data;
+	const char *s = (const char *)b, *nl;
+	size_t k;
 
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf)) {
-		if (!s->err)
-			s->err = -EOVERFLOW; /* every piece is short: a caller bug */
+	while (n) {
+		if (em->bol && (*s == '-' || *s == ' ') && !out_put(em, "  ", 2))
+			return 0;
+		nl = memchr(s, '\n', n);
+		k = nl ? (size_t)(nl - s) + 1 : n;
+		if (!out_put(em, s, k))
+			return 0;
+		em->bol = nl != NULL;
+		s += k;
+		n -= k;
+	}
+	return 1;
+}
+
+/* Emit ev if it was made (made is the *_event_initialize() result) and nothing failed yet. */
+static void emit(struct cg_emit *em, yaml_event_t *ev, int made)
+{
+	if (!made) {
+		if (!em->err)
+			em->err = -EINVAL; /* out of memory, or a string that is not UTF-8 */
 		return;
 	}
-	sink_bytes(s, buf, (size_t)n);
+	if (em->err) {
+		yaml_event_delete(ev);
+		return;
+	}
+	if (!yaml_emitter_emit(&em->e, ev) && !em->err)
+		em->err = em->e.error == YAML_MEMORY_ERROR ? -ENOMEM : -EIO;
 }
 
-/* A string as YAML: plain when it is a simple word, else double-quoted. */
-static void sink_scalar(struct cg_sink *s, const char *str, size_t max)
+static void emit_str(struct cg_emit *em, const char *s, size_t n, bool quoted)
 {
-	size_t i, n = strnlen(str, max);
+	yaml_event_t ev;
+
+	emit(em, &ev,
+	     yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)n, 1, 1,
+					  quoted ? YAML_DOUBLE_QUOTED_SCALAR_STYLE :
+						   YAML_PLAIN_SCALAR_STYLE));
+}
+
+/* A word, a number: plain. */
+static void emit_plain(struct cg_emit *em, const char *s)
+{
+	emit_str(em, s, strlen(s), false);
+}
+
+/* A string of at most max bytes: plain when it is a simple word, else double-quoted. */
+static void emit_text(struct cg_emit *em, const char *s, size_t max)
+{
+	size_t i, off, n = strnlen(s, max);
 	bool plain = n > 0;
-	char buf[8];
 
 	for (i = 0; i < n && plain; i++) {
-		unsigned char c = (unsigned char)str[i];
+		unsigned char c = (unsigned char)s[i];
 
 		plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 			(c >= '0' && c <= '9') || (i && (c == '.' || c == '_' || c == '-'));
 	}
-	if (plain) {
-		sink_bytes(s, str, n);
+	if (cg_text_check(s, n, CG_TEXT_LINES, &off, NULL, 0)) { /* what the reader would refuse */
+		em->err = em->err ? em->err : -EINVAL;
 		return;
 	}
-	sink_bytes(s, "\"", 1);
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)str[i];
-
-		if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
-			snprintf(buf, sizeof(buf), "\\x%02x", c);
-			sink_bytes(s, buf, 4);
-		} else {
-			sink_bytes(s, &str[i], 1);
-		}
-	}
-	sink_bytes(s, "\"", 1);
+	emit_str(em, s, n, !plain);
 }
 
-static void sink_addr(struct cg_sink *s, const struct cg_addr *a)
+static void emit_map(struct cg_emit *em, bool flow)
 {
-	char buf[INET6_ADDRSTRLEN + 2];
+	yaml_event_t ev;
 
-	cg_addr_format(a, buf, sizeof(buf));
-	if (a->family == CG_AF_INET6)
-		sink_put(s, "\"%s\"", buf); /* colons: quoted to be safe in flow context */
-	else
-		sink_bytes(s, buf, strlen(buf));
+	emit(em, &ev,
+	     yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+						 flow ? YAML_FLOW_MAPPING_STYLE :
+							YAML_BLOCK_MAPPING_STYLE));
 }
 
-static void encode_settings(const struct cg_state *st, struct cg_sink *s, bool generation)
+static void emit_map_end(struct cg_emit *em)
 {
-	char ifaces[CG_MAX_IFACES][IF_NAMESIZE];
-	size_t i, n = st->nifaces < CG_MAX_IFACES ? st->nifaces : CG_MAX_IFACES;
+	yaml_event_t ev;
 
-	if (generation)
-		sink_put(s, "generation: %llu\n", (unsigned long long)st->generation);
-	sink_put(s, "region: ");
-	sink_scalar(s, st->region, CG_NAME_MAX);
-	memcpy(ifaces, st->ifaces, n * IF_NAMESIZE);
-	qsort(ifaces, n, IF_NAMESIZE, cg_ifname_cmp);
-	sink_put(s, "\ninterfaces: [");
-	for (i = 0; i < n; i++) {
-		if (i)
-			sink_put(s, ", ");
-		sink_scalar(s, ifaces[i], IF_NAMESIZE);
-	}
-	sink_put(s, "]\nxdp_mode: %s\nsource: {",
-		 cg_enum_name(cg_xdp_mode_names, st->xdp_mode, "invalid"));
-	if (st->src4.family) {
-		sink_put(s, "ipv4: ");
-		sink_addr(s, &st->src4);
-	}
-	if (st->src6.family) {
-		sink_put(s, "%sipv6: ", st->src4.family ? ", " : "");
-		sink_addr(s, &st->src6);
-	}
-	sink_put(s, "}\nmtu: %u\nconntrack: %u\n", st->mtu, st->conntrack_size);
+	emit(em, &ev, yaml_mapping_end_event_initialize(&ev));
 }
 
-/* A class reference: its name, or its id if st has no such class. */
-static void sink_class(struct cg_sink *s, const struct cg_state *st, uint32_t id)
+/* A sequence; the emitter writes an empty one [] whatever its style. */
+static void emit_seq(struct cg_emit *em, bool flow)
 {
-	const char *name = cg_class_name(st, id);
+	yaml_event_t ev;
 
-	if (name)
-		sink_scalar(s, name, CG_NAME_MAX);
-	else
-		sink_put(s, "%u", id);
+	emit(em, &ev,
+	     yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+						  flow ? YAML_FLOW_SEQUENCE_STYLE :
+							 YAML_BLOCK_SEQUENCE_STYLE));
 }
 
-/* A service's cells: a flow list, sorted, wrapped before CG_WRAP_COLUMN. */
-static int sink_names(struct cg_sink *s, const struct cg_field *f, const void *obj)
+static void emit_seq_end(struct cg_emit *em)
 {
-	char(*names)[CG_NAME_MAX];
-	size_t *idx, i, n;
-	const char *name;
+	yaml_event_t ev;
 
-	memcpy(&names, (const char *)obj + f->offset, sizeof(names));
+	emit(em, &ev, yaml_sequence_end_event_initialize(&ev));
+}
+
+/* A CG_F_NAMES list: a flow sequence, sorted. */
+static void emit_names(struct cg_emit *em, const struct cg_field *f, const void *obj)
+{
+	size_t width = f->flags & CG_FF_INLINE ? f->size / f->max : CG_NAME_MAX, *idx, i, n;
+	const char *names = (const char *)obj + f->offset;
+
+	if (!(f->flags & CG_FF_INLINE))
+		memcpy(&names, names, sizeof(names));
 	memcpy(&n, (const char *)obj + f->aux, sizeof(n));
-	idx = cg_sorted_index(names, CG_NAME_MAX, n);
-	if (!idx)
-		return -ENOMEM;
-	sink_put(s, "[");
-	for (i = 0; i < n; i++) {
-		name = names[idx[i]];
-		if (i)
-			sink_put(s, ",");
-		/* wrapped lines of a flow list are indented deeper than its key */
-		if (i && s->col + strnlen(name, CG_NAME_MAX) + 3 > CG_WRAP_COLUMN)
-			sink_put(s, "\n      ");
-		else if (i)
-			sink_put(s, " ");
-		sink_scalar(s, name, CG_NAME_MAX);
+	idx = cg_sorted_index(names, width, n);
+	if (!idx) {
+		em->err = em->err ? em->err : -ENOMEM;
+		return;
 	}
-	sink_put(s, "]");
+	emit_seq(em, true);
+	for (i = 0; i < n; i++)
+		emit_text(em, names + idx[i] * width, width);
+	emit_seq_end(em);
 	free(idx);
-	return 0;
 }
 
-/* Field f of obj in its canonical text (the reader's get_field() reads it back). */
-static int sink_value(struct cg_sink *s, const struct cg_state *st, const struct cg_field *f,
-		      const void *obj)
+/* Field f of obj in its canonical text (the reader's get_value() reads it back). */
+static void emit_value(struct cg_emit *em, const struct cg_field *f, const void *obj)
 {
-	const char *mem = (const char *)obj + f->offset;
+	const char *mem = (const char *)obj + f->offset, *name;
 	uint64_t x = cg_field_get(f, obj);
-	char level[16];
+	char buf[CG_PREFIX_TEXT_MAX];
 
 	switch (f->type) {
 	case CG_F_NAME:
 	case CG_F_REF:
 	case CG_F_TEXT:
-		sink_scalar(s, mem, f->size);
-		break;
+		emit_text(em, mem, f->size);
+		return;
 	case CG_F_ADDR:
-		sink_addr(s, (const struct cg_addr *)(const void *)mem);
-		break;
+	case CG_F_PREFIX: /* IPv6 quoted: its colons are not safe in a flow mapping */
+		cg_field_format(f, obj, buf, sizeof(buf));
+		emit_str(em, buf, strlen(buf),
+			 ((const struct cg_addr *)(const void *)mem)->family == CG_AF_INET6);
+		return;
 	case CG_F_ENUM:
-		sink_put(s, "%s", cg_enum_name(f->words, (unsigned int)x, "invalid"));
-		break;
-	case CG_F_BOOL:
-		sink_put(s, "%s", x ? "true" : "false");
-		break;
-	case CG_F_LEVEL:
-		cg_level_format((uint32_t)x, level, sizeof(level));
-		sink_put(s, "%s", level);
-		break;
-	case CG_F_TIME:
-		sink_put(s, "%lld", (long long)(int64_t)x);
-		break;
+		emit_plain(em, cg_enum_name(f->words, (unsigned int)x, "invalid"));
+		return;
 	case CG_F_CLASS:
-		if (f->flags & CG_FF_BYID)
-			sink_put(s, "%llu", (unsigned long long)x);
-		else
-			sink_class(s, st, (uint32_t)x);
-		break;
+		name = f->flags & CG_FF_BYID ? NULL : cg_class_name(em->st, (uint32_t)x);
+		if (name) {
+			emit_text(em, name, CG_NAME_MAX);
+			return;
+		}
+		break; /* by id */
 	case CG_F_NAMES:
-		return sink_names(s, f, obj);
+		emit_names(em, f, obj);
+		return;
 	default:
-		sink_put(s, "%llu", (unsigned long long)x);
 		break;
 	}
-	return 0;
+	emit_plain(em, cg_field_format(f, obj, buf, sizeof(buf)));
+}
+
+/* A class rule has the key of its kind only. */
+static bool rule_unused(const struct cg_object *o, const struct cg_field *f, const void *obj)
+{
+	const struct cg_class_rule_cfg *r = obj;
+
+	if (o != &cg_class_rule_obj)
+		return false;
+	return r->kind == CG_RULE_DSCP ? f->type == CG_F_PREFIX : f->type == CG_F_U8;
 }
 
 /*
- * An object by its field table, every field in table order (an id only once
- * assigned): after lead, "{k: v, k: v}" on one line (flow) or one "k: v" a
- * line, indented under the list item.
+ * The fields of obj into the current mapping, in table order: all but an
+ * id not yet assigned, an optional address not set and the other kind's
+ * key of a class rule. "a.b" goes into the flow submapping a, written even
+ * when empty.
  */
-static int encode_obj(struct cg_sink *s, const struct cg_state *st, const struct cg_object *o,
-		      const void *obj, const char *lead, bool flow)
+static void emit_fields(struct cg_emit *em, const struct cg_object *o, const void *obj)
 {
 	const struct cg_field *f;
-	bool first = true;
-	int ret = 0;
+	const char *dot;
+	char head[CG_NAME_MAX];
+	bool sub = false;
 
-	sink_put(s, "%s%s", lead, flow ? "{" : "");
-	for (f = o->fields; f->name && !ret; f++) {
-		if (f->type == CG_F_ID && cg_field_get(f, obj) == CG_ID_AUTO)
+	for (f = o->fields; f->name; f++) {
+		dot = strchr(f->name, '.');
+		if (sub && !(f != o->fields && same_head(f[-1].name, f->name))) {
+			emit_map_end(em);
+			sub = false;
+		}
+		if (dot && !sub) {
+			snprintf(head, sizeof(head), "%.*s", (int)(dot - f->name), f->name);
+			emit_plain(em, head);
+			emit_map(em, true);
+			sub = true;
+		}
+		if ((f->type == CG_F_ID && cg_field_get(f, obj) == CG_ID_AUTO) ||
+		    (f->type == CG_F_ADDR && !(f->flags & CG_FF_REQUIRED) &&
+		     !((const struct cg_addr *)(const void *)((const char *)obj + f->offset))
+			      ->family) ||
+		    rule_unused(o, f, obj))
 			continue;
-		if (!first)
-			sink_put(s, "%s", flow ? ", " : "\n    ");
-		first = false;
-		sink_put(s, "%s: ", f->name);
-		ret = sink_value(s, st, f, obj);
+		emit_plain(em, dot ? dot + 1 : f->name);
+		emit_value(em, f, obj);
 	}
-	sink_put(s, "%s\n", flow ? "}" : "");
-	return ret;
+	if (sub)
+		emit_map_end(em);
 }
 
-static void encode_rule(const struct cg_state *st, const struct cg_class_rule_cfg *r,
-			struct cg_sink *s)
+/* Section s of st: its key, then a list of its objects in their order, or the one object. */
+static void emit_section(struct cg_emit *em, const struct cg_section *s)
 {
-	char buf[INET6_ADDRSTRLEN + 8];
+	const char *base = (const char *)em->st + s->arr;
+	size_t *idx, i, n;
 
-	if (r->kind == CG_RULE_DSCP)
-		sink_put(s, "  - {dscp: %u, class: ", r->dscp);
-	else if (r->prefix.family == CG_AF_INET6)
-		sink_put(s, "  - {prefix: \"%s\", class: ", cg_rule_str(r, buf, sizeof(buf)));
-	else
-		sink_put(s, "  - {prefix: %s, class: ", cg_rule_str(r, buf, sizeof(buf)));
-	sink_class(s, st, r->class);
-	sink_put(s, "}\n");
+	emit_plain(em, s->key);
+	if (s->flags & CG_SEC_ONE) {
+		emit_map(em, true);
+		emit_fields(em, s->o, base);
+		emit_map_end(em);
+		return;
+	}
+	if (!(s->flags & CG_SEC_INLINE))
+		memcpy(&base, base, sizeof(base));
+	memcpy(&n, (const char *)em->st + s->count, sizeof(n));
+	if (s->flags & CG_SEC_INLINE && n > s->max)
+		n = s->max;
+	idx = s->cmp ? cg_sorted_index_by(base, s->o->size, n, s->cmp) :
+		       cg_sorted_index(base, s->o->size, n);
+	if (!idx) {
+		em->err = em->err ? em->err : -ENOMEM;
+		return;
+	}
+	emit_seq(em, false);
+	for (i = 0; i < n; i++) {
+		emit_map(em, s->flags & CG_SEC_FLOW);
+		emit_fields(em, s->o, base + idx[i] * s->o->size);
+		emit_map_end(em);
+	}
+	emit_seq_end(em);
+	free(idx);
 }
 
-/* Classes, class rules and the guard: what a packet's class and its limits are. */
-static int encode_classify(const struct cg_state *st, struct cg_sink *s)
+/* Start a stream of one block mapping: the top-level keys of a section. width -1: no wrapping. */
+static void emit_begin(struct cg_emit *em, int width)
 {
-	size_t n = st->nclasses < CG_MAX_CLASSES ? st->nclasses : CG_MAX_CLASSES;
-	size_t *ki, *ri, i;
-	const struct cg_guard_cfg *g = &st->guard;
+	yaml_event_t ev;
 
-	ki = cg_sorted_index_by(st->classes, sizeof(st->classes[0]), n, cg_class_cmp_v);
-	ri = cg_sorted_index_by(st->rules, sizeof(*st->rules), st->nrules, cg_rule_cmp_v);
-	if (!ki || !ri) {
-		free(ki);
-		free(ri);
+	if (em->err)
+		return;
+	if (!yaml_emitter_initialize(&em->e)) {
+		em->err = -ENOMEM;
+		return;
+	}
+	yaml_emitter_set_output(&em->e, emit_out, em);
+	yaml_emitter_set_indent(&em->e, 2);
+	yaml_emitter_set_width(&em->e, width);
+	yaml_emitter_set_unicode(&em->e, 0);
+	yaml_emitter_set_break(&em->e, YAML_LN_BREAK);
+	emit(em, &ev, yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING));
+	emit(em, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1));
+	emit_map(em, false);
+}
+
+static void emit_finish(struct cg_emit *em)
+{
+	yaml_event_t ev;
+
+	if (em->err && !em->e.write_handler)
+		return; /* emit_begin() failed */
+	emit_map_end(em);
+	emit(em, &ev, yaml_document_end_event_initialize(&ev, 1));
+	emit(em, &ev, yaml_stream_end_event_initialize(&ev));
+	if (!em->err && !yaml_emitter_flush(&em->e))
+		em->err = -ENOMEM;
+	yaml_emitter_delete(&em->e);
+	memset(&em->e, 0, sizeof(em->e));
+}
+
+/*
+ * The canonical form of st, with or without its generation line, into a new
+ * buffer (*buf, *len; free() it): the settings, then each section. Returns
+ * 0, -ENOMEM, -EINVAL if a string is not UTF-8.
+ */
+static int encode(const struct cg_state *st, bool generation, char **buf, size_t *len)
+{
+	struct cg_emit *em;
+	char num[24];
+	size_t i;
+	int ret;
+
+	em = calloc(1, sizeof(*em));
+	if (!em)
 		return -ENOMEM;
+	em->st = st;
+	em->bol = true;
+	emit_begin(em, -1);
+	if (generation) {
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)st->generation);
+		emit_plain(em, "generation");
+		emit_plain(em, num);
 	}
-	sink_put(s, "classes:%s\n", n ? "" : " []");
-	for (i = 0; i < n; i++)
-		encode_obj(s, st, &cg_class_obj, &st->classes[ki[i]], "  - ", false);
-	sink_put(s, "class_rules:%s\n", st->nrules ? "" : " []");
-	for (i = 0; i < st->nrules; i++)
-		encode_rule(st, &st->rules[ri[i]], s);
-	encode_obj(s, st, &cg_guard_obj, g, "guard: ", true);
-	free(ki);
-	free(ri);
-	return 0;
-}
-
-/* The canonical form of st, with or without its generation line. */
-static int encode(const struct cg_state *st, struct cg_sink *s, bool generation)
-{
-	size_t *ri = NULL, *ci = NULL, *si = NULL, *hi = NULL, i;
-	int ret = 0;
-
-	ri = cg_sorted_index(st->regions, sizeof(*st->regions), st->nregions);
-	ci = cg_sorted_index(st->cells, sizeof(*st->cells), st->ncells);
-	si = cg_sorted_index(st->services, sizeof(*st->services), st->nservices);
-	hi = cg_sorted_index_by(st->shed, sizeof(*st->shed), st->nshed, cg_shed_cmp_v);
-	if (!ri || !ci || !si || !hi) {
-		ret = -ENOMEM;
-		goto out;
+	emit_fields(em, &cg_settings_obj, st);
+	emit_finish(em);
+	for (i = 0; i < CG_NSECTIONS; i++) {
+		emit_begin(em, sections[i].flags & CG_SEC_WRAP ? CG_WRAP_WIDTH : -1);
+		emit_section(em, &sections[i]);
+		emit_finish(em);
 	}
-	encode_settings(st, s, generation);
-	ret = encode_classify(st, s);
-	if (ret)
-		goto out;
-	sink_put(s, "regions:%s\n", st->nregions ? "" : " []");
-	for (i = 0; i < st->nregions; i++)
-		encode_obj(s, st, &cg_region_obj, &st->regions[ri[i]], "  - ", true);
-	sink_put(s, "cells:%s\n", st->ncells ? "" : " []");
-	for (i = 0; i < st->ncells; i++)
-		encode_obj(s, st, &cg_cell_obj, &st->cells[ci[i]], "  - ", false);
-	sink_put(s, "services:%s\n", st->nservices ? "" : " []");
-	for (i = 0; i < st->nservices && !ret; i++)
-		ret = encode_obj(s, st, &cg_service_obj, &st->services[si[i]], "  - ", false);
-	if (ret)
-		goto out;
-	sink_put(s, "shed:%s\n", st->nshed ? "" : " []");
-	for (i = 0; i < st->nshed; i++)
-		encode_obj(s, st, &cg_shed_obj, &st->shed[hi[i]], "  - ", false);
-	ret = s->err;
-out:
-	free(ri);
-	free(ci);
-	free(si);
-	free(hi);
+	ret = em->err;
+	if (ret) {
+		free(em->buf);
+	} else {
+		*buf = em->buf;
+		*len = em->len;
+	}
+	free(em);
 	return ret;
 }
 
 int cg_state_write(const struct cg_state *st, FILE *f)
 {
-	struct cg_sink s = { .f = f };
+	char *buf = NULL;
+	size_t len = 0;
 	int ret;
 
-	ret = encode(st, &s, true);
-	if (!ret && fflush(f))
+	ret = encode(st, true, &buf, &len);
+	if (!ret && ((len && fwrite(buf, 1, len, f) != len) || fflush(f)))
 		ret = -EIO;
+	free(buf);
 	return ret;
 }
 
 uint32_t cg_state_digest(const struct cg_state *st)
 {
-	struct cg_sink s = { .f = NULL };
+	char *buf = NULL;
+	size_t len = 0;
+	uint32_t crc;
 
-	s.crc = (uint32_t)crc32(0, Z_NULL, 0);
-	if (encode(st, &s, false))
+	if (encode(st, false, &buf, &len))
 		return 0;
-	return s.crc;
+	crc = (uint32_t)crc32(crc32(0, Z_NULL, 0), (const Bytef *)buf, (uInt)len);
+	free(buf);
+	return crc;
 }

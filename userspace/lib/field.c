@@ -18,11 +18,12 @@
 /* a field whose key is not its member's name */
 #define FK(T, m, key, k) .name = (key), .type = (k), .offset = OFF(T, m), .size = SZ(T, m)
 
-/* Top-level settings. region is required; ifaces and source are lists/maps walked by the codec. */
+/* Top-level settings. region and interfaces are required; source is a mapping of two addresses. */
 static const struct cg_field settings_fields[] = {
 	{ F(struct cg_state, region, CG_F_REF), .flags = CG_FF_REQUIRED, .ref = "region",
 	  .doc = "this LB's region: locality costs are from here" },
-	{ FK(struct cg_state, ifaces, "interfaces", CG_F_NAMES), .flags = CG_FF_REQUIRED,
+	{ FK(struct cg_state, ifaces, "interfaces", CG_F_NAMES),
+	  .flags = CG_FF_REQUIRED | CG_FF_INLINE, .aux = OFF(struct cg_state, nifaces), .min = 1,
 	  .max = CG_MAX_IFACES, .doc = "interfaces to attach to" },
 	{ F(struct cg_state, xdp_mode, CG_F_ENUM), .words = cg_xdp_mode_names, .def = CG_XDP_AUTO,
 	  .doc = "XDP attach mode: auto, native or generic" },
@@ -95,6 +96,7 @@ static const struct cg_field service_fields[] = {
 	  .offset = OFF(struct cg_service_cfg, cells),
 	  .size = SZ(struct cg_service_cfg, cells),
 	  .aux = OFF(struct cg_service_cfg, ncells),
+	  .max = CG_MAX_CELLS,
 	  .ref = "cell",
 	  .doc = "the cells that serve it" },
 	{ 0 },

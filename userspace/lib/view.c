@@ -37,7 +37,7 @@ json_t *cg_object_json(const struct cg_object *o, const void *obj)
 			v = json_boolean(cg_field_get(f, obj));
 			break;
 		case CG_F_NAMES: /* a pointer to names and their count at aux */
-			if (!f->aux)
+			if (f->flags & CG_FF_INLINE)
 				continue;
 			arr = json_array();
 			memcpy(&n, (const char *)obj + f->aux, sizeof(n));
