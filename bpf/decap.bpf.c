@@ -40,6 +40,20 @@
  */
 
 /*
+ * The packet path, in the order it runs (cg_decap() at the bottom):
+ *
+ *   outer -> gue -> local -> bounds -> inner -> ecn -> strip -> count
+ *
+ * Each step takes the packet's struct cg_decap_ctx and returns an XDP
+ * verdict (the reason in ctx->stat, through cg_decap_verdict()) or
+ * CG_CONTINUE; a step that does not apply to the packet returns CG_CONTINUE
+ * at once. Up to local the packet may still be someone else's: those steps
+ * pass. From bounds on it is a tunnel packet for this host: those steps drop.
+ * Whatever the verdict, the packet is counted once, by cg_decap_count() at
+ * the single exit.
+ */
+
+/*
  * Load-time knobs (set through skel->rodata before load; the verifier then
  * removes the code they turn off).
  */
@@ -47,8 +61,6 @@ const volatile __u16 gue_port = CG_GUE_DEFAULT_PORT; /* GUE outer UDP port, host
 const volatile __u8 match_local = 0; /* 1: only outer destinations in local_addrs; 0: any */
 
 #define CG_DECAP_MAX_LOCAL 64 /* addresses of one host: a handful, with room to spare */
-
-#define DECAP_CONTINUE -1 /* a step's "no verdict yet, go on" */
 
 /* Outer destinations this host decapsulates for, when match_local is set; value unused. */
 struct {
@@ -66,148 +78,206 @@ struct {
 	__type(value, struct cg_counter);
 } decap_stats SEC(".maps");
 
-/* What the outer headers said, for the later steps. */
-struct decap_info {
-	void *inner;	 /* the inner IP header (unchecked: decap_inner() checks it) */
-	__u32 inner_off; /* its offset from data: the bytes to strip, Ethernet aside */
-	__u32 outer_end; /* offset just past the outer datagram: what follows is padding */
-	__u8 proto;	 /* 4 or 41 for IPIP, 0 for GUE (the version nibble decides) */
-	__u8 outer_ecn;	 /* ECN bits of the outer header */
-	__u8 inner_v6;	 /* 1: the inner datagram is IPv6 */
-	__u8 stat;	 /* slot to count if decapsulation succeeds */
+/*
+ * One packet on its way through the steps: what each step found, for the
+ * next. The entry sets xdp, data, end and len; every other field is written
+ * by the step named on it before any later step reads it (udp_off and
+ * udp_len only for GUE, which is the only case that reads them).
+ */
+struct cg_decap_ctx {
+	struct xdp_md *xdp;	  /* the XDP context (entry) */
+	void *data;		  /* start of the frame as received (entry; stale after strip) */
+	void *end;		  /* its end (entry; stale after strip) */
+	struct cg_cursor cur;	  /* the next header: past the outer IP (outer), past UDP (gue) */
+	void *inner;		  /* the inner IP header (bounds; unchecked until inner) */
+	struct cg_decap_addr dst; /* outer destination, the local_addrs key (outer) */
+	__u32 len;		  /* frame bytes as received (entry) */
+	__u32 outer_end;	  /* offset just past the outer datagram: padding follows (outer) */
+	__u32 udp_off;		  /* offset of the GUE UDP header (gue) */
+	__u32 udp_len;		  /* its length field, host order (gue) */
+	__u32 inner_off;	  /* offset of inner: the bytes to strip, Ethernet aside (bounds) */
+	__u32 stat;		  /* enum cg_decap_stat, counted at the exit (every verdict) */
+	__u8 proto;		  /* outer protocol: 4 or 41 (IPIP), IPPROTO_UDP (GUE) (outer) */
+	__u8 tunnel;	/* slot counted once decapsulated: IPIP4, IPIP6, GUE (outer, gue) */
+	__u8 outer_ecn; /* ECN bits of the outer header (outer) */
+	__u8 inner_ecn; /* ECN bits of the inner header (inner) */
+	__u8 inner_v6;	/* 1: the inner datagram is IPv6 (inner) */
 };
 
-static __always_inline int is_tunnel_proto(int proto)
+/*
+ * End the packet's path with reason stat. The verdict follows from the slot:
+ * XDP_DROP for the drop reasons (CG_DECAP_STAT_FIRST_DROP..LAST_DROP), else
+ * XDP_PASS (stat is a constant at every call but strip's: the test folds away).
+ */
+static __always_inline int cg_decap_verdict(struct cg_decap_ctx *c, __u32 stat)
+{
+	c->stat = stat;
+	return CG_DECAP_STAT_IS_DROP(stat) ? XDP_DROP : XDP_PASS;
+}
+
+static __always_inline int cg_decap_is_tunnel_proto(int proto)
 {
 	return proto == IPPROTO_IPIP || proto == IPPROTO_IPV6 || proto == IPPROTO_UDP;
 }
 
 /*
- * decap_outer - recognise a tunnel packet for this host and note where its
- * inner datagram is. Returns a stat slot (a verdict) or DECAP_CONTINUE.
+ * Outer: Ethernet (and VLAN tags), then an outer IPv4/IPv6 header carrying
+ * protocol 4, 41 or UDP. Anything else, and outer fragments, are passed.
  */
-static __always_inline int decap_outer(void *data, void *end, __u32 len, struct decap_info *di)
+static __always_inline int cg_decap_step_outer(struct cg_decap_ctx *c)
 {
-	struct cg_cursor cur = { .pos = data };
-	struct cg_decap_addr dst = {};
 	struct ipv6hdr *ip6;
-	struct udphdr *udp;
 	struct iphdr *ip;
-	__u32 nvlan, udp_off = 0, udp_len = 0;
+	__u32 nvlan;
 	__u8 frag;
 	int proto;
 
-	proto = cg_parse_l2(&cur, end, &nvlan);
+	c->cur.pos = c->data;
+	__builtin_memset(&c->dst, 0, sizeof(c->dst));
+	proto = cg_parse_l2(&c->cur, c->end, &nvlan);
 	if (proto == CG_ETH_P_IP) {
-		proto = cg_parse_ipv4(&cur, end, &ip);
-		if (proto < 0 || !is_tunnel_proto(proto))
-			return CG_DECAP_STAT_PASS;
+		proto = cg_parse_ipv4(&c->cur, c->end, &ip);
+		if (proto < 0 || !cg_decap_is_tunnel_proto(proto))
+			return cg_decap_verdict(c, CG_DECAP_STAT_PASS);
 		if (bpf_ntohs(ip->frag_off) & (CG_IP_MF | CG_IP_OFFSET))
-			return CG_DECAP_STAT_PASS_FRAG;
-		di->outer_end = ((void *)ip - data) + bpf_ntohs(ip->tot_len);
-		di->outer_ecn = ip->tos & 3;
-		di->stat = CG_DECAP_STAT_IPIP4;
-		dst.addr[0] = ip->daddr;
-		dst.family = CG_AF_INET;
+			return cg_decap_verdict(c, CG_DECAP_STAT_PASS_FRAG);
+		c->outer_end = ((void *)ip - c->data) + bpf_ntohs(ip->tot_len);
+		c->outer_ecn = ip->tos & 3;
+		c->tunnel = CG_DECAP_STAT_IPIP4;
+		c->dst.addr[0] = ip->daddr;
+		c->dst.family = CG_AF_INET;
 	} else if (proto == CG_ETH_P_IPV6) {
 		/* -2, a chain longer than the parser walks, is passed like any stranger */
-		proto = cg_parse_ipv6(&cur, end, &ip6, &frag);
-		if (proto < 0 || !is_tunnel_proto(proto))
-			return CG_DECAP_STAT_PASS;
+		proto = cg_parse_ipv6(&c->cur, c->end, &ip6, &frag);
+		if (proto < 0 || !cg_decap_is_tunnel_proto(proto))
+			return cg_decap_verdict(c, CG_DECAP_STAT_PASS);
 		if (frag != CG_FRAG_NONE)
-			return CG_DECAP_STAT_PASS_FRAG;
-		di->outer_end = ((void *)ip6 - data) + sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
-		di->outer_ecn = (((__u8 *)ip6)[1] >> 4) & 3;
-		di->stat = CG_DECAP_STAT_IPIP6;
-		cg_copy_addr(dst.addr, ip6->daddr.in6_u.u6_addr32);
-		dst.family = CG_AF_INET6;
+			return cg_decap_verdict(c, CG_DECAP_STAT_PASS_FRAG);
+		c->outer_end = ((void *)ip6 - c->data) + sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+		c->outer_ecn = (((__u8 *)ip6)[1] >> 4) & 3;
+		c->tunnel = CG_DECAP_STAT_IPIP6;
+		cg_copy_addr(c->dst.addr, ip6->daddr.in6_u.u6_addr32);
+		c->dst.family = CG_AF_INET6;
 	} else {
-		return CG_DECAP_STAT_PASS;
+		return cg_decap_verdict(c, CG_DECAP_STAT_PASS);
 	}
+	c->proto = proto;
+	return CG_CONTINUE;
+}
 
-	di->proto = proto;
-	if (proto == IPPROTO_UDP) {
-		if (cg_parse_udp(&cur, end, &udp) < 0)
-			return CG_DECAP_STAT_PASS;
-		if (!gue_port || udp->dest != bpf_htons(gue_port))
-			return CG_DECAP_STAT_PASS;
-		udp_off = (void *)udp - data;
-		udp_len = bpf_ntohs(udp->len);
-		di->proto = 0;
-		di->stat = CG_DECAP_STAT_GUE;
-	}
-	if (match_local && !bpf_map_lookup_elem(&local_addrs, &dst))
-		return CG_DECAP_STAT_PASS_NOT_LOCAL;
+/* GUE: outer UDP must be whole and to gue_port (0: no GUE), else passed. Not for IPIP. */
+static __always_inline int cg_decap_step_gue(struct cg_decap_ctx *c)
+{
+	struct udphdr *udp;
 
-	/* from here on the packet is ours: whatever does not add up is dropped */
-	if (di->outer_end > len)
-		return CG_DECAP_STAT_DROP_MALFORMED;
-	di->inner = cur.pos;
-	di->inner_off = cur.pos - data;
-	if (di->inner_off > di->outer_end)
-		return CG_DECAP_STAT_DROP_MALFORMED; /* IPv6 extension headers ran past the end */
-	if (proto == IPPROTO_UDP && udp_len != di->outer_end - udp_off)
-		return CG_DECAP_STAT_DROP_MALFORMED;
-	return DECAP_CONTINUE;
+	if (c->proto != IPPROTO_UDP)
+		return CG_CONTINUE;
+	if (cg_parse_udp(&c->cur, c->end, &udp) < 0)
+		return cg_decap_verdict(c, CG_DECAP_STAT_PASS);
+	if (!gue_port || udp->dest != bpf_htons(gue_port))
+		return cg_decap_verdict(c, CG_DECAP_STAT_PASS);
+	c->udp_off = (void *)udp - c->data;
+	c->udp_len = bpf_ntohs(udp->len);
+	c->tunnel = CG_DECAP_STAT_GUE;
+	return CG_CONTINUE;
+}
+
+/* Local: with match_local, the outer destination must be in local_addrs, else passed. */
+static __always_inline int cg_decap_step_local(struct cg_decap_ctx *c)
+{
+	if (match_local && !bpf_map_lookup_elem(&local_addrs, &c->dst))
+		return cg_decap_verdict(c, CG_DECAP_STAT_PASS_NOT_LOCAL);
+	return CG_CONTINUE;
 }
 
 /*
- * decap_inner - check that the inner datagram is whole and fills the outer
- * one exactly, and carry outer CE over to it. Returns a stat slot or
- * DECAP_CONTINUE.
+ * Bounds: from here on the packet is ours, and whatever does not add up is
+ * dropped. The outer datagram must lie in the frame, the inner header start
+ * inside it, and GUE's UDP length match it.
  */
-static __always_inline int decap_inner(void *end, struct decap_info *di)
+static __always_inline int cg_decap_step_bounds(struct cg_decap_ctx *c)
 {
-	struct cg_cursor cur = { .pos = di->inner };
-	__u32 room = di->outer_end - di->inner_off;
-	__u8 *vp = di->inner;
+	if (c->outer_end > c->len)
+		return cg_decap_verdict(c, CG_DECAP_STAT_DROP_MALFORMED);
+	c->inner = c->cur.pos;
+	c->inner_off = c->cur.pos - c->data;
+	/* IPv6 extension headers ran past the end */
+	if (c->inner_off > c->outer_end)
+		return cg_decap_verdict(c, CG_DECAP_STAT_DROP_MALFORMED);
+	if (c->proto == IPPROTO_UDP && c->udp_len != c->outer_end - c->udp_off)
+		return cg_decap_verdict(c, CG_DECAP_STAT_DROP_MALFORMED);
+	return CG_CONTINUE;
+}
+
+/*
+ * Inner: an IP header of the version the outer protocol names (GUE: either),
+ * whole, whose length fills the outer datagram exactly.
+ */
+static __always_inline int cg_decap_step_inner(struct cg_decap_ctx *c)
+{
+	struct cg_cursor cur = { .pos = c->inner };
+	__u32 room = c->outer_end - c->inner_off;
+	__u8 *vp = c->inner;
 	struct ipv6hdr *ip6;
 	struct iphdr *ip;
-	__u8 version, ecn;
-	__u16 old;
-	__u32 sum;
+	__u8 version;
 
-	if ((void *)(vp + 1) > end)
-		return CG_DECAP_STAT_DROP_MALFORMED;
+	if ((void *)(vp + 1) > c->end)
+		return cg_decap_verdict(c, CG_DECAP_STAT_DROP_MALFORMED);
 	version = *vp >> 4;
-	if ((di->proto == IPPROTO_IPIP && version != 4) ||
-	    (di->proto == IPPROTO_IPV6 && version != 6))
-		return CG_DECAP_STAT_DROP_MALFORMED;
+	if ((c->proto == IPPROTO_IPIP && version != 4) ||
+	    (c->proto == IPPROTO_IPV6 && version != 6))
+		return cg_decap_verdict(c, CG_DECAP_STAT_DROP_MALFORMED);
 
 	if (version == 4) {
-		if (cg_parse_ipv4(&cur, end, &ip) < 0)
-			return CG_DECAP_STAT_DROP_MALFORMED;
+		if (cg_parse_ipv4(&cur, c->end, &ip) < 0)
+			return cg_decap_verdict(c, CG_DECAP_STAT_DROP_MALFORMED);
 		if (bpf_ntohs(ip->tot_len) != room)
-			return CG_DECAP_STAT_DROP_MALFORMED;
-		ecn = ip->tos & 3;
+			return cg_decap_verdict(c, CG_DECAP_STAT_DROP_MALFORMED);
+		c->inner_ecn = ip->tos & 3;
 	} else if (version == 6) {
 		/*
 		 * Only the fixed header: the inner extension headers are the
 		 * receiving stack's business, walking them here buys nothing.
 		 */
-		ip6 = di->inner;
-		if ((void *)(ip6 + 1) > end)
-			return CG_DECAP_STAT_DROP_MALFORMED;
+		ip6 = c->inner;
+		if ((void *)(ip6 + 1) > c->end)
+			return cg_decap_verdict(c, CG_DECAP_STAT_DROP_MALFORMED);
 		if (sizeof(*ip6) + bpf_ntohs(ip6->payload_len) != room)
-			return CG_DECAP_STAT_DROP_MALFORMED;
-		ecn = (((__u8 *)ip6)[1] >> 4) & 3;
+			return cg_decap_verdict(c, CG_DECAP_STAT_DROP_MALFORMED);
+		c->inner_ecn = (((__u8 *)ip6)[1] >> 4) & 3;
 	} else {
 		/* GUE variant 0 (a GUE header) or not IP: not ours to guess */
-		return CG_DECAP_STAT_DROP_MALFORMED;
+		return cg_decap_verdict(c, CG_DECAP_STAT_DROP_MALFORMED);
 	}
-	di->inner_v6 = version == 6;
+	c->inner_v6 = version == 6;
+	return CG_CONTINUE;
+}
 
-	if (di->outer_ecn != 3 /* CE */ || ecn == 3)
-		return DECAP_CONTINUE;
-	if (ecn == 0)
-		return CG_DECAP_STAT_DROP_ECN; /* the sender cannot hear CE: drop is the signal */
-	if (version == 6) {
-		ip6 = di->inner;
-		if ((void *)(ip6 + 1) > end)
-			return CG_DECAP_STAT_DROP_ERROR;
+/*
+ * ECN (RFC 6040): outer CE reaches an ECN-capable inner header (IPv4: the
+ * checksum updated); a not-ECT inner packet under outer CE is dropped.
+ */
+static __always_inline int cg_decap_step_ecn(struct cg_decap_ctx *c)
+{
+	struct ipv6hdr *ip6 = c->inner;
+	struct iphdr *ip = c->inner;
+	__u16 old;
+	__u32 sum;
+
+	if (c->outer_ecn != 3 /* CE */ || c->inner_ecn == 3)
+		return CG_CONTINUE;
+	if (c->inner_ecn == 0)
+		return cg_decap_verdict(c, CG_DECAP_STAT_DROP_ECN); /* the sender cannot hear CE */
+	/* the inner step checked these headers; the checks here are the verifier's */
+	if (c->inner_v6) {
+		if ((void *)(ip6 + 1) > c->end)
+			return cg_decap_verdict(c, CG_DECAP_STAT_DROP_ERROR);
 		((__u8 *)ip6)[1] |= 0x30;
-		return DECAP_CONTINUE;
+		return CG_CONTINUE;
 	}
+	if ((void *)(ip + 1) > c->end)
+		return cg_decap_verdict(c, CG_DECAP_STAT_DROP_ERROR);
 	/* IPv4: set CE in the TOS byte and update the checksum (RFC 1624 eqn. 3) */
 	old = bpf_ntohs(*(__be16 *)ip);
 	ip->tos |= 3;
@@ -215,85 +285,88 @@ static __always_inline int decap_inner(void *end, struct decap_info *di)
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	ip->check = bpf_htons(~sum & 0xffff);
-	return DECAP_CONTINUE;
+	return CG_CONTINUE;
 }
 
 /*
- * decap_strip - make the frame (len bytes) Ethernet + inner datagram: trim
- * Ethernet padding, move the head to the inner header minus an Ethernet
- * header and write that header. Returns the success slot, or
- * CG_DECAP_STAT_DROP_ERROR.
+ * Strip: make the frame Ethernet + inner datagram: trim Ethernet padding,
+ * move the head to the inner header minus an Ethernet header and write that
+ * header (the MACs the frame arrived with). Passed, counted in the tunnel's
+ * slot.
  */
-static __always_inline int decap_strip(struct xdp_md *ctx, __u32 len, struct decap_info *di)
+static __always_inline int cg_decap_step_strip(struct cg_decap_ctx *c)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
+	struct ethhdr *eth = c->data;
 	__u8 macs[12]; /* destination and source MAC */
+	void *data, *end;
 	__u32 pad;
 
-	if ((void *)(eth + 1) > end)
-		return CG_DECAP_STAT_DROP_ERROR;
+	if ((void *)(eth + 1) > c->end)
+		return cg_decap_verdict(c, CG_DECAP_STAT_DROP_ERROR);
 	__builtin_memcpy(macs, eth, sizeof(macs));
 	/* from len, a scalar: the verifier refuses 32-bit arithmetic on packet pointers */
-	pad = len - di->outer_end;
+	pad = c->len - c->outer_end;
 	/* padding after the outer datagram would trail the inner one as garbage */
-	if (pad && bpf_xdp_adjust_tail(ctx, -(int)pad) < 0)
-		return CG_DECAP_STAT_DROP_ERROR;
-	if (bpf_xdp_adjust_head(ctx, (int)(di->inner_off - sizeof(*eth))) < 0)
-		return CG_DECAP_STAT_DROP_ERROR;
+	if (pad && bpf_xdp_adjust_tail(c->xdp, -(int)pad) < 0)
+		return cg_decap_verdict(c, CG_DECAP_STAT_DROP_ERROR);
+	if (bpf_xdp_adjust_head(c->xdp, (int)(c->inner_off - sizeof(*eth))) < 0)
+		return cg_decap_verdict(c, CG_DECAP_STAT_DROP_ERROR);
 
-	data = (void *)(long)ctx->data;
-	end = (void *)(long)ctx->data_end;
+	data = (void *)(long)c->xdp->data;
+	end = (void *)(long)c->xdp->data_end;
 	eth = data;
 	if ((void *)(eth + 1) > end)
-		return CG_DECAP_STAT_DROP_ERROR;
+		return cg_decap_verdict(c, CG_DECAP_STAT_DROP_ERROR);
 	__builtin_memcpy(eth, macs, sizeof(macs));
-	eth->h_proto = bpf_htons(di->inner_v6 ? CG_ETH_P_IPV6 : CG_ETH_P_IP);
-	return di->stat;
+	eth->h_proto = bpf_htons(c->inner_v6 ? CG_ETH_P_IPV6 : CG_ETH_P_IP);
+	return cg_decap_verdict(c, c->tunnel);
 }
 
-/* decap_verdict - count the packet in its slot; its verdict. */
-static __always_inline int decap_verdict(int stat, __u32 len)
+/* Count: the single exit, every packet counted here once in its slot, per CPU. */
+static __always_inline void cg_decap_count(const struct cg_decap_ctx *c)
 {
-	__u32 key = stat;
-	struct cg_counter *c;
+	__u32 key = c->stat;
+	struct cg_counter *cnt;
 
-	c = bpf_map_lookup_elem(&decap_stats, &key);
-	if (c) {
+	cnt = bpf_map_lookup_elem(&decap_stats, &key);
+	if (cnt) {
 		/* per-CPU slot: no other writer, no atomics needed */
-		c->packets++;
-		c->bytes += len;
+		cnt->packets++;
+		cnt->bytes += c->len;
 	}
-	switch (stat) {
-	case CG_DECAP_STAT_DROP_MALFORMED:
-	case CG_DECAP_STAT_DROP_ECN:
-	case CG_DECAP_STAT_DROP_ERROR:
-		return XDP_DROP;
-	}
-	return XDP_PASS;
 }
 
 /*
  * cg_decap - XDP entry: decapsulate tunnel packets for this host, pass all
- * else untouched. Returns XDP_PASS (decapsulated or not ours) or XDP_DROP
+ * else untouched; the steps in the order listed at the top of this file,
+ * then the count. Returns XDP_PASS (decapsulated or not ours) or XDP_DROP
  * (broken tunnel packet), counted in decap_stats.
  */
 SEC("xdp")
 int cg_decap(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	struct decap_info di = {};
-	__u32 len = end - data;
-	int stat;
+	struct cg_decap_ctx c; /* the entry sets what no step writes first */
+	int act;
 
-	stat = decap_outer(data, end, len, &di);
-	if (stat == DECAP_CONTINUE)
-		stat = decap_inner(end, &di);
-	if (stat == DECAP_CONTINUE)
-		stat = decap_strip(ctx, len, &di);
-	return decap_verdict(stat, len);
+	c.xdp = ctx;
+	c.data = (void *)(long)ctx->data;
+	c.end = (void *)(long)ctx->data_end;
+	c.len = c.end - c.data;
+	act = cg_decap_step_outer(&c);
+	if (act == CG_CONTINUE)
+		act = cg_decap_step_gue(&c);
+	if (act == CG_CONTINUE)
+		act = cg_decap_step_local(&c);
+	if (act == CG_CONTINUE)
+		act = cg_decap_step_bounds(&c);
+	if (act == CG_CONTINUE)
+		act = cg_decap_step_inner(&c);
+	if (act == CG_CONTINUE)
+		act = cg_decap_step_ecn(&c);
+	if (act == CG_CONTINUE)
+		act = cg_decap_step_strip(&c);
+	cg_decap_count(&c);
+	return act;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

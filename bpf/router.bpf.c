@@ -8,7 +8,7 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* The packet path is in router.h: parse -> service -> lookup -> pick -> encap -> count. */
+/* The packet path is in router.h (cg_router_run), its steps listed in running order at the top. */
 SEC("xdp")
 int cg_router(struct xdp_md *ctx)
 {

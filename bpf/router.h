@@ -27,39 +27,67 @@
 
 /* What one packet did, counted once at the single exit. */
 struct cg_verdict {
-	__u32 stat;    /* enum cg_stat */
+	/* svc and cell first, side by side: the entry sets both with one 64-bit store */
 	__u32 svc;     /* service id, CG_NO_ID if none */
 	__u32 cell;    /* cell id, CG_NO_ID if none */
+	__u32 stat;    /* enum cg_stat */
 	__u32 class;   /* priority class */
 	__u32 len;     /* frame bytes as received */
 	__u8 new_flow; /* 1: a connection entry was created */
 	__u8 retry;    /* 1: a SYN of a flow still in the SYN state (a client retry) */
 };
 
-/* One packet on its way through the steps: what each step found, for the next. */
+/*
+ * One packet on its way through the steps: what each step found, for the next.
+ *
+ * Only what some step may read before any step writes it is set at entry
+ * (cg_router_run); every other field is left uninitialised and is written by
+ * the step named on it before any later step reads it. Keep it so: a field
+ * read by a step that may run before its writer belongs to the entry's list.
+ *
+ *   entry:    xdp, pkt (zeroed: the parser fills in only what the packet has,
+ *             and the flow key is hashed and looked up whole), conn (NULL: a
+ *             pure SYN is classified and admitted before the lookup step),
+ *             now (0: read when first needed), held (0), v.len, v.svc and
+ *             v.cell (CG_NO_ID), v.new_flow and v.retry (0): cg_count reads
+ *             them on every path
+ *   parse:    pkt, syn, v.stat (its verdicts)
+ *   config:   cfg
+ *   lookup:   conn; if it has an entry v.class; if established held, cell,
+ *             v.cell, then (not a SYN) v.svc, hash, or (a SYN) v.retry
+ *   service:  svc, v.svc, hash
+ *   classify: v.class (a flow without an entry)
+ *   pick:     cell, v.cell
+ *   record:   v.new_flow
+ *   any step returning a verdict: v.stat (encap always returns one)
+ */
 struct cg_ctx {
-	struct xdp_md *xdp;	      /* the XDP context */
-	void *data;		      /* start of the frame as received */
-	void *end;		      /* its end (both stale once encapsulation moved the head) */
-	struct cg_pkt pkt;	      /* parsed headers and flow key */
-	const struct cg_config *cfg;  /* settings (config step on) */
-	const struct cg_service *svc; /* the service; NULL if established (not looked up) */
-	struct cg_conn *conn;	      /* connection entry; NULL if none or not read yet */
-	const struct cg_cell *cell;   /* the cell the packet goes to; NULL until known */
-	__u64 now;		      /* bpf_ktime_get_ns(), read when first needed; 0 until then */
+	struct xdp_md *xdp;	      /* the XDP context (entry) */
+	struct cg_pkt pkt;	      /* parsed headers and flow key (entry: zero; parse) */
+	const struct cg_config *cfg;  /* settings (config) */
+	const struct cg_service *svc; /* the service (service); unset if established */
+	struct cg_conn *conn;	      /* connection entry (entry: NULL; lookup); NULL if none */
+	const struct cg_cell *cell;   /* the cell the packet goes to (lookup or pick) */
+	__u64 now;		      /* bpf_ktime_get_ns(), read when first needed (entry: 0) */
 	__u32 hash;		      /* flow hash (cell seed): Maglev slot, GUE port, flow label */
-	__u8 syn;	     /* 1: a pure SYN (SYN without ACK), which opens a connection */
-	__u8 held;	     /* 1: established: the entry's cell still holds flows */
+	__u8 syn;	     /* 1: a pure SYN (SYN without ACK), which opens a connection (parse) */
+	__u8 held;	     /* 1: established: the entry's cell still holds flows (entry: 0) */
 	struct cg_verdict v; /* what the packet did, counted at the exit */
 };
 
 /* Parse: a verdict for anything the router does not route, else CG_CONTINUE. */
 static __always_inline int cg_step_parse(struct cg_ctx *c)
 {
+	const struct cg_vip_filter *vf;
+	void *data, *end;
 	__u32 zero = 0;
-	const struct cg_vip_filter *vf = bpf_map_lookup_elem(&vips, &zero);
 
-	switch (cg_parse_flow(c->data, c->end, &c->pkt, vf)) {
+	vf = bpf_map_lookup_elem(&vips, &zero);
+	/* read after the call: held across it, each would cost a spill */
+	data = (void *)(long)c->xdp->data;
+	end = (void *)(long)c->xdp->data_end;
+
+	switch (cg_parse_flow(data, end, &c->pkt, vf)) {
 	case CG_PARSE_OK:
 		/* tcp_flags is 0 in an ICMP error: a SYN is never one */
 		c->syn = c->pkt.key.proto == IPPROTO_TCP && (c->pkt.tcp_flags & 0x12) == 0x02;
@@ -525,15 +553,19 @@ static __always_inline void cg_count(const struct cg_verdict *v)
  */
 static __always_inline int cg_router_run(struct xdp_md *ctx)
 {
-	struct cg_ctx c = {
-		.xdp = ctx,
-		.data = (void *)(long)ctx->data,
-		.end = (void *)(long)ctx->data_end,
-		.v = { .svc = CG_NO_ID, .cell = CG_NO_ID },
-	};
+	struct cg_ctx c; /* only what a step may read before its writer is set here */
 	int act;
 
-	c.v.len = c.end - c.data;
+	c.xdp = ctx;
+	__builtin_memset(&c.pkt, 0, sizeof(c.pkt));
+	c.conn = NULL;
+	c.now = 0;
+	c.held = 0;
+	c.v.svc = CG_NO_ID;
+	c.v.cell = CG_NO_ID;
+	c.v.len = ctx->data_end - ctx->data;
+	c.v.new_flow = 0;
+	c.v.retry = 0;
 	act = cg_step_parse(&c);
 	if (act == CG_CONTINUE)
 		act = cg_step_config(&c);

@@ -145,7 +145,7 @@ _Static_assert(CG_STAT_LAST_DROP == CG_STAT_MAX - 1,
 
 /*
  * Counter slots of decap_stats: decapsulated, passed, dropped, in that order;
- * the verdict follows from the slot (decap_verdict() in bpf/decap.bpf.c):
+ * the verdict follows from the slot (cg_decap_verdict() in bpf/decap.bpf.c):
  * XDP_DROP from CG_DECAP_STAT_FIRST_DROP to CG_DECAP_STAT_LAST_DROP, else
  * XDP_PASS. The values are ABI: a new slot goes before CG_DECAP_STAT_MAX.
  */
