@@ -8,6 +8,8 @@
 #                 of every script (scripts/check-shell.sh)
 # make demo       install missing packages, build, run the built-in demo
 # make bench      fast-path and control-plane benchmarks
+# make fuzz       build the libFuzzer targets into build/fuzz/ (clang) and run each FUZZ_SECONDS
+#                 (default 60); not part of all. make fuzz-seeds rewrites the packet seeds
 # make format     check formatting with clang-format
 # V=1             show the commands
 
@@ -70,7 +72,8 @@ BENCH := $(if $(BENCH_SRCS),$(BUILD)/tests/bench/bench)
 # the namespace lab's own programs (LAB_BINS)
 include tests/lab/lab.mk
 
-.PHONY: all deps check-layers test unit-test prog-test e2e-test demo bench format format-fix clean
+.PHONY: all deps check-layers test unit-test prog-test e2e-test demo bench fuzz fuzz-build fuzz-seeds format \
+	format-fix clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -128,6 +131,44 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TLIB_OBJS) $(LIB)
 $(BUILD)/tests/bench/bench: $(patsubst %.c,$(BUILD)/%.o,$(BENCH_SRCS)) $(TLIB_OBJS) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lm -o $@
+
+# tests/fuzz/: libFuzzer targets, built by clang with ASan and UBSan over a coverage-instrumented
+# copy of the library; the skeletons come from $(BUILD)
+FUZZ_SECONDS ?= 60
+FUZZ := build/fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -O1 -g -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -I$(BUILD) -Itests/lib -MMD -MP \
+	$(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ)/%.o,$(LIB_SRCS))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(FUZZ)/%.o: %.c $(SKELS)
+	$(call msg,FUZZCC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ)/libcellgate.a: $(FUZZ_LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ)/fuzz_%: $(FUZZ)/tests/fuzz/fuzz_%.o $(FUZZ)/tests/lib/uparse.o $(FUZZ)/libcellgate.a
+	$(call msg,LINK,$@)
+	$(Q)$(CLANG) $(FUZZ_SAN) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+# the packet seeds, from the test packet builders (the files are committed)
+$(FUZZ)/gen_packets: $(BUILD)/tests/fuzz/gen_packets.o $(BUILD)/tests/lib/pkt.o
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@
+
+fuzz-seeds: $(FUZZ)/gen_packets
+	$(Q)$< tests/fuzz/corpus/fuzz_packet
+
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory fuzz-build
+	$(Q)FUZZ=$(FUZZ) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh
 
 # no build, no root: fails on an include that goes the wrong way or a cycle in the library
 check-layers:

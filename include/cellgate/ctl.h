@@ -120,6 +120,42 @@ const struct cg_ctl_peer *cg_ctl_server_peer(const struct cg_ctl_server *srv);
 /* cg_ctl_server_clients - the number of connections being served. */
 size_t cg_ctl_server_clients(const struct cg_ctl_server *srv);
 
+#define CG_CTL_MSG_MAX 512 /* longest error message in a reply, bytes with its NUL */
+
+/* One request line, parsed (cg_ctl_parse_request()). */
+struct cg_ctl_req {
+	json_t *root;	 /* the parsed line; the caller's reference (NULL if not JSON) */
+	json_t *id;	 /* its "id", borrowed from root; NULL if none */
+	const char *cmd; /* its "cmd", borrowed from root; NULL unless valid */
+	json_t *args;	 /* its "args" object, borrowed from root; NULL if none */
+};
+
+/*
+ * cg_ctl_parse_request - parse and check one request line line[0..len)
+ * (without its '\n'; no NUL needed): a JSON object whose "cmd" is a string
+ * and whose "args", if present, is an object. Its nesting (32 levels) and
+ * number of values (4096) are bounded before the JSON parser sees it.
+ *
+ * Returns 0 with every field of *req set; 1 for a blank line (spaces, tabs,
+ * '\r' only; *req all NULL); -EINVAL with one line in msg (msglen bytes),
+ * where req->root and req->id are still set if the line was a JSON object,
+ * so that a reply can echo the id. Whatever it returns, the caller releases
+ * req->root with json_decref().
+ */
+int cg_ctl_parse_request(const char *line, size_t len, struct cg_ctl_req *req, char *msg,
+			 size_t msglen);
+
+/*
+ * cg_ctl_reply_line - a reply line, '\n' included, in a new malloc'ed string
+ * of *len bytes plus a NUL; NULL if out of memory. ret 0: {"ok": true,
+ * "result": result} (result stolen; NULL gives {}). ret < 0: {"ok": false,
+ * "error": msg, "code": cg_ctl_code_name(ret) or "EIO"}, msg (NULL:
+ * strerror) cut to CG_CTL_MSG_MAX bytes, control characters made spaces and
+ * invalid UTF-8 made '?'. id, if not NULL, is echoed as "id". The line holds
+ * one JSON object and no other '\n'.
+ */
+char *cg_ctl_reply_line(int ret, json_t *result, const char *msg, json_t *id, size_t *len);
+
 /*
  * cg_ctl_code_name - the protocol "code" of an errno value, sign ignored
  * ("EINVAL" for EINVAL or -EINVAL). Returns NULL for a value the protocol

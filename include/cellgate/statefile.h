@@ -46,6 +46,14 @@ int cg_state_save(const struct cg_state *st, const char *path, char *err, size_t
 int cg_state_load(const char *path, struct cg_state *st, char *err, size_t errlen);
 
 /*
+ * cg_state_load_buf - as cg_state_load(), from the len bytes of a state file
+ * at buf (no NUL needed; not modified). name stands for the file in messages.
+ * Never returns -ENOENT.
+ */
+int cg_state_load_buf(const char *name, const char *buf, size_t len, struct cg_state *st, char *err,
+		      size_t errlen);
+
+/*
  * cg_state_tmp_clean - remove the temp files cg_state_save() leaves when it is
  * killed between creating and renaming one (path.tmp.<pid>). Only for the one
  * owner of the state directory (cellgated, under its lock): any such file is

@@ -235,11 +235,14 @@ lab_up() {
 
 # gd_start [CONFIG]: start cellgated in the LB namespace and wait until every cell of the
 # config is active in the data plane (next hops resolved). Returns 1 on timeout.
+# GD_WRAP, if set, is a command (words split at spaces) cellgated runs under, e.g. valgrind: it
+# must exec the daemon in its own process, as valgrind does, so that GD_PID stays the daemon's.
 gd_start() {
 	local cfg=${1:-$LAB_CONFIG} i
 	# nsenter execs cellgated, so $! is the daemon itself (a backgrounded function would be a
 	# subshell, and kill -9 would miss the daemon)
-	nsenter --net="/run/netns/$LAB_NS_LB" "$build_dir/cellgated" -c "$cfg" -d "$GD_STATE" \
+	# shellcheck disable=SC2086 # GD_WRAP is split into its words on purpose
+	nsenter --net="/run/netns/$LAB_NS_LB" ${GD_WRAP:-} "$build_dir/cellgated" -c "$cfg" -d "$GD_STATE" \
 		-p "$LAB_PIN_DIR" -s "$GD_SOCK" >>"$GD_LOG" 2>&1 &
 	GD_PID=$!
 	for ((i = 0; i < 100; i++)); do

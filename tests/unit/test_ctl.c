@@ -367,6 +367,65 @@ static void check_hello(const char *path)
 	json_decref(res);
 }
 
+/* cg_ctl_parse_request of line: returns want, and msg contains expect when it fails. */
+static void check_parse(const char *line, int want, const char *expect)
+{
+	char msg[CG_CTL_MSG_MAX] = "";
+	struct cg_ctl_req req;
+	int ret;
+
+	ret = cg_ctl_parse_request(line, strlen(line), &req, msg, sizeof(msg));
+	if (ret != want || (ret < 0 && (!strstr(msg, expect) || strchr(msg, '\n'))))
+		fail_msg("'%s': got %d '%s', want %d '%s'", line, ret, msg, want, expect);
+	if (!ret) {
+		assert_true(json_is_object(req.root));
+		assert_string_equal(req.cmd, expect);
+	}
+	json_decref(req.root);
+}
+
+static void test_ctl_parse_request_accepts_and_refuses(void **state)
+{
+	char msg[CG_CTL_MSG_MAX] = "", *line;
+	struct cg_ctl_req req;
+	json_t *id;
+	size_t len;
+
+	(void)state;
+	check_parse("{\"cmd\": \"cell.show\", \"args\": {\"name\": \"a\"}, \"id\": 3}", 0,
+		    "cell.show");
+	check_parse(" \t\r", 1, "");
+	check_parse("", 1, "");
+	check_parse("[1]", -EINVAL, "request is not a JSON object");
+	check_parse("{\"id\": 1}", -EINVAL, "\"cmd\" is missing");
+	check_parse("{\"cmd\": 5}", -EINVAL, "\"cmd\" is not a string");
+	check_parse("{\"cmd\": \"x\", \"args\": []}", -EINVAL, "\"args\" of 'x' is not an object");
+	check_parse("{\"cmd\": \"x\", \"cmd\": \"y\"}", -EINVAL, "invalid JSON at column");
+	check_parse("{\"cmd\": \"x\"", -EINVAL, "invalid JSON at column");
+	check_parse("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]", -EINVAL,
+		    "request nested deeper than 32 levels");
+
+	/* a refused object keeps its id, so the reply can echo it */
+	line = "{\"id\": [7], \"cmd\": null}";
+	assert_int_equal(cg_ctl_parse_request(line, strlen(line), &req, msg, sizeof(msg)), -EINVAL);
+	id = json_pack("[i]", 7);
+	assert_true(json_equal(req.id, id));
+	line = cg_ctl_reply_line(-EINVAL, NULL, msg, req.id, &len);
+	assert_non_null(line);
+	assert_string_equal(line, "{\"ok\":false,\"error\":\"\\\"cmd\\\" is not a string\","
+				  "\"code\":\"EINVAL\",\"id\":[7]}\n");
+	assert_int_equal(len, strlen(line));
+	free(line);
+	json_decref(id);
+	json_decref(req.root);
+
+	/* a message of control characters and invalid UTF-8 still makes one valid line */
+	line = cg_ctl_reply_line(-ENOENT, NULL, "a\nb\x01\xff", NULL, &len);
+	assert_non_null(line);
+	assert_string_equal(line, "{\"ok\":false,\"error\":\"a b ?\",\"code\":\"ENOENT\"}\n");
+	free(line);
+}
+
 static void test_ctl_hello_reports_protocol_server_and_version(void **state)
 {
 	struct server s;
@@ -1298,6 +1357,7 @@ static void test_ctl_socket_in_a_directory_others_can_write_is_refused(void **st
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ctl_parse_request_accepts_and_refuses),
 		cmocka_unit_test(test_ctl_hello_reports_protocol_server_and_version),
 		cmocka_unit_test(test_ctl_command_gets_args_and_returns_result),
 		cmocka_unit_test(test_ctl_handler_error_maps_back_to_errno),

@@ -851,6 +851,61 @@ static void test_state_load_refuses_damaged_files(void **unused)
 	check_refused("empty", empty_it, ":1: not a cellgate state file");
 }
 
+/* load_buf on text, which must be refused with -EBADMSG and a one-line message containing expect */
+static void check_buf_refused(const char *text, size_t len, const char *expect)
+{
+	char err[ERRLEN] = "", *copy = malloc(len ? len : 1);
+	struct cg_state st;
+
+	assert_non_null(copy);
+	memcpy(copy, text, len); /* exactly len bytes, no NUL after them */
+	memset(&st, 0x5a, sizeof(st));
+	if (cg_state_load_buf("s.yaml", copy, len, &st, err, sizeof(err)) != -EBADMSG ||
+	    !strstr(err, expect) || strchr(err, '\n'))
+		fail_msg("'%.*s': got '%s', want '%s'", (int)len, text, err, expect);
+	assert_int_equal(st.ncells, (size_t)0x5a5a5a5a5a5a5a5aULL);
+	free(copy);
+}
+
+static void test_state_load_buf_is_load_from_memory(void **unused)
+{
+	char err[ERRLEN] = "", *buf, *copy, longhdr[256];
+	struct cg_state a, b;
+	struct tmp t;
+	size_t len;
+
+	tmp_make(&t);
+	load_example(&a);
+	assert_int_equal(cg_state_save(&a, t.path, err, sizeof(err)), 0);
+	buf = read_all(t.path, &len);
+	copy = malloc(len);
+	assert_non_null(copy);
+	memcpy(copy, buf, len); /* no NUL after the file's bytes */
+	assert_int_equal(cg_state_load_buf("mem.yaml", copy, len, &b, err, sizeof(err)), 0);
+	assert_state_equal(&a, &b);
+	cg_state_free(&b);
+	/* messages name the buffer as given */
+	copy[len - 10] ^= 0x01;
+	assert_int_equal(cg_state_load_buf("mem.yaml", copy, len, &b, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "mem.yaml: state file is corrupted"));
+	free(copy);
+	free(buf);
+	cg_state_free(&a);
+	tmp_remove(&t);
+
+	/* headers that are nearly right, in buffers that end where the bytes do */
+	check_buf_refused("# cellgate-state v1 ", 20, "not a cellgate state file");
+	check_buf_refused("# cellgate-st", 13, "not a cellgate state file");
+	check_buf_refused("# cellgate-state v1 crc32=00000000 len=0\0x\n", 43, "bad state header");
+	check_buf_refused("# cellgate-state v1 crc32=00000000 len=+0\n", 42, "bad state header");
+	check_buf_refused("# cellgate-state v1 crc32=0000000 len=0\n", 40, "bad state header");
+	memset(longhdr, '0', sizeof(longhdr));
+	memcpy(longhdr, "# cellgate-state v1 crc32=00000000 len=", 39);
+	longhdr[sizeof(longhdr) - 1] = '\n';
+	check_buf_refused(longhdr, sizeof(longhdr), "bad state header");
+	check_buf_refused("# cellgate-state v1 crc32=00000000 len=5\nab", 43, "is truncated");
+}
+
 static void test_state_load_absent_is_enoent(void **unused)
 {
 	char err[ERRLEN] = "";
@@ -1233,6 +1288,7 @@ int main(void)
 		cmocka_unit_test(test_state_save_load_round_trip),
 		cmocka_unit_test(test_state_load_refuses_damaged_files),
 		cmocka_unit_test(test_state_load_absent_is_enoent),
+		cmocka_unit_test(test_state_load_buf_is_load_from_memory),
 		cmocka_unit_test(test_state_save_into_missing_directory_fails_cleanly),
 		cmocka_unit_test(test_state_save_into_read_only_directory_keeps_old_file),
 		cmocka_unit_test(test_state_save_failing_mid_way_keeps_old_file_and_removes_temp),

@@ -274,7 +274,9 @@ static void test_json_wrong_type(void **state)
 	json_t *doc;
 
 	(void)state;
-	expect_bad(json_array(), "bad stats: not an object");
+	doc = json_array();
+	expect_bad(doc, "bad stats: not an object");
+	json_decref(doc);
 
 	doc = good_doc();
 	json_object_set_new(json_object_get(json_object_get(doc, "cells"), "use1-a"), "drops",

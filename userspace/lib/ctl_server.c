@@ -19,17 +19,15 @@
 #define CTL_ACCEPT_PAUSE_MS 100		/* accept() pause when out of fds or memory */
 #define CTL_IN_MIN	    4096	/* first input buffer; grows to CG_CTL_MAX_LINE + 1 */
 #define CTL_OUT_KEEP	    (64 * 1024) /* output buffer kept once drained; a larger one is freed */
-#define CTL_MSG_MAX	    512		/* error messages, handlers' included */
-#define CTL_PEER_GROUPS	    64		/* supplementary groups looked at without allocating */
+#define CTL_MSG_MAX	    CG_CTL_MSG_MAX /* error messages, handlers' included */
+#define CTL_PEER_GROUPS	    64		   /* supplementary groups looked at without allocating */
 #define CTL_IN_KEEP	    (64 * 1024) /* input buffer kept once drained; a larger one shrinks */
-#define CTL_MAX_DEPTH	    32		/* deepest JSON nesting in a request */
-#define CTL_MAX_VALUES	    4096 /* JSON values in one request: bounds what parsing allocates */
-#define CTL_PARSE_ID_MAX    4096 /* a refused line this short is parsed to echo its id */
-#define CTL_FLOOD_FACTOR    2	 /* lines refused past max_rate x this, in a row: dropped */
-#define CTL_FLOOD_MIN	    64	 /* ... and never fewer than this many */
-#define CTL_EVICT_QUIET_MS  1000 /* a full server closes a client this quiet for a new one */
-#define CTL_LOG_BURST	    20	 /* per-connection log lines in a burst ... */
-#define CTL_LOG_RATE	    5	 /* ... and a second after it; the rest are counted */
+#define CTL_PARSE_ID_MAX    4096	/* a refused line this short is parsed to echo its id */
+#define CTL_FLOOD_FACTOR    2		/* lines refused past max_rate x this, in a row: dropped */
+#define CTL_FLOOD_MIN	    64		/* ... and never fewer than this many */
+#define CTL_EVICT_QUIET_MS  1000	/* a full server closes a client this quiet for a new one */
+#define CTL_LOG_BURST	    20		/* per-connection log lines in a burst ... */
+#define CTL_LOG_RATE	    5		/* ... and a second after it; the rest are counted */
 
 /* One connection. */
 struct ctl_client {
@@ -129,81 +127,6 @@ static void ctl_log_client(struct cg_ctl_server *srv, int prio, const char *fmt,
 	else
 		ctl_log(&srv->opts, prio, "%s", msg);
 	srv->log_suppressed = 0;
-}
-
-/*
- * A message as a JSON string: one line, valid UTF-8. Handler messages and
- * jansson's parse errors (which quote the input) may be neither.
- */
-static json_t *ctl_msg_string(const char *msg)
-{
-	char buf[CTL_MSG_MAX];
-	json_t *s;
-	size_t i;
-
-	snprintf(buf, sizeof(buf), "%s", msg);
-	for (i = 0; buf[i]; i++)
-		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-			buf[i] = ' ';
-	s = json_string(buf);
-	if (s)
-		return s;
-	/* invalid UTF-8, or a sequence cut by the truncation above */
-	for (i = 0; buf[i]; i++)
-		if ((unsigned char)buf[i] >= 0x80)
-			buf[i] = '?';
-	return json_string(buf);
-}
-
-/*
- * A reply line, '\n' included, as a malloc'ed string (NULL if out of
- * memory). ret 0: result (stolen; NULL gives {}); else the error ret with msg
- * (NULL gives strerror). id is echoed if not NULL.
- */
-static char *ctl_reply_line(int ret, json_t *result, const char *msg, json_t *id, size_t *len)
-{
-	const char *code;
-	json_t *resp;
-	char *s = NULL, *line = NULL;
-
-	resp = json_object();
-	if (!resp) {
-		json_decref(result);
-		return NULL;
-	}
-	if (!ret) {
-		if (!result)
-			result = json_object();
-		if (json_object_set_new(resp, "ok", json_true()) ||
-		    json_object_set_new(resp, "result", result))
-			goto out;
-	} else {
-		json_decref(result);
-		code = cg_ctl_code_name(ret);
-		if (!msg)
-			msg = strerror(-ret);
-		if (json_object_set_new(resp, "ok", json_false()) ||
-		    json_object_set_new(resp, "error", ctl_msg_string(msg)) ||
-		    json_object_set_new(resp, "code", json_string(code ? code : "EIO")))
-			goto out;
-	}
-	if (id && json_object_set(resp, "id", id))
-		goto out;
-	/* compact output escapes every control character: the line holds no '\n' */
-	s = json_dumps(resp, JSON_COMPACT);
-	if (!s)
-		goto out;
-	*len = strlen(s) + 1;
-	line = realloc(s, *len + 1);
-	if (!line) {
-		free(s);
-		goto out;
-	}
-	line[*len - 1] = '\n';
-	line[*len] = '\0';
-out:
-	json_decref(resp);
-	return line;
 }
 
 static void ctl_drop(struct ctl_client *c, int prio, const char *fmt, ...)
@@ -337,7 +260,7 @@ static void ctl_reply(struct ctl_client *c, int ret, json_t *result, const char 
 	char *line;
 	size_t len;
 
-	line = ctl_reply_line(ret, result, msg, id, &len);
+	line = cg_ctl_reply_line(ret, result, msg, id, &len);
 	if (!line) {
 		ctl_drop(c, LOG_ERR, "cannot build a reply: %s", strerror(ENOMEM));
 		return;
@@ -388,66 +311,14 @@ static const struct cg_ctl_cmd *ctl_find(const struct cg_ctl_server *srv, const 
 	return NULL;
 }
 
-/*
- * Bound what parsing a line can cost before jansson sees it: at most
- * CTL_MAX_DEPTH levels of nesting and CTL_MAX_VALUES values (counted by the
- * separators and brackets outside strings). Returns 0, or -EINVAL with msg.
- */
-static int ctl_prescan(const char *line, size_t len, char *msg, size_t msglen)
-{
-	unsigned int depth = 0, values = 1;
-	bool in_str = false;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		char ch = line[i];
-
-		if (in_str) {
-			if (ch == '\\')
-				i++;
-			else if (ch == '"')
-				in_str = false;
-			continue;
-		}
-		switch (ch) {
-		case '"':
-			in_str = true;
-			break;
-		case '{':
-		case '[':
-			if (++depth > CTL_MAX_DEPTH) {
-				snprintf(msg, msglen, "request nested deeper than %d levels",
-					 CTL_MAX_DEPTH);
-				return -EINVAL;
-			}
-			/* fall through */
-		case ',':
-		case ':':
-			if (++values > CTL_MAX_VALUES) {
-				snprintf(msg, msglen, "request has more than %d JSON values",
-					 CTL_MAX_VALUES);
-				return -EINVAL;
-			}
-			break;
-		case '}':
-		case ']':
-			if (depth)
-				depth--;
-			break;
-		}
-	}
-	return 0;
-}
-
 /* Answer one request line (without its '\n'). */
 static void ctl_handle_line(struct ctl_client *c, const char *line, size_t len)
 {
 	struct cg_ctl_server *srv = c->srv;
-	json_t *req = NULL, *id = NULL, *jcmd, *args, *result = NULL;
+	struct cg_ctl_req req = { 0 };
+	json_t *args, *result = NULL;
 	const struct cg_ctl_cmd *cmd;
 	char msg[CTL_MSG_MAX] = "", q[CG_SHOW_TEXT_MAX];
-	json_error_t jerr;
-	const char *name;
 	size_t i;
 	int ret;
 
@@ -465,64 +336,35 @@ static void ctl_handle_line(struct ctl_client *c, const char *line, size_t len)
 		if (i == len)
 			return;
 		/* a short line is parsed only to echo its id */
-		if (len <= CTL_PARSE_ID_MAX && !ctl_prescan(line, len, msg, sizeof(msg)))
-			req = json_loadb(line, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
-					 &jerr);
-		id = json_is_object(req) ? json_object_get(req, "id") : NULL;
+		if (len <= CTL_PARSE_ID_MAX)
+			cg_ctl_parse_request(line, len, &req, msg, sizeof(msg));
 		ret = -EBUSY;
 		snprintf(msg, sizeof(msg), "more than %u requests a second", srv->opts.max_rate);
 		goto reply;
 	}
 	c->refused = 0;
-	if (i == len)
+	ret = cg_ctl_parse_request(line, len, &req, msg, sizeof(msg));
+	if (ret > 0)
 		return; /* blank lines are allowed between requests */
-
-	ret = ctl_prescan(line, len, msg, sizeof(msg));
 	if (ret)
 		goto reply;
-	req = json_loadb(line, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
-	if (!req) {
-		ret = -EINVAL;
-		snprintf(msg, sizeof(msg), "invalid JSON at column %d: %s", jerr.column,
-			 cg_show(jerr.text, q, sizeof(q)));
-		goto reply;
-	}
-	if (!json_is_object(req)) {
-		ret = -EINVAL;
-		snprintf(msg, sizeof(msg), "request is not a JSON object");
-		goto reply;
-	}
-	id = json_object_get(req, "id");
-	jcmd = json_object_get(req, "cmd");
-	if (!json_is_string(jcmd)) {
-		ret = -EINVAL;
-		snprintf(msg, sizeof(msg), "\"cmd\" is %s", jcmd ? "not a string" : "missing");
-		goto reply;
-	}
 	c->active_ms = cg_loop_now_ms(); /* a request: the connection is in use */
-	name = json_string_value(jcmd);
-	args = json_object_get(req, "args");
-	if (args && !json_is_object(args)) {
-		ret = -EINVAL;
-		snprintf(msg, sizeof(msg), "\"args\" of '%s' is not an object",
-			 cg_show(name, q, sizeof(q)));
-		goto reply;
-	}
-	if (!strcmp(name, "hello")) {
+	args = req.args;
+	if (!strcmp(req.cmd, "hello")) {
 		result = ctl_hello(c);
 		ret = result ? 0 : -ENOMEM;
 		goto reply;
 	}
-	cmd = ctl_find(srv, name);
+	cmd = ctl_find(srv, req.cmd);
 	if (!cmd) {
 		ret = -ENOSYS;
-		snprintf(msg, sizeof(msg), "unknown command '%s'", cg_show(name, q, sizeof(q)));
+		snprintf(msg, sizeof(msg), "unknown command '%s'", cg_show(req.cmd, q, sizeof(q)));
 		goto reply;
 	}
 	if (cmd->mutating && !c->may_mutate) {
 		ret = -EPERM;
-		snprintf(msg, sizeof(msg), "'%s' changes state: uid %u may only read", name,
-			 (unsigned int)c->peer.uid);
+		snprintf(msg, sizeof(msg), "'%s' changes state: uid %u may only read",
+			 cg_show(req.cmd, q, sizeof(q)), (unsigned int)c->peer.uid);
 		goto reply;
 	}
 	if (!args) {
@@ -531,14 +373,14 @@ static void ctl_handle_line(struct ctl_client *c, const char *line, size_t len)
 			ret = -ENOMEM;
 			goto reply;
 		}
-		json_object_set_new(req, "args", args); /* released with req */
+		json_object_set_new(req.root, "args", args); /* released with req */
 	}
 	srv->peer = &c->peer;
 	ret = cmd->fn(srv->ctx, args, &result, msg, sizeof(msg));
 	srv->peer = NULL;
 	if (ret > 0) {
 		/* a handler breaking its contract is still answered */
-		snprintf(msg, sizeof(msg), "'%s' returned %d", name, ret);
+		snprintf(msg, sizeof(msg), "'%s' returned %d", cg_show(req.cmd, q, sizeof(q)), ret);
 		ret = -EIO;
 	}
 	if (ret) {
@@ -546,8 +388,8 @@ static void ctl_handle_line(struct ctl_client *c, const char *line, size_t len)
 		result = NULL;
 	}
 reply:
-	ctl_reply(c, ret, result, ret && msg[0] ? msg : NULL, id);
-	json_decref(req);
+	ctl_reply(c, ret, result, ret && msg[0] ? msg : NULL, req.id);
+	json_decref(req.root);
 }
 
 /* Answer every complete line received; refuse a line that cannot fit. */
@@ -672,7 +514,7 @@ static void ctl_on_idle(struct cg_loop *loop, void *arg)
 	/* say why, unless that would land in the middle of a reply */
 	if (c->out_len == c->out_off) {
 		snprintf(msg, sizeof(msg), "no complete request for %u ms", idle);
-		line = ctl_reply_line(-ETIMEDOUT, NULL, msg, NULL, &len);
+		line = cg_ctl_reply_line(-ETIMEDOUT, NULL, msg, NULL, &len);
 		if (line)
 			send(c->fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		free(line);
@@ -715,7 +557,7 @@ static void ctl_refuse(int fd, int err, const char *msg)
 	char *line;
 	size_t len;
 
-	line = ctl_reply_line(err, NULL, msg, NULL, &len);
+	line = cg_ctl_reply_line(err, NULL, msg, NULL, &len);
 	/* a new connection's buffer is empty: this does not block, and the loss is harmless */
 	if (line)
 		send(fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -743,8 +585,8 @@ static void ctl_evict_quiet(struct cg_ctl_server *srv)
 			oldest = c;
 	if (!oldest)
 		return;
-	line = ctl_reply_line(-EBUSY, NULL, "closed to make room: no request for a while", NULL,
-			      &len);
+	line = cg_ctl_reply_line(-EBUSY, NULL, "closed to make room: no request for a while", NULL,
+				 &len);
 	if (line)
 		send(oldest->fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	free(line);

@@ -1258,8 +1258,9 @@ int cg_dp_table_read(struct cg_dp *dp, uint32_t service_id, uint32_t *slots, uin
 		err = -ENOSPC;
 		goto out;
 	}
-	keys = malloc((size_t)(n + 1) * sizeof(*keys));
-	vals = malloc((size_t)(n + 1) * sizeof(*vals));
+	/* zeroed: a checker that does not know BPF_MAP_LOOKUP_BATCH (valgrind) sees them defined */
+	keys = calloc((size_t)n + 1, sizeof(*keys));
+	vals = calloc((size_t)n + 1, sizeof(*vals));
 	if (!keys || !vals) {
 		err = -ENOMEM;
 		goto out;

@@ -137,67 +137,89 @@ out:
 	return ret;
 }
 
-int cg_state_load(const char *path, struct cg_state *st, char *err, size_t errlen)
+/*
+ * Read the header line line[0..len) (without its '\n') into *crc and *blen.
+ * Strict: true only if it is exactly what cg_state_save() writes.
+ */
+static bool header_read(const char *line, size_t len, uint32_t *crc, size_t *blen)
 {
-	char *buf = NULL, *nl, want[96];
-	uint32_t crc, hcrc = 0;
-	size_t len = 0, hlen, blen, hblen = 0;
-	int ret, used = 0;
+	char hdr[96], want[96];
+	int used = 0;
 
-	ret = cg_config_read_file(path, &buf, &len, err, errlen);
-	if (ret)
-		goto out;
-	ret = -EBADMSG;
+	/* longer than any header cg_state_save() writes, or a NUL sscanf would stop at */
+	if (len >= sizeof(hdr) || memchr(line, '\0', len))
+		return false;
+	memcpy(hdr, line, len);
+	hdr[len] = '\0';
+	if (sscanf(hdr, CG_STATE_MAGIC "crc32=%8x len=%zu%n", crc, blen, &used) != 2 ||
+	    (size_t)used != len)
+		return false;
+	snprintf(want, sizeof(want), CG_STATE_MAGIC "crc32=%08x len=%zu", *crc, *blen);
+	return !strcmp(want, hdr);
+}
+
+int cg_state_load_buf(const char *name, const char *buf, size_t len, struct cg_state *st, char *err,
+		      size_t errlen)
+{
+	const char *nl;
+	uint32_t crc, hcrc = 0;
+	size_t hlen, blen, hblen = 0;
+
 	nl = memchr(buf, '\n', len);
-	if (!nl || strncmp(buf, "# cellgate-state ", strlen("# cellgate-state "))) {
+	if (!nl || len < strlen("# cellgate-state ") ||
+	    memcmp(buf, "# cellgate-state ", strlen("# cellgate-state "))) {
 		if (errlen)
 			snprintf(err, errlen,
 				 "%s:1: not a cellgate state file (no '%scrc32=... len=...' "
 				 "header)",
-				 path, CG_STATE_MAGIC);
-		goto out;
+				 name, CG_STATE_MAGIC);
+		return -EBADMSG;
 	}
-	if (strncmp(buf, CG_STATE_MAGIC, strlen(CG_STATE_MAGIC))) {
+	if (len < strlen(CG_STATE_MAGIC) || memcmp(buf, CG_STATE_MAGIC, strlen(CG_STATE_MAGIC))) {
 		if (errlen)
 			snprintf(err, errlen,
-				 "%s:1: unsupported state file version (expected '%s')", path,
+				 "%s:1: unsupported state file version (expected '%s')", name,
 				 CG_STATE_MAGIC "...");
-		goto out;
+		return -EBADMSG;
 	}
 	hlen = (size_t)(nl - buf) + 1;
-	*nl = '\0';
-	/* strict: the header must be exactly what cg_state_save() writes */
-	if (sscanf(buf, CG_STATE_MAGIC "crc32=%8x len=%zu%n", &hcrc, &hblen, &used) != 2 ||
-	    (size_t)used != hlen - 1 ||
-	    snprintf(want, sizeof(want), CG_STATE_MAGIC "crc32=%08x len=%zu", hcrc, hblen) < 0 ||
-	    strcmp(want, buf)) {
+	if (!header_read(buf, hlen - 1, &hcrc, &hblen)) {
 		if (errlen)
 			snprintf(err, errlen,
-				 "%s:1: bad state header (expected '%scrc32=%%08x len=N')", path,
+				 "%s:1: bad state header (expected '%scrc32=%%08x len=N')", name,
 				 CG_STATE_MAGIC);
-		goto out;
+		return -EBADMSG;
 	}
-	*nl = '\n';
 	blen = len - hlen;
 	if (blen != hblen) {
 		if (errlen)
 			snprintf(err, errlen,
 				 "%s: state file %s: %zu bytes after the header, which says %zu",
-				 path, blen < hblen ? "is truncated" : "has trailing data", blen,
+				 name, blen < hblen ? "is truncated" : "has trailing data", blen,
 				 hblen);
-		goto out;
+		return -EBADMSG;
 	}
 	crc = (uint32_t)crc32(crc32(0, Z_NULL, 0), (const Bytef *)(buf + hlen), (uInt)blen);
 	if (crc != hcrc) {
 		if (errlen)
 			snprintf(err, errlen,
 				 "%s: state file is corrupted: crc32 is %08x, the header says %08x",
-				 path, crc, hcrc);
-		goto out;
+				 name, crc, hcrc);
+		return -EBADMSG;
 	}
 	/* the whole file, so that line numbers in messages are the file's */
-	ret = cg_config_parse_buf(path, buf, len, st, err, errlen);
-out:
+	return cg_config_parse_buf(name, buf, len, st, err, errlen);
+}
+
+int cg_state_load(const char *path, struct cg_state *st, char *err, size_t errlen)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int ret;
+
+	ret = cg_config_read_file(path, &buf, &len, err, errlen);
+	if (!ret)
+		ret = cg_state_load_buf(path, buf, len, st, err, errlen);
 	free(buf);
 	return ret;
 }
