@@ -718,7 +718,7 @@ test_bad_shed_and_rules() {
 	bad shed_unknown_class_id 1 "not found" -- shed set --cell use1-a --class 6 --level 0.5
 	bad shed_unknown_cell 1 "^cellctl: cell 'nope' not found$" -- shed set --cell nope --class 3 --level 0.5
 	bad shed_bad_cell 2 "bad --cell 'a/b'" -- shed set --cell a/b --class 3 --level 0.5
-	bad shed_reason_control 2 "control characters" -- shed set --cell use1-a --class 3 --level 0.5 --reason "$(printf 'a\tb')"
+	bad shed_reason_control 2 "control character" -- shed set --cell use1-a --class 3 --level 0.5 --reason "$(printf 'a\tb')"
 	bad shed_clear_unknown_class 1 "class 'gold' not found" -- shed clear --class gold
 	bad rule_duplicate 1 "^cellctl: a rule for that prefix exists" -- class rule add --prefix 198.18.7.0/24 --class 2
 	bad rule_both 2 "give either --prefix or --dscp" -- class rule del --prefix 198.18.7.0/24 --dscp 1

@@ -88,8 +88,9 @@ test_dump_parses_back() {
 }
 
 test_change_logged_with_cause() {
-	grep -q 'reconcile (config apply): wrote settings 0, cells 0, tables 3' "$GD_LOG" ||
-		e2e_fail_reason "no 'reconcile (config apply)' line in the daemon's log"
+	grep -Eq 'reconcile \(config apply; uid 0 \(root\) pid [0-9]+\): wrote settings 0, cells 0, tables 3' "$GD_LOG" && return
+	grep 'reconcile' "$GD_LOG" | tail -3 >&2
+	e2e_fail_reason "no 'reconcile (config apply)' line in the daemon's log"
 }
 
 E2E_TESTS=(

@@ -99,7 +99,8 @@ test_shed_clear_admits_again() {
 }
 
 test_shed_change_logged_with_who() {
-	grep -q 'change (shed set \*/3 by' "$GD_LOG" || e2e_fail_reason "no 'change (shed set */3 by' line in the log"
+	grep -Eq 'change \(shed set \*/3; uid 0 \(root\) pid [0-9]+\)' "$GD_LOG" ||
+		e2e_fail_reason "no 'change (shed set */3; uid 0 (root) pid N)' line in the log"
 }
 
 E2E_TESTS=(

@@ -150,13 +150,25 @@ static char *round_trip(const struct cg_state *st)
 	return out;
 }
 
-/* Client text the emitter must quote or escape: each reads back byte for byte. */
-static const char *const odd[] = {
+/*
+ * Hidden characters the check refuses (text.h) but the emitter still escapes,
+ * should a state ever hold one: the writer never prints them raw.
+ */
+static const char *const hidden[] = {
 	"\xe2\x80\xae" "evil\xe2\x80\xac",	/* bidi: right-to-left override, pop */
 	"line\xc2\x85next",			/* U+0085, a YAML 1.1 line break */
 	"a\xe2\x80\xa8" "b\xe2\x80\xa9" "c", /* line and paragraph separators */
 	"\xef\xbb\xbf" "bom",			/* a byte order mark */
-	"\xc2\x80\xc2\x9f\xc2\xa0",		/* C1 controls, no-break space */
+	"\xc2\x80\xc2\x9f",			/* C1 controls */
+};
+
+/* Client text the emitter must quote or escape: each reads back byte for byte. */
+static const char *const odd[] = {
+	"%directive",
+	"@reserved `tick",
+	"{flow: map}",
+	"|literal >folded ? key",
+	"no-break\xc2\xa0space",
 	"caf\xc3\xa9 \xf0\x9f\x98\x80",		/* non-ASCII, a 4-byte character */
 	"say \"hi\"\\",
 	" lead and trail ",
@@ -197,10 +209,11 @@ static void test_odd_strings_are_escaped_and_read_back(void **unused)
 	out = round_trip(&st);
 	for (c = (const unsigned char *)out; *c; c++) /* every character escaped to ASCII */
 		assert_true(*c == '\n' || (*c >= 0x20 && *c < 0x7f));
-	assert_non_null(strstr(out, "by: \"\\u202Eevil\\u202C\"\n"));
-	assert_non_null(strstr(out, "reason: \"line\\Nnext\"\n"));
-	assert_non_null(strstr(out, "by: \"a\\Lb\\Pc\"\n"));
-	assert_non_null(strstr(out, "reason: \"\\uFEFFbom\"\n"));
+	assert_non_null(strstr(out, "by: \"%directive\"\n"));
+	assert_non_null(strstr(out, "reason: \"@reserved `tick\"\n"));
+	assert_non_null(strstr(out, "by: \"{flow: map}\"\n"));
+	assert_non_null(strstr(out, "reason: \"|literal >folded ? key\"\n"));
+	assert_non_null(strstr(out, "by: \"no-break\\_space\"\n"));
 	assert_non_null(strstr(out, "by: \"say \\\"hi\\\"\\\\\"\n"));
 	assert_non_null(strstr(out, "reason: \"*\"\n"));
 	assert_non_null(strstr(out, "reason: true\n")); /* a word, as before: text is never a bool */
@@ -226,6 +239,35 @@ static void test_odd_strings_are_escaped_and_read_back(void **unused)
 	}
 	free(out);
 	cg_state_free(&back);
+	cg_state_free(&st);
+}
+
+/* A hidden character is refused by the check, and escaped if written anyway. */
+static void test_hidden_text_is_refused_and_escaped(void **unused)
+{
+	static const char *const want[] = { "\\u202Eevil\\u202C", "line\\Nnext", "a\\Lb\\Pc",
+					    "\\uFEFFbom", "\\x80\\x9F" };
+	struct cg_state st;
+	char err[512], *out;
+	const unsigned char *c;
+	size_t i, len;
+
+	(void)unused;
+	load("tests/data/shed6.yaml", &st);
+	for (i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++) {
+		snprintf(st.shed[0].reason, sizeof(st.shed[0].reason), "%s", hidden[i]);
+		assert_int_equal(cg_state_check(&st, NULL, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "reason '"));
+		out = write_state(&st, &len);
+		out = realloc(out, len + 1);
+		assert_non_null(out);
+		out[len] = '\0';
+		for (c = (const unsigned char *)out; *c; c++)
+			assert_true(*c == '\n' || (*c >= 0x20 && *c < 0x7f));
+		if (!strstr(out, want[i]))
+			fail_msg("'%s' not in the written state", want[i]);
+		free(out);
+	}
 	cg_state_free(&st);
 }
 
@@ -315,7 +357,7 @@ static void test_text_not_utf8_is_refused(void **unused)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(st.shed[0].reason, sizeof(st.shed[0].reason), "%s", bad[i]);
 		assert_int_equal(cg_state_check(&st, NULL, err, sizeof(err)), -EINVAL);
-		assert_non_null(strstr(err, "reason is not valid UTF-8"));
+		assert_non_null(strstr(err, "invalid UTF-8 byte"));
 		f = fopen("/dev/null", "w");
 		assert_non_null(f);
 		assert_int_equal(cg_state_write(&st, f), -EINVAL);
@@ -330,6 +372,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_configs_write_the_stored_bytes),
 		cmocka_unit_test(test_odd_strings_are_escaped_and_read_back),
+		cmocka_unit_test(test_hidden_text_is_refused_and_escaped),
 		cmocka_unit_test(test_every_field_type_round_trips),
 		cmocka_unit_test(test_old_escapes_still_load),
 		cmocka_unit_test(test_text_not_utf8_is_refused),

@@ -1431,7 +1431,8 @@ static void emit_plain(struct cg_emit *em, const char *s)
 /* A string of at most max bytes: plain when it is a simple word, else double-quoted. */
 static void emit_text(struct cg_emit *em, const char *s, size_t max)
 {
-	size_t i, off, n = strnlen(s, max);
+	size_t i, k, off, n = strnlen(s, max);
+	uint32_t cp;
 	bool plain = n > 0;
 
 	for (i = 0; i < n && plain; i++) {
@@ -1440,9 +1441,12 @@ static void emit_text(struct cg_emit *em, const char *s, size_t max)
 		plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 			(c >= '0' && c <= '9') || (i && (c == '.' || c == '_' || c == '-'));
 	}
-	if (cg_text_check(s, n, CG_TEXT_LINES, &off, NULL, 0)) { /* what the reader would refuse */
-		em->err = em->err ? em->err : -EINVAL;
-		return;
+	for (off = 0; off < n; off += k) { /* libyaml would write surrogates its reader refuses */
+		k = cg_utf8_next((const unsigned char *)s + off, n - off, &cp);
+		if (!k) {
+			em->err = em->err ? em->err : -EINVAL;
+			return;
+		}
 	}
 	emit_str(em, s, n, !plain);
 }
