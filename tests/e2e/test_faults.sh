@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# test_faults.sh - kill -9 of cellgated at random points of config applies (each a table swap)
+# under steady traffic: after every restart the state is the old one or the new one, never a mix;
+# the maps match the persisted state (a second adoption has nothing to write); no request is lost
+# and no flow moves on the healthy cells.
+#
+# One lab for all tests (setup), TCP and UDP traffic running through them; the tests run in order
+# (lib.sh, e2e_run). FAULT_ROUNDS (default 20) kills; FAULT_SEED seeds the kill points (printed, so
+# a failing run can be repeated). Bounded: the clients have a 45 s deadline, every wait a limit.
+set -u
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+ROUNDS=${FAULT_ROUNDS:-20}
+SEED=${FAULT_SEED:-$$}
+
+# digest NAME: the digest the running daemon reports
+digest() { cctl -j status | jq -r .digest; }
+
+setup() {
+	e2e_init faults
+	lab_up || return
+	gd_start || fail cellgated_start "cellgated did not become ready" || return
+	# two configs that differ in the Maglev weights of two cells: each apply swaps tables
+	cfg_a=$LAB_DIR/a.yaml cfg_b=$LAB_DIR/b.yaml
+	cctl config dump >"$cfg_a" || fail config_dump "config dump failed" || return
+	sed '0,/weight: 100/s//weight: 300/; 0,/weight: 100/s//weight: 40/' "$cfg_a" >"$cfg_b"
+	cmp -s "$cfg_a" "$cfg_b" && { fail configs "the two configs do not differ"; return; }
+	digest_a=$(digest)
+	cctl config apply "$cfg_b" >/dev/null || fail config_apply "config apply failed" || return
+	digest_b=$(digest)
+	cctl config apply "$cfg_a" >/dev/null || fail config_apply "config apply failed" || return
+	[ "$digest_a" != "$digest_b" ] || fail digests "configs a and b have one digest" || return
+	tcp=$LAB_DIR/tcp.out udp=$LAB_DIR/udp.out
+	client_bg "$tcp" "$LAB_NS_C1" tcp "$LAB_VIP6" "$LAB_TCP_PORT" --conns 20 --requests 300 --interval-ms 100
+	tcp_pid=$CLIENT_PID
+	client_bg "$udp" "$LAB_NS_C2" udp "$LAB_VIP4" "$LAB_UDP_PORT" --flows 20 --requests 300 --interval-ms 100
+	udp_pid=$CLIENT_PID
+	echo "# FAULT_SEED=$SEED FAULT_ROUNDS=$ROUNDS"
+	RANDOM=$SEED
+	sleep 0.5
+}
+
+# ROUNDS times: apply the other config, kill -9 after a random 0-15 ms, restart. The restarted
+# daemon's digest is the old config's or the new one's; then kill and restart again: that adoption
+# must write nothing, or the maps did not match the persisted state.
+test_kill9_during_applies() {
+	local i ms cur want to d apply_pid old=0 new=0 bad=
+	cur=$digest_a
+	for ((i = 1; i <= ROUNDS; i++)); do
+		if [ "$cur" = "$digest_a" ]; then to=$cfg_b want=$digest_b; else to=$cfg_a want=$digest_a; fi
+		ms=$((RANDOM % 16))
+		cctl config apply "$to" >/dev/null 2>&1 &
+		apply_pid=$!
+		sleep "$(printf '0.%03d' "$ms")"
+		gd_kill9
+		wait "$apply_pid"
+		: >"$GD_LOG"
+		gd_start || { bad="round $i (kill at $ms ms): no restart"; break; }
+		d=$(digest)
+		if [ "$d" = "$want" ]; then
+			new=$((new + 1))
+		elif [ "$d" = "$cur" ]; then
+			old=$((old + 1))
+		else
+			bad="round $i (kill at $ms ms): digest $d is neither the old $cur nor the new $want"
+			break
+		fi
+		cur=$d
+		gd_kill9
+		: >"$GD_LOG"
+		gd_start || { bad="round $i: no second restart"; break; }
+		if grep -q 'reconcile (adopt): wrote' "$GD_LOG"; then
+			show "$GD_LOG" 6
+			bad="round $i (kill at $ms ms): the second adoption wrote to the maps"
+			break
+		fi
+		[ "$(digest)" = "$cur" ] || { bad="round $i: the digest changed across a clean restart"; break; }
+	done
+	echo "# $ROUNDS kills: $old left the old state, $new the new one"
+	[ -z "$bad" ] || e2e_fail_reason "$bad"
+}
+
+# no temp file is left once the daemon has started again
+test_no_temp_files_left() {
+	local left
+	left=$(find "$GD_STATE" -name '*.tmp*' | wc -l)
+	[ "$left" = 0 ] || e2e_fail_reason "$left temp file(s) in the state directory"
+}
+
+# the traffic of setup, through every kill: no_request_lost_no_flow_moved_tcp and _udp
+test_no_request_lost_no_flow_moved() {
+	local f name
+	wait "$tcp_pid" "$udp_pid"
+	for f in "$tcp" "$udp"; do
+		name=$(basename "$f" .out)
+		if [ "$(total "$f" ok)" = 6000 ] && [ "$(total "$f" fail)" = 0 ] && [ "$(total "$f" moved)" = 0 ] &&
+			[ "$(total "$f" reset)" = 0 ]; then
+			pass "no_request_lost_no_flow_moved_$name"
+		else
+			fail "no_request_lost_no_flow_moved_$name" "ok=$(total "$f" ok) of 6000 fail=$(total "$f" fail) moved=$(total "$f" moved)"
+			show "$f" 6
+		fi
+	done
+}
+
+E2E_TESTS=(test_kill9_during_applies test_no_temp_files_left test_no_request_lost_no_flow_moved)
+e2e_run "$@"
