@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # test_faults.sh - kill -9 of cellgated at random points of config applies (each a table swap)
 # under steady traffic: after every restart the state is the old one or the new one, never a mix;
-# the maps match the persisted state (a second adoption has nothing to write); no request is lost
-# and no flow moves on the healthy cells.
+# the maps match the persisted state (a second adoption has nothing to write). A hot upgrade (a
+# restart that loads a new program onto the pinned link) keeps the maps. No request is lost and no
+# flow moves on the healthy cells through all of it.
 #
 # One lab for all tests (setup), TCP and UDP traffic running through them; the tests run in order
 # (lib.sh, e2e_run). FAULT_ROUNDS (default 20) kills; FAULT_SEED seeds the kill points (printed, so
@@ -20,6 +21,7 @@ digest() { cctl -j status | jq -r .digest; }
 
 setup() {
 	e2e_init faults
+	e2e_require_cmd faults bpftool jq
 	lab_up || return
 	gd_start || fail cellgated_start "cellgated did not become ready" || return
 	# two configs that differ in the Maglev weights of two cells: each apply swaps tables
@@ -82,6 +84,30 @@ test_kill9_during_applies() {
 	[ -z "$bad" ] || e2e_fail_reason "$bad"
 }
 
+# the XDP program on the LB's interface (its id)
+prog_id() { in_lb ip -j link show dev "$LAB_LB_IF" | jq -r '.[0].xdp.prog.id // empty'; }
+# the forwarded-packet counter
+fwd_packets() { cctl -j stats | jq -r '.counters.fwd.packets'; }
+# connection-table entries
+ct_entries() { bpftool -j map dump pinned "$LAB_PIN_DIR/conntrack" 2>/dev/null | jq length; }
+
+# hot upgrade: a restart of cellgated (as a new build would be) under traffic loads its program,
+# switches the pinned link to it in place, and keeps the maps: a new program id, the connection
+# table kept, the counters continuing (the traffic check below: no request lost)
+test_hot_upgrade() {
+	local id0 id1 fwd0 fwd1 ct0 ct1
+	id0=$(prog_id) fwd0=$(fwd_packets) ct0=$(ct_entries)
+	gd_stop
+	: >"$GD_LOG"
+	gd_start || e2e_fail_reason "no restart" || return
+	id1=$(prog_id) fwd1=$(fwd_packets) ct1=$(ct_entries)
+	grep -q 'adopted the data plane' "$GD_LOG" || e2e_fail_reason "the restart did not adopt" || return
+	[ -n "$id0" ] && [ -n "$id1" ] && [ "$id0" != "$id1" ] ||
+		e2e_fail_reason "program id $id0 -> $id1: not replaced" || return
+	[ "$fwd1" -ge "$fwd0" ] || e2e_fail_reason "fwd counter went from $fwd0 to $fwd1" || return
+	[ "$ct1" -ge "$ct0" ] || e2e_fail_reason "connection table went from $ct0 to $ct1 entries"
+}
+
 # no temp file is left once the daemon has started again
 test_no_temp_files_left() {
 	local left
@@ -105,5 +131,5 @@ test_no_request_lost_no_flow_moved() {
 	done
 }
 
-E2E_TESTS=(test_kill9_during_applies test_no_temp_files_left test_no_request_lost_no_flow_moved)
+E2E_TESTS=(test_kill9_during_applies test_no_temp_files_left test_hot_upgrade test_no_request_lost_no_flow_moved)
 e2e_run "$@"
