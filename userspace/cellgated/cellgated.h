@@ -16,8 +16,10 @@
 #include "cellgate/reconcile.h"
 #include "cellgate/state.h"
 
-#define CGD_VERSION  "0.1.0"
-#define CGD_RETRY_MS 1000 /* re-resolve unresolved next hops this often */
+#define CGD_VERSION		"0.1.0"
+#define CGD_RETRY_MS		1000  /* re-resolve unresolved next hops this often */
+#define CGD_EXPIRY_RETRY_MS	1000  /* an expiry that could not be saved: first retry */
+#define CGD_EXPIRY_RETRY_MAX_MS 60000 /* ... doubling up to this */
 
 /* What cellgated knows of one cell's next hop. */
 struct cgd_nexthop {
@@ -53,6 +55,7 @@ struct cgd {
 	bool nh_changed;	       /* a neighbour event changed a next hop: reconcile */
 	bool rec_failed;	       /* the last reconcile failed: the retry timer tries again */
 	int expiry_id;		       /* timer of the next shed level expiry, -1 if none */
+	int expiry_retry_ms;	       /* saving an expiry failed: the next try in this, else 0 */
 	struct cg_rec_report last_rec; /* what the last reconcile wrote */
 };
 

@@ -33,6 +33,8 @@ static void expiry_timer(struct cg_loop *loop, void *arg)
 			next.shed[n++] = *e;
 			continue;
 		}
+		if (d->expiry_retry_ms) /* said when it first expired */
+			continue;
 		cg_level_format(e->level_ppm, level, sizeof(level));
 		cgd_log("shed level %s for %s/%u expired (set by '%s': '%s')", level, e->cell,
 			e->class, cg_show(e->by, qby, sizeof(qby)),
@@ -43,10 +45,26 @@ static void expiry_timer(struct cg_loop *loop, void *arg)
 		cgd_reconcile(d, "shed expiry check", err, sizeof(err));
 		return;
 	}
-	next.nshed = n;
-	if (cgd_commit(d, &next, "shed level expired", false, NULL, NULL, err, sizeof(err)) < 0)
-		cgd_log("cannot expire shed levels: %s", err);
+	n = next.nshed - n;
+	next.nshed -= n;
+	if (cgd_commit(d, &next, "shed level expired", false, NULL, NULL, err, sizeof(err)) >= 0) {
+		d->expiry_retry_ms = 0;
+		cg_state_free(&next);
+		return;
+	}
 	cg_state_free(&next);
+	/*
+	 * Not saved (a full or read-only disk): the level still leaves the data
+	 * plane now, since the maps apply only levels not yet expired, and saving
+	 * is tried again, backing off to once a minute.
+	 */
+	d->expiry_retry_ms = d->expiry_retry_ms ? d->expiry_retry_ms * 2 : CGD_EXPIRY_RETRY_MS;
+	if (d->expiry_retry_ms > CGD_EXPIRY_RETRY_MAX_MS)
+		d->expiry_retry_ms = CGD_EXPIRY_RETRY_MAX_MS;
+	cgd_log("cannot save the expiry of %zu shed level(s): %s; the data plane no longer "
+		"applies them; saving again in %d ms",
+		n, err, d->expiry_retry_ms);
+	cgd_reconcile(d, "shed level expired, not saved", err, sizeof(err));
 }
 
 /* Does st hold an operator level already past its expiry (loaded after downtime, applied)? */
@@ -71,8 +89,13 @@ static void arm_expiry(struct cgd *d, int64_t when)
 	d->expiry_id = -1;
 	if (!when)
 		return;
-	d->expiry_id = cg_loop_timer(d->loop, when > now ? (uint64_t)(when - now) * 1000 + 20 : 20,
-				     expiry_timer, d);
+	if (when <= now && d->expiry_retry_ms) /* an expiry not saved yet: its retry's delay */
+		d->expiry_id =
+			cg_loop_timer(d->loop, (uint64_t)d->expiry_retry_ms, expiry_timer, d);
+	else
+		d->expiry_id =
+			cg_loop_timer(d->loop, when > now ? (uint64_t)(when - now) * 1000 + 20 : 20,
+				      expiry_timer, d);
 }
 
 int cgd_reconcile(struct cgd *d, const char *cause, char *err, size_t errlen)
