@@ -33,6 +33,7 @@ digest() { cctl -j status | jq -r .digest; }
 shed_map() { bpftool map dump pinned "$LAB_PIN_DIR/shed" | md5sum; }
 fill() { dd if=/dev/zero of="$GD_STATE/filler" bs=64k 2>/dev/null; sync; }
 unfill() { rm -f "$GD_STATE/filler"; }
+no_level_saved() { ! grep -q 'reason: disk' "$GD_STATE/state.yaml"; }
 
 # change TEST WHAT: a cell change on a disk that cannot take it: exit 1, one line naming WHAT,
 # the same digest and state file after
@@ -43,13 +44,14 @@ refused_change() {
 		e2e_fail_reason "the change was accepted"
 		return
 	fi
-	[ "$(wc -l <"$out")" = 1 ] && grep -q "$1" "$out" || {
+	if [ "$(wc -l <"$out")" != 1 ] || ! grep -q "$1" "$out"; then
 		show "$out"
 		e2e_fail_reason "no one-line error naming '$1'"
 		return
-	}
-	[ "$(digest)" = "$d0" ] && [ "$(md5sum <"$GD_STATE/state.yaml")" = "$f0" ] ||
+	fi
+	if [ "$(digest)" != "$d0" ] || [ "$(md5sum <"$GD_STATE/state.yaml")" != "$f0" ]; then
 		e2e_fail_reason "the state changed"
+	fi
 }
 
 test_full_disk_refuses_a_change() {
@@ -93,7 +95,7 @@ test_expiry_reaches_the_maps_on_a_full_disk() {
 		{ unfill; e2e_fail_reason "no 'cannot save the expiry' line in the log"; return; }
 	unfill
 	# retries back off 1 s, 2 s, 4 s ...: the next is at most 8 s away
-	wait_for 10 bash -c '! grep -q "reason: disk" "$0"' "$GD_STATE/state.yaml" ||
+	wait_for 10 no_level_saved ||
 		e2e_fail_reason "the expiry was not saved after the disk had room"
 }
 
