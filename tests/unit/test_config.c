@@ -1111,6 +1111,11 @@ static void test_config_limits_accepted_and_exceeded(void **unused)
 	if (!strstr(err, "t.yaml:6: too many cells (4097, at most 4096)"))
 		fail_msg("%s", err);
 	free(t);
+	t = big_config(1, CG_MAX_SERVICES + 1);
+	assert_int_equal(parse_text(t, &st, err), -EINVAL);
+	if (!strstr(err, "too many services (1025, at most 1024)"))
+		fail_msg("%s", err);
+	free(t);
 
 	/* CG_MAX_CLASS_RULES prefixes of each family, and one more */
 	t = rules_config(CG_MAX_CLASS_RULES, CG_MAX_CLASS_RULES);
