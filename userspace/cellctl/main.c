@@ -371,6 +371,25 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
+static FILE *raw_stdout, *raw_stderr; /* the streams the escaping ones write to */
+
+/* At exit (any exit): flush and close the escaping streams, back to the raw ones. */
+static void close_escaped(void)
+{
+	FILE *f;
+
+	if (raw_stdout) {
+		f = stdout;
+		stdout = raw_stdout;
+		fclose(f);
+	}
+	if (raw_stderr) {
+		f = stderr;
+		stderr = raw_stderr;
+		fclose(f);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	FILE *out, *errs;
@@ -384,12 +403,16 @@ int main(int argc, char **argv)
 	 */
 	out = cg_escape_stream(stdout, 0);
 	errs = cg_escape_stream(stderr, 0);
-	if (out)
+	if (out) {
+		raw_stdout = stdout;
 		stdout = out;
+	}
 	if (errs) {
 		setvbuf(errs, NULL, _IOLBF, 0);
+		raw_stderr = stderr;
 		stderr = errs;
 	}
+	atexit(close_escaped);
 	for (i = 1; i < argc; i++) {
 		char why[96], q[CG_SHOW_TEXT_MAX];
 		size_t off;
