@@ -1486,6 +1486,15 @@ static void emit_seq_end(struct cg_emit *em)
 	emit(em, &ev, yaml_sequence_end_event_initialize(&ev));
 }
 
+/* The pointer stored at p (a struct member reached by its offset). */
+static const char *load_ptr(const char *p)
+{
+	const char *v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
 /* A CG_F_NAMES list: a flow sequence, sorted. */
 static void emit_names(struct cg_emit *em, const struct cg_field *f, const void *obj)
 {
@@ -1493,7 +1502,7 @@ static void emit_names(struct cg_emit *em, const struct cg_field *f, const void 
 	const char *names = (const char *)obj + f->offset;
 
 	if (!(f->flags & CG_FF_INLINE))
-		memcpy(&names, names, sizeof(names));
+		names = load_ptr(names);
 	memcpy(&n, (const char *)obj + f->aux, sizeof(n));
 	idx = cg_sorted_index(names, width, n);
 	if (!idx) {
@@ -1607,7 +1616,7 @@ static void emit_section(struct cg_emit *em, const struct cg_section *s)
 		return;
 	}
 	if (!(s->flags & CG_SEC_INLINE))
-		memcpy(&base, base, sizeof(base));
+		base = load_ptr(base);
 	memcpy(&n, (const char *)em->st + s->count, sizeof(n));
 	if (s->flags & CG_SEC_INLINE && n > s->max)
 		n = s->max;
