@@ -7,6 +7,12 @@
 #include "csum.h"
 
 #define CG_OUTER_TTL 64
+/*
+ * Of the inner TOS / traffic class, only ECN goes to the outer header (the
+ * cell's decap applies RFC 6040 to it); the outer DSCP is 0: the client's
+ * DSCP never marks our traffic towards the cells.
+ */
+#define CG_ECN_MASK 0x03
 
 /* cg_encap_overhead - bytes the outer headers add to the inner datagram (L2 not counted). */
 static __always_inline __u32 cg_encap_overhead(const struct cg_cell *cell)
@@ -20,7 +26,8 @@ static __always_inline __u32 cg_encap_overhead(const struct cg_cell *cell)
  * [outer IPv4/IPv6][UDP if GUE][the inner datagram, byte for byte], addressed
  * from the LB (cfg) to the cell's gateway through its next hop. The source MAC
  * is the received frame's destination: ours, on the interface XDP_TX uses.
- * Received VLAN tags are removed. Ethernet padding of a short frame stays
+ * Received VLAN tags are removed. The outer DSCP is 0, the outer ECN the inner's
+ * (CG_ECN_MASK). Ethernet padding of a short frame stays
  * after the inner datagram, outside the outer IP length, as padding again
  * (trimming it would cost a helper call on every small packet; receivers
  * trim to the IP length). hash is the flow hash:
@@ -75,7 +82,8 @@ static __always_inline int cg_encap(struct xdp_md *ctx, const struct cg_pkt *pkt
 		if ((void *)(ip6 + 1) > end)
 			return -1;
 		*ethertype = bpf_htons(CG_ETH_P_IPV6);
-		*(__be32 *)ip6 = bpf_htonl((6U << 28) | ((__u32)pkt->tos << 20) | (hash & 0xfffff));
+		*(__be32 *)ip6 = bpf_htonl((6U << 28) | ((__u32)(pkt->tos & CG_ECN_MASK) << 20) |
+					   (hash & 0xfffff));
 		ip6->payload_len = bpf_htons(outer - sizeof(*ip6) + inner_len);
 		ip6->nexthdr = cell->encap == CG_ENCAP_GUE ? IPPROTO_UDP : inner_proto;
 		ip6->hop_limit = CG_OUTER_TTL;
@@ -89,7 +97,7 @@ static __always_inline int cg_encap(struct xdp_md *ctx, const struct cg_pkt *pkt
 			return -1;
 		*ethertype = bpf_htons(CG_ETH_P_IP);
 		*(__u8 *)ip = 0x45;
-		ip->tos = pkt->tos;
+		ip->tos = pkt->tos & CG_ECN_MASK;
 		ip->tot_len = bpf_htons(outer + inner_len);
 		ip->id = 0;
 		ip->frag_off = bpf_htons(CG_IP_DF);

@@ -70,6 +70,9 @@ enum cg_parse_res {
 	CG_PARSE_V6_EXT,    /* IPv6 extension chain longer than CG_MAX_IPV6_EXT: pass */
 	CG_PARSE_MALFORMED, /* truncated or invalid: drop */
 	CG_PARSE_NOT_VIP,   /* to an address the VIP pre-filter rules out: pass */
+	CG_PARSE_L2_GROUP,  /* to a VIP in a broadcast/multicast Ethernet frame: drop */
+	CG_PARSE_MARTIAN,   /* to a VIP from a source no client can have: drop */
+	CG_PARSE_PORT_ZERO, /* TCP/UDP to port 0, the fragment alias's port: drop */
 };
 
 /* Parser output for the router. */
@@ -219,16 +222,42 @@ static __always_inline int cg_parse_udp(struct cg_cursor *cur, void *end, struct
 	return 0;
 }
 
-/* cg_parse_tcp - a TCP header; checks data offset >= 5, options not walked; returns 0. */
+#define CG_TH_FIN  0x01
+#define CG_TH_SYN  0x02
+#define CG_TH_RST  0x04
+#define CG_TH_PSH  0x08
+#define CG_TH_URG  0x20
+#define CG_TH_XMAS (CG_TH_FIN | CG_TH_PSH | CG_TH_URG)
+
+/*
+ * Flag sets no TCP stack sends, only scanners and evasion tools: SYN with RST
+ * or FIN, none of FIN/SYN/RST/PSH/ACK/URG (a null scan), FIN+PSH+URG (xmas).
+ */
+static __always_inline int cg_tcp_flags_bad(__u8 f)
+{
+	return (f & (CG_TH_SYN | CG_TH_RST)) == (CG_TH_SYN | CG_TH_RST) ||
+	       (f & (CG_TH_SYN | CG_TH_FIN)) == (CG_TH_SYN | CG_TH_FIN) || !(f & 0x3f) ||
+	       (f & CG_TH_XMAS) == CG_TH_XMAS;
+}
+
+/*
+ * cg_parse_tcp - a TCP header; checks data offset >= 5 and that the options
+ * it announces are in the frame (not walked), and the flags (cg_tcp_flags_bad);
+ * cur->pos ends past the options. Returns 0.
+ */
 static __always_inline int cg_parse_tcp(struct cg_cursor *cur, void *end, struct tcphdr **tcph)
 {
 	struct tcphdr *tcp = cur->pos;
+	__u32 hlen;
 
 	if ((void *)(tcp + 1) > end)
 		return -1;
-	if ((((__u8 *)tcp)[12] >> 4) < 5)
+	hlen = (((__u8 *)tcp)[12] >> 4) * 4;
+	if (hlen < sizeof(*tcp) || (void *)tcp + hlen > end)
 		return -1;
-	cur->pos = tcp + 1;
+	if (cg_tcp_flags_bad(((__u8 *)tcp)[13]))
+		return -1;
+	cur->pos = (void *)tcp + hlen;
 	*tcph = tcp;
 	return 0;
 }
@@ -254,6 +283,8 @@ static __always_inline int cg_parse_quoted_ports(struct cg_cursor *cur, void *en
 		return CG_PARSE_L4_OTHER;
 	if ((void *)(ports + 2) > end)
 		return CG_PARSE_MALFORMED;
+	/* past the ports: cg_parse_flow checks they lie inside the error's datagram */
+	cur->pos = ports + 2;
 	key->sport = ports[1];
 	key->dport = ports[0];
 	key->proto = proto;
@@ -351,10 +382,33 @@ static __always_inline int cg_parse_l4(struct cg_cursor *cur, void *end, struct 
 }
 
 /*
+ * A source no client of a VIP can have: IPv4 0/8, loopback 127/8, multicast,
+ * reserved and broadcast (224/3); IPv6 unspecified ::, loopback ::1,
+ * multicast ff00::/8; in both the destination itself (the VIP). Not a
+ * bogon list: private and documentation ranges are real clients somewhere.
+ */
+static __always_inline int cg_martian(const struct cg_flow_key *k)
+{
+	const __u8 *s = (const __u8 *)k->saddr;
+
+	if (k->family == CG_AF_INET)
+		return s[0] == 0 || s[0] == 127 || s[0] >= 224 || k->saddr[0] == k->daddr[0];
+	if (s[0] == 0xff)
+		return 1;
+	if (!k->saddr[0] && !k->saddr[1] && !k->saddr[2] &&
+	    (!k->saddr[3] || k->saddr[3] == bpf_htonl(1)))
+		return 1;
+	return k->saddr[0] == k->daddr[0] && k->saddr[1] == k->daddr[1] &&
+	       k->saddr[2] == k->daddr[2] && k->saddr[3] == k->daddr[3];
+}
+
+/*
  * cg_parse_flow - parse a frame for the router: L2, L3 and the flow key.
  * pkt must be zeroed by the caller. If vf is not NULL, a packet whose
  * destination's bucket is clear in it is CG_PARSE_NOT_VIP as soon as its IP
- * header is read: traffic to no service costs no more parsing. Returns enum
+ * header is read: traffic to no service costs no more parsing. Then, in this
+ * order, a group-addressed frame, a martian source (cg_martian), a datagram
+ * cut short or with impossible headers, TCP/UDP to port 0. Returns enum
  * cg_parse_res. On CG_PARSE_OK the IP datagram [l3_off, l3_off + l3_len) is
  * wholly inside the frame (trailing Ethernet padding may follow it).
  */
@@ -413,13 +467,24 @@ static __always_inline int cg_parse_flow(void *data, void *end, struct cg_pkt *p
 		if (!(vf->bits[b / 64] & (1ULL << (b % 64))))
 			return CG_PARSE_NOT_VIP;
 	}
+	/* the encap would send our group address as its source MAC: never forwarded */
+	if (*(__u8 *)data & 1)
+		return CG_PARSE_L2_GROUP;
+	if (cg_martian(&pkt->key))
+		return CG_PARSE_MARTIAN;
 	/* the datagram must be whole: a truncated one is never forwarded */
 	if (data + pkt->l3_off + pkt->l3_len > end)
 		return CG_PARSE_MALFORMED;
 	res = cg_parse_l4(&cur, end, pkt, proto);
-	/* the headers walked must lie inside the datagram, not in Ethernet padding */
-	if (res == CG_PARSE_OK && cur.pos > data + pkt->l3_off + pkt->l3_len)
+	/*
+	 * The headers walked (an ICMP error's quoted header and ports included)
+	 * must lie inside the datagram, not in Ethernet padding.
+	 */
+	if ((res == CG_PARSE_OK || pkt->icmp_err) && cur.pos > data + pkt->l3_off + pkt->l3_len)
 		return CG_PARSE_MALFORMED;
+	/* port 0 is no service's: its key is the fragment alias of the VIP */
+	if (res == CG_PARSE_OK && pkt->frag == CG_FRAG_NONE && !pkt->key.dport)
+		return CG_PARSE_PORT_ZERO;
 	return res;
 }
 

@@ -104,6 +104,15 @@ static __always_inline int cg_step_parse(struct cg_ctx *c)
 	case CG_PARSE_V6_EXT:
 		c->v.stat = CG_STAT_PASS_V6_EXT;
 		return XDP_PASS;
+	case CG_PARSE_L2_GROUP:
+		c->v.stat = CG_STAT_DROP_L2_GROUP;
+		return XDP_DROP;
+	case CG_PARSE_MARTIAN:
+		c->v.stat = CG_STAT_DROP_MARTIAN;
+		return XDP_DROP;
+	case CG_PARSE_PORT_ZERO:
+		c->v.stat = CG_STAT_DROP_PORT_ZERO;
+		return XDP_DROP;
 	default:
 		c->v.stat = CG_STAT_DROP_MALFORMED;
 		return XDP_DROP;
@@ -190,14 +199,15 @@ static __always_inline int cg_step_service(struct cg_ctx *c)
 }
 
 /*
- * The class of a new flow: the longest source-prefix rule, else the DSCP
- * rule, else the service's default class.
+ * The class of a new flow: the longest source-prefix rule, else the service's
+ * default class; then the DSCP rule, which the client sets, may lower it
+ * (a larger class number) but never raise it.
  */
 static __always_inline __u32 cg_class_of(const struct cg_pkt *pkt, const struct cg_service *svc)
 {
 	const struct cg_class_rule *rule;
 	const struct cg_dscp_rule *d;
-	__u32 ds = pkt->tos >> 2;
+	__u32 ds = pkt->tos >> 2, class;
 
 	if (pkt->key.family == CG_AF_INET) {
 		struct cg_lpm4 k = { .prefixlen = 32, .addr = pkt->key.saddr[0] };
@@ -209,12 +219,11 @@ static __always_inline __u32 cg_class_of(const struct cg_pkt *pkt, const struct 
 		cg_copy_addr(k.addr, pkt->key.saddr);
 		rule = bpf_map_lookup_elem(&class6, &k);
 	}
-	if (rule)
-		return rule->class & (CG_MAX_CLASSES - 1);
+	class = (rule ? rule->class : svc->default_class) & (CG_MAX_CLASSES - 1);
 	d = bpf_map_lookup_elem(&dscp, &ds);
-	if (d && (d->flags & CG_DSCP_F_SET))
-		return d->class & (CG_MAX_CLASSES - 1);
-	return svc->default_class & (CG_MAX_CLASSES - 1);
+	if (d && (d->flags & CG_DSCP_F_SET) && (d->class & (CG_MAX_CLASSES - 1)) > class)
+		class = d->class & (CG_MAX_CLASSES - 1);
+	return class;
 }
 
 /*

@@ -618,7 +618,7 @@ static int fp_expect(const struct fp *fp, const struct fp_frame *f, uint32_t ver
 	memcpy(e.dmac, c->mac, 6);
 	memcpy(e.smac, lb_mac, 6);
 	e.vlan_tci = c->vlan;
-	*want_len = tpkt_encap(&e, in + f->l3_off, f->len - f->l3_off, f->desc.tos, want, OUT_CAP);
+	*want_len = tpkt_encap(&e, in + f->l3_off, f->len - f->l3_off, f->desc.tos & 0x03, want, OUT_CAP);
 	return *want_len ? 0 : -EINVAL;
 }
 

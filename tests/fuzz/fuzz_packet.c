@@ -15,7 +15,8 @@ static struct cg_vip_filter vf_all, vf_none; /* every bucket set; none set */
  * datagram lies inside the frame at a place an Ethernet header with 0-2 tags
  * puts it, and the key is a TCP/UDP flow of a known family; a filter with
  * every bucket set changes nothing, one with none turns every IP packet the
- * parser would route or pass as L4_OTHER into NOT_VIP.
+ * parser would route, pass as L4_OTHER or drop as a hostile packet to a VIP
+ * (L2_GROUP, MARTIAN, PORT_ZERO) into NOT_VIP.
  */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -25,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!vf_all.bits[0])
 		memset(&vf_all, 0xff, sizeof(vf_all));
 	res = uparse_flow(data, size, NULL, &p);
-	FUZZ_CHECK(res >= UPARSE_OK && res <= UPARSE_NOT_VIP, "result %d", res);
+	FUZZ_CHECK(res >= UPARSE_OK && res <= UPARSE_PORT_ZERO, "result %d", res);
 	FUZZ_CHECK(res != UPARSE_NOT_VIP, "NOT_VIP without a filter");
 	if (res == UPARSE_OK) {
 		FUZZ_CHECK(p.l3_off == 14 || p.l3_off == 18 || p.l3_off == 22, "l3_off %u",
@@ -42,7 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(res_all == res && !memcmp(&p, &q, sizeof(p)), "full filter: %s, not %s",
 		   uparse_res_name(res_all), uparse_res_name(res));
 	res_none = uparse_flow(data, size, &vf_none, &q);
-	if (res == UPARSE_OK || res == UPARSE_L4_OTHER)
+	if (res == UPARSE_OK || res == UPARSE_L4_OTHER || res == UPARSE_L2_GROUP ||
+	    res == UPARSE_MARTIAN || res == UPARSE_PORT_ZERO)
 		FUZZ_CHECK(res_none == UPARSE_NOT_VIP, "empty filter: %s after %s",
 			   uparse_res_name(res_none), uparse_res_name(res));
 	else

@@ -115,6 +115,23 @@ int main(int argc, char **argv)
 	p = u6, p.src = CLI6, p.dst = VIP6;
 	q = u6, q.src = VIP6, q.dst = CLI6, q.sport = 80, q.dport = 40001;
 	put("icmp6_too_big", frame, tpkt_build_icmp_too_big(&p, &q, 0, 1280, frame, sizeof(frame)));
+	/* hostile packets to a VIP (docs/architecture.md, "Rules worth knowing") */
+	p = t4, memset(p.dmac, 0xff, sizeof(p.dmac));
+	build("tcp4_broadcast_mac", &p);
+	p = t4, p.src = "127.0.0.1";
+	build("tcp4_src_loopback", &p);
+	p = u6, p.src = "ff02::1";
+	build("udp6_src_multicast", &p);
+	p = u6, p.dport = 0;
+	build("udp6_port_zero", &p);
+	p = t4, p.tcp_flags = 0;
+	build("tcp4_null_scan", &p);
+	p = t4, p.tcp_flags = 0x06;
+	build("tcp4_syn_rst", &p);
+	p = t4, p.src = CLI4, p.dst = VIP4;
+	q = t4, q.src = VIP4, q.dst = CLI4, q.sport = 80, q.dport = 40000;
+	len = tpkt_build_icmp_err(&p, 3, 1, 0, &q, 20, frame, sizeof(frame));
+	put("icmp4_quote_in_padding", frame, tpkt_pad(frame, len, sizeof(frame), len + 8));
 	/* truncated and odd frames */
 	len = tpkt_build(&t4, frame, sizeof(frame));
 	put("tcp4_truncated", frame, len > 20 ? len - 20 : 0);

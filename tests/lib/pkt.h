@@ -66,7 +66,7 @@ struct tpkt {
 /*
  * How the router encapsulates a datagram towards a cell (the output spec of
  * router.bpf.c): Ethernet dmac <- smac, one 802.1Q tag if vlan_tci != 0, the
- * outer IP header (DF, ID 0, TTL 64, TOS copied from the inner), for GUE a UDP
+ * outer IP header (DF, ID 0, TTL 64, DSCP 0, ECN copied from the inner), for GUE a UDP
  * header with checksum 0, then the inner datagram unchanged.
  */
 struct tencap {
@@ -137,9 +137,9 @@ size_t tpkt_build_icmp_too_big(const struct tpkt *err, const struct tpkt *quoted
  * tpkt_encap - the frame the router sends for the inner datagram
  * inner_l3[0..l3_len) (whose first nibble gives the inner family: 6 means
  * IPv6, anything else IPv4), encapsulated as e describes (see struct tencap).
- * inner_tos is the inner TOS / traffic class byte, copied to the outer
- * header; passing another value builds an outer header whose ECN bits differ
- * from the inner ones. Returns the frame length, 0 on error.
+ * inner_tos is written as the outer TOS / traffic class byte as it is: the
+ * router's output takes the inner's ECN bits only (pass tos & 3); the decap
+ * tests pass other values to build outer ECN bits that differ from the inner. Returns the frame length, 0 on error.
  */
 size_t tpkt_encap(const struct tencap *e, const uint8_t *inner_l3, size_t l3_len, uint8_t inner_tos,
 		  uint8_t *out, size_t cap);

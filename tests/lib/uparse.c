@@ -13,7 +13,10 @@ _Static_assert((int)UPARSE_OK == CG_PARSE_OK && (int)UPARSE_NOT_IP == CG_PARSE_N
 		       (int)UPARSE_L4_OTHER == CG_PARSE_L4_OTHER &&
 		       (int)UPARSE_V6_EXT == CG_PARSE_V6_EXT &&
 		       (int)UPARSE_MALFORMED == CG_PARSE_MALFORMED &&
-		       (int)UPARSE_NOT_VIP == CG_PARSE_NOT_VIP,
+		       (int)UPARSE_NOT_VIP == CG_PARSE_NOT_VIP &&
+		       (int)UPARSE_L2_GROUP == CG_PARSE_L2_GROUP &&
+		       (int)UPARSE_MARTIAN == CG_PARSE_MARTIAN &&
+		       (int)UPARSE_PORT_ZERO == CG_PARSE_PORT_ZERO,
 	       "enum uparse_res must mirror enum cg_parse_res");
 
 int uparse_flow(const void *data, size_t len, const struct cg_vip_filter *vf,
@@ -63,6 +66,12 @@ const char *uparse_res_name(int res)
 		return "MALFORMED";
 	case CG_PARSE_NOT_VIP:
 		return "NOT_VIP";
+	case CG_PARSE_L2_GROUP:
+		return "L2_GROUP";
+	case CG_PARSE_MARTIAN:
+		return "MARTIAN";
+	case CG_PARSE_PORT_ZERO:
+		return "PORT_ZERO";
 	}
 	return "?";
 }

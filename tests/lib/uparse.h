@@ -17,6 +17,9 @@ enum uparse_res {
 	UPARSE_V6_EXT,	  /* IPv6 extension chain too long: passed */
 	UPARSE_MALFORMED, /* truncated or invalid: dropped */
 	UPARSE_NOT_VIP,	  /* ruled out by the VIP pre-filter: passed */
+	UPARSE_L2_GROUP,  /* to a VIP in a broadcast/multicast frame: dropped */
+	UPARSE_MARTIAN,	  /* to a VIP from a martian source: dropped */
+	UPARSE_PORT_ZERO, /* TCP/UDP to port 0: dropped */
 };
 
 /* What cg_parse_flow() left in its struct cg_pkt, copied out. */

@@ -348,33 +348,33 @@ static const struct pcase pcases[] = {
 	{ "v6_in_v4_gue", IN6(.src = CLIENT6(2), .dst = "2001:db8:f00d::20", .proto = IPPROTO_TCP,
 			      .sport = 1234, .dport = 80, .tcp_flags = TH_SYN),
 	  0, X_FWD, CG_STAT_FWD, S_V6_OVER_V4 },
-	{ "v4_dscp_ecn_copied", IN4(.src = CLIENT4(3), .dst = "203.0.113.10", .proto = IPPROTO_TCP,
+	{ "v4_dscp_zeroed_ecn_copied", IN4(.src = CLIENT4(3), .dst = "203.0.113.10", .proto = IPPROTO_TCP,
 				    .sport = 999, .dport = 80, .tos = 0xb9, .tcp_flags = TH_ACK),
 	  0, X_FWD, CG_STAT_FWD, S_V4_TCP },
-	{ "v6_tclass_copied", IN6(.src = CLIENT6(3), .dst = "2001:db8:f00d::10",
-				  .proto = IPPROTO_TCP, .sport = 999, .dport = 443, .tos = 0x2a),
+	{ "v6_tclass_dscp_zeroed_ecn_copied", IN6(.src = CLIENT6(3), .dst = "2001:db8:f00d::10",
+				  .proto = IPPROTO_TCP, .tcp_flags = TH_ACK, .sport = 999, .dport = 443, .tos = 0x2a),
 	  0, X_FWD, CG_STAT_FWD, S_V6_TCP },
-	{ "v4_vlan_tag_removed", IN4(.src = CLIENT4(4), .dst = "203.0.113.10", .proto = IPPROTO_TCP,
+	{ "v4_vlan_tag_removed", IN4(.src = CLIENT4(4), .dst = "203.0.113.10", .proto = IPPROTO_TCP, .tcp_flags = TH_ACK,
 				     .sport = 2000, .dport = 80, .nvlan = 1, .vlan_tci = { 42 }),
 	  0, X_FWD, CG_STAT_FWD, S_V4_TCP },
 	{ "v6_qinq_tags_removed", IN6(.src = CLIENT6(4), .dst = "2001:db8:f00d::10",
 				      .proto = IPPROTO_UDP, .sport = 2000, .dport = 443,
 				      .nvlan = 2, .vlan_tci = { 7, 42 }, .payload_len = 8),
 	  0, X_FWD, CG_STAT_FWD, S_V6_UDP },
-	{ "v4_options_12", IN4(.src = CLIENT4(5), .dst = "203.0.113.10", .proto = IPPROTO_TCP,
+	{ "v4_options_12", IN4(.src = CLIENT4(5), .dst = "203.0.113.10", .proto = IPPROTO_TCP, .tcp_flags = TH_ACK,
 			       .sport = 3000, .dport = 80, .ip_opt_len = 12, .payload_len = 20),
 	  0, X_FWD, CG_STAT_FWD, S_V4_TCP },
 	{ "v4_options_40", IN4(.src = CLIENT4(5), .dst = "203.0.113.10", .proto = IPPROTO_UDP,
 			       .sport = 3000, .dport = 53, .ip_opt_len = 40, .payload_len = 3),
 	  0, X_FWD, CG_STAT_FWD, S_V4_UDP },
-	{ "v6_hop_dst_ext", IN6(.src = CLIENT6(5), .dst = "2001:db8:f00d::10", .proto = IPPROTO_TCP,
+	{ "v6_hop_dst_ext", IN6(.src = CLIENT6(5), .dst = "2001:db8:f00d::10", .proto = IPPROTO_TCP, .tcp_flags = TH_ACK,
 				.sport = 3000, .dport = 443, .n_ext = 2, .ext = { 0, 60 }),
 	  0, X_FWD, CG_STAT_FWD, S_V6_TCP },
 	{ "v6_routing_ext", IN6(.src = CLIENT6(5), .dst = "2001:db8:f00d::10",
 				.proto = IPPROTO_UDP, .sport = 3001, .dport = 443, .n_ext = 1,
 				.ext = { 43 }, .payload_len = 16),
 	  0, X_FWD, CG_STAT_FWD, S_V6_UDP },
-	{ "v6_four_ext", IN6(.src = CLIENT6(5), .dst = "2001:db8:f00d::10", .proto = IPPROTO_TCP,
+	{ "v6_four_ext", IN6(.src = CLIENT6(5), .dst = "2001:db8:f00d::10", .proto = IPPROTO_TCP, .tcp_flags = TH_ACK,
 			     .sport = 3002, .dport = 443, .n_ext = 4, .ext = { 0, 60, 43, 60 }),
 	  0, X_FWD, CG_STAT_FWD, S_V6_TCP },
 	{ "v4_padded_frame_keeps_padding_outside_the_datagram", IN4(.src = CLIENT4(6), .dst = "203.0.113.10",
@@ -402,7 +402,7 @@ static const struct pcase pcases[] = {
 	  0, X_FWD, CG_STAT_FWD, S_MULTI_V6UDP },
 	/* not ours: passed, byte for byte */
 	{ "v4_other_port_passes", IN4(.src = CLIENT4(9), .dst = "203.0.113.10",
-				      .proto = IPPROTO_TCP, .sport = 1, .dport = 81),
+				      .proto = IPPROTO_TCP, .tcp_flags = TH_ACK, .sport = 1, .dport = 81),
 	  0, X_SAME, CG_STAT_PASS_NO_SERVICE, 0 },
 	{ "v4_other_addr_passes", IN4(.src = CLIENT4(9), .dst = "198.18.0.1", .proto = IPPROTO_TCP,
 				      .sport = 1, .dport = 22),
@@ -432,7 +432,7 @@ static const struct pcase pcases[] = {
 	  0, X_SAME, CG_STAT_PASS_NOT_IP, 0 }, /* third tag pushed by the test below */
 	/* ours but nowhere to send it */
 	{ "service_without_table_drops", IN4(.src = CLIENT4(10), .dst = "203.0.113.40",
-					     .proto = IPPROTO_TCP, .sport = 1, .dport = 80),
+					     .proto = IPPROTO_TCP, .tcp_flags = TH_ACK, .sport = 1, .dport = 80),
 	  0, X_DROP, CG_STAT_DROP_NO_CELL, 0 },
 };
 #define NPCASES (sizeof(pcases) / sizeof(pcases[0]))
@@ -469,7 +469,7 @@ static void test_case(void **state)
 	case X_FWD:
 		assert_int_equal(r.verdict, XDP_TX);
 		assert_int_equal(tpkt_flow_key(&c->in, &key), 0);
-		n = expect_encap(&r, l3_off, l3_len, c->in.tos,
+		n = expect_encap(&r, l3_off, l3_len, c->in.tos & 0x03,
 				 cell_by_id(table_cell(&svcs[c->svc], &key)), &key, want,
 				 sizeof(want));
 		/* a short frame's padding stays after the datagram, beyond the outer IP length */
@@ -732,7 +732,7 @@ static void test_fits_exactly_is_forwarded(void **state)
 static void test_too_big_v4_no_df_is_dropped(void **state)
 {
 	struct tpkt in = IN4(.src = CLIENT4(43), .dst = "203.0.113.10", .proto = IPPROTO_TCP,
-			     .sport = 7000, .dport = 80, .df = 0, .payload_len = 1500);
+			     .sport = 7000, .dport = 80, .tcp_flags = TH_ACK, .df = 0, .payload_len = 1500);
 	static struct run r;
 
 	memset(&r, 0, sizeof(r));
@@ -1025,7 +1025,7 @@ static void test_established_packets_keep_the_flow_hash(void **state)
 			run_frame(&r);
 			assert_int_equal(r.verdict, XDP_TX);
 			assert_int_equal(tpkt_flow_key(&p, &key), 0);
-			n = expect_encap(&r, l3_off, r.in_len - l3_off, p.tos,
+			n = expect_encap(&r, l3_off, r.in_len - l3_off, p.tos & 0x03,
 					 cell_by_id(table_cell(&svcs[svc[f]], &key)), &key, want,
 					 sizeof(want));
 			assert_frame(&r, want, n);

@@ -449,7 +449,10 @@ static void test_guard_groups_ipv6_by_prefix(void **state)
 	(void)state;
 }
 
-/* Classification: the longest source prefix, else the DSCP rule, else the service default. */
+/*
+ * Classification: the longest source prefix, else the service default; a DSCP
+ * rule may lower that class, never raise it.
+ */
 static void test_classify_precedence(void **state)
 {
 	struct cg_class_prefix p24 = { .family = CG_AF_INET, .len = 24 };
@@ -461,9 +464,10 @@ static void test_classify_precedence(void **state)
 		uint8_t tos;
 		uint8_t want;
 	} cases[] = {
-		{ "198.18.60.5", 46 << 2, 0 },	 /* the /24 beats the DSCP rule */
+		{ "198.18.60.5", 46 << 2, 2 },	 /* DSCP 46 lowers the /24's class 0 to 2 */
+		{ "198.18.60.5", 0, 0 },	 /* the /24 without a DSCP rule */
 		{ "198.18.60.200", 0, 1 },	 /* the /25 beats the /24 */
-		{ "198.18.61.1", 46 << 2 | 1, 2 }, /* no prefix: DSCP 46 (ECN bits ignored) */
+		{ "198.18.61.1", 46 << 2 | 1, 3 }, /* DSCP 46 cannot raise the default 3 to 2 */
 		{ "198.18.61.1", 10 << 2, 3 },	 /* nothing: the service's default */
 	};
 

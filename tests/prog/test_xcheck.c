@@ -36,7 +36,10 @@
  *   V6_EXT            XDP_PASS              CG_STAT_PASS_V6_EXT
  *   NOT_VIP           XDP_PASS              CG_STAT_PASS_NO_SERVICE
  *   MALFORMED         XDP_DROP              CG_STAT_DROP_MALFORMED
- *   OK                any verdict           any slot but those five parse ones: the packet
+ *   L2_GROUP          XDP_DROP              CG_STAT_DROP_L2_GROUP
+ *   MARTIAN           XDP_DROP              CG_STAT_DROP_MARTIAN
+ *   PORT_ZERO         XDP_DROP              CG_STAT_DROP_PORT_ZERO
+ *   OK                any verdict           any slot but those eight parse ones: the packet
  *                                           got past parsing (PASS_NO_SERVICE included, a
  *                                           port of a VIP with no service)
  *
@@ -68,10 +71,17 @@ static bool agree(int res, uint32_t verdict, int stat)
 		return verdict == XDP_PASS && stat == CG_STAT_PASS_NO_SERVICE;
 	case UPARSE_MALFORMED:
 		return verdict == XDP_DROP && stat == CG_STAT_DROP_MALFORMED;
+	case UPARSE_L2_GROUP:
+		return verdict == XDP_DROP && stat == CG_STAT_DROP_L2_GROUP;
+	case UPARSE_MARTIAN:
+		return verdict == XDP_DROP && stat == CG_STAT_DROP_MARTIAN;
+	case UPARSE_PORT_ZERO:
+		return verdict == XDP_DROP && stat == CG_STAT_DROP_PORT_ZERO;
 	case UPARSE_OK:
 		return stat >= 0 && stat < CG_STAT_MAX && stat != CG_STAT_PASS_NOT_IP &&
 		       stat != CG_STAT_PASS_L4_OTHER && stat != CG_STAT_PASS_V6_EXT &&
-		       stat != CG_STAT_DROP_MALFORMED;
+		       stat != CG_STAT_DROP_MALFORMED && stat != CG_STAT_DROP_L2_GROUP &&
+		       stat != CG_STAT_DROP_MARTIAN && stat != CG_STAT_DROP_PORT_ZERO;
 	}
 	return false;
 }

@@ -68,6 +68,9 @@ static const char *const cg_stat_names[] = {
 	[CG_STAT_DROP_SHED_HARD] = "drop_shed_hard",
 	[CG_STAT_DROP_CEILING] = "drop_ceiling",
 	[CG_STAT_DROP_GUARD] = "drop_guard",
+	[CG_STAT_DROP_L2_GROUP] = "drop_l2_group",
+	[CG_STAT_DROP_MARTIAN] = "drop_martian",
+	[CG_STAT_DROP_PORT_ZERO] = "drop_port_zero",
 };
 _Static_assert(sizeof(cg_stat_names) / sizeof(cg_stat_names[0]) == CG_STAT_MAX,
 	       "cg_stat_names[] must name every enum cg_stat");

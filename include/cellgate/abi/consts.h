@@ -131,11 +131,14 @@ enum cg_stat {
 	CG_STAT_DROP_SHED_HARD,	 /* packet of an established flow dropped by a hard level */
 	CG_STAT_DROP_CEILING,	 /* over its class's new-flow or packet ceiling */
 	CG_STAT_DROP_GUARD,	 /* new flow over its source prefix's limit (retry-storm guard) */
+	CG_STAT_DROP_L2_GROUP,	 /* to a VIP in a broadcast/multicast Ethernet frame */
+	CG_STAT_DROP_MARTIAN,	 /* to a VIP from loopback, multicast, 0/8, broadcast, the VIP */
+	CG_STAT_DROP_PORT_ZERO,	 /* TCP/UDP to destination port 0 (the fragment alias's port) */
 	CG_STAT_MAX,
 };
 
 #define CG_STAT_FIRST_DROP CG_STAT_DROP_MALFORMED /* the first drop reason */
-#define CG_STAT_LAST_DROP  CG_STAT_DROP_GUARD	  /* the last drop reason */
+#define CG_STAT_LAST_DROP  CG_STAT_DROP_PORT_ZERO /* the last drop reason */
 /* Is slot s a drop? (The compiler makes the range test one comparison.) */
 #define CG_STAT_IS_DROP(s) ((s) >= CG_STAT_FIRST_DROP && (s) <= CG_STAT_LAST_DROP)
 _Static_assert(CG_STAT_FIRST_DROP == CG_STAT_ICMP_TOO_BIG + 1,
