@@ -159,7 +159,15 @@ int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry
 	cg_state_diff(&d->st, next, diff_emit, &dc);
 	if (!dc.n || dry_run)
 		goto done;
-	next->generation = d->st.generation + 1;
+	ret = cg_state_generation_next(&d->st, &next->generation);
+	if (ret) {
+		snprintf(err, errlen,
+			 "generation %llu is the last one: a commit would wrap the counter; "
+			 "nothing was changed",
+			 (unsigned long long)d->st.generation);
+		cgd_log("refused (%s): %s", cause, err);
+		goto done;
+	}
 	ret = cg_state_save(next, d->state_path, err, errlen);
 	if (ret) {
 		next->generation = d->st.generation;
