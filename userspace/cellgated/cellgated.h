@@ -54,6 +54,8 @@ struct cgd {
 	bool rec_failed;	       /* the last reconcile failed: the retry timer tries again */
 	int expiry_id;		       /* timer of the next shed level expiry, -1 if none */
 	struct cg_rec_report last_rec; /* what the last reconcile wrote */
+	char commit_warning[512];  /* the last commit's "saved, durability unknown (...)", or "" */
+	char commit_dp_error[512]; /* the last commit's "saved, but the data plane refused it" */
 };
 
 /* cgd_log - one line to stderr (journald adds time and unit), printf-style. */
@@ -67,10 +69,14 @@ void cgd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * NULL) gets a JSON array of the changes and *written (if not NULL) what
  * reconcile wrote; returns the number of changes (0: nothing to do, nothing
  * written). dry_run stops after computing the changes.
- * On failure returns -errno with err set. If validation or saving failed,
- * nothing changed: neither the file nor the maps. If the data plane refused
- * the change after it was saved, err says so: the desired state is the new
- * one and cellgated retries the reconcile every CGD_RETRY_MS.
+ * On failure returns -errno with err set: validation or saving failed and
+ * nothing changed, neither the file nor the maps.
+ * A commit that was saved succeeds, whatever follows: d->commit_warning says
+ * "saved, durability unknown (fsync of DIR: ERR)" if the directory's sync
+ * failed after the rename, d->commit_dp_error "saved, but the data plane
+ * refused it: ..." if the reconcile failed (the desired state is the new
+ * one; cellgated retries the reconcile every CGD_RETRY_MS). Both are logged,
+ * and emptied at the start of every commit.
  */
 int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry_run,
 	       json_t **changes, json_t **written, char *err, size_t errlen);

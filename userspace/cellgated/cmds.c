@@ -245,6 +245,12 @@ static int commit_reply(struct cgd *d, struct cg_state *next, const char *cause,
 			    "applied", !dry_run && ret > 0, "generation",
 			    (json_int_t)d->st.generation, "written",
 			    written ? written : json_object());
+	if (!*result)
+		return -ENOMEM;
+	if (d->commit_warning[0])
+		json_object_set_new(*result, "warning", json_string(d->commit_warning));
+	if (d->commit_dp_error[0])
+		json_object_set_new(*result, "dataplane_error", json_string(d->commit_dp_error));
 	return 0;
 }
 

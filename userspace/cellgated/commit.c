@@ -140,6 +140,7 @@ int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry
 	char rerr[256];
 	int ret;
 
+	d->commit_warning[0] = d->commit_dp_error[0] = '\0';
 	ret = cg_state_assign_ids(next, &d->st);
 	if (ret) {
 		snprintf(err, errlen, "cannot assign ids: %s",
@@ -169,10 +170,15 @@ int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry
 		goto done;
 	}
 	ret = cg_state_save(next, d->state_path, err, errlen);
-	if (ret) {
+	if (ret < 0) {
 		next->generation = d->st.generation;
 		cgd_log("refused (%s): %s", cause, err);
 		goto done;
+	}
+	if (ret == CG_STATE_SAVED_UNSYNCED) {
+		snprintf(d->commit_warning, sizeof(d->commit_warning), "%s", err);
+		cgd_log("warning (%s): %s", cause, err);
+		err[0] = '\0';
 	}
 	log_changes(dc.arr, cause);
 	cg_state_free(&d->st);
@@ -194,8 +200,12 @@ int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry
 			(json_int_t)d->last_rec.keys, "service_keys_removed",
 			(json_int_t)d->last_rec.keys_del, "unready_cells",
 			(json_int_t)d->last_rec.unready);
-	if (ret) /* persisted: the retry timer and the next change finish the job */
-		snprintf(err, errlen, "saved, but the data plane refused it: %s", rerr);
+	if (ret) { /* persisted: the retry timer and the next change finish the job */
+		snprintf(d->commit_dp_error, sizeof(d->commit_dp_error),
+			 "saved, but the data plane refused it: %s", rerr);
+		cgd_log("%s (%s); retrying", d->commit_dp_error, cause);
+		ret = 0;
+	}
 done:
 	if (!ret && changes)
 		*changes = json_incref(dc.arr);
@@ -235,6 +245,10 @@ int cgd_load_state(struct cgd *d, char *err, size_t errlen)
 	}
 	d->st.generation = 1;
 	ret = cg_state_save(&d->st, d->state_path, err, errlen);
+	if (ret == CG_STATE_SAVED_UNSYNCED) {
+		cgd_log("warning: %s", err);
+		ret = 0;
+	}
 	if (!ret)
 		cgd_log("desired state: %s, first start from %s", d->state_path, d->config_path);
 	return ret;
