@@ -61,8 +61,94 @@ test_dataplane_refusal_exits_3() {
 		e2e_fail_reason "the retry did not write the table"
 }
 
+# gd_start_fs WORD: start cellgated (as gd_start does) and wait until its status says it is
+# fail-static with WORD in the reason
+gd_start_fs() {
+	# shellcheck disable=SC2086 # GD_WRAP is split into its words on purpose
+	nsenter --net="/run/netns/$LAB_NS_LB" ${GD_WRAP:-} "$build_dir/cellgated" -d "$GD_STATE" \
+		-p "$LAB_PIN_DIR" -s "$GD_SOCK" >>"$GD_LOG" 2>&1 &
+	GD_PID=$!
+	wait_for 10 fs_says "$1"
+}
+
+# fs_says WORD: cellctl status says fail-static, with WORD in the reason
+fs_says() { cctl status 2>/dev/null | grep -q "^FAIL-STATIC: .*$1"; }
+
+# xdp_on IF: the router is attached to the LB's interface IF
+xdp_on() { in_lb ip link show dev "$1" 2>/dev/null | grep -q 'prog/xdp'; }
+
+# a second veth in the LB namespace, served by a config of two interfaces (cfg2)
+extra_iface_up() {
+	in_lb ip link add cglife0 type veth peer name cglife1 2>/dev/null
+	in_lb ip link set cglife0 up && in_lb ip link set cglife1 up
+	cfg2=$LAB_DIR/two-ifaces.yaml
+	sed "s/^interfaces: \[.*\]/interfaces: [$LAB_LB_IF, cglife0]/" "$LAB_CONFIG" >"$cfg2"
+}
+
+# the interface leaves the config while cellgated is down (a fresh state from a config without
+# it): its link and pin are removed at start, with a log line
+test_stale_link_pin_removed_at_start() {
+	extra_iface_up
+	cctl config apply "$cfg2" >/dev/null || e2e_fail_reason "cannot apply $cfg2" || return
+	[ -e "$LAB_PIN_DIR/link_cglife0" ] && xdp_on cglife0 ||
+		e2e_fail_reason "cglife0 not attached and pinned" || return
+	gd_stop
+	rm -f "$GD_STATE/state.yaml"
+	gd_start || e2e_fail_reason "cellgated did not restart" || return
+	if [ -e "$LAB_PIN_DIR/link_cglife0" ] || xdp_on cglife0 ||
+		! grep -q "removed the stale link of 'cglife0'" "$GD_LOG" || ! xdp_on "$LAB_LB_IF"; then
+		show "$GD_LOG" 10
+		e2e_fail_reason "the stale link of cglife0 is still there, or not logged"
+	fi
+}
+
+# an interface the state names is gone when cellgated starts: fail-static (reason in status,
+# the data plane and its pins left as they are, changes refused, reads work); a config apply
+# without it repairs it and removes the stale pin
+test_missing_interface_at_start_is_fail_static() {
+	local err=$LAB_DIR/missing.err
+	extra_iface_up
+	cctl config apply "$cfg2" >/dev/null || e2e_fail_reason "cannot apply $cfg2" || return
+	gd_stop
+	in_lb ip link del cglife0
+	gd_start_fs "cannot attach to 'cglife0': no such interface" ||
+		e2e_fail_reason "not fail-static on the missing cglife0" || return
+	[ -e "$LAB_PIN_DIR/link_cglife0" ] && xdp_on "$LAB_LB_IF" ||
+		e2e_fail_reason "the data plane was touched" || return
+	! cctl cell set "$cell" --weight 7 2>"$err" && grep -q 'fail-static' "$err" ||
+		e2e_fail_reason "a change was not refused as fail-static" || return
+	cctl -j cell list | jq -e 'length == 6' >/dev/null || e2e_fail_reason "cell list does not work" ||
+		return
+	cctl config apply "$LAB_CONFIG" >/dev/null 2>"$err" || e2e_fail_reason "the repair failed" || return
+	if fs_says '' || [ -e "$LAB_PIN_DIR/link_cglife0" ] || ! grep -q 'fail-static ends' "$GD_LOG"; then
+		show "$GD_LOG" 10
+		e2e_fail_reason "still fail-static after the repair, or the stale pin stayed"
+	fi
+}
+
+# a persisted state that fails its check: fail-static, the maps adopted as they are, state reads
+# refused with the reason; a config apply of a valid config repairs it and traffic flows
+test_bad_state_is_fail_static_and_config_apply_repairs() {
+	local err=$LAB_DIR/bad.err out=$LAB_DIR/bad.out
+	gd_stop
+	sed -i 's/weight: 100/weight: 900/' "$GD_STATE/state.yaml"
+	gd_start_fs crc32 || e2e_fail_reason "not fail-static on a corrupt state file" || return
+	! cctl cell list 2>"$err" >/dev/null && grep -q 'fail-static.*crc32.*config apply' "$err" ||
+		e2e_fail_reason "cell list was not refused with the reason" || return
+	xdp_on "$LAB_LB_IF" || e2e_fail_reason "the router left $LAB_LB_IF" || return
+	cctl config apply "$LAB_CONFIG" >/dev/null 2>"$err" || e2e_fail_reason "the repair failed" || return
+	fs_says '' && e2e_fail_reason "still fail-static after the repair" && return 1
+	cctl -j cell list | jq -e 'length == 6 and all(.[]; .dataplane.state == "active")' >/dev/null ||
+		e2e_fail_reason "not every cell active after the repair" || return
+	client "$LAB_NS_C1" tcp "$LAB_VIP4" "$LAB_TCP_PORT" --conns 4 --requests 2 >"$out" 2>&1
+	[ "$(total "$out" ok)" = 8 ] || e2e_fail_reason "traffic after the repair: ok=$(total "$out" ok) of 8"
+}
+
 E2E_TESTS=(
 	test_dir_fsync_failure_is_applied_with_a_warning
 	test_dataplane_refusal_exits_3
+	test_stale_link_pin_removed_at_start
+	test_missing_interface_at_start_is_fail_static
+	test_bad_state_is_fail_static_and_config_apply_repairs
 )
 e2e_run "$@"

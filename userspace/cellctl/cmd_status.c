@@ -82,6 +82,11 @@ static int do_show(int argc, char **argv)
 		json_decref(st);
 		return ret;
 	}
+	if (json_is_string(json_object_get(st, "fail_static")))
+		cli_print_kv("FAIL-STATIC:",
+			     "%s; the data plane is left exactly as it is, changes are refused "
+			     "until 'cellctl config apply FILE' gives a valid state",
+			     cli_str(st, "fail_static"));
 	if (json_object_get(st, "source"))
 		cli_print_kv("daemon:", "not running (showing the persisted state%s)",
 			     strcmp(cli_str(st, "source"), "pinned") ? "" : " and the pinned maps");

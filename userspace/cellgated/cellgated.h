@@ -56,6 +56,8 @@ struct cgd {
 	struct cg_rec_report last_rec; /* what the last reconcile wrote */
 	char commit_warning[512];  /* the last commit's "saved, durability unknown (...)", or "" */
 	char commit_dp_error[512]; /* the last commit's "saved, but the data plane refused it" */
+	char fail_static[512]; /* why cellgated is fail-static (data plane left as it is), or "" */
+	bool st_valid;	       /* st is a valid persisted state (false: its load failed) */
 };
 
 /* cgd_log - one line to stderr (journald adds time and unit), printf-style. */
@@ -81,7 +83,18 @@ void cgd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry_run,
 	       json_t **changes, json_t **written, char *err, size_t errlen);
 
-/* cgd_reconcile - push d->st into the maps; logs what it wrote with cause. */
+/*
+ * cgd_fail_static - enter fail-static for why (one line, logged): the data
+ * plane is kept exactly as it is (pins adopted, nothing reconciled, attached
+ * or detached), the control socket serves status and a config apply, which
+ * repairs it (cgd_commit()).
+ */
+void cgd_fail_static(struct cgd *d, const char *why);
+
+/* cgd_dp_start - open (adopt if pinned, else create) the data plane and its reconcile copy; -1 logged. */
+int cgd_dp_start(struct cgd *d);
+
+/* cgd_reconcile - push d->st into the maps; logs what it wrote with cause. Nothing while fail-static. */
 int cgd_reconcile(struct cgd *d, const char *cause, char *err, size_t errlen);
 
 /* cgd_load_state - the persisted state into d->st, or on a first start the config (saved). Touches no map. */
@@ -102,6 +115,12 @@ void cgd_nl_readable(struct cg_loop *loop, int fd, uint32_t events, void *arg);
 int cgd_attach_one(struct cgd *d, struct cgd_iface *ifc, int mode);
 /* cgd_sync_ifaces - attach to the interfaces d->st names, detach from the others; -ENODEV if one failed. */
 int cgd_sync_ifaces(struct cgd *d);
+/*
+ * cgd_drop_stale_links - at start: detach and unpin the links pinned for
+ * interfaces d->st does not name (removed from the config, or from the
+ * system, while cellgated was down), one log line each.
+ */
+void cgd_drop_stale_links(struct cgd *d);
 
 /* The control-socket commands (cellgated_cmds.c). */
 extern const struct cg_ctl_cmd cgd_cmds[];

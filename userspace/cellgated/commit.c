@@ -80,6 +80,8 @@ int cgd_reconcile(struct cgd *d, const char *cause, char *err, size_t errlen)
 	struct cg_rec_report rep;
 	int ret;
 
+	if (d->fail_static[0])
+		return 0; /* the data plane is left as it is until a repair */
 	ret = cg_rec_apply(d->rec, &d->st, cgd_nh_lookup, d, &rep, err, errlen);
 	d->last_rec = rep;
 	d->rec_failed = ret != 0;
@@ -137,6 +139,7 @@ int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry
 	       json_t **changes, json_t **written, char *err, size_t errlen)
 {
 	struct diff_ctx dc = { 0 };
+	bool repair = d->fail_static[0] != '\0';
 	char rerr[256];
 	int ret;
 
@@ -158,8 +161,10 @@ int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry
 	if (!dc.arr)
 		return -ENOMEM;
 	cg_state_diff(&d->st, next, diff_emit, &dc);
-	if (!dc.n || dry_run)
+	if ((!dc.n && !repair) || dry_run)
 		goto done;
+	if (!dc.n) /* fail-static on the state it has (an interface was missing): nothing to save */
+		goto apply;
 	ret = cg_state_generation_next(&d->st, &next->generation);
 	if (ret) {
 		snprintf(err, errlen,
@@ -184,8 +189,24 @@ int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry
 	cg_state_free(&d->st);
 	d->st = *next;
 	cg_state_init(next);
-
-	cgd_sync_ifaces(d);
+	d->st_valid = true;
+apply:
+	if (repair) {
+		cgd_log("fail-static ends (%s): was '%s'", cause, d->fail_static);
+		d->fail_static[0] = '\0';
+		if (!d->dp && cgd_dp_start(d)) {
+			cgd_fail_static(d, "saved, but the data plane cannot be opened");
+			snprintf(d->commit_dp_error, sizeof(d->commit_dp_error), "%s",
+				 d->fail_static);
+			goto done;
+		}
+		cgd_drop_stale_links(d);
+	}
+	if (cgd_sync_ifaces(d) && repair) {
+		cgd_fail_static(d, "saved, but an interface cannot be attached (logged above)");
+		snprintf(d->commit_dp_error, sizeof(d->commit_dp_error), "%s", d->fail_static);
+		goto done;
+	}
 	cgd_resolve_all(d);
 	ret = cgd_reconcile(d, cause, rerr, sizeof(rerr));
 	if (written)
