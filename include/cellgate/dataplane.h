@@ -119,6 +119,13 @@ int cg_dp_pinned_links(const struct cg_dp *dp, char (*names)[IF_NAMESIZE], size_
 int cg_dp_unpin_link(struct cg_dp *dp, const char *ifname);
 
 /*
+ * cg_dp_conntrack_probe - would the kernel create a connection table of
+ * entries entries (its type, flags, key and value)? Creates one and closes
+ * it at once. Returns 0, or the kernel's -errno (-ENOMEM, -E2BIG, ...).
+ */
+int cg_dp_conntrack_probe(uint32_t entries);
+
+/*
  * cg_dp_config_set / cg_dp_config_get - the one settings entry.
  * Set returns -EINVAL for unknown flags, an mtu above 65535, or a guard rate
  * without a burst or with prefix lengths out of range.

@@ -138,10 +138,68 @@ test_bad_state_is_fail_static_and_config_apply_repairs() {
 	xdp_on "$LAB_LB_IF" || e2e_fail_reason "the router left $LAB_LB_IF" || return
 	cctl config apply "$LAB_CONFIG" >/dev/null 2>"$err" || e2e_fail_reason "the repair failed" || return
 	fs_says '' && e2e_fail_reason "still fail-static after the repair" && return 1
+	grep -q 'weight: 900' "$GD_STATE/state.yaml.bad" || e2e_fail_reason "the refused file was not kept" ||
+		return
 	cctl -j cell list | jq -e 'length == 6 and all(.[]; .dataplane.state == "active")' >/dev/null ||
 		e2e_fail_reason "not every cell active after the repair" || return
 	client "$LAB_NS_C1" tcp "$LAB_VIP4" "$LAB_TCP_PORT" --conns 4 --requests 2 >"$out" 2>&1
 	[ "$(total "$out" ok)" = 8 ] || e2e_fail_reason "traffic after the repair: ok=$(total "$out" ok) of 8"
+}
+
+# gen: the daemon's generation
+gen() { cctl -j status | jq .generation; }
+
+# refused FILE PATTERN: config apply of FILE exits 1 with one line matching PATTERN on stderr, and
+# the generation does not move
+refused() {
+	local g0 rc=0 err=$LAB_DIR/refused.err
+	g0=$(gen)
+	cctl config apply "$1" >/dev/null 2>"$err" || rc=$?
+	if [ "$rc" -ne 1 ] || [ "$(wc -l <"$err")" -ne 1 ] || ! grep -q "$2" "$err" || [ "$(gen)" != "$g0" ]; then
+		show "$err"
+		e2e_fail_reason "exit $rc (want 1), not one line matching '$2', or the generation moved"
+	fi
+}
+
+# an interface that does not exist: one line, nothing changed
+test_missing_interface_in_a_change_is_refused() {
+	local cfg=$LAB_DIR/nosuch.yaml
+	sed "s/^interfaces: \[.*\]/interfaces: [$LAB_LB_IF, cgnosuch0]/" "$LAB_CONFIG" >"$cfg"
+	refused "$cfg" "interface 'cgnosuch0' does not exist; nothing was changed"
+}
+
+# an xdp_mode unlike the pinned link's: one line, nothing changed
+test_xdp_mode_unlike_the_links_is_refused() {
+	local cfg=$LAB_DIR/generic.yaml
+	sed 's/^xdp_mode: .*/xdp_mode: generic/' "$LAB_CONFIG" >"$cfg"
+	refused "$cfg" "xdp_mode generic: the router's link on '$LAB_LB_IF' runs in native mode"
+}
+
+# a conntrack size the kernel refuses (made to by the shim: no map can be created): one line,
+# nothing changed
+test_conntrack_size_the_kernel_refuses_is_refused() {
+	local cfg=$LAB_DIR/conntrack.yaml
+	sed 's/^conntrack: .*/conntrack: 131072/' "$LAB_CONFIG" >"$cfg"
+	touch "$FAULT/map_create"
+	refused "$cfg" "conntrack 131072: the kernel refuses a connection table of that size"
+	local rc=$?
+	rm -f "$FAULT/map_create"
+	return "$rc"
+}
+
+# an interface name with a dot (a VLAN's, eth0.100), which bpffs cannot pin as it is: its link
+# pin's name escapes the dot, and it detaches and unpins as any other
+test_dotted_interface_name_pins_escaped() {
+	local cfg=$LAB_DIR/dotted.yaml pin="$LAB_PIN_DIR/link_cgl%2e100"
+	in_lb ip link add cgl.100 type veth peer name cglp100 2>/dev/null
+	in_lb ip link set cgl.100 up && in_lb ip link set cglp100 up
+	sed "s/^interfaces: \[.*\]/interfaces: [$LAB_LB_IF, cgl.100]/" "$LAB_CONFIG" >"$cfg"
+	cctl config apply "$cfg" >/dev/null || e2e_fail_reason "cannot apply a config with cgl.100" || return
+	[ -e "$pin" ] && xdp_on cgl.100 || e2e_fail_reason "cgl.100 not attached, or no pin $pin" || return
+	cctl config apply "$LAB_CONFIG" >/dev/null || e2e_fail_reason "cannot apply $LAB_CONFIG" || return
+	if [ -e "$pin" ] || xdp_on cgl.100; then
+		e2e_fail_reason "cgl.100 still attached or pinned"
+	fi
 }
 
 E2E_TESTS=(
@@ -150,5 +208,9 @@ E2E_TESTS=(
 	test_stale_link_pin_removed_at_start
 	test_missing_interface_at_start_is_fail_static
 	test_bad_state_is_fail_static_and_config_apply_repairs
+	test_missing_interface_in_a_change_is_refused
+	test_xdp_mode_unlike_the_links_is_refused
+	test_conntrack_size_the_kernel_refuses_is_refused
+	test_dotted_interface_name_pins_escaped
 )
 e2e_run "$@"

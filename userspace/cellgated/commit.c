@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* commit.c - the desired state's one way in: validate, persist, reconcile; shed level expiry */
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cellgate/check.h"
 #include "cellgate/config.h"
@@ -135,6 +137,82 @@ static void log_changes(const json_t *arr, const char *cause)
 			json_string_value(json_object_get(ch, "detail")));
 }
 
+/* A repair is about to replace a state file the loader refused: keep it as STATE.bad to inspect. */
+static void keep_refused(const struct cgd *d)
+{
+	char bad[PATH_MAX + 8];
+
+	snprintf(bad, sizeof(bad), "%s.bad", d->state_path);
+	if (access(d->state_path, F_OK))
+		return;
+	if (unlink(bad) && errno != ENOENT)
+		cgd_log("cannot replace '%s': %s", bad, strerror(errno));
+	else if (link(d->state_path, bad))
+		cgd_log("cannot keep the refused state as '%s': %s", bad, strerror(errno));
+	else
+		cgd_log("the refused state is kept as '%s'", bad);
+}
+
+/* Is name one of st's interfaces? */
+static bool has_iface(const struct cg_state *st, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < st->nifaces; i++)
+		if (!strcmp(st->ifaces[i], name))
+			return true;
+	return false;
+}
+
+/*
+ * What only this host can tell of next, checked before anything is saved:
+ * every interface it adds exists, the XDP mode it asks for is the one the
+ * router's links run in (a pinned link keeps its mode), a new conntrack size
+ * is one the kernel creates. 0, or -errno with one line in err.
+ */
+static int host_check(const struct cgd *d, const struct cg_state *next, char *err, size_t errlen)
+{
+	int mode = d->xdp_mode >= 0 ? d->xdp_mode : next->xdp_mode, ret;
+	const char *want = mode == CG_XDP_NATIVE  ? "native" :
+			   mode == CG_XDP_GENERIC ? "generic" :
+						    NULL;
+	size_t i;
+
+	for (i = 0; i < next->nifaces; i++) {
+		if (d->st_valid && has_iface(&d->st, next->ifaces[i]))
+			continue; /* served already: whether it is there is the data plane's business */
+		if (!if_nametoindex(next->ifaces[i])) {
+			snprintf(err, errlen, "interface '%s' does not exist; nothing was changed",
+				 next->ifaces[i]);
+			return -ENODEV;
+		}
+	}
+	for (i = 0; want && i < d->nifaces; i++) {
+		const struct cgd_iface *ifc = &d->ifaces[i];
+
+		if (!ifc->ifindex || !ifc->mode || !has_iface(next, ifc->name) ||
+		    !strcmp(ifc->mode, want))
+			continue;
+		snprintf(err, errlen,
+			 "xdp_mode %s: the router's link on '%s' runs in %s mode and keeps it; "
+			 "'cellgated --teardown' and a restart change it; nothing was changed",
+			 want, ifc->name, ifc->mode);
+		return -EEXIST;
+	}
+	if (next->conntrack_size != d->st.conntrack_size) {
+		ret = cg_dp_conntrack_probe(next->conntrack_size);
+		if (ret) {
+			snprintf(
+				err, errlen,
+				"conntrack %u: the kernel refuses a connection table of that size: "
+				"%s; nothing was changed",
+				next->conntrack_size, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
 int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry_run,
 	       json_t **changes, json_t **written, char *err, size_t errlen)
 {
@@ -152,6 +230,8 @@ int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry
 	}
 	/* one validation path: the rules of a state, on the struct */
 	ret = cg_state_check(next, NULL, err, errlen);
+	if (!ret)
+		ret = host_check(d, next, err, errlen);
 	if (ret)
 		return ret;
 	cg_state_sort(next);
@@ -174,6 +254,8 @@ int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry
 		cgd_log("refused (%s): %s", cause, err);
 		goto done;
 	}
+	if (!d->st_valid)
+		keep_refused(d);
 	ret = cg_state_save(next, d->state_path, err, errlen);
 	if (ret < 0) {
 		next->generation = d->st.generation;

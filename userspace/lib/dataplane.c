@@ -805,6 +805,20 @@ int cg_dp_detach(struct cg_dp *dp, int ifindex)
 	return err;
 }
 
+int cg_dp_conntrack_probe(uint32_t entries)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, mopts, .map_flags = BPF_F_NO_COMMON_LRU);
+	int fd;
+
+	/* the same type, flags, key and value as bpf/maps.h's conntrack */
+	fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "cg_ct_probe", sizeof(struct cg_flow_key),
+			    sizeof(struct cg_conn), entries, &mopts);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
 int cg_dp_config_set(struct cg_dp *dp, const struct cg_config *cfg)
 {
 	__u32 zero = 0;
