@@ -103,6 +103,16 @@ int cg_dp_attach(struct cg_dp *dp, int ifindex, uint32_t xdp_flags);
  */
 int cg_dp_detach(struct cg_dp *dp, int ifindex);
 
+#define CG_DP_LINK_NAME_MAX (sizeof("link_") + 3 * IF_NAMESIZE) /* a link pin's name, escaped */
+
+/*
+ * cg_dp_link_pin_name - the pin name of ifname's link (in the pin dir):
+ * link_<ifname> with '.' (bpffs refuses it in a name: eth0.100) and '%'
+ * written as %2e and %25, so every name pins and two names never share a
+ * pin. len should be CG_DP_LINK_NAME_MAX.
+ */
+void cg_dp_link_pin_name(char *name, size_t len, const char *ifname);
+
 /*
  * cg_dp_pinned_links - the interface names of the links pinned in dp's pin
  * dir (pin names are link_<ifname> with '.' and '%' escaped as %2e, %25:

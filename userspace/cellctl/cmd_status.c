@@ -18,13 +18,14 @@ static json_t *local_status(struct cli_local *loc)
 {
 	const struct cg_state *st = &loc->st;
 	json_t *o, *ifaces = json_array();
-	char digest[9], pin[PATH_MAX];
+	char digest[9], pin[PATH_MAX], name[CG_DP_LINK_NAME_MAX];
 	uint64_t entries = 0;
 	size_t i;
 
 	for (i = 0; ifaces && i < st->nifaces; i++) {
 		/* a pinned link means the router is still attached there */
-		snprintf(pin, sizeof(pin), "%s/link_%s", cli.pin_dir, st->ifaces[i]);
+		cg_dp_link_pin_name(name, sizeof(name), st->ifaces[i]);
+		snprintf(pin, sizeof(pin), "%s/%s", cli.pin_dir, name);
 		json_array_append_new(
 			ifaces,
 			json_pack("{s:s, s:i, s:s}", "name", st->ifaces[i], "ifindex",

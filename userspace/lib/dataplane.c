@@ -28,7 +28,7 @@
 #define CG_BPFFS_ROOT "/sys/fs/bpf" /* where bpffs is mounted when it is not */
 #define CG_PROG_PIN   "prog"	    /* pin name of the program in pin_dir */
 #define CG_LINK_PIN   "link_"	    /* pin name prefix of a link: link_<ifname, escaped> */
-#define CG_LINK_NAME  (sizeof(CG_LINK_PIN) + 3 * IF_NAMESIZE) /* a link pin's name, escaped */
+#define CG_LINK_NAME  CG_DP_LINK_NAME_MAX
 
 /* The per-CPU sums below read values as arrays of __u64, one stride per CPU. */
 _Static_assert(sizeof(struct cg_counter) % 8 == 0, "per-CPU value stride is 8-byte aligned");
@@ -561,12 +561,7 @@ int cg_dp_prog_fd(const struct cg_dp *dp)
 	return dp ? bpf_program__fd(dp->skel->progs.cg_router) : -EINVAL;
 }
 
-/*
- * The pin name of ifname's link: link_<ifname> with '.' (bpffs refuses it in
- * a name: eth0.100) and '%' written as %2e and %25, so every name pins and
- * two names never share a pin.
- */
-static void dp_link_name(char *name, size_t len, const char *ifname)
+void cg_dp_link_pin_name(char *name, size_t len, const char *ifname)
 {
 	size_t o = (size_t)snprintf(name, len, "%s", CG_LINK_PIN);
 
@@ -579,7 +574,7 @@ static void dp_link_name(char *name, size_t len, const char *ifname)
 	name[o < len ? o : len - 1] = '\0';
 }
 
-/* The interface name a link pin's name stands for (dp_link_name() undone); false if it is not one. */
+/* The interface name a link pin's name stands for (cg_dp_link_pin_name() undone); false if it is not one. */
 static bool dp_link_ifname(const char *name, char ifname[IF_NAMESIZE])
 {
 	size_t o = 0;
@@ -630,7 +625,7 @@ int cg_dp_unpin_link(struct cg_dp *dp, const char *ifname)
 
 	if (!dp || !dp->pin_dir || !ifname)
 		return -EINVAL;
-	dp_link_name(name, sizeof(name), ifname);
+	cg_dp_link_pin_name(name, sizeof(name), ifname);
 	err = dp_path(path, sizeof(path), dp->pin_dir, name);
 	if (err)
 		return err;
@@ -729,7 +724,7 @@ int cg_dp_attach(struct cg_dp *dp, int ifindex, uint32_t xdp_flags)
 		return err ? err : bpf_link_update(link->fd, prog_fd, NULL);
 	}
 	if (dp->pin_dir) {
-		dp_link_name(name, sizeof(name), ifname);
+		cg_dp_link_pin_name(name, sizeof(name), ifname);
 		err = dp_path(path, sizeof(path), dp->pin_dir, name);
 		if (err)
 			return err;
@@ -791,7 +786,7 @@ int cg_dp_detach(struct cg_dp *dp, int ifindex)
 		return -ENOENT;
 	if (!if_indextoname((unsigned int)ifindex, ifname))
 		return -ENODEV;
-	dp_link_name(name, sizeof(name), ifname);
+	cg_dp_link_pin_name(name, sizeof(name), ifname);
 	err = dp_path(path, sizeof(path), dp->pin_dir, name);
 	if (err)
 		return err;
