@@ -58,8 +58,10 @@ PROG_DIRS := $(filter-out lib,$(notdir $(patsubst %/,%,$(wildcard userspace/*/))
 PROGS := $(PROG_DIRS:%=$(BUILD)/%)
 prog_objs = $(patsubst %.c,$(BUILD)/%.o,$(wildcard userspace/$(1)/*.c))
 
-# tests/lib: helpers shared by test programs (packet builders, loaders)
-TLIB_SRCS := $(wildcard tests/lib/*.c)
+# tests/lib: helpers shared by test programs (packet builders, loaders); shim_*.c are LD_PRELOAD
+# objects of their own (fault injection for the e2e tests), linked into nothing
+TLIB_SRCS := $(filter-out tests/lib/shim_%.c,$(wildcard tests/lib/*.c))
+SHIMS := $(patsubst tests/lib/%.c,$(BUILD)/tests/lib/%.so,$(wildcard tests/lib/shim_*.c))
 TLIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TLIB_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 PROG_TEST_SRCS := $(wildcard tests/prog/test_*.c)
@@ -77,7 +79,7 @@ include tests/lab/lab.mk
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(BPF_OBJS) $(SKELS) $(LIB) $(PROGS) $(TESTS) $(BENCH) $(LAB_BINS)
+all: $(BPF_OBJS) $(SKELS) $(LIB) $(PROGS) $(TESTS) $(BENCH) $(LAB_BINS) $(SHIMS)
 
 deps:
 	$(Q)bash scripts/deps.sh
@@ -113,6 +115,11 @@ $(BUILD)/tests/%.o: tests/%.c $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/lib/shim_%.so: tests/lib/shim_%.c
+	$(call msg,SHIM,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g -std=gnu11 $(WARN) -D_GNU_SOURCE -fPIC -shared -MMD -MP $< -ldl -o $@
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)

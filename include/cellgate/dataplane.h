@@ -3,6 +3,7 @@
 #ifndef CELLGATE_DATAPLANE_H
 #define CELLGATE_DATAPLANE_H
 
+#include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -85,7 +86,8 @@ int cg_dp_prog_fd(const struct cg_dp *dp);
 /*
  * cg_dp_attach - run the router on an interface through a bpf_link.
  * xdp_flags: 0 (kernel's choice), XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE.
- * With a pin_dir the link is pinned as pin_dir/link_<ifname> and survives
+ * With a pin_dir the link is pinned as pin_dir/link_<ifname> ('.' and '%'
+ * escaped as %2e and %25, cg_dp_pinned_links()) and survives
  * the process; if that pin already exists (a restart) the link is switched
  * to this program atomically, without a moment with no program attached.
  * Returns 0, -EINVAL (other flags), -ENODEV (no such interface), -EEXIST
@@ -100,6 +102,38 @@ int cg_dp_attach(struct cg_dp *dp, int ifindex, uint32_t xdp_flags);
  * Returns 0, -ENOENT if there is no such link, or -errno.
  */
 int cg_dp_detach(struct cg_dp *dp, int ifindex);
+
+#define CG_DP_LINK_NAME_MAX (sizeof("link_") + 3 * IF_NAMESIZE) /* a link pin's name, escaped */
+
+/*
+ * cg_dp_link_pin_name - the pin name of ifname's link (in the pin dir):
+ * link_<ifname> with '.' (bpffs refuses it in a name: eth0.100) and '%'
+ * written as %2e and %25, so every name pins and two names never share a
+ * pin. len should be CG_DP_LINK_NAME_MAX.
+ */
+void cg_dp_link_pin_name(char *name, size_t len, const char *ifname);
+
+/*
+ * cg_dp_pinned_links - the interface names of the links pinned in dp's pin
+ * dir (pin names are link_<ifname> with '.' and '%' escaped as %2e, %25:
+ * bpffs refuses a '.'), at most max into names. Returns how many, 0 without
+ * a pin dir, or -errno.
+ */
+int cg_dp_pinned_links(const struct cg_dp *dp, char (*names)[IF_NAMESIZE], size_t max);
+
+/*
+ * cg_dp_unpin_link - detach the link pinned for ifname (whether or not the
+ * interface still exists) and remove its pin. Returns 0, -ENOENT if there is
+ * no such pin, -EEXIST if the pin is not an XDP link, or -errno.
+ */
+int cg_dp_unpin_link(struct cg_dp *dp, const char *ifname);
+
+/*
+ * cg_dp_conntrack_probe - would the kernel create a connection table of
+ * entries entries (its type, flags, key and value)? Creates one and closes
+ * it at once. Returns 0, or the kernel's -errno (-ENOMEM, -E2BIG, ...).
+ */
+int cg_dp_conntrack_probe(uint32_t entries);
 
 /*
  * cg_dp_config_set / cg_dp_config_get - the one settings entry.

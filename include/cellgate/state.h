@@ -157,6 +157,9 @@ struct cg_shed_cfg {
 
 struct cg_state {
 	uint64_t generation;	  /* bumped on every change that is persisted */
+	uint32_t next_region_id;  /* high-water marks: every id below was handed out once */
+	uint32_t next_cell_id;	  /* (persisted; new objects get ids from here, so an id */
+	uint32_t next_service_id; /* is not reissued while entries or counters may hold it) */
 	char region[CG_NAME_MAX]; /* this LB's region (locality costs are from here) */
 	char ifaces[CG_MAX_IFACES][IF_NAMESIZE]; /* interfaces to attach to */
 	size_t nifaces;
@@ -236,9 +239,15 @@ void cg_state_sort(struct cg_state *st);
  *
  * 1. an explicit id (not CG_ID_AUTO) is kept;
  * 2. an object that exists in prev under the same name keeps prev's id;
- * 3. the others, in name order, get the lowest id free in *st that no object
- *    of prev used (so a just-removed cell's id is not handed to a new cell
- *    while flows may still point at it), else the lowest free id.
+ * 3. the others, in name order, get the lowest free id at or above the
+ *    kind's high-water mark (the larger of prev's next_*_id, one past prev's
+ *    highest id and st's own next_*_id), so an id once handed out is not
+ *    handed to a new object while connection entries or counters may still
+ *    hold it, not even across deletes, restarts or fail-static; only when
+ *    the mark reaches CG_MAX_* does it fall back to the lowest id free in *st
+ *    that no object of prev used, else the lowest free id.
+ * Then st's next_*_id become one past the highest id handed out (at least
+ * the mark).
  *
  * prev may be NULL (first start). Deterministic: the same inputs give the
  * same ids on every load balancer.
@@ -249,6 +258,14 @@ void cg_state_sort(struct cg_state *st);
  * *st is unchanged.
  */
 int cg_state_assign_ids(struct cg_state *st, const struct cg_state *prev);
+
+/*
+ * cg_state_generation_next - the generation a change committed on top of
+ * cur gets: cur->generation + 1 into *next. Returns 0, or -EOVERFLOW (and
+ * *next untouched) when cur->generation is UINT64_MAX: the counter would
+ * wrap and a reader could no longer tell the newer state from the older.
+ */
+int cg_state_generation_next(const struct cg_state *cur, uint64_t *next);
 
 /*
  * Canonical order, shared by the codec, the state file and diff (one

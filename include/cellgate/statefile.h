@@ -17,9 +17,10 @@
  * where crc32 (zlib) and len cover every byte after that line.
  */
 
-#define CG_STATE_MAGIC "# cellgate-state v1 " /* first bytes of a state file */
-#define CG_STATE_DIR   "/var/lib/cellgate"    /* cellgated's default --state-dir */
-#define CG_STATE_FILE  "state.yaml"	      /* the desired state inside the state dir */
+#define CG_STATE_MAGIC		"# cellgate-state v1 " /* first bytes of a state file */
+#define CG_STATE_DIR		"/var/lib/cellgate"    /* cellgated's default --state-dir */
+#define CG_STATE_FILE		"state.yaml"	       /* the desired state inside the state dir */
+#define CG_STATE_SAVED_UNSYNCED 1 /* cg_state_save(): saved, but the directory's fsync failed */
 
 /*
  * cg_state_save - persist *st at path atomically: the canonical form behind
@@ -29,8 +30,11 @@
  *
  * Returns 0, or -errno with one line in err: -EINVAL (state invalid), -EFBIG,
  * -ENOMEM, or the error of the failed system call. A failure before the
- * rename leaves the old file as it was and removes the temp file; a failure
- * to sync the directory after it is reported, the new file in place.
+ * rename leaves the old file as it was and removes the temp file. A failure
+ * to open or sync the directory after the rename is not a refusal: the new
+ * file is in place (a reader sees it), only whether it survives a power cut
+ * is unknown; that returns CG_STATE_SAVED_UNSYNCED with the warning
+ * "saved, durability unknown (fsync of DIR: ERR)" in err.
  */
 int cg_state_save(const struct cg_state *st, const char *path, char *err, size_t errlen);
 

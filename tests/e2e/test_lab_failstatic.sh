@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # test_lab_failstatic.sh - kill -9 of cellgated under steady traffic loses no request; the restarted
-# daemon adopts the pinned maps and moves no flow; a corrupt state file is refused, traffic unhurt
+# daemon adopts the pinned maps and moves no flow; a corrupt state file starts it fail-static, traffic
+# unhurt
 #
 # One lab for all tests (setup), with TCP and UDP traffic running through them all; the tests run
 # in order, each on the state the one before left (lib.sh, e2e_run).
@@ -38,22 +39,40 @@ test_cellctl_reads_pins_without_daemon() {
 	e2e_fail_reason "no 6 cells from the pins, or no 'not running' note"
 }
 
-# the daemon stays dead a while under traffic; then a corrupt state file: refused, nothing
-# touched, traffic still flows; the good file is put back
+# fs_says WORD: cellctl status (from the daemon) says it is fail-static, with WORD in the reason
+fs_says() { cctl status 2>/dev/null | grep -q "^FAIL-STATIC: .*$1"; }
+
+# the daemon stays dead a while under traffic; then a corrupt state file: cellgated starts
+# fail-static (one error naming the crc32, nothing touched, status says so, changes refused),
+# traffic still flows; it is stopped and the good file put back
 test_corrupt_state_refused() {
-	local rc=0
+	local rc=0 pid
 	sleep 1.5
 	cp "$GD_STATE/state.yaml" "$LAB_DIR/state.good"
 	sed -i 's/weight: 100/weight: 900/' "$GD_STATE/state.yaml"
-	if in_lb timeout 10 "$build_dir/cellgated" -d "$GD_STATE" -p "$LAB_PIN_DIR" -s "$GD_SOCK" \
-		>"$LAB_DIR/corrupt.log" 2>&1; then
-		E2E_REASON="cellgated started on a corrupt state file"
-		rc=1
-	elif ! grep -q 'refusing to start' "$LAB_DIR/corrupt.log" || ! grep -q crc32 "$LAB_DIR/corrupt.log"; then
+	# nsenter execs cellgated, so $! is the daemon (in_lb in the background would be a subshell)
+	nsenter --net="/run/netns/$LAB_NS_LB" "$build_dir/cellgated" -d "$GD_STATE" -p "$LAB_PIN_DIR" \
+		-s "$GD_SOCK" >"$LAB_DIR/corrupt.log" 2>&1 &
+	pid=$!
+	if ! wait_for 10 fs_says crc32; then
 		show "$LAB_DIR/corrupt.log"
-		E2E_REASON="cellgated did not refuse with a crc32 message"
+		E2E_REASON="cellgated on a corrupt state file is not fail-static with a crc32 reason"
+		rc=1
+	elif ! grep -q 'fail-static: .*crc32' "$LAB_DIR/corrupt.log" ||
+		grep -q 'reconcile (\|attached to \|detached from ' "$LAB_DIR/corrupt.log"; then
+		show "$LAB_DIR/corrupt.log"
+		E2E_REASON="no fail-static crc32 line, or the data plane was touched"
+		rc=1
+	elif cctl cell set "${LAB_CELLS%% *}" --weight 5 >/dev/null 2>"$LAB_DIR/corrupt.err" ||
+		! grep -q 'fail-static' "$LAB_DIR/corrupt.err"; then
+		show "$LAB_DIR/corrupt.err"
+		E2E_REASON="a change was not refused as fail-static"
 		rc=1
 	fi
+	kill -TERM "$pid" 2>/dev/null
+	wait_for 5 bash -c "! kill -0 $pid 2>/dev/null"
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
 	cp "$LAB_DIR/state.good" "$GD_STATE/state.yaml"
 	return "$rc"
 }

@@ -689,6 +689,79 @@ static void test_state_assign_ids_reuses_freed_ids_only_when_needed(void **unuse
 	cg_state_free(&prev);
 }
 
+/* The state written and read back, as a restart reads it. */
+static void reload(struct cg_state *st)
+{
+	char *buf = NULL, err[ERRLEN] = "";
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	assert_int_equal(cg_state_write(st, f), 0);
+	assert_int_equal(fclose(f), 0);
+	cg_state_free(st);
+	if (cg_config_parse_buf("state.yaml", buf, len, st, err, sizeof(err)))
+		fail_msg("parse: %s", err);
+	free(buf);
+}
+
+static void test_state_assign_ids_never_reissue_a_deleted_id_after_del_then_add(void **unused)
+{
+	struct cg_state prev, mid, next;
+
+	/* r00..r09 get 0..9 */
+	regions_state(&prev, 10, 0);
+	assert_int_equal(cg_state_assign_ids(&prev, NULL), 0);
+	assert_int_equal(prev.next_region_id, 10);
+	/* one commit deletes r09 */
+	regions_state(&mid, 9, 0);
+	assert_int_equal(cg_state_assign_ids(&mid, &prev), 0);
+	assert_int_equal(mid.next_region_id, 10);
+	/* the next adds r10: it gets 10, not the 9 entries and counters may still hold */
+	regions_state(&next, 10, 0);
+	snprintf(next.regions[9].name, CG_NAME_MAX, "r10");
+	assert_int_equal(cg_state_assign_ids(&next, &mid), 0);
+	assert_int_equal(cg_state_find_region(&next, "r10")->id, 10);
+	assert_int_equal(next.next_region_id, 11);
+	cg_state_free(&next);
+	cg_state_free(&mid);
+	cg_state_free(&prev);
+
+	/* the mark survives the state file (a restart, fail-static): 3..6 were used and deleted */
+	parse_ok(diff_old, &prev);
+	assert_int_equal(cg_state_assign_ids(&prev, NULL), 0);
+	assert_int_equal(prev.next_cell_id, 3);
+	prev.next_cell_id = 7;
+	reload(&prev);
+	assert_int_equal(prev.next_cell_id, 7);
+	/* c removed, d added: d gets 7 */
+	parse_ok(diff_new, &next);
+	assert_int_equal(cg_state_assign_ids(&next, &prev), 0);
+	assert_int_equal(cell_id(&next, "d"), 7);
+	assert_int_equal(next.next_cell_id, 8);
+	cg_state_free(&next);
+	cg_state_free(&prev);
+}
+
+static void test_state_generation_next_refuses_to_wrap(void **unused)
+{
+	struct cg_state st;
+	uint64_t g = 7;
+
+	cg_state_init(&st);
+	st.generation = 41;
+	assert_int_equal(cg_state_generation_next(&st, &g), 0);
+	assert_int_equal(g, 42);
+	st.generation = UINT64_MAX - 1;
+	assert_int_equal(cg_state_generation_next(&st, &g), 0);
+	assert_true(g == UINT64_MAX);
+	st.generation = UINT64_MAX;
+	g = 7;
+	assert_int_equal(cg_state_generation_next(&st, &g), -EOVERFLOW);
+	assert_int_equal(g, 7);
+	cg_state_free(&st);
+}
+
 static void test_state_assign_ids_errors_leave_state_unchanged(void **unused)
 {
 	struct cg_state prev, next, before;
@@ -1285,6 +1358,8 @@ int main(void)
 		cmocka_unit_test(test_state_assign_ids_keeps_ids_across_a_change),
 		cmocka_unit_test(test_state_assign_ids_reuses_freed_ids_only_when_needed),
 		cmocka_unit_test(test_state_assign_ids_errors_leave_state_unchanged),
+		cmocka_unit_test(test_state_assign_ids_never_reissue_a_deleted_id_after_del_then_add),
+		cmocka_unit_test(test_state_generation_next_refuses_to_wrap),
 		cmocka_unit_test(test_state_save_load_round_trip),
 		cmocka_unit_test(test_state_load_refuses_damaged_files),
 		cmocka_unit_test(test_state_load_absent_is_enoent),

@@ -31,6 +31,7 @@
 #define CLI_OK	  0 /* success */
 #define CLI_FAIL  1 /* refused or failed: nothing changed by cellctl */
 #define CLI_USAGE 2 /* bad command line: nothing sent */
+#define CLI_SAVED 3 /* the change was saved, but the data plane refused it (cellgated retries) */
 
 /* Global options, set once by main(). */
 struct cli {
@@ -270,7 +271,9 @@ json_t *cli_find(const json_t *arr, const char *name);
  * cli_print_changes - print the reply of a mutating command: one line per
  * change ("~ cell use1-a weight 100 -> 200"), then "applied, generation N",
  * "dry run: nothing changed" or "no changes". In JSON mode the reply as is.
- * Returns an exit status.
+ * A reply's "warning" (saved, durability unknown) goes to stderr; its
+ * "dataplane_error" (saved, but the data plane refused it) too, and makes the
+ * exit status CLI_SAVED. Returns an exit status.
  */
 int cli_print_changes(const json_t *reply, bool dry_run);
 

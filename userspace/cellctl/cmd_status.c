@@ -18,13 +18,14 @@ static json_t *local_status(struct cli_local *loc)
 {
 	const struct cg_state *st = &loc->st;
 	json_t *o, *ifaces = json_array();
-	char digest[9], pin[PATH_MAX];
+	char digest[9], pin[PATH_MAX], name[CG_DP_LINK_NAME_MAX];
 	uint64_t entries = 0;
 	size_t i;
 
 	for (i = 0; ifaces && i < st->nifaces; i++) {
 		/* a pinned link means the router is still attached there */
-		snprintf(pin, sizeof(pin), "%s/link_%s", cli.pin_dir, st->ifaces[i]);
+		cg_dp_link_pin_name(name, sizeof(name), st->ifaces[i]);
+		snprintf(pin, sizeof(pin), "%s/%s", cli.pin_dir, name);
 		json_array_append_new(
 			ifaces,
 			json_pack("{s:s, s:i, s:s}", "name", st->ifaces[i], "ifindex",
@@ -82,6 +83,11 @@ static int do_show(int argc, char **argv)
 		json_decref(st);
 		return ret;
 	}
+	if (json_is_string(json_object_get(st, "fail_static")))
+		cli_print_kv("FAIL-STATIC:",
+			     "%s; the data plane is left exactly as it is, changes are refused "
+			     "until 'cellctl config apply FILE' gives a valid state",
+			     cli_str(st, "fail_static"));
 	if (json_object_get(st, "source"))
 		cli_print_kv("daemon:", "not running (showing the persisted state%s)",
 			     strcmp(cli_str(st, "source"), "pinned") ? "" : " and the pinned maps");

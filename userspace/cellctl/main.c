@@ -217,14 +217,33 @@ int cli_change_named(int argc, char **argv, const char *cmd)
 	return ret;
 }
 
+/* Text the daemon sent, made safe for one line of stderr. */
+static const char *escaped(char *buf, size_t len, const char *s)
+{
+	cg_escape(buf, len, s, strlen(s), 0);
+	return buf;
+}
+
 int cli_print_changes(const json_t *reply, bool dry_run)
 {
 	const json_t *changes = json_object_get(reply, "changes"), *ch;
 	const json_t *written = json_object_get(reply, "written");
+	const char *warning = json_string_value(json_object_get(reply, "warning"));
+	const char *dp_error = json_string_value(json_object_get(reply, "dataplane_error"));
+	int ret = CLI_OK;
 	size_t i;
 
-	if (cli.json)
-		return cli_json_out(reply);
+	char q[2048];
+
+	if (warning)
+		cli_note("warning: %s", escaped(q, sizeof(q), warning));
+	if (dp_error)
+		cli_note("%s; cellgated retries until the data plane takes it",
+			 escaped(q, sizeof(q), dp_error));
+	if (cli.json) {
+		ret = cli_json_out(reply);
+		return ret == CLI_OK && dp_error ? CLI_SAVED : ret;
+	}
 	json_array_foreach(changes, i, ch) {
 		const char *detail = cli_str(ch, "detail");
 
@@ -241,7 +260,7 @@ int cli_print_changes(const json_t *reply, bool dry_run)
 	if (cli_u64(written, "unready_cells"))
 		printf("note: %llu cell(s) stay out of the tables until their next hop resolves\n",
 		       (unsigned long long)cli_u64(written, "unready_cells"));
-	return CLI_OK;
+	return dp_error ? CLI_SAVED : CLI_OK;
 }
 
 /* ---- main ---- */

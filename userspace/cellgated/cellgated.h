@@ -57,6 +57,10 @@ struct cgd {
 	int expiry_id;		       /* timer of the next shed level expiry, -1 if none */
 	int expiry_retry_ms;	       /* saving an expiry failed: the next try in this, else 0 */
 	struct cg_rec_report last_rec; /* what the last reconcile wrote */
+	char commit_warning[512];  /* the last commit's "saved, durability unknown (...)", or "" */
+	char commit_dp_error[512]; /* the last commit's "saved, but the data plane refused it" */
+	char fail_static[512]; /* why cellgated is fail-static (data plane left as it is), or "" */
+	bool st_valid;	       /* st is a valid persisted state (false: its load failed) */
 };
 
 /* cgd_log - one line to stderr (journald adds time and unit), printf-style. */
@@ -70,15 +74,30 @@ void cgd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * NULL) gets a JSON array of the changes and *written (if not NULL) what
  * reconcile wrote; returns the number of changes (0: nothing to do, nothing
  * written). dry_run stops after computing the changes.
- * On failure returns -errno with err set. If validation or saving failed,
- * nothing changed: neither the file nor the maps. If the data plane refused
- * the change after it was saved, err says so: the desired state is the new
- * one and cellgated retries the reconcile every CGD_RETRY_MS.
+ * On failure returns -errno with err set: validation or saving failed and
+ * nothing changed, neither the file nor the maps.
+ * A commit that was saved succeeds, whatever follows: d->commit_warning says
+ * "saved, durability unknown (fsync of DIR: ERR)" if the directory's sync
+ * failed after the rename, d->commit_dp_error "saved, but the data plane
+ * refused it: ..." if the reconcile failed (the desired state is the new
+ * one; cellgated retries the reconcile every CGD_RETRY_MS). Both are logged,
+ * and emptied at the start of every commit.
  */
 int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry_run,
 	       json_t **changes, json_t **written, char *err, size_t errlen);
 
-/* cgd_reconcile - push d->st into the maps; logs what it wrote with cause. */
+/*
+ * cgd_fail_static - enter fail-static for why (one line, logged): the data
+ * plane is kept exactly as it is (pins adopted, nothing reconciled, attached
+ * or detached), the control socket serves status and a config apply, which
+ * repairs it (cgd_commit()).
+ */
+void cgd_fail_static(struct cgd *d, const char *why);
+
+/* cgd_dp_start - open (adopt if pinned, else create) the data plane and its reconcile copy; -1 logged. */
+int cgd_dp_start(struct cgd *d);
+
+/* cgd_reconcile - push d->st into the maps; logs what it wrote with cause. Nothing while fail-static. */
 int cgd_reconcile(struct cgd *d, const char *cause, char *err, size_t errlen);
 
 /* cgd_load_state - the persisted state into d->st, or on a first start the config (saved). Touches no map. */
@@ -99,6 +118,12 @@ void cgd_nl_readable(struct cg_loop *loop, int fd, uint32_t events, void *arg);
 int cgd_attach_one(struct cgd *d, struct cgd_iface *ifc, int mode);
 /* cgd_sync_ifaces - attach to the interfaces d->st names, detach from the others; -ENODEV if one failed. */
 int cgd_sync_ifaces(struct cgd *d);
+/*
+ * cgd_drop_stale_links - at start: detach and unpin the links pinned for
+ * interfaces d->st does not name (removed from the config, or from the
+ * system, while cellgated was down), one log line each.
+ */
+void cgd_drop_stale_links(struct cgd *d);
 
 /* The control-socket commands (cellgated_cmds.c). */
 extern const struct cg_ctl_cmd cgd_cmds[];

@@ -245,6 +245,12 @@ static int commit_reply(struct cgd *d, struct cg_state *next, const char *cause,
 			    "applied", !dry_run && ret > 0, "generation",
 			    (json_int_t)d->st.generation, "written",
 			    written ? written : json_object());
+	if (!*result)
+		return -ENOMEM;
+	if (d->commit_warning[0])
+		json_object_set_new(*result, "warning", json_string(d->commit_warning));
+	if (d->commit_dp_error[0])
+		json_object_set_new(*result, "dataplane_error", json_string(d->commit_dp_error));
 	return 0;
 }
 
@@ -276,7 +282,11 @@ static int cmd_status(void *ctx, const json_t *args, json_t **result, char *err,
 			    "regions", (json_int_t)d->st.nregions, "conntrack", "entries",
 			    (json_int_t)entries, "capacity", (json_int_t)cg_dp_conn_capacity(d->dp),
 			    "unready_cells", (json_int_t)d->last_rec.unready);
-	return *result ? 0 : -ENOMEM;
+	if (!*result)
+		return -ENOMEM;
+	json_object_set_new(*result, "fail_static",
+			    d->fail_static[0] ? json_string(d->fail_static) : json_null());
+	return 0;
 }
 
 static int cmd_cell_list(void *ctx, const json_t *args, json_t **result, char *err, size_t errlen)
@@ -832,26 +842,77 @@ static int cmd_shed_clear(void *ctx, const json_t *args, json_t **result, char *
 	return commit_reply(d, &next, "shed clear", false, result, err, errlen);
 }
 
+/* ---- fail-static: what runs while the data plane is left as it is ---- */
+
+enum gate {
+	GATE_DP,    /* reads the maps: needs a data plane */
+	GATE_STATE, /* reads the desired state: needs a valid one */
+	GATE_RUN,   /* changes the state: not while fail-static (config.apply repairs) */
+};
+
+/* 0 if a command of level g may run now, else -ENOTRECOVERABLE with the reason in err. */
+static int gate_check(const struct cgd *d, enum gate g, char *err, size_t errlen)
+{
+	if ((g == GATE_DP && d->dp) || (g == GATE_STATE && d->st_valid) ||
+	    (g == GATE_RUN && !d->fail_static[0]))
+		return 0;
+	snprintf(err, errlen,
+		 "cellgated is fail-static (%s): %s; 'cellctl config apply FILE' with a valid "
+		 "state repairs it",
+		 d->fail_static,
+		 g == GATE_RUN	 ? "changes other than a config apply are refused" :
+		 g == GATE_STATE ? "it has no valid desired state to show" :
+				   "it has no data plane to read");
+	return -ENOTRECOVERABLE;
+}
+
+#define GATED(fn, level)                                                                 \
+	static int fn##_gated(void *ctx, const json_t *args, json_t **result, char *err, \
+			      size_t errlen)                                             \
+	{                                                                                \
+		int ret = gate_check(ctx, level, err, errlen);                           \
+                                                                                         \
+		return ret ? ret : fn(ctx, args, result, err, errlen);                   \
+	}
+
+GATED(cmd_stats, GATE_DP)
+GATED(cmd_cell_list, GATE_STATE)
+GATED(cmd_cell_add, GATE_RUN)
+GATED(cmd_cell_set, GATE_RUN)
+GATED(cmd_cell_del, GATE_RUN)
+GATED(cmd_service_list, GATE_STATE)
+GATED(cmd_service_add, GATE_RUN)
+GATED(cmd_service_del, GATE_RUN)
+GATED(cmd_region_list, GATE_STATE)
+GATED(cmd_config_get, GATE_STATE)
+GATED(cmd_class_list, GATE_STATE)
+GATED(cmd_class_rule_list, GATE_STATE)
+GATED(cmd_class_rule_add, GATE_RUN)
+GATED(cmd_class_rule_del, GATE_RUN)
+GATED(cmd_shed_show, GATE_STATE)
+GATED(cmd_shed_set, GATE_RUN)
+GATED(cmd_shed_clear, GATE_RUN)
+
 const struct cg_ctl_cmd cgd_cmds[] = {
 	{ "status", cmd_status, false },
-	{ "stats", cmd_stats, false },
-	{ "cell.list", cmd_cell_list, false },
-	{ "cell.add", cmd_cell_add, true },
-	{ "cell.set", cmd_cell_set, true },
-	{ "cell.del", cmd_cell_del, true },
-	{ "service.list", cmd_service_list, false },
-	{ "service.add", cmd_service_add, true },
-	{ "service.del", cmd_service_del, true },
-	{ "region.list", cmd_region_list, false },
-	{ "config.get", cmd_config_get, false },
+	{ "stats", cmd_stats_gated, false },
+	{ "cell.list", cmd_cell_list_gated, false },
+	{ "cell.add", cmd_cell_add_gated, true },
+	{ "cell.set", cmd_cell_set_gated, true },
+	{ "cell.del", cmd_cell_del_gated, true },
+	{ "service.list", cmd_service_list_gated, false },
+	{ "service.add", cmd_service_add_gated, true },
+	{ "service.del", cmd_service_del_gated, true },
+	{ "region.list", cmd_region_list_gated, false },
+	{ "config.get", cmd_config_get_gated, false },
 	{ "config.check", cmd_config_check, false },
 	{ "config.apply", cmd_config_apply, true },
-	{ "class.list", cmd_class_list, false },
-	{ "class.rule.list", cmd_class_rule_list, false },
-	{ "class.rule.add", cmd_class_rule_add, true },
-	{ "class.rule.del", cmd_class_rule_del, true },
-	{ "shed.show", cmd_shed_show, false },
-	{ "shed.set", cmd_shed_set, true },
-	{ "shed.clear", cmd_shed_clear, true },
+	{ "class.list", cmd_class_list_gated, false },
+	{ "class.rule.list", cmd_class_rule_list_gated, false },
+	{ "class.rule.add", cmd_class_rule_add_gated, true },
+	{ "class.rule.del", cmd_class_rule_del_gated, true },
+	{ "shed.show", cmd_shed_show_gated, false },
+	{ "shed.set", cmd_shed_set_gated, true },
+	{ "shed.clear", cmd_shed_clear_gated, true },
 };
 const size_t cgd_ncmds = sizeof(cgd_cmds) / sizeof(cgd_cmds[0]);

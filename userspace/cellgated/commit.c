@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* commit.c - the desired state's one way in: validate, persist, reconcile; shed level expiry */
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cellgate/check.h"
 #include "cellgate/config.h"
@@ -103,6 +105,8 @@ int cgd_reconcile(struct cgd *d, const char *cause, char *err, size_t errlen)
 	struct cg_rec_report rep;
 	int ret;
 
+	if (d->fail_static[0])
+		return 0; /* the data plane is left as it is until a repair */
 	ret = cg_rec_apply(d->rec, &d->st, cgd_nh_lookup, d, &rep, err, errlen);
 	d->last_rec = rep;
 	d->rec_failed = ret != 0;
@@ -156,13 +160,91 @@ static void log_changes(const json_t *arr, const char *cause)
 			json_string_value(json_object_get(ch, "detail")));
 }
 
+/* A repair is about to replace a state file the loader refused: keep it as STATE.bad to inspect. */
+static void keep_refused(const struct cgd *d)
+{
+	char bad[PATH_MAX + 8];
+
+	snprintf(bad, sizeof(bad), "%s.bad", d->state_path);
+	if (access(d->state_path, F_OK))
+		return;
+	if (unlink(bad) && errno != ENOENT)
+		cgd_log("cannot replace '%s': %s", bad, strerror(errno));
+	else if (link(d->state_path, bad))
+		cgd_log("cannot keep the refused state as '%s': %s", bad, strerror(errno));
+	else
+		cgd_log("the refused state is kept as '%s'", bad);
+}
+
+/* Is name one of st's interfaces? */
+static bool has_iface(const struct cg_state *st, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < st->nifaces; i++)
+		if (!strcmp(st->ifaces[i], name))
+			return true;
+	return false;
+}
+
+/*
+ * What only this host can tell of next, checked before anything is saved:
+ * every interface it adds exists, the XDP mode it asks for is the one the
+ * router's links run in (a pinned link keeps its mode), a new conntrack size
+ * is one the kernel creates. 0, or -errno with one line in err.
+ */
+static int host_check(const struct cgd *d, const struct cg_state *next, char *err, size_t errlen)
+{
+	int mode = d->xdp_mode >= 0 ? d->xdp_mode : next->xdp_mode, ret;
+	const char *want = mode == CG_XDP_NATIVE  ? "native" :
+			   mode == CG_XDP_GENERIC ? "generic" :
+						    NULL;
+	size_t i;
+
+	for (i = 0; i < next->nifaces; i++) {
+		if (d->st_valid && has_iface(&d->st, next->ifaces[i]))
+			continue; /* served already: whether it is there is the data plane's business */
+		if (!if_nametoindex(next->ifaces[i])) {
+			snprintf(err, errlen, "interface '%s' does not exist; nothing was changed",
+				 next->ifaces[i]);
+			return -ENODEV;
+		}
+	}
+	for (i = 0; want && i < d->nifaces; i++) {
+		const struct cgd_iface *ifc = &d->ifaces[i];
+
+		if (!ifc->ifindex || !ifc->mode || !has_iface(next, ifc->name) ||
+		    !strcmp(ifc->mode, want))
+			continue;
+		snprintf(err, errlen,
+			 "xdp_mode %s: the router's link on '%s' runs in %s mode and keeps it; "
+			 "'cellgated --teardown' and a restart change it; nothing was changed",
+			 want, ifc->name, ifc->mode);
+		return -EEXIST;
+	}
+	if (next->conntrack_size != d->st.conntrack_size) {
+		ret = cg_dp_conntrack_probe(next->conntrack_size);
+		if (ret) {
+			snprintf(
+				err, errlen,
+				"conntrack %u: the kernel refuses a connection table of that size: "
+				"%s; nothing was changed",
+				next->conntrack_size, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
 int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry_run,
 	       json_t **changes, json_t **written, char *err, size_t errlen)
 {
 	struct diff_ctx dc = { 0 };
+	bool repair = d->fail_static[0] != '\0';
 	char rerr[256];
 	int ret;
 
+	d->commit_warning[0] = d->commit_dp_error[0] = '\0';
 	ret = cg_state_assign_ids(next, &d->st);
 	if (ret) {
 		snprintf(err, errlen, "cannot assign ids: %s",
@@ -171,6 +253,8 @@ int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry
 	}
 	/* one validation path: the rules of a state, on the struct */
 	ret = cg_state_check(next, NULL, err, errlen);
+	if (!ret)
+		ret = host_check(d, next, err, errlen);
 	if (ret)
 		return ret;
 	cg_state_sort(next);
@@ -180,21 +264,54 @@ int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry
 	if (!dc.arr)
 		return -ENOMEM;
 	cg_state_diff(&d->st, next, diff_emit, &dc);
-	if (!dc.n || dry_run)
+	if ((!dc.n && !repair) || dry_run)
 		goto done;
-	next->generation = d->st.generation + 1;
-	ret = cg_state_save(next, d->state_path, err, errlen);
+	if (!dc.n) /* fail-static on the state it has (an interface was missing): nothing to save */
+		goto apply;
+	ret = cg_state_generation_next(&d->st, &next->generation);
 	if (ret) {
+		snprintf(err, errlen,
+			 "generation %llu is the last one: a commit would wrap the counter; "
+			 "nothing was changed",
+			 (unsigned long long)d->st.generation);
+		cgd_log("refused (%s): %s", cause, err);
+		goto done;
+	}
+	if (!d->st_valid)
+		keep_refused(d);
+	ret = cg_state_save(next, d->state_path, err, errlen);
+	if (ret < 0) {
 		next->generation = d->st.generation;
 		cgd_log("refused (%s): %s", cause, err);
 		goto done;
+	}
+	if (ret == CG_STATE_SAVED_UNSYNCED) {
+		snprintf(d->commit_warning, sizeof(d->commit_warning), "%s", err);
+		cgd_log("warning (%s): %s", cause, err);
+		err[0] = '\0';
 	}
 	log_changes(dc.arr, cause);
 	cg_state_free(&d->st);
 	d->st = *next;
 	cg_state_init(next);
-
-	cgd_sync_ifaces(d);
+	d->st_valid = true;
+apply:
+	if (repair) {
+		cgd_log("fail-static ends (%s): was '%s'", cause, d->fail_static);
+		d->fail_static[0] = '\0';
+		if (!d->dp && cgd_dp_start(d)) {
+			cgd_fail_static(d, "saved, but the data plane cannot be opened");
+			snprintf(d->commit_dp_error, sizeof(d->commit_dp_error), "%s",
+				 d->fail_static);
+			goto done;
+		}
+		cgd_drop_stale_links(d);
+	}
+	if (cgd_sync_ifaces(d) && repair) {
+		cgd_fail_static(d, "saved, but an interface cannot be attached (logged above)");
+		snprintf(d->commit_dp_error, sizeof(d->commit_dp_error), "%s", d->fail_static);
+		goto done;
+	}
 	cgd_resolve_all(d);
 	ret = cgd_reconcile(d, cause, rerr, sizeof(rerr));
 	if (written)
@@ -209,8 +326,12 @@ int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry
 			(json_int_t)d->last_rec.keys, "service_keys_removed",
 			(json_int_t)d->last_rec.keys_del, "unready_cells",
 			(json_int_t)d->last_rec.unready);
-	if (ret) /* persisted: the retry timer and the next change finish the job */
-		snprintf(err, errlen, "saved, but the data plane refused it: %s", rerr);
+	if (ret) { /* persisted: the retry timer and the next change finish the job */
+		snprintf(d->commit_dp_error, sizeof(d->commit_dp_error),
+			 "saved, but the data plane refused it: %s", rerr);
+		cgd_log("%s (%s); retrying", d->commit_dp_error, cause);
+		ret = 0;
+	}
 done:
 	if (!ret && changes)
 		*changes = json_incref(dc.arr);
@@ -250,6 +371,10 @@ int cgd_load_state(struct cgd *d, char *err, size_t errlen)
 	}
 	d->st.generation = 1;
 	ret = cg_state_save(&d->st, d->state_path, err, errlen);
+	if (ret == CG_STATE_SAVED_UNSYNCED) {
+		cgd_log("warning: %s", err);
+		ret = 0;
+	}
 	if (!ret)
 		cgd_log("desired state: %s, first start from %s", d->state_path, d->config_path);
 	return ret;

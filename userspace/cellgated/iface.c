@@ -73,3 +73,31 @@ int cgd_sync_ifaces(struct cgd *d)
 	d->nifaces = n;
 	return ret;
 }
+
+void cgd_drop_stale_links(struct cgd *d)
+{
+	char names[CG_MAX_IFACES * 4][IF_NAMESIZE];
+	int n, i, ret;
+	size_t j;
+
+	n = cg_dp_pinned_links(d->dp, names, sizeof(names) / sizeof(names[0]));
+	if (n < 0) {
+		cgd_log("cannot list the links pinned in '%s': %s", d->pin_dir, strerror(-n));
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < d->st.nifaces; j++)
+			if (!strcmp(names[i], d->st.ifaces[j]))
+				break;
+		if (j < d->st.nifaces)
+			continue;
+		ret = cg_dp_unpin_link(d->dp, names[i]);
+		if (ret)
+			cgd_log("cannot remove the stale link pin of '%s': %s", names[i],
+				strerror(-ret));
+		else
+			cgd_log("removed the stale link of '%s' (not in the desired state): "
+				"detached and unpinned",
+				names[i]);
+	}
+}

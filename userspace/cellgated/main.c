@@ -117,6 +117,36 @@ static int lock_pins(const char *pin_dir)
 	return fd;
 }
 
+void cgd_fail_static(struct cgd *d, const char *why)
+{
+	snprintf(d->fail_static, sizeof(d->fail_static), "%s", why);
+	cgd_log("fail-static: %s; the data plane is left exactly as it is (pins adopted, nothing "
+		"reconciled or detached) until 'cellctl config apply FILE' gives a valid state",
+		why);
+}
+
+int cgd_dp_start(struct cgd *d)
+{
+	d->adopted = pins_exist(d->pin_dir);
+	d->dp = cg_dp_open(&(struct cg_dp_opts){ .pin_dir = d->pin_dir,
+						 .conntrack_size = d->st.conntrack_size,
+						 .adopt = d->adopted });
+	if (!d->dp) {
+		if (errno == EPROTO)
+			cgd_log("the maps pinned in '%s' do not match this build; "
+				"'cellgated --teardown' removes them (every flow loses its entry)",
+				d->pin_dir);
+		return -1;
+	}
+	cgd_log("%s the data plane in %s", d->adopted ? "adopted" : "created", d->pin_dir);
+	d->rec = cg_rec_new(d->dp);
+	if (!d->rec) {
+		cgd_log("cannot start: %s", strerror(errno ? errno : ENOMEM));
+		return -1;
+	}
+	return 0;
+}
+
 static int teardown(const char *pin_dir)
 {
 	struct cg_dp_opts opts = { .pin_dir = pin_dir, .adopt = true };
@@ -265,27 +295,20 @@ int main(int argc, char **argv)
 	else if (ret < 0)
 		cgd_log("%s (continuing)", err);
 	ret = 1;
+	d.st_valid = true;
 	if (cgd_load_state(&d, err, sizeof(err))) {
-		cgd_log("%s", err);
-		cgd_log("refusing to start; the data plane is left exactly as it is");
-		return 1;
+		cgd_fail_static(&d, err);
+		cg_state_free(&d.st);
+		cg_state_init(&d.st);
+		d.st_valid = false;
 	}
 
-	d.adopted = pins_exist(d.pin_dir);
-	d.dp = cg_dp_open(&(struct cg_dp_opts){
-		.pin_dir = d.pin_dir, .conntrack_size = d.st.conntrack_size, .adopt = d.adopted });
-	if (!d.dp) {
-		if (errno == EPROTO)
-			cgd_log("the maps pinned in '%s' do not match this build; "
-				"'cellgated --teardown' removes them (every flow loses its entry)",
-				d.pin_dir);
+	/* fail-static without pins: nothing to adopt, and nothing is created until a repair */
+	if ((d.st_valid || pins_exist(d.pin_dir)) && cgd_dp_start(&d))
 		goto out;
-	}
-	cgd_log("%s the data plane in %s", d.adopted ? "adopted" : "created", d.pin_dir);
-	d.rec = cg_rec_new(d.dp);
 	d.nexthops = calloc(CG_MAX_CELLS, sizeof(*d.nexthops));
 	d.loop = cg_loop_new();
-	if (!d.rec || !d.nexthops || !d.loop) {
+	if (!d.nexthops || !d.loop) {
 		cgd_log("cannot start: %s", strerror(errno ? errno : ENOMEM));
 		goto out;
 	}
@@ -296,16 +319,34 @@ int main(int argc, char **argv)
 	}
 	d.started_ms = cg_loop_now_ms();
 
+	/* every interface must be there before any is touched: else fail-static, as it is */
+	for (size_t i = 0; i < d.st.nifaces && d.st_valid && !d.fail_static[0]; i++)
+		if (!if_nametoindex(d.st.ifaces[i])) {
+			snprintf(err, sizeof(err), "cannot attach to '%s': no such interface",
+				 d.st.ifaces[i]);
+			cgd_fail_static(&d, err);
+		}
+	if (!d.fail_static[0])
+		cgd_drop_stale_links(&d);
 	/* attach first, so next hops can be checked against the served interfaces */
-	for (size_t i = 0; i < d.st.nifaces; i++) {
+	for (size_t i = 0; i < d.st.nifaces && !d.fail_static[0]; i++) {
 		snprintf(d.ifaces[i].name, sizeof(d.ifaces[i].name), "%s", d.st.ifaces[i]);
-		if (cgd_attach_one(&d, &d.ifaces[i], d.xdp_mode >= 0 ? d.xdp_mode : d.st.xdp_mode))
+		ret = cgd_attach_one(&d, &d.ifaces[i],
+				     d.xdp_mode >= 0 ? d.xdp_mode : d.st.xdp_mode);
+		if (ret) {
+			snprintf(err, sizeof(err), "cannot attach to '%s': %s", d.st.ifaces[i],
+				 strerror(-ret));
+			cgd_fail_static(&d, err);
+			break;
+		}
+		d.nifaces = i + 1;
+	}
+	ret = 1;
+	if (!d.fail_static[0]) {
+		cgd_resolve_all(&d);
+		if (cgd_reconcile(&d, d.adopted ? "adopt" : "start", err, sizeof(err)))
 			goto out;
 	}
-	d.nifaces = d.st.nifaces;
-	cgd_resolve_all(&d);
-	if (cgd_reconcile(&d, d.adopted ? "adopt" : "start", err, sizeof(err)))
-		goto out;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -324,8 +365,11 @@ int main(int argc, char **argv)
 		cgd_log("cannot serve '%s': %s", d.sock_path, strerror(errno));
 		goto out;
 	}
-	cgd_log("ready: %zu services, %zu cells, control socket %s", d.st.nservices, d.st.ncells,
-		d.sock_path);
+	if (d.fail_static[0])
+		cgd_log("ready, fail-static: %s; control socket %s", d.fail_static, d.sock_path);
+	else
+		cgd_log("ready: %zu services, %zu cells, control socket %s", d.st.nservices,
+			d.st.ncells, d.sock_path);
 	ret = cg_loop_run(d.loop) ? 1 : 0;
 out:
 	cg_ctl_server_free(d.ctl);

@@ -1059,19 +1059,41 @@ static int parse_section(struct cg_parse *p, const struct cg_section *s, const s
 	return 0;
 }
 
+/* The ids' high-water marks: bookkeeping of the state file, next to its generation. */
+static const struct {
+	const char *key; /* top-level key */
+	size_t off;	 /* offsetof(struct cg_state, ...), a uint32_t */
+	uint32_t max;	 /* ids are below this */
+} id_marks[] = {
+	{ "next_region_id", offsetof(struct cg_state, next_region_id), CG_MAX_REGIONS },
+	{ "next_cell_id", offsetof(struct cg_state, next_cell_id), CG_MAX_CELLS },
+	{ "next_service_id", offsetof(struct cg_state, next_service_id), CG_MAX_SERVICES },
+};
+
 static int parse_root(struct cg_parse *p, const struct cg_ynode *root)
 {
 	static const char *const more[] = {
-		"classes", "regions", "cells", "services", "class_rules", "guard", "shed", NULL,
+		"classes",	"regions",	   "cells", "services",
+		"class_rules",	"guard",	   "shed",  "next_region_id",
+		"next_cell_id", "next_service_id", NULL,
 	};
 	struct cg_obj top = { "", "" };
 	const struct cg_ynode *v;
+	uint64_t mark;
 	size_t i;
 	int ret;
 
 	ret = map_check_obj(p, root, &top, &cg_settings_obj, NULL, "generation", more);
 	if (!ret && (v = map_get(root, "generation")))
 		ret = get_u64(p, &top, "generation", v, 0, UINT64_MAX, &p->st.generation);
+	for (i = 0; i < sizeof(id_marks) / sizeof(id_marks[0]) && !ret; i++) {
+		v = map_get(root, id_marks[i].key);
+		if (!v)
+			continue;
+		ret = get_u64(p, &top, id_marks[i].key, v, 0, id_marks[i].max, &mark);
+		if (!ret)
+			*(uint32_t *)((char *)&p->st + id_marks[i].off) = (uint32_t)mark;
+	}
 	if (!ret)
 		ret = get_fields(p, &top, root, &cg_settings_obj, &p->st, CG_PASS_ALL);
 	for (i = 0; i < CG_NSECTIONS && !ret; i++) {
@@ -1694,6 +1716,15 @@ static int encode(const struct cg_state *st, bool generation, char **buf, size_t
 		snprintf(num, sizeof(num), "%llu", (unsigned long long)st->generation);
 		emit_plain(em, "generation");
 		emit_plain(em, num);
+		for (i = 0; i < sizeof(id_marks) / sizeof(id_marks[0]); i++) {
+			uint32_t mark = *(const uint32_t *)((const char *)st + id_marks[i].off);
+
+			if (!mark)
+				continue;
+			snprintf(num, sizeof(num), "%u", mark);
+			emit_plain(em, id_marks[i].key);
+			emit_plain(em, num);
+		}
 	}
 	emit_fields(em, &cg_settings_obj, st);
 	emit_finish(em);

@@ -27,7 +27,8 @@
 
 #define CG_BPFFS_ROOT "/sys/fs/bpf" /* where bpffs is mounted when it is not */
 #define CG_PROG_PIN   "prog"	    /* pin name of the program in pin_dir */
-#define CG_LINK_PIN   "link_"	    /* pin name prefix of a link: link_<ifname> */
+#define CG_LINK_PIN   "link_"	    /* pin name prefix of a link: link_<ifname, escaped> */
+#define CG_LINK_NAME  CG_DP_LINK_NAME_MAX
 
 /* The per-CPU sums below read values as arrays of __u64, one stride per CPU. */
 _Static_assert(sizeof(struct cg_counter) % 8 == 0, "per-CPU value stride is 8-byte aligned");
@@ -563,6 +564,89 @@ int cg_dp_prog_fd(const struct cg_dp *dp)
 	return dp ? bpf_program__fd(dp->skel->progs.cg_router) : -EINVAL;
 }
 
+void cg_dp_link_pin_name(char *name, size_t len, const char *ifname)
+{
+	size_t o = (size_t)snprintf(name, len, "%s", CG_LINK_PIN);
+
+	for (; *ifname && o + 4 <= len; ifname++) {
+		if (*ifname == '.' || *ifname == '%')
+			o += (size_t)snprintf(name + o, len - o, "%%%02x", (unsigned char)*ifname);
+		else
+			name[o++] = *ifname;
+	}
+	name[o < len ? o : len - 1] = '\0';
+}
+
+/* The interface name a link pin's name stands for (cg_dp_link_pin_name() undone); false if it is not one. */
+static bool dp_link_ifname(const char *name, char ifname[IF_NAMESIZE])
+{
+	size_t o = 0;
+	unsigned int c;
+
+	if (strncmp(name, CG_LINK_PIN, strlen(CG_LINK_PIN)))
+		return false;
+	for (name += strlen(CG_LINK_PIN); *name; name++) {
+		if (o + 1 >= IF_NAMESIZE)
+			return false;
+		if (*name == '%') {
+			if (sscanf(name + 1, "%2x", &c) != 1 || (c != '.' && c != '%'))
+				return false;
+			ifname[o++] = (char)c;
+			name += 2;
+		} else {
+			ifname[o++] = *name;
+		}
+	}
+	ifname[o] = '\0';
+	return o > 0;
+}
+
+int cg_dp_pinned_links(const struct cg_dp *dp, char (*names)[IF_NAMESIZE], size_t max)
+{
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	if (!dp || !dp->pin_dir)
+		return 0;
+	d = opendir(dp->pin_dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d)) && n < max)
+		if (dp_link_ifname(de->d_name, names[n]))
+			n++;
+	closedir(d);
+	return (int)n;
+}
+
+int cg_dp_unpin_link(struct cg_dp *dp, const char *ifname)
+{
+	char name[CG_LINK_NAME], path[PATH_MAX];
+	struct bpf_link_info info;
+	__u32 len = sizeof(info);
+	int fd, err;
+
+	if (!dp || !dp->pin_dir || !ifname)
+		return -EINVAL;
+	cg_dp_link_pin_name(name, sizeof(name), ifname);
+	err = dp_path(path, sizeof(path), dp->pin_dir, name);
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	memset(&info, 0, sizeof(info));
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	if (!err && info.type != BPF_LINK_TYPE_XDP)
+		err = -EEXIST; /* not ours to remove */
+	if (!err)
+		bpf_link_detach(fd); /* a link whose interface is gone is detached already */
+	close(fd);
+	if (!err && unlink(path) && errno != ENOENT)
+		err = -errno;
+	return err;
+}
+
 static struct cg_dp_link *dp_link_find(struct cg_dp *dp, int ifindex)
 {
 	size_t i;
@@ -625,7 +709,7 @@ static int dp_xdp_mode_check(int ifindex, uint32_t xdp_flags)
 int cg_dp_attach(struct cg_dp *dp, int ifindex, uint32_t xdp_flags)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, lopts, .flags = xdp_flags);
-	char ifname[IF_NAMESIZE], name[IF_NAMESIZE + sizeof(CG_LINK_PIN)], path[PATH_MAX];
+	char ifname[IF_NAMESIZE], name[CG_LINK_NAME], path[PATH_MAX];
 	const uint32_t modes = XDP_FLAGS_SKB_MODE | XDP_FLAGS_DRV_MODE;
 	struct cg_dp_link *link, *links;
 	int fd = -1, prog_fd, err = 0;
@@ -643,7 +727,7 @@ int cg_dp_attach(struct cg_dp *dp, int ifindex, uint32_t xdp_flags)
 		return err ? err : bpf_link_update(link->fd, prog_fd, NULL);
 	}
 	if (dp->pin_dir) {
-		snprintf(name, sizeof(name), "%s%s", CG_LINK_PIN, ifname);
+		cg_dp_link_pin_name(name, sizeof(name), ifname);
 		err = dp_path(path, sizeof(path), dp->pin_dir, name);
 		if (err)
 			return err;
@@ -688,7 +772,7 @@ out:
 
 int cg_dp_detach(struct cg_dp *dp, int ifindex)
 {
-	char ifname[IF_NAMESIZE], name[IF_NAMESIZE + sizeof(CG_LINK_PIN)], path[PATH_MAX];
+	char ifname[IF_NAMESIZE], name[CG_LINK_NAME], path[PATH_MAX];
 	struct cg_dp_link *link;
 	int fd, err;
 
@@ -705,7 +789,7 @@ int cg_dp_detach(struct cg_dp *dp, int ifindex)
 		return -ENOENT;
 	if (!if_indextoname((unsigned int)ifindex, ifname))
 		return -ENODEV;
-	snprintf(name, sizeof(name), "%s%s", CG_LINK_PIN, ifname);
+	cg_dp_link_pin_name(name, sizeof(name), ifname);
 	err = dp_path(path, sizeof(path), dp->pin_dir, name);
 	if (err)
 		return err;
@@ -717,6 +801,20 @@ int cg_dp_detach(struct cg_dp *dp, int ifindex)
 	if (unlink(path) && errno != ENOENT && !err)
 		err = -errno;
 	return err;
+}
+
+int cg_dp_conntrack_probe(uint32_t entries)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, mopts, .map_flags = BPF_F_NO_COMMON_LRU);
+	int fd;
+
+	/* the same type, flags, key and value as bpf/maps.h's conntrack */
+	fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "cg_ct_probe", sizeof(struct cg_flow_key),
+			    sizeof(struct cg_conn), entries, &mopts);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
 }
 
 int cg_dp_config_set(struct cg_dp *dp, const struct cg_config *cfg)

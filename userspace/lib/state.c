@@ -295,6 +295,7 @@ struct cg_idkind {
 	size_t stride;	  /* size of one object */
 	size_t id_off;	  /* offsetof(..., id) */
 	uint32_t max;	  /* ids are < max */
+	uint32_t mark;	  /* in: the high-water mark; out: one past the highest id handed out */
 };
 
 static uint32_t obj_id(const void *objs, size_t stride, size_t off, size_t i)
@@ -310,7 +311,7 @@ static const char *obj_name(const void *objs, size_t stride, size_t i)
 	return (const char *)objs + i * stride; /* the name is the first field */
 }
 
-static int assign_kind(const struct cg_idkind *k, uint32_t *ids)
+static int assign_kind(struct cg_idkind *k, uint32_t *ids)
 {
 	uint8_t *owner = NULL;	/* 1: taken in st */
 	uint8_t *inprev = NULL; /* 1: used by an object of prev */
@@ -326,8 +327,11 @@ static int assign_kind(const struct cg_idkind *k, uint32_t *ids)
 	}
 	for (j = 0; j < k->nprev; j++) {
 		pid = obj_id(k->prev, k->stride, k->id_off, j);
-		if (pid < k->max)
+		if (pid < k->max) {
 			inprev[pid] = 1;
+			if (pid >= k->mark)
+				k->mark = pid + 1;
+		}
 	}
 	/* 1. explicit ids */
 	for (i = 0; i < k->n; i++) {
@@ -365,7 +369,7 @@ static int assign_kind(const struct cg_idkind *k, uint32_t *ids)
 		owner[pid] = 1;
 		ids[i] = pid;
 	}
-	/* 3. new objects, in name order: an id nobody used, else a freed one */
+	/* 3. new objects, in name order: past the high-water mark, else an id nobody used, else a freed one */
 	order = cg_sorted_index(k->objs, k->stride, k->n);
 	if (!order) {
 		ret = -ENOMEM;
@@ -375,8 +379,11 @@ static int assign_kind(const struct cg_idkind *k, uint32_t *ids)
 		i = order[j];
 		if (ids[i] != CG_ID_AUTO)
 			continue;
-		for (id = 0; id < k->max && (owner[id] || inprev[id]); id++)
+		for (id = k->mark; id < k->max && owner[id]; id++)
 			;
+		if (id >= k->max)
+			for (id = 0; id < k->max && (owner[id] || inprev[id]); id++)
+				;
 		if (id == k->max)
 			for (id = 0; id < k->max && owner[id]; id++)
 				;
@@ -387,6 +394,9 @@ static int assign_kind(const struct cg_idkind *k, uint32_t *ids)
 		owner[id] = 1;
 		ids[i] = id;
 	}
+	for (i = 0; i < k->n; i++)
+		if (ids[i] < k->max && ids[i] >= k->mark)
+			k->mark = ids[i] + 1;
 out:
 	free(order);
 	free(owner);
@@ -394,9 +404,15 @@ out:
 	return ret;
 }
 
+/* The high-water mark to assign from: the larger of st's own and prev's. */
+static uint32_t id_mark(uint32_t own, uint32_t prev)
+{
+	return own > prev ? own : prev;
+}
+
 int cg_state_assign_ids(struct cg_state *st, const struct cg_state *prev)
 {
-	uint32_t *rid = NULL, *cid = NULL, *sid = NULL;
+	uint32_t *rid = NULL, *cid = NULL, *sid = NULL, rmark, cmark;
 	struct cg_idkind k;
 	size_t i;
 	int ret;
@@ -415,30 +431,38 @@ int cg_state_assign_ids(struct cg_state *st, const struct cg_state *prev)
 				prev ? prev->nregions : 0,
 				sizeof(*st->regions),
 				offsetof(struct cg_region_cfg, id),
-				CG_MAX_REGIONS };
+				CG_MAX_REGIONS,
+				id_mark(st->next_region_id, prev ? prev->next_region_id : 0) };
 	ret = assign_kind(&k, rid);
 	if (ret)
 		goto out;
+	rmark = k.mark;
 	k = (struct cg_idkind){ st->cells,
 				st->ncells,
 				prev ? prev->cells : NULL,
 				prev ? prev->ncells : 0,
 				sizeof(*st->cells),
 				offsetof(struct cg_cell_cfg, id),
-				CG_MAX_CELLS };
+				CG_MAX_CELLS,
+				id_mark(st->next_cell_id, prev ? prev->next_cell_id : 0) };
 	ret = assign_kind(&k, cid);
 	if (ret)
 		goto out;
+	cmark = k.mark;
 	k = (struct cg_idkind){ st->services,
 				st->nservices,
 				prev ? prev->services : NULL,
 				prev ? prev->nservices : 0,
 				sizeof(*st->services),
 				offsetof(struct cg_service_cfg, id),
-				CG_MAX_SERVICES };
+				CG_MAX_SERVICES,
+				id_mark(st->next_service_id, prev ? prev->next_service_id : 0) };
 	ret = assign_kind(&k, sid);
 	if (ret)
 		goto out;
+	st->next_region_id = rmark;
+	st->next_cell_id = cmark;
+	st->next_service_id = k.mark;
 
 	for (i = 0; i < st->nregions; i++)
 		st->regions[i].id = rid[i];
@@ -484,4 +508,12 @@ void cg_state_sort(struct cg_state *st)
 			      sizeof(st->services[i].cells[0]), cmp_name_v);
 	if (st->nshed)
 		qsort(st->shed, st->nshed, sizeof(*st->shed), cg_shed_cmp_v);
+}
+
+int cg_state_generation_next(const struct cg_state *cur, uint64_t *next)
+{
+	if (cur->generation == UINT64_MAX)
+		return -EOVERFLOW;
+	*next = cur->generation + 1;
+	return 0;
 }

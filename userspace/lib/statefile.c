@@ -122,8 +122,13 @@ int cg_state_save(const struct cg_state *st, const char *path, char *err, size_t
 	/* the rename is only durable once the directory is on disk */
 	dir = dirname(dircopy);
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd))
-		ret = sys_fail(err, errlen, -errno, "sync directory", dir);
+	if (dfd < 0 || fsync(dfd)) {
+		/* the new file is in place, only its durability is unknown: not a refusal */
+		if (errlen)
+			snprintf(err, errlen, "saved, durability unknown (fsync of %s: %s)", dir,
+				 strerror(errno));
+		ret = CG_STATE_SAVED_UNSYNCED;
+	}
 out:
 	if (fd >= 0)
 		close(fd);
