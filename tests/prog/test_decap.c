@@ -19,6 +19,7 @@
 
 #include "cellgate/abi/consts.h"
 #include "cellgate/abi/hash.h"
+#include "testseed.h"
 #include "cellgate/abi/structs.h"
 #include "decap.skel.h"
 
@@ -571,7 +572,7 @@ static uint32_t hash_of(const struct tpkt *inner)
 	struct cg_flow_key key;
 
 	assert_int_equal(tpkt_flow_key(inner, &key), 0);
-	return cg_flow_hash(&key, CG_HASH_SEED_CELL);
+	return cg_flow_hash(&key, CG_TEST_SEED_CELL);
 }
 
 /* The router's frame for inner under e, with the flow hash the router would use. */

@@ -54,6 +54,8 @@ struct cgd {
 	bool rec_failed;	       /* the last reconcile failed: the retry timer tries again */
 	int expiry_id;		       /* timer of the next shed level expiry, -1 if none */
 	struct cg_rec_report last_rec; /* what the last reconcile wrote */
+	uint32_t seed_cell;	       /* flow hash seeds from the hash key (--hash-key) */
+	uint32_t seed_admit;
 };
 
 /* cgd_log - one line to stderr (journald adds time and unit), printf-style. */
