@@ -85,8 +85,8 @@ int cg_hash_key_load(const char *path, struct cg_hash_key *key, char *err, size_
 	}
 	if (sb.st_mode & 077) {
 		ret = -EPERM;
-		snprintf(err, errlen, "hash key '%s' has mode %04o: group or others can read it "
-			 "(chmod 600)", path, (unsigned int)(sb.st_mode & 07777));
+		snprintf(err, errlen, "hash key '%s' has mode %04o: group or others can read it",
+			 path, (unsigned int)(sb.st_mode & 07777));
 		goto out;
 	}
 	while (n < sizeof(buf)) {
@@ -248,9 +248,9 @@ void cg_hash_key_fingerprint(const struct cg_hash_key *key, char out[CG_HASH_KEY
 	size_t i;
 
 	for (i = 0; i < CG_HASH_KEY_LEN / 8; i++) {
-		uint64_t w = (uint64_t)key_word(key, 2 * i) | (uint64_t)key_word(key, 2 * i + 1) << 32;
+		uint64_t lo = key_word(key, 2 * i), hi = key_word(key, 2 * i + 1);
 
-		h = mix64(h ^ mix64(w + i));
+		h = mix64(h ^ mix64((hi << 32 | lo) + i));
 	}
 	snprintf(out, CG_HASH_KEY_FP, "%016" PRIx64, h);
 }
