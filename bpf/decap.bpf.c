@@ -42,13 +42,13 @@
 /*
  * The packet path, in the order it runs (cg_decap() at the bottom):
  *
- *   outer -> gue -> local -> bounds -> inner -> ecn -> strip -> count
+ *   outer -> gue -> local -> source -> bounds -> inner -> ecn -> strip -> count
  *
  * Each step takes the packet's struct cg_decap_ctx and returns an XDP
  * verdict (the reason in ctx->stat, through cg_decap_verdict()) or
  * CG_CONTINUE; a step that does not apply to the packet returns CG_CONTINUE
  * at once. Up to local the packet may still be someone else's: those steps
- * pass. From bounds on it is a tunnel packet for this host: those steps drop.
+ * pass. From source on it is a tunnel packet for this host: those steps drop.
  * Whatever the verdict, the packet is counted once, by cg_decap_count() at
  * the single exit.
  */
@@ -69,6 +69,22 @@ struct {
 	__type(key, struct cg_decap_addr);
 	__type(value, __u8);
 } local_addrs SEC(".maps");
+
+#define CG_DECAP_MAX_SOURCES 256 /* load balancers of a fleet, IPv4 and IPv6 */
+
+/*
+ * Outer sources tunnel packets are accepted from: the load balancers' own
+ * addresses (their settings.src4 / src6); value unused. Filled by whatever
+ * loads the program (the lab: scripts/lab.sh, bpftool). Empty: every tunnel
+ * packet is dropped (drop_source), so a host that forgot to fill it is
+ * closed, not open to anyone who can reach it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CG_DECAP_MAX_SOURCES);
+	__type(key, struct cg_decap_addr);
+	__type(value, __u8);
+} lb_sources SEC(".maps");
 
 /* Packets and bytes (frame as received) per enum cg_decap_stat. */
 struct {
@@ -91,6 +107,7 @@ struct cg_decap_ctx {
 	struct cg_cursor cur;	  /* the next header: past the outer IP (outer), past UDP (gue) */
 	void *inner;		  /* the inner IP header (bounds; unchecked until inner) */
 	struct cg_decap_addr dst; /* outer destination, the local_addrs key (outer) */
+	struct cg_decap_addr src; /* outer source, the lb_sources key (outer) */
 	__u32 len;		  /* frame bytes as received (entry) */
 	__u32 outer_end;	  /* offset just past the outer datagram: padding follows (outer) */
 	__u32 udp_off;		  /* offset of the GUE UDP header (gue) */
@@ -134,6 +151,7 @@ static __always_inline int cg_decap_step_outer(struct cg_decap_ctx *c)
 
 	c->cur.pos = c->data;
 	__builtin_memset(&c->dst, 0, sizeof(c->dst));
+	__builtin_memset(&c->src, 0, sizeof(c->src));
 	proto = cg_parse_l2(&c->cur, c->end, &nvlan);
 	if (proto == CG_ETH_P_IP) {
 		proto = cg_parse_ipv4(&c->cur, c->end, &ip);
@@ -146,6 +164,8 @@ static __always_inline int cg_decap_step_outer(struct cg_decap_ctx *c)
 		c->tunnel = CG_DECAP_STAT_IPIP4;
 		c->dst.addr[0] = ip->daddr;
 		c->dst.family = CG_AF_INET;
+		c->src.addr[0] = ip->saddr;
+		c->src.family = CG_AF_INET;
 	} else if (proto == CG_ETH_P_IPV6) {
 		/* -2, a chain longer than the parser walks, is passed like any stranger */
 		proto = cg_parse_ipv6(&c->cur, c->end, &ip6, &frag);
@@ -158,6 +178,8 @@ static __always_inline int cg_decap_step_outer(struct cg_decap_ctx *c)
 		c->tunnel = CG_DECAP_STAT_IPIP6;
 		cg_copy_addr(c->dst.addr, ip6->daddr.in6_u.u6_addr32);
 		c->dst.family = CG_AF_INET6;
+		cg_copy_addr(c->src.addr, ip6->saddr.in6_u.u6_addr32);
+		c->src.family = CG_AF_INET6;
 	} else {
 		return cg_decap_verdict(c, CG_DECAP_STAT_PASS);
 	}
@@ -187,6 +209,18 @@ static __always_inline int cg_decap_step_local(struct cg_decap_ctx *c)
 {
 	if (match_local && !bpf_map_lookup_elem(&local_addrs, &c->dst))
 		return cg_decap_verdict(c, CG_DECAP_STAT_PASS_NOT_LOCAL);
+	return CG_CONTINUE;
+}
+
+/*
+ * Source: a tunnel packet for this host must come from a load balancer (its
+ * outer source in lb_sources), else it is dropped: whoever else can reach the
+ * host would otherwise bypass the LB (its shedding, guard and ceilings).
+ */
+static __always_inline int cg_decap_step_source(struct cg_decap_ctx *c)
+{
+	if (!bpf_map_lookup_elem(&lb_sources, &c->src))
+		return cg_decap_verdict(c, CG_DECAP_STAT_DROP_SOURCE);
 	return CG_CONTINUE;
 }
 
@@ -357,6 +391,8 @@ int cg_decap(struct xdp_md *ctx)
 		act = cg_decap_step_gue(&c);
 	if (act == CG_CONTINUE)
 		act = cg_decap_step_local(&c);
+	if (act == CG_CONTINUE)
+		act = cg_decap_step_source(&c);
 	if (act == CG_CONTINUE)
 		act = cg_decap_step_bounds(&c);
 	if (act == CG_CONTINUE)

@@ -194,7 +194,7 @@ static __always_inline int cg_step_service(struct cg_ctx *c)
 		return XDP_PASS;
 	}
 	c->v.svc = c->svc->id;
-	c->hash = cg_flow_hash(&c->pkt.key, CG_HASH_SEED_CELL);
+	c->hash = cg_flow_hash(&c->pkt.key, c->cfg->seed_cell);
 	return CG_CONTINUE;
 }
 
@@ -384,7 +384,7 @@ static __always_inline int cg_step_admit(struct cg_ctx *c)
 	if (c->conn || c->pkt.icmp_err)
 		return CG_CONTINUE;
 	sh = cg_shed_of(c->v.cell, c->v.class);
-	if (sh && sh->soft && cg_refused(sh->soft, cg_flow_hash(&c->pkt.key, CG_HASH_SEED_ADMIT))) {
+	if (sh && sh->soft && cg_refused(sh->soft, cg_flow_hash(&c->pkt.key, c->cfg->seed_admit))) {
 		c->v.stat = CG_STAT_DROP_SHED;
 		return XDP_DROP;
 	}
@@ -459,7 +459,7 @@ static __always_inline int cg_step_police(struct cg_ctx *c)
 	if (c->cfg->flags & CG_CFG_F_HARD) {
 		sh = cg_shed_of(c->v.cell, c->v.class);
 		if (sh && sh->hard &&
-		    cg_refused(sh->hard, cg_flow_hash(&c->pkt.key, CG_HASH_SEED_ADMIT))) {
+		    cg_refused(sh->hard, cg_flow_hash(&c->pkt.key, c->cfg->seed_admit))) {
 			c->v.stat = CG_STAT_DROP_SHED_HARD;
 			return XDP_DROP;
 		}

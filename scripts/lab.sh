@@ -259,6 +259,8 @@ cmd_up() {
 		ip -n "$n" addr add "$VIP4/32" dev lo
 		ip -n "$n" addr add "$VIP6/128" dev lo nodad
 		ip -n "$n" link set dev "$HOST_IF" xdp obj "$DECAP_OBJ" sec xdp
+		# decap takes tunnel packets only from the LB's own (outer source) addresses
+		decap_allow "$n" "$HOST_IF" "$(host_v4 lb)" "$(host_v6 lb)"
 		start_cellsrv "$c"
 	done
 
@@ -408,6 +410,51 @@ cmd_status() {
 	done
 	echo "namespaces present: $(lab_namespaces | wc -l)"
 	[ -e "$PIN_DIR" ] && echo "pins: $PIN_DIR" || echo "pins: none"
+}
+
+# addr_key ADDR: the lb_sources key (struct cg_decap_addr: 16 address bytes,
+# the CG_AF_* family, 3 bytes of padding) of an address, as bpftool hex bytes
+addr_key() {
+	local a=$1 g v i n h=() t=() groups=()
+	if [[ $a == *.* ]]; then
+		IFS=. read -r -a g <<<"$a"
+		printf '%02x %02x %02x %02x ' "${g[@]}"
+		printf '00 %.0s' {1..12}
+		echo "04 00 00 00"
+		return
+	fi
+	IFS=: read -r -a h <<<"${a%%::*}"
+	[[ $a == *::* ]] && IFS=: read -r -a t <<<"${a#*::}"
+	n=$((8 - ${#h[@]} - ${#t[@]}))
+	groups=("${h[@]}")
+	for ((i = 0; i < n; i++)); do groups+=(0); done
+	groups+=("${t[@]}")
+	for g in "${groups[@]}"; do
+		v=$((16#${g:-0}))
+		printf '%02x %02x ' $((v >> 8)) $((v & 255))
+	done
+	echo "06 00 00 00"
+}
+
+# decap_allow NS DEV ADDR...: each ADDR into lb_sources of the decap program on DEV
+# (the program drops tunnel packets from any other outer source, all of them if empty)
+decap_allow() {
+	local n=$1 dev=$2 id map=, m a
+	shift 2
+	id=$(xdp_of "$n" "$dev")
+	[ "$id" != - ] || die "no XDP program on $dev in $n"
+	for m in $(bpftool -j prog show id "${id#xdp:}" | jq -r '.map_ids[]'); do
+		if [ "$(bpftool -j map show id "$m" | jq -r .name)" = lb_sources ]; then
+			map=$m
+			break
+		fi
+	done
+	[ "$map" != , ] || die "the program on $dev in $n has no lb_sources map"
+	for a in "$@"; do
+		# shellcheck disable=SC2046 # one word per byte
+		bpftool map update id "$map" key hex $(addr_key "$a") value hex 01 ||
+			die "cannot allow $a in lb_sources on $dev in $n"
+	done
 }
 
 # xdp_of NS DEV: the id of the XDP program on DEV, or "-"

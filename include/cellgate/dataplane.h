@@ -292,7 +292,8 @@ int cg_dp_conn_lookup(struct cg_dp *dp, const struct cg_flow_key *key, struct cg
 
 /*
  * cg_dp_conn_set - pin a flow to a cell (restoring state, tests); the
- * entry's hash is computed from key, whatever conn->hash says.
+ * entry's hash is computed from key with the settings' seed_cell (set the
+ * settings first), whatever conn->hash says.
  * -ERANGE if conn->cell >= CG_MAX_CELLS or conn->service >= CG_MAX_SERVICES.
  */
 int cg_dp_conn_set(struct cg_dp *dp, const struct cg_flow_key *key, const struct cg_conn *conn);

@@ -65,6 +65,12 @@ unsigned int cg_rec_writes(const struct cg_rec_report *rep);
  */
 struct cg_rec *cg_rec_new(struct cg_dp *dp);
 
+/*
+ * cg_rec_set_seeds - the flow hash seeds the settings entry gets from the next
+ * apply on (cg_hash_key_seeds() of the deployment's key); 0 and 0 until set.
+ */
+void cg_rec_set_seeds(struct cg_rec *rec, uint32_t cell, uint32_t admit);
+
 /* cg_rec_free - release; the maps are not touched. NULL is a no-op. */
 void cg_rec_free(struct cg_rec *rec);
 

@@ -18,6 +18,7 @@
 #include "cellgate/abi/consts.h"
 #include "cellgate/dataplane.h"
 #include "cellgate/abi/hash.h"
+#include "testseed.h"
 #include "cellgate/maglev.h"
 #include "cellgate/abi/structs.h"
 #include "pkt.h"
@@ -419,6 +420,8 @@ static int fp_configure(struct fp *fp)
 	if (inet_pton(AF_INET, SRC4, &cfg.src4) != 1 || addr_parse(6, SRC6, cfg.src6))
 		return -EINVAL;
 	cfg.mtu = MTU;
+	cfg.seed_cell = CG_TEST_SEED_CELL;
+	cfg.seed_admit = CG_TEST_SEED_ADMIT;
 	err = cg_dp_config_set(fp->dp, &cfg);
 	if (err)
 		return err;
@@ -488,7 +491,7 @@ static int fp_cell_index(const struct fp *fp, uint32_t id)
 /* The cell (index) the service's table names for a flow, as the router computes it. */
 static int fp_table_pick(const struct fp *fp, int svc, const struct cg_flow_key *key)
 {
-	uint32_t h = cg_flow_hash(key, CG_HASH_SEED_CELL);
+	uint32_t h = cg_flow_hash(key, CG_TEST_SEED_CELL);
 
 	return fp_cell_index(fp, fp->slots[svc][h % TABLE_SIZE]);
 }
@@ -614,7 +617,7 @@ static int fp_expect(const struct fp *fp, const struct fp_frame *f, uint32_t ver
 	e.outer_dst = c->gw;
 	e.gue = c->encap == CG_ENCAP_GUE;
 	e.gue_dport = c->gue_port;
-	e.flow_hash = cg_flow_hash(&key, CG_HASH_SEED_CELL);
+	e.flow_hash = cg_flow_hash(&key, CG_TEST_SEED_CELL);
 	memcpy(e.dmac, c->mac, 6);
 	memcpy(e.smac, lb_mac, 6);
 	e.vlan_tci = c->vlan;

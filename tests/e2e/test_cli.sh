@@ -408,6 +408,28 @@ test_config_dump() {
 	check config_dump_json eval '[ $rc -eq 0 ] && [ "$(jq -r .text "$TMP/out")" = "$(cat "$TMP/dump.yaml")" ]'
 }
 
+# The hash key cellgated generated in the state directory: 0600, and shown nowhere (only its
+# fingerprint is logged); a key others can read is refused in one line, nothing changed.
+test_hash_key_never_shown() {
+	local key pin2=/sys/fs/bpf/cgcli-key-$$
+	key=$(tr -d '\n' <"$STATE/hash.key" 2>/dev/null)
+	check hash_key_generated_0600 eval '[ "$(stat -c %a "$STATE/hash.key")" = 600 ] && [ ${#key} -eq 64 ]'
+	check hash_key_fingerprint_logged grep -q "generated a hash key in .*(fingerprint [0-9a-f]\{16\})" "$TMP/cellgated.log"
+	run config dump
+	check config_dump_hides_hash_key eval '[ $rc -eq 0 ] && [ -n "$key" ] && ! grep -qi -- "$key" "$TMP/out"'
+	run -j status
+	check status_hides_hash_key eval '[ $rc -eq 0 ] && ! grep -qi -- "$key" "$TMP/out"'
+	check state_and_log_hide_hash_key eval '! grep -qi -- "$key" "$STATE/state.yaml" "$TMP/cellgated.log"'
+	printf '%s\n' "$key" >"$TMP/open.key"
+	chmod 644 "$TMP/open.key"
+	in_cli_lb "$CELLGATED" --hash-key "$TMP/open.key" -c "$TMP/cfg.yaml" -d "$TMP/state2" \
+		-p "$pin2" -s "$TMP/ctl2.sock" >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+	check hash_key_open_mode_refused eval '[ $rc -ne 0 ] && [ "$(err_lines)" -eq 1 ] &&
+		grep -q "hash key .*open.key. has mode 0644" "$TMP/err" && [ ! -e "$pin2" ] &&
+		! grep -qi -- "$key" "$TMP/err"'
+}
+
 # new.yaml: the next test applies it, the fallback tests try to
 test_config_apply_dry_run() {
 	# the change, made to the dump: use1-b heavier, a new cell euw1-b, dns served by it too
@@ -831,6 +853,7 @@ E2E_TESTS=(
 	test_service_add_del
 	test_config_check
 	test_config_dump
+	test_hash_key_never_shown
 	test_config_apply_dry_run
 	test_config_apply
 	test_bad_input

@@ -14,7 +14,7 @@
  * whichcell PIN_DIR STATE_FILE tcp|udp SRC SPORT DST DPORT
  * prints "table=<cell> conntrack=<cell|none>" for the flow SRC:SPORT ->
  * DST:DPORT, read from the pinned maps without changing them (the
- * conntrack lookup does not touch the LRU). Exit 1 on any error.
+ * conntrack lookup does not touch the LRU; the seed is the settings'). Exit 1 on any error.
  */
 
 static const char *cell_name(const struct cg_state *st, uint32_t id)
@@ -46,6 +46,7 @@ int main(int argc, char **argv)
 	struct cg_service_key skey = { 0 };
 	struct cg_flow_key key = { 0 };
 	struct cg_service svc;
+	struct cg_config cfg;
 	struct cg_conn conn;
 	struct cg_state st;
 	struct cg_dp *dp;
@@ -75,14 +76,16 @@ int main(int argc, char **argv)
 	skey.port = key.dport;
 	skey.proto = key.proto;
 	skey.family = key.family;
-	ret = cg_dp_service_get(dp, &skey, &svc);
+	ret = cg_dp_config_get(dp, &cfg);
+	if (!ret)
+		ret = cg_dp_service_get(dp, &skey, &svc);
 	if (!ret)
 		ret = cg_dp_table_read(dp, svc.id, slots, CG_MAX_TABLE_SIZE, &size);
 	if (ret) {
 		fprintf(stderr, "whichcell: no service or table for that flow: %s\n", strerror(-ret));
 		return 1;
 	}
-	printf("table=%s ", cell_name(&st, slots[cg_flow_hash(&key, CG_HASH_SEED_CELL) % size]));
+	printf("table=%s ", cell_name(&st, slots[cg_flow_hash(&key, cfg.seed_cell) % size]));
 	if (cg_dp_conn_lookup(dp, &key, &conn) == 0)
 		printf("conntrack=%s\n", cell_name(&st, conn.cell));
 	else

@@ -8,6 +8,7 @@
 
 #include "cellgate/maglev.h"
 #include "rtenv.h"
+#include "testseed.h"
 
 int rtenv_addr(const char *text, uint32_t out[4])
 {
@@ -21,7 +22,9 @@ int rtenv_addr(const char *text, uint32_t out[4])
 
 struct cg_dp *rtenv_open(uint32_t conntrack_size, const char *src4, const char *src6, uint32_t mtu)
 {
-	struct cg_config cfg = { .mtu = mtu };
+	struct cg_config cfg = { .mtu = mtu,
+				 .seed_cell = CG_TEST_SEED_CELL,
+				 .seed_admit = CG_TEST_SEED_ADMIT };
 	uint32_t a[4];
 	struct cg_dp *dp;
 

@@ -19,6 +19,7 @@
 
 #include "cellgate/abi/consts.h"
 #include "cellgate/abi/hash.h"
+#include "testseed.h"
 #include "cellgate/abi/structs.h"
 #include "decap.skel.h"
 
@@ -45,11 +46,12 @@
 #define ST_DROP_MALFORMED CG_DECAP_STAT_DROP_MALFORMED
 #define ST_DROP_ECN CG_DECAP_STAT_DROP_ECN
 #define ST_DROP_ERROR CG_DECAP_STAT_DROP_ERROR
+#define ST_DROP_SOURCE CG_DECAP_STAT_DROP_SOURCE
 #define ST_MAX CG_DECAP_STAT_MAX
 
 static const char *const stat_names[ST_MAX] = {
 	"ipip4", "ipip6", "gue", "pass", "pass_frag", "pass_not_local",
-	"drop_malformed", "drop_ecn", "drop_error",
+	"drop_malformed", "drop_ecn", "drop_error", "drop_source",
 };
 
 
@@ -57,18 +59,21 @@ static const char *const stat_names[ST_MAX] = {
 enum cfg {
 	CFG_ANY,   /* defaults: GUE on 6080, any outer destination */
 	CFG_LOCAL, /* GUE on 7000, only GW4 and GW6 (local_addrs) */
+	CFG_EMPTY, /* defaults, but lb_sources left empty */
 	CFG_MAX,
 };
 
 #define CFG_LOCAL_GUE_PORT 7000
 
 /* Test addresses: hosts in 198.18.0.0/15, VIPs in 203.0.113.0/24, IPv6 in 2001:db8::/32. */
-#define LB4 "198.18.0.1"
+#define LB4 "198.18.0.1"	 /* the LB: in lb_sources (but in CFG_EMPTY) */
+#define STRANGER4 "198.18.0.66" /* a host that can reach the cell, not an LB */
 #define GW4 "198.18.0.2"    /* the cell host; local in CFG_LOCAL */
 #define OTHER4 "198.18.0.3" /* another host */
 #define CLIENT4 "198.19.0.10"
 #define VIP4 "203.0.113.10"
 #define LB6 "2001:db8:1b::1"
+#define STRANGER6 "2001:db8:66::66"
 #define GW6 "2001:db8:ce11::2"
 #define OTHER6 "2001:db8:ce11::3"
 #define CLIENT6 "2001:db8:c1::10"
@@ -160,8 +165,8 @@ static const struct tpkt plain4_vlan = {
 	.smac = LB_MAC, .dmac = HOST_MAC,
 };
 /* UDP to the GUE port that is not GUE: the port is the tunnel's, so it is dropped */
-static const struct tpkt udp4_gue_port_not_ip = {
-	.family = 4, .src = CLIENT4, .dst = GW4, .proto = IPPROTO_UDP, .sport = 33003,
+static const struct tpkt udp4_gue_port_not_ip = { /* from the LB: it gets past the source step */
+	.family = 4, .src = LB4, .dst = GW4, .proto = IPPROTO_UDP, .sport = 33003,
 	.dport = CG_GUE_DEFAULT_PORT, .payload_len = 28, .smac = LB_MAC, .dmac = HOST_MAC,
 };
 static const struct tpkt plain4_gre = {
@@ -207,6 +212,12 @@ static const struct tencap o4_gue7000 = ENC(4, LB4, GW4, 1, CFG_LOCAL_GUE_PORT, 
 static const struct tencap o6_gue7000 = ENC(6, LB6, GW6, 1, CFG_LOCAL_GUE_PORT, 0);
 static const struct tencap o4_ipip_other = ENC(4, LB4, OTHER4, 0, 0, 0);
 static const struct tencap o6_gue7000_other = ENC(6, LB6, OTHER6, 1, CFG_LOCAL_GUE_PORT, 0);
+static const struct tencap o4_ipip_stranger = ENC(4, STRANGER4, GW4, 0, 0, 0);
+static const struct tencap o6_ipip_stranger = ENC(6, STRANGER6, GW6, 0, 0, 0);
+static const struct tencap o4_gue_stranger = ENC(4, STRANGER4, GW4, 1, CG_GUE_DEFAULT_PORT, 0);
+static const struct tencap o6_gue7000_stranger = ENC(6, STRANGER6, GW6, 1, CFG_LOCAL_GUE_PORT,
+						     0);
+static const struct tencap o4_ipip_stranger_other = ENC(4, STRANGER4, OTHER4, 0, 0, 0);
 
 /* Hand-made outer headers, for what the router never sends; raw is the inner datagram. */
 static const struct tpkt h4_opts = {
@@ -389,6 +400,26 @@ static const struct dcase cases[] = {
 	    XDP_PASS, ST_PASS_NOT_LOCAL),
 	TUN("local_broken_to_other_host_passed", CFG_LOCAL, in4_tcp, o4_ipip_other,
 	    M_OUTER_LONG, XDP_PASS, ST_PASS_NOT_LOCAL),
+
+	/* the outer source: only the load balancers in lb_sources; empty: none */
+	TUN("source_stranger_ipip4_dropped", CFG_ANY, in4_tcp, o4_ipip_stranger, M_NONE, XDP_DROP,
+	    ST_DROP_SOURCE),
+	TUN("source_stranger_ipip6_dropped", CFG_ANY, in6_tcp, o6_ipip_stranger, M_NONE, XDP_DROP,
+	    ST_DROP_SOURCE),
+	TUN("source_stranger_gue4_dropped", CFG_ANY, in4_udp, o4_gue_stranger, M_NONE, XDP_DROP,
+	    ST_DROP_SOURCE),
+	TUN("source_stranger_broken_dropped_as_stranger", CFG_ANY, in4_tcp, o4_ipip_stranger,
+	    M_OUTER_LONG, XDP_DROP, ST_DROP_SOURCE),
+	TUN("source_stranger_to_local_dropped", CFG_LOCAL, in6_udp, o6_gue7000_stranger, M_NONE,
+	    XDP_DROP, ST_DROP_SOURCE),
+	TUN("source_stranger_to_other_host_passed", CFG_LOCAL, in4_tcp, o4_ipip_stranger_other, M_NONE,
+	    XDP_PASS, ST_PASS_NOT_LOCAL),
+	TUN("source_empty_list_drops_the_lb4", CFG_EMPTY, in4_tcp, o4_ipip, M_NONE, XDP_DROP,
+	    ST_DROP_SOURCE),
+	TUN("source_empty_list_drops_the_lb6", CFG_EMPTY, in6_udp, o6_gue, M_NONE, XDP_DROP,
+	    ST_DROP_SOURCE),
+	TUN("source_empty_list_passes_other_traffic", CFG_EMPTY, in4_tcp, o4_gue_other_port,
+	    M_NONE, XDP_PASS, ST_PASS),
 };
 
 /* Truncation sweeps: every length from an Ethernet header to the whole frame minus one. */
@@ -571,7 +602,7 @@ static uint32_t hash_of(const struct tpkt *inner)
 	struct cg_flow_key key;
 
 	assert_int_equal(tpkt_flow_key(inner, &key), 0);
-	return cg_flow_hash(&key, CG_HASH_SEED_CELL);
+	return cg_flow_hash(&key, CG_TEST_SEED_CELL);
 }
 
 /* The router's frame for inner under e, with the flow hash the router would use. */
@@ -620,7 +651,8 @@ static int is_decap(enum cg_decap_stat st)
 
 static int is_drop(enum cg_decap_stat st)
 {
-	return st == ST_DROP_MALFORMED || st == ST_DROP_ECN || st == ST_DROP_ERROR;
+	return st == ST_DROP_MALFORMED || st == ST_DROP_ECN || st == ST_DROP_ERROR ||
+	       st == ST_DROP_SOURCE;
 }
 
 static void run_one(enum cfg cfg, const char *name, const uint8_t *in, size_t in_len,
@@ -757,6 +789,7 @@ static void test_maps_match_test_copies(void **state)
 	assert_int_equal(bpf_map__max_entries(sk->maps.decap_stats), ST_MAX);
 	assert_int_equal(bpf_map__value_size(sk->maps.decap_stats), sizeof(struct cg_counter));
 	assert_int_equal(bpf_map__key_size(sk->maps.local_addrs), sizeof(struct cg_decap_addr));
+	assert_int_equal(bpf_map__key_size(sk->maps.lb_sources), sizeof(struct cg_decap_addr));
 	assert_int_equal(sk->rodata->gue_port, CG_GUE_DEFAULT_PORT);
 	assert_int_equal(sk->rodata->match_local, 0);
 }
@@ -764,15 +797,15 @@ static void test_maps_match_test_copies(void **state)
 /* ------------------------------------------------------------------------- */
 /* Setup. */
 
-static int add_local(struct cg_decap *sk, int family, const char *addr)
+/* Add addr to an address map of sk (local_addrs, lb_sources). */
+static int add_addr(struct bpf_map *map, int family, const char *addr)
 {
 	struct cg_decap_addr key = { .family = family == 4 ? CG_AF_INET : CG_AF_INET6 };
 	uint8_t one = 1;
 
 	if (inet_pton(family == 4 ? AF_INET : AF_INET6, addr, key.addr) != 1)
 		return -EINVAL;
-	return bpf_map__update_elem(sk->maps.local_addrs, &key, sizeof(key), &one, sizeof(one),
-				    BPF_NOEXIST);
+	return bpf_map__update_elem(map, &key, sizeof(key), &one, sizeof(one), BPF_NOEXIST);
 }
 
 static int load(enum cfg cfg)
@@ -789,9 +822,14 @@ static int load(enum cfg cfg)
 	}
 	err = cg_decap__load(sk);
 	if (!err && cfg == CFG_LOCAL) {
-		err = add_local(sk, 4, GW4);
+		err = add_addr(sk->maps.local_addrs, 4, GW4);
 		if (!err)
-			err = add_local(sk, 6, GW6);
+			err = add_addr(sk->maps.local_addrs, 6, GW6);
+	}
+	if (!err && cfg != CFG_EMPTY) {
+		err = add_addr(sk->maps.lb_sources, 4, LB4);
+		if (!err)
+			err = add_addr(sk->maps.lb_sources, 6, LB6);
 	}
 	if (err) {
 		cg_decap__destroy(sk);

@@ -19,6 +19,7 @@
 #include "pkt.h"
 #include "rtenv.h"
 #include "testrun.h"
+#include "testseed.h"
 #include "testskip.h"
 
 /*
@@ -330,7 +331,7 @@ static void test_hostile(void **state)
 
 		assert_int_equal(verdict, XDP_TX);
 		assert_int_equal(tpkt_flow_key(&c->in, &key), 0);
-		e.flow_hash = cg_flow_hash(&key, CG_HASH_SEED_CELL);
+		e.flow_hash = cg_flow_hash(&key, CG_TEST_SEED_CELL);
 		l3_off = tpkt_l3_off(&c->in);
 		/* the outer header: DSCP 0, the inner's ECN bits */
 		n = tpkt_encap(&e, in + l3_off, in_len - l3_off, c->in.tos & 0x03, want,

@@ -15,6 +15,7 @@
 #include "cellgate/abi/consts.h"
 #include "cellgate/dataplane.h"
 #include "cellgate/abi/hash.h"
+#include "testseed.h"
 #include "cellgate/maglev.h"
 #include "cellgate/abi/structs.h"
 #include "pkt.h"
@@ -180,7 +181,7 @@ static uint32_t table_cell(const struct tsvc *s, const struct cg_flow_key *key)
 
 	assert_int_equal(cg_dp_table_read(dp, s->id, slots, CG_DEFAULT_TABLE_SIZE, &size), 0);
 	assert_true(size > 0);
-	return slots[cg_flow_hash(key, CG_HASH_SEED_CELL) % size];
+	return slots[cg_flow_hash(key, CG_TEST_SEED_CELL) % size];
 }
 
 static int setup_all(void **state)
@@ -197,6 +198,8 @@ static int setup_all(void **state)
 	assert_int_equal(inet_pton(AF_INET, SRC4, &cfg.src4), 1);
 	addr_parse(6, SRC6, cfg.src6);
 	cfg.mtu = MTU;
+	cfg.seed_cell = CG_TEST_SEED_CELL;
+	cfg.seed_admit = CG_TEST_SEED_ADMIT;
 	if (cg_dp_config_set(dp, &cfg))
 		return -1;
 	for (size_t i = 0; i < NCELLS; i++)
@@ -289,7 +292,7 @@ static size_t expect_encap(const struct run *r, size_t l3_off, size_t l3_len, ui
 		.outer_dst = tc->gw,
 		.gue = tc->encap == CG_ENCAP_GUE,
 		.gue_dport = tc->gue_port,
-		.flow_hash = cg_flow_hash(key, CG_HASH_SEED_CELL),
+		.flow_hash = cg_flow_hash(key, CG_TEST_SEED_CELL),
 		.dmac = { 0 },
 		.smac = LB_MAC,
 		.vlan_tci = tc->vlan,
@@ -815,6 +818,54 @@ static void test_new_flows_follow_the_live_table(void **state)
 	(void)state;
 }
 
+/* Set the settings' cell seed (the hash key's), keeping the rest. */
+static void set_seed_cell(uint32_t seed)
+{
+	struct cg_config cfg;
+
+	assert_int_equal(cg_dp_config_get(dp, &cfg), 0);
+	cfg.seed_cell = seed;
+	assert_int_equal(cg_dp_config_set(dp, &cfg), 0);
+}
+
+/* The cells of n new flows under seed, their connection entries removed again (n <= 500). */
+static void cells_under_seed(uint32_t seed, uint32_t *got, int n)
+{
+	static uint32_t slots[CG_DEFAULT_TABLE_SIZE];
+	struct cg_flow_key key;
+	uint32_t size = 0;
+
+	set_seed_cell(seed);
+	assert_int_equal(
+		cg_dp_table_read(dp, svcs[S_MULTI_TCP].id, slots, CG_DEFAULT_TABLE_SIZE, &size), 0);
+	for (int i = 0; i < n; i++) {
+		struct tpkt p = multi_flow(700 + i, TH_SYN); /* flows no other test makes */
+
+		assert_int_equal(tpkt_flow_key(&p, &key), 0);
+		got[i] = send_flow(&p);
+		assert_int_equal(got[i], slots[cg_flow_hash(&key, seed) % size]);
+		assert_int_equal(cg_dp_conn_del(dp, &key), 0);
+	}
+}
+
+/* Another hash key picks other cells for the same flows; the same key the same cells. */
+static void test_hash_key_decides_the_cell(void **state)
+{
+	uint32_t a[300], b[300], again[300];
+	int moved = 0;
+
+	restore_multi();
+	cells_under_seed(0x1234567U, a, 300);
+	cells_under_seed(0x89abcdefU, b, 300);
+	cells_under_seed(0x1234567U, again, 300);
+	set_seed_cell(CG_TEST_SEED_CELL);
+	for (int i = 0; i < 300; i++)
+		moved += a[i] != b[i];
+	assert_memory_equal(a, again, sizeof(a));
+	assert_true(moved > 150); /* 5 in 6 with six cells */
+	(void)state;
+}
+
 /* A table swap (a cell added) moves no established flow; new flows use the new table. */
 static void test_conntrack_keeps_flows_across_a_swap(void **state)
 {
@@ -1055,6 +1106,7 @@ int main(void)
 	ADD(test_fits_exactly_is_forwarded);
 	ADD(test_too_big_v4_no_df_is_dropped);
 	ADD(test_new_flows_follow_the_live_table);
+	ADD(test_hash_key_decides_the_cell);
 	ADD(test_conntrack_keeps_flows_across_a_swap);
 	ADD(test_draining_cell_keeps_flows_takes_no_new);
 	ADD(test_down_cell_flows_are_rehashed);

@@ -16,6 +16,7 @@
 
 #include "cellgate/dataplane.h"
 #include "cellgate/abi/hash.h"
+#include "testseed.h"
 #include "pkt.h"
 #include "rtenv.h"
 #include "testrun.h"
@@ -140,7 +141,7 @@ static uint32_t admit_hash(const struct tpkt *p)
 	struct cg_flow_key k;
 
 	assert_int_equal(tpkt_flow_key(p, &k), 0);
-	return cg_flow_hash(&k, CG_HASH_SEED_ADMIT);
+	return cg_flow_hash(&k, CG_TEST_SEED_ADMIT);
 }
 
 static void set_level(uint32_t class, uint32_t soft_ppm, uint32_t hard_ppm)
@@ -223,6 +224,44 @@ static void test_shed_same_flow_same_decision(void **state)
 
 			assert_int_equal(send_pkt(&p), first[i]);
 		}
+	(void)state;
+}
+
+/* The verdicts of n new flows under admission seed seed, their entries removed again. */
+static void verdicts_under_seed(uint32_t seed, uint32_t *got, unsigned int n)
+{
+	uint32_t t = cg_dp_shed_threshold(500000);
+	struct cg_config cfg;
+	struct cg_flow_key k;
+
+	assert_int_equal(cg_dp_config_get(dp, &cfg), 0);
+	cfg.seed_admit = seed;
+	assert_int_equal(cg_dp_config_set(dp, &cfg), 0);
+	for (unsigned int i = 0; i < n; i++) {
+		struct tpkt p = flow(750000 + i, TH_SYN);
+
+		got[i] = send_pkt(&p);
+		assert_int_equal(tpkt_flow_key(&p, &k), 0);
+		assert_int_equal(got[i], cg_flow_hash(&k, seed) < t ? XDP_DROP : XDP_TX);
+		if (got[i] == XDP_TX)
+			assert_int_equal(cg_dp_conn_del(dp, &k), 0);
+	}
+}
+
+/* Another hash key sheds other flows at the same level; the same key the same flows. */
+static void test_shed_hash_key_decides_which_flows(void **state)
+{
+	uint32_t a[400], b[400], again[400], differ = 0;
+
+	set_level(CLASS_DEFAULT, 500000, 0);
+	verdicts_under_seed(0x1234567U, a, 400);
+	verdicts_under_seed(0x89abcdefU, b, 400);
+	verdicts_under_seed(0x1234567U, again, 400);
+	verdicts_under_seed(CG_TEST_SEED_ADMIT, again, 0); /* back to the seed the others assume */
+	for (unsigned int i = 0; i < 400; i++)
+		differ += a[i] != b[i];
+	assert_memory_equal(a, again, sizeof(a));
+	assert_true(differ > 120); /* half of the flows at 50% each, independent */
 	(void)state;
 }
 
@@ -553,6 +592,7 @@ int main(void)
 		cmocka_unit_test_setup(test_shed_fraction_050, reset),
 		cmocka_unit_test_setup(test_shed_fraction_090, reset),
 		cmocka_unit_test_setup(test_shed_same_flow_same_decision, reset),
+		cmocka_unit_test_setup(test_shed_hash_key_decides_which_flows, reset),
 		cmocka_unit_test_setup(test_shed_soft_keeps_established_flows, reset),
 		cmocka_unit_test_setup(test_shed_hard_drops_established, reset),
 		cmocka_unit_test_setup(test_shed_level_is_per_class, reset),

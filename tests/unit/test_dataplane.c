@@ -27,6 +27,7 @@
 
 #include "cellgate/dataplane.h"
 #include "cellgate/abi/hash.h"
+#include "testseed.h"
 #include "testskip.h"
 
 #define BIG 65537     /* CG_DEFAULT_TABLE_SIZE */
@@ -521,16 +522,18 @@ static void test_conn_set_lookup_count_del(void **state)
 	struct cg_flow_key k1 = flow4("198.18.0.1", 1000, "203.0.113.10", 53);
 	struct cg_flow_key k2 = flow4("198.18.0.2", 1000, "203.0.113.10", 53);
 	struct cg_conn c1 = { .cell = 7, .service = 3, .class = 1 }, got;
+	struct cg_config cfg = { .mtu = 1500, .seed_cell = CG_TEST_SEED_CELL };
 	struct cg_conn bad = { .cell = CG_MAX_CELLS };
 	uint64_t n = 0;
 	int i;
 
+	assert_int_equal(cg_dp_config_set(fx->dp, &cfg), 0);
 	assert_int_equal(cg_dp_conn_lookup(fx->dp, &k1, &got), -ENOENT);
 	assert_int_equal(cg_dp_conn_set(fx->dp, &k1, &c1), 0);
 	assert_int_equal(cg_dp_conn_set(fx->dp, &k2, &c1), 0);
 	assert_int_equal(cg_dp_conn_set(fx->dp, &k2, &bad), -ERANGE);
 	assert_int_equal(cg_dp_conn_lookup(fx->dp, &k1, &got), 0);
-	c1.hash = cg_flow_hash(&k1, CG_HASH_SEED_CELL); /* the library fills it in */
+	c1.hash = cg_flow_hash(&k1, CG_TEST_SEED_CELL); /* the library fills it in */
 	assert_memory_equal(&got, &c1, sizeof(got));
 	assert_int_equal(cg_dp_conn_count(fx->dp, &n), 0);
 	assert_int_equal(n, 2);
@@ -683,7 +686,7 @@ static void test_pinned_state_survives_adopt(void **state)
 	struct cg_cell c1 = cell4("198.18.1.1", 0, 1), c2 = cell4("198.18.1.2", 1, 2), got;
 	struct cg_flow_key fk = flow4("198.18.0.1", 1000, "203.0.113.11", 53);
 	struct cg_conn conn = { .cell = 2, .service = 2, .class = 3 }, gconn;
-	struct cg_config cfg = { .mtu = 1400 }, gcfg;
+	struct cg_config cfg = { .mtu = 1400, .seed_cell = CG_TEST_SEED_CELL }, gcfg;
 	uint32_t *t1 = table_random(BIG, 2, 9), t2[7] = { 1, 2, 1, 2, 1, 2, 1 };
 	struct cg_service gs;
 	uint32_t capacity;
@@ -726,7 +729,7 @@ static void test_pinned_state_survives_adopt(void **state)
 	assert_table(fx->dp, 1, t1, BIG);
 	assert_table(fx->dp, 2, t2, 7);
 	assert_int_equal(cg_dp_conn_lookup(fx->dp, &fk, &gconn), 0);
-	conn.hash = cg_flow_hash(&fk, CG_HASH_SEED_CELL);
+	conn.hash = cg_flow_hash(&fk, CG_TEST_SEED_CELL);
 	assert_memory_equal(&gconn, &conn, sizeof(conn));
 	assert_int_equal(cg_dp_conn_count(fx->dp, &n), 0);
 	assert_int_equal(n, 1);

@@ -61,6 +61,8 @@ struct cgd {
 	char commit_dp_error[512]; /* the last commit's "saved, but the data plane refused it" */
 	char fail_static[512]; /* why cellgated is fail-static (data plane left as it is), or "" */
 	bool st_valid;	       /* st is a valid persisted state (false: its load failed) */
+	uint32_t seed_cell;    /* flow hash seeds from the hash key (--hash-key) */
+	uint32_t seed_admit;
 };
 
 /* cgd_log - one line to stderr (journald adds time and unit), printf-style. */

@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "cellgate/config.h"
+#include "cellgate/hashkey.h"
 #include "cellgate/lock.h"
 #include "cellgate/text.h"
 #include "cellgate/view.h"
@@ -58,6 +59,8 @@ static void usage(FILE *f)
 		"  -p, --pin-dir DIR     bpffs directory of the maps and links (default %s)\n"
 		"  -s, --socket PATH     control socket (default %s)\n"
 		"  -m, --xdp-mode MODE   auto, native or generic (default: the config's)\n"
+		"  -k, --hash-key FILE   the fleet's secret flow hash key, mode 0600 (default:\n"
+		"                        STATE_DIR/%s, generated at the first start)\n"
 		"      --check           validate --config and exit\n"
 		"      --teardown        detach from every interface, remove the pins and exit\n"
 		"                        (every flow loses its connection entry)\n"
@@ -65,7 +68,7 @@ static void usage(FILE *f)
 		"  -V, --version         print the version\n"
 		"cellgated keeps the data plane running when it exits (fail-static); a new\n"
 		"cellgated adopts the pinned maps and moves no flow.\n",
-		CG_STATE_DIR, CG_DP_PIN_DIR, CG_CTL_DEFAULT_PATH);
+		CG_STATE_DIR, CG_DP_PIN_DIR, CG_CTL_DEFAULT_PATH, CG_HASH_KEY_FILE);
 }
 
 static bool pins_exist(const char *dir)
@@ -144,6 +147,46 @@ int cgd_dp_start(struct cgd *d)
 		cgd_log("cannot start: %s", strerror(errno ? errno : ENOMEM));
 		return -1;
 	}
+	cg_rec_set_seeds(d->rec, d->seed_cell, d->seed_admit);
+	return 0;
+}
+
+/*
+ * The flow hash seeds from the key at path, or without one from the state
+ * directory's key, generated at the first start. Logs its fingerprint, never
+ * the key; -1 (logged) if the key cannot be had.
+ */
+static int load_hash_key(struct cgd *d, const char *path, const char *state_dir)
+{
+	char own[PATH_MAX], err[PATH_MAX + 128], fp[CG_HASH_KEY_FP];
+	struct cg_hash_key key;
+	bool made = false;
+	int ret;
+
+	if (!path) {
+		snprintf(own, sizeof(own), "%s/%s", state_dir, CG_HASH_KEY_FILE);
+		path = own;
+		ret = cg_hash_key_load(path, &key, err, sizeof(err));
+		if (ret == -ENOENT) {
+			ret = cg_hash_key_create(path, &key, err, sizeof(err));
+			made = !ret;
+		}
+	} else {
+		ret = cg_hash_key_load(path, &key, err, sizeof(err));
+	}
+	if (ret) {
+		cgd_log("%s; refusing to start, nothing was changed", err);
+		return -1;
+	}
+	cg_hash_key_seeds(&key, &d->seed_cell, &d->seed_admit);
+	cg_hash_key_fingerprint(&key, fp);
+	memset(&key, 0, sizeof(key));
+	if (made)
+		cgd_log("generated a hash key in '%s' (fingerprint %s): every LB of a fleet must "
+			"share one key (--hash-key), or their cell choices and shed decisions differ",
+			path, fp);
+	else
+		cgd_log("hash key '%s' (fingerprint %s)", path, fp);
 	return 0;
 }
 
@@ -177,6 +220,7 @@ int main(int argc, char **argv)
 		{ "pin-dir", required_argument, NULL, 'p' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "xdp-mode", required_argument, NULL, 'm' },
+		{ "hash-key", required_argument, NULL, 'k' },
 		{ "check", no_argument, NULL, 'C' },
 		{ "teardown", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
@@ -189,14 +233,14 @@ int main(int argc, char **argv)
 	struct cg_ctl_opts copts = { .server = "cellgated",
 				     .version = CGD_VERSION,
 				     .log = ctl_log };
-	const char *state_dir = CG_STATE_DIR;
+	const char *state_dir = CG_STATE_DIR, *key_path = NULL;
 	bool check = false, do_teardown = false;
 	char err[512];
 	sigset_t mask;
 	char lock_path[PATH_MAX], what[384];
 	int opt, sfd = -1, ret = 1, pin_lock = -1, state_lock = -1;
 
-	while ((opt = getopt_long(argc, argv, "c:d:p:s:m:hV", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:d:p:s:m:k:hV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			d.config_path = optarg;
@@ -209,6 +253,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			d.sock_path = optarg;
+			break;
+		case 'k':
+			key_path = optarg;
 			break;
 		case 'm':
 			if (!strcmp(optarg, "auto"))
@@ -295,6 +342,8 @@ int main(int argc, char **argv)
 	else if (ret < 0)
 		cgd_log("%s (continuing)", err);
 	ret = 1;
+	if (load_hash_key(&d, key_path, state_dir))
+		return 1;
 	d.st_valid = true;
 	if (cgd_load_state(&d, err, sizeof(err))) {
 		cgd_fail_static(&d, err);

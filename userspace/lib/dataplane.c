@@ -1395,15 +1395,20 @@ int cg_dp_conn_lookup(struct cg_dp *dp, const struct cg_flow_key *key, struct cg
 
 int cg_dp_conn_set(struct cg_dp *dp, const struct cg_flow_key *key, const struct cg_conn *conn)
 {
+	struct cg_config cfg;
 	struct cg_conn c;
+	int err;
 
 	if (!dp || !key || !conn)
 		return -EINVAL;
 	if (conn->cell >= CG_MAX_CELLS || conn->service >= CG_MAX_SERVICES)
 		return -ERANGE;
-	/* the entry carries the flow's hash; the caller's value is not trusted */
+	err = cg_dp_config_get(dp, &cfg);
+	if (err)
+		return err;
+	/* the entry carries the flow's hash (the settings' seed); the caller's value is not trusted */
 	c = *conn;
-	c.hash = cg_flow_hash(key, CG_HASH_SEED_CELL);
+	c.hash = cg_flow_hash(key, cfg.seed_cell);
 	return bpf_map_update_elem(bpf_map__fd(dp->skel->maps.conntrack), key, &c, BPF_ANY);
 }
 

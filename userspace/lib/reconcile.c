@@ -32,6 +32,8 @@ struct cg_rec {
 	const struct cg_shed_level *ctl; /* the controller's levels */
 	size_t nctl;
 	struct cg_shed_eff *eff; /* the levels that apply, as of the last apply */
+	uint32_t seed_cell;	 /* settings.seed_cell, from the hash key (cg_rec_set_seeds) */
+	uint32_t seed_admit;	 /* settings.seed_admit */
 };
 
 /* A table to swap in, built for one service. */
@@ -68,6 +70,12 @@ static uint32_t slots_crc(const uint32_t *slots, uint32_t size)
 {
 	return (uint32_t)crc32(crc32(0L, Z_NULL, 0), (const Bytef *)slots,
 			       (uInt)((size_t)size * sizeof(*slots)));
+}
+
+void cg_rec_set_seeds(struct cg_rec *rec, uint32_t cell, uint32_t admit)
+{
+	rec->seed_cell = cell;
+	rec->seed_admit = admit;
 }
 
 struct cg_rec *cg_rec_new(struct cg_dp *dp)
@@ -545,6 +553,8 @@ static void settings_desired(const struct cg_rec *rec, const struct cg_state *st
 	cfg->src4 = st->src4.a[0];
 	memcpy(cfg->src6, st->src6.a, sizeof(cfg->src6));
 	cfg->mtu = st->mtu;
+	cfg->seed_cell = rec->seed_cell;
+	cfg->seed_admit = rec->seed_admit;
 	for (i = 0; i < st->nclasses; i++)
 		if (st->classes[i].packets_per_sec)
 			cfg->flags |= CG_CFG_F_PPS;

@@ -162,11 +162,12 @@ enum cg_decap_stat {
 	CG_DECAP_STAT_DROP_MALFORMED, /* tunnel packet with cut or inconsistent headers */
 	CG_DECAP_STAT_DROP_ECN,	      /* outer CE, inner not ECN-capable (RFC 6040) */
 	CG_DECAP_STAT_DROP_ERROR,     /* a helper failed: should never count */
+	CG_DECAP_STAT_DROP_SOURCE,    /* tunnel packet from an outer source not in lb_sources */
 	CG_DECAP_STAT_MAX,
 };
 
 #define CG_DECAP_STAT_FIRST_DROP CG_DECAP_STAT_DROP_MALFORMED /* the first drop reason */
-#define CG_DECAP_STAT_LAST_DROP	 CG_DECAP_STAT_DROP_ERROR     /* the last drop reason */
+#define CG_DECAP_STAT_LAST_DROP	 CG_DECAP_STAT_DROP_SOURCE    /* the last drop reason */
 /* Is slot s a drop? */
 #define CG_DECAP_STAT_IS_DROP(s) ((s) >= CG_DECAP_STAT_FIRST_DROP && (s) <= CG_DECAP_STAT_LAST_DROP)
 _Static_assert(CG_DECAP_STAT_FIRST_DROP == CG_DECAP_STAT_PASS_NOT_LOCAL + 1,

@@ -10,9 +10,12 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 
-/* Seeds: one per use, so that decisions made from one hash do not correlate. */
-#define CG_HASH_SEED_CELL  0x9e3779b9U /* Maglev slot, GUE source port, IPv6 flow label */
-#define CG_HASH_SEED_ADMIT 0x85ebca6bU /* shedding admission (per-flow) */
+/*
+ * Seeds: one per use, so that decisions made from one hash do not correlate,
+ * and both secret: they come from the deployment's hash key (cg_config
+ * seed_cell, seed_admit; see userspace/lib/hashkey.c), never from a constant
+ * a client could read and choose its ports against.
+ */
 
 static __always_inline __u32 cg_rotl32(__u32 x, int r)
 {

@@ -55,6 +55,8 @@ struct cg_config {
 	__u8 guard_prefix4; /* IPv4 source prefix length the guard counts by, 1..32 */
 	__u8 guard_prefix6; /* IPv6 source prefix length, 1..128 */
 	__u16 pad;
+	__u32 seed_cell; /* flow hash seed: Maglev slot, GUE port, flow label (from the hash key) */
+	__u32 seed_admit; /* flow hash seed of the shed decision (from the hash key) */
 };
 
 /* conntrack key: one flow as the client sent it. */
@@ -74,7 +76,7 @@ struct cg_conn {
 	__u16 service; /* service id, for per-service counters */
 	__u8 class;    /* priority class given at admission */
 	__u8 flags;    /* CG_CONN_F_* */
-	__u32 hash; /* cg_flow_hash(key, CG_HASH_SEED_CELL): GUE port and flow label, not recomputed */
+	__u32 hash; /* cg_flow_hash(key, settings seed_cell): GUE port and flow label, not recomputed */
 };
 
 /* vips array value (one entry): a bit per hash bucket of destination address that is a VIP. */
@@ -189,7 +191,7 @@ struct cg_decap_addr {
 CG_ASSERT_SIZE(cg_service_key, 20);
 CG_ASSERT_SIZE(cg_service, 8);
 CG_ASSERT_SIZE(cg_cell, 32);
-CG_ASSERT_SIZE(cg_config, 40);
+CG_ASSERT_SIZE(cg_config, 48);
 CG_ASSERT_SIZE(cg_flow_key, 40);
 CG_ASSERT_SIZE(cg_conn, 12);
 CG_ASSERT_SIZE(cg_counter, 16);
