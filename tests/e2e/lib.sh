@@ -302,6 +302,25 @@ client_bg() {
 # total FILE FIELD: a field of labclient's total line (ok, fail, reset, moved)
 total() { sed -n "s/^total .*\b$2=\([0-9]*\).*/\1/p" "$1"; }
 
+# traffic_clean WANT FILE...: for each labclient output FILE (tcp.out, udp.out), PASS
+# no_request_lost_no_flow_moved_<file name> if WANT requests were ok and none failed, moved or was
+# reset, FAIL (with the counts and the output's tail) otherwise
+traffic_clean() {
+	local want=$1 f name
+	shift
+	for f; do
+		name=$(basename "$f" .out)
+		if [ "$(total "$f" ok)" = "$want" ] && [ "$(total "$f" fail)" = 0 ] &&
+			[ "$(total "$f" moved)" = 0 ] && [ "$(total "$f" reset)" = 0 ]; then
+			pass "no_request_lost_no_flow_moved_$name"
+		else
+			fail "no_request_lost_no_flow_moved_$name" "ok=$(total "$f" ok) of $want, fail=$(total \
+				"$f" fail) moved=$(total "$f" moved) reset=$(total "$f" reset)"
+			show "$f" 6
+		fi
+	done
+}
+
 # conns FILE: "sport cell" for every connection/flow labclient reported (first cell seen)
 conns() { sed -n 's/^conn=[0-9]* sport=\([0-9]*\) cells=\([^ ,]*\).*/\1 \2/p' "$1"; }
 

@@ -117,18 +117,8 @@ test_no_temp_files_left() {
 
 # the traffic of setup, through every kill: no_request_lost_no_flow_moved_tcp and _udp
 test_no_request_lost_no_flow_moved() {
-	local f name
 	wait "$tcp_pid" "$udp_pid"
-	for f in "$tcp" "$udp"; do
-		name=$(basename "$f" .out)
-		if [ "$(total "$f" ok)" = 6000 ] && [ "$(total "$f" fail)" = 0 ] && [ "$(total "$f" moved)" = 0 ] &&
-			[ "$(total "$f" reset)" = 0 ]; then
-			pass "no_request_lost_no_flow_moved_$name"
-		else
-			fail "no_request_lost_no_flow_moved_$name" "ok=$(total "$f" ok) of 6000 fail=$(total "$f" fail) moved=$(total "$f" moved)"
-			show "$f" 6
-		fi
-	done
+	traffic_clean 6000 "$tcp" "$udp"
 }
 
 E2E_TESTS=(test_kill9_during_applies test_no_temp_files_left test_hot_upgrade test_no_request_lost_no_flow_moved)

@@ -96,18 +96,8 @@ test_restart() {
 
 # the traffic of setup, through all of the above: no_request_lost_no_flow_moved_tcp and _udp
 test_no_request_lost_no_flow_moved() {
-	local f name
 	wait "$tcp_pid" "$udp_pid"
-	for f in "$tcp" "$udp"; do
-		name=$(basename "$f" .out)
-		if [ "$(total "$f" ok)" = 1800 ] && [ "$(total "$f" fail)" = 0 ] && [ "$(total "$f" moved)" = 0 ] &&
-			[ "$(total "$f" reset)" = 0 ]; then
-			pass "no_request_lost_no_flow_moved_$name"
-		else
-			fail "no_request_lost_no_flow_moved_$name" "ok=$(total "$f" ok) of 1800"
-			show "$f" 6
-		fi
-	done
+	traffic_clean 1800 "$tcp" "$udp"
 }
 
 E2E_TESTS=(

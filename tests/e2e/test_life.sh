@@ -18,7 +18,9 @@ setup() {
 	lab_up || return
 	FAULT=$LAB_DIR/fault
 	mkdir -p "$FAULT"
-	GD_WRAP="env LD_PRELOAD=$build_dir/tests/lib/shim_fault.so CG_FAULT_DIR=$FAULT"
+	# a sanitizer build (make test SAN=1) wants its runtime first in the preload list
+	asan=$(ldd "$build_dir/cellgated" 2>/dev/null | awk '/libasan/ {print $3}')
+	GD_WRAP="env LD_PRELOAD=${asan:+$asan:}$build_dir/tests/lib/shim_fault.so CG_FAULT_DIR=$FAULT"
 	gd_start || fail cellgated_start "cellgated did not become ready" || return
 	cell=${LAB_CELLS%% *}
 }
