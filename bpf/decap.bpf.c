@@ -146,13 +146,14 @@ static __always_inline int cg_decap_step_outer(struct cg_decap_ctx *c)
 	struct ipv6hdr *ip6;
 	struct iphdr *ip;
 	__u32 nvlan;
+	__u16 vid;
 	__u8 frag;
 	int proto;
 
 	c->cur.pos = c->data;
 	__builtin_memset(&c->dst, 0, sizeof(c->dst));
 	__builtin_memset(&c->src, 0, sizeof(c->src));
-	proto = cg_parse_l2(&c->cur, c->end, &nvlan);
+	proto = cg_parse_l2(&c->cur, c->end, &nvlan, &vid);
 	if (proto == CG_ETH_P_IP) {
 		proto = cg_parse_ipv4(&c->cur, c->end, &ip);
 		if (proto < 0 || !cg_decap_is_tunnel_proto(proto))

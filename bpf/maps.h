@@ -164,4 +164,17 @@ struct {
 	__type(value, struct cg_guard);
 } guard SEC(".maps");
 
+/*
+ * Per CPU, per enum cg_budget_slot: the token buckets of ICMP errors
+ * forwarded and too-big replies sent (program state, never written by
+ * userspace). A forged flood of either costs the cells and the clients no
+ * more than its budget.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CG_BUDGET_MAX);
+	__type(key, __u32);
+	__type(value, struct cg_budget);
+} budgets SEC(".maps");
+
 #endif /* CG_BPF_MAPS_H */

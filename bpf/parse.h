@@ -85,11 +85,15 @@ struct cg_pkt {
 	__u8 df;		/* 1: the sender forbids fragmentation (IPv4 DF, always for IPv6) */
 	__u8 icmp_err;		/* 1: an ICMP error quoting a packet of flow key */
 	__u8 tcp_flags;		/* byte 13 of the TCP header, 0 otherwise */
-	__u8 pad[3];
+	__u8 pad;
+	__u16 vlan; /* VLAN id (host order) of the outer tag; 0: untagged or priority-tagged */
 };
 
-/* cg_parse_l2 - Ethernet and up to CG_MAX_VLAN_TAGS tags; *nvlan gets their count. */
-static __always_inline int cg_parse_l2(struct cg_cursor *cur, void *end, __u32 *nvlan)
+/*
+ * cg_parse_l2 - Ethernet and up to CG_MAX_VLAN_TAGS tags; *nvlan gets their
+ * count and *vid the VLAN id of the outer one (0 if none).
+ */
+static __always_inline int cg_parse_l2(struct cg_cursor *cur, void *end, __u32 *nvlan, __u16 *vid)
 {
 	struct ethhdr *eth = cur->pos;
 	__u16 proto;
@@ -100,6 +104,7 @@ static __always_inline int cg_parse_l2(struct cg_cursor *cur, void *end, __u32 *
 	proto = bpf_ntohs(eth->h_proto);
 	cur->pos = eth + 1;
 	*nvlan = 0;
+	*vid = 0;
 #pragma unroll
 	for (i = 0; i < CG_MAX_VLAN_TAGS; i++) {
 		struct cg_vlan_hdr *vh = cur->pos;
@@ -109,6 +114,8 @@ static __always_inline int cg_parse_l2(struct cg_cursor *cur, void *end, __u32 *
 		if ((void *)(vh + 1) > end)
 			return -1;
 		proto = bpf_ntohs(vh->proto);
+		if (i == 0)
+			*vid = bpf_ntohs(vh->tci) & 0x0fff;
 		cur->pos = vh + 1;
 		*nvlan = i + 1;
 	}
@@ -421,7 +428,7 @@ static __always_inline int cg_parse_flow(void *data, void *end, struct cg_pkt *p
 	__u32 nvlan;
 	int proto, res;
 
-	proto = cg_parse_l2(&cur, end, &nvlan);
+	proto = cg_parse_l2(&cur, end, &nvlan, &pkt->vlan);
 	if (proto < 0)
 		return CG_PARSE_MALFORMED;
 	pkt->l3_off = cur.pos - data;

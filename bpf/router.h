@@ -14,8 +14,11 @@
  * The packet path, in the order it runs (cg_router_run() at the bottom):
  *
  *   parse -> config -> lookup (anything but a pure SYN) -> established?
- *     no:  service -> classify -> pick -> admit -> lookup (a pure SYN) -> record
- *   -> police -> mtu -> encap -> count
+ *     no:  service -> classify -> pick -> admit -> lookup (a pure SYN)
+ *   -> police -> mtu -> record (not established) -> encap -> count
+ *
+ * A packet refused by any step before record, or too big to forward, costs
+ * no connection entry.
  *
  * Each step takes the packet's struct cg_ctx and returns an XDP verdict (the
  * reason in ctx->v.stat) or CG_CONTINUE; a step that does not apply to the
@@ -52,7 +55,7 @@ struct cg_verdict {
  *             v.cell (CG_NO_ID), v.new_flow and v.retry (0): cg_count reads
  *             them on every path
  *   parse:    pkt, syn, v.stat (its verdicts)
- *   config:   cfg
+ *   config:   cfg (and the VLAN verdict)
  *   lookup:   conn; if it has an entry v.class; if established held, cell,
  *             v.cell, then (not a SYN) v.svc, hash, or (a SYN) v.retry
  *   service:  svc, v.svc, hash
@@ -119,7 +122,11 @@ static __always_inline int cg_step_parse(struct cg_ctx *c)
 	}
 }
 
-/* Config: the settings every later step reads. */
+/*
+ * Config: the settings every later step reads. A frame tagged with a VLAN
+ * other than settings' vlan is not ours to route: the kernel gets it (its
+ * VLAN devices, if any, or a drop). Inner tags (802.1ad) are not checked.
+ */
 static __always_inline int cg_step_config(struct cg_ctx *c)
 {
 	__u32 zero = 0;
@@ -128,6 +135,10 @@ static __always_inline int cg_step_config(struct cg_ctx *c)
 	if (!c->cfg) {
 		c->v.stat = CG_STAT_DROP_ERROR;
 		return XDP_DROP;
+	}
+	if (c->pkt.vlan && c->pkt.vlan != c->cfg->vlan) {
+		c->v.stat = CG_STAT_PASS_VLAN;
+		return XDP_PASS;
 	}
 	return CG_CONTINUE;
 }
@@ -284,16 +295,24 @@ static __always_inline int cg_refused(__u32 t, __u32 h)
 }
 
 /*
- * Take one unit from a token bucket refilled at rate a second up to burst.
- * Tokens are kept in billionths so a refill is one multiplication.
+ * Take one unit from a token bucket refilled at rate (> 0) a second up to
+ * burst. Tokens are kept in billionths so a refill is one multiplication;
+ * a bucket refills at its rate whatever the idle time, so a prefix refused
+ * a second ago gets back a second's worth, not its whole burst.
  * Returns 1 if taken, 0 if the bucket is empty.
  */
 static __always_inline int cg_take(__u64 *tokens, __u64 *last, __u32 rate, __u32 burst, __u64 now)
 {
-	__u64 cap = (__u64)burst * CG_NSEC_PER_SEC, elapsed = now - *last;
+	__u64 cap = (__u64)burst * CG_NSEC_PER_SEC, elapsed = now - *last, room;
 
-	/* a long idle refills the whole bucket; this also bounds the product below */
-	if (elapsed >= CG_NSEC_PER_SEC || *tokens + elapsed * rate >= cap)
+	if (*tokens > cap) /* the burst was lowered */
+		*tokens = cap;
+	room = cap - *tokens;
+	/*
+	 * Under a second, elapsed * rate < 2^62 cannot overflow; a longer idle
+	 * (rare: one division) fills the bucket if the refill covers the room.
+	 */
+	if (elapsed < CG_NSEC_PER_SEC ? elapsed * rate >= room : elapsed >= room / rate)
 		*tokens = cap;
 	else
 		*tokens += elapsed * rate;
@@ -317,37 +336,70 @@ static __always_inline __be32 cg_mask_word(__u32 len, int i)
 }
 
 /*
- * The retry-storm guard: a new-flow bucket per source prefix, shared by the
- * CPUs (two CPUs may both take the last token: the overshoot is at most one
- * flow per CPU per refill). 1: within the prefix's limit.
+ * One level of the retry-storm guard: the new-flow bucket of the source's
+ * len-bit prefix, shared by the CPUs (two CPUs may both take the last token:
+ * the overshoot is at most one flow per CPU per refill). 1: within its limit.
  */
-static __always_inline int cg_guard_admits(const struct cg_pkt *pkt, const struct cg_config *cfg,
-					   __u64 *now)
+static __always_inline int cg_guard_take(const struct cg_pkt *pkt, __u32 len, __u32 rate,
+					 __u32 burst, __u64 now)
 {
-	struct cg_guard_key k = { .family = pkt->key.family };
+	struct cg_guard_key k = { .family = pkt->key.family, .len = len };
 	struct cg_guard *g, fresh = {};
-	__u32 len = pkt->key.family == CG_AF_INET ? cfg->guard_prefix4 : cfg->guard_prefix6;
 	int i;
 
 #pragma unroll
 	for (i = 0; i < 4; i++)
 		k.addr[i] = pkt->key.saddr[i] & cg_mask_word(len, i);
-	if (!*now)
-		*now = bpf_ktime_get_ns();
 	g = bpf_map_lookup_elem(&guard, &k);
 	if (!g) {
 		/* a prefix not seen lately starts with a full bucket, less this flow */
-		if (!cfg->guard_burst)
+		if (!burst)
 			return 0;
-		fresh.tokens = ((__u64)cfg->guard_burst - 1) * CG_NSEC_PER_SEC;
-		fresh.last_ns = *now;
+		fresh.tokens = ((__u64)burst - 1) * CG_NSEC_PER_SEC;
+		fresh.last_ns = now;
 		bpf_map_update_elem(&guard, &k, &fresh, BPF_ANY);
 		return 1;
 	}
-	if (cg_take(&g->tokens, &g->last_ns, cfg->guard_rate, cfg->guard_burst, *now))
+	if (cg_take(&g->tokens, &g->last_ns, rate, burst, now))
 		return 1;
 	g->drops++;
 	return 0;
+}
+
+/*
+ * The retry-storm guard: the source's prefix (/24, /64) and then its
+ * aggregate (/16, /48) must both have a token, so rotating prefixes inside
+ * one aggregate buys no more than the aggregate's limit. 1: admitted.
+ */
+static __always_inline int cg_guard_admits(const struct cg_pkt *pkt, const struct cg_config *cfg,
+					   __u64 *now)
+{
+	int v4 = pkt->key.family == CG_AF_INET;
+
+	if (!*now)
+		*now = bpf_ktime_get_ns();
+	if (!cg_guard_take(pkt, v4 ? cfg->guard_prefix4 : cfg->guard_prefix6, cfg->guard_rate,
+			   cfg->guard_burst, *now))
+		return 0;
+	if (!cfg->agg_rate)
+		return 1;
+	return cg_guard_take(pkt, v4 ? cfg->agg_prefix4 : cfg->agg_prefix6, cfg->agg_rate,
+			     cfg->agg_burst, *now);
+}
+
+/* Take one unit of budget slot (enum cg_budget_slot) at rate a second, this CPU's. 1: taken. */
+static __always_inline int cg_budget(__u32 slot, __u32 rate, __u32 burst, __u64 *now)
+{
+	struct cg_budget *b;
+
+	if (!rate)
+		return 1;
+	b = bpf_map_lookup_elem(&budgets, &slot);
+	if (!b)
+		return 1;
+	if (!*now)
+		*now = bpf_ktime_get_ns();
+	return cg_take(&b->tokens, &b->last_ns, rate, burst, *now);
 }
 
 /*
@@ -375,19 +427,25 @@ static __always_inline int cg_ceiling(__u32 class, int pkt, __u64 *now)
  * Admit a new flow on its cell before it costs a connection entry, cheapest
  * refusal first: the shed level of (cell, class), the source prefix's guard,
  * the class's new-flow ceiling. A flow with an entry (its cell went down) was
- * admitted once and is not refused again; an ICMP error never creates a flow.
+ * admitted once and is not refused again. An ICMP error about a flow this LB
+ * holds no entry for meets the shed level its flow would (a flow refused here
+ * gets no errors either), but not the guard or the new-flow ceiling: it opens
+ * no flow, and its addresses are the sender's choice (the ICMP budget in
+ * police bounds a flood of them).
  */
 static __always_inline int cg_step_admit(struct cg_ctx *c)
 {
 	const struct cg_shed *sh;
 
-	if (c->conn || c->pkt.icmp_err)
+	if (c->conn)
 		return CG_CONTINUE;
 	sh = cg_shed_of(c->v.cell, c->v.class);
 	if (sh && sh->soft && cg_refused(sh->soft, cg_flow_hash(&c->pkt.key, c->cfg->seed_admit))) {
 		c->v.stat = CG_STAT_DROP_SHED;
 		return XDP_DROP;
 	}
+	if (c->pkt.icmp_err)
+		return CG_CONTINUE;
 	if (c->cfg->guard_rate && !cg_guard_admits(&c->pkt, c->cfg, &c->now)) {
 		c->v.stat = CG_STAT_DROP_GUARD;
 		return XDP_DROP;
@@ -401,8 +459,9 @@ static __always_inline int cg_step_admit(struct cg_ctx *c)
 
 /*
  * Record: the flow's connection entry, new or (its cell went down) pointing
- * at the cell just picked. Not for an established flow, nor for an ICMP
- * error, which follows its flow and never creates one.
+ * at the cell just picked, once every check passed (police, mtu). Not for an
+ * established flow, nor for an ICMP error, which follows its flow and never
+ * creates one.
  */
 static __always_inline int cg_step_record(struct cg_ctx *c)
 {
@@ -411,7 +470,7 @@ static __always_inline int cg_step_record(struct cg_ctx *c)
 	if (c->held || c->pkt.icmp_err)
 		return CG_CONTINUE;
 	entry.cell = c->v.cell;
-	entry.service = c->svc->id;
+	entry.service = c->v.svc;
 	entry.class = c->v.class;
 	entry.flags =
 		(c->pkt.frag != CG_FRAG_NONE ? CG_CONN_F_FRAG : 0) | (c->syn ? CG_CONN_F_SYN : 0);
@@ -423,8 +482,8 @@ static __always_inline int cg_step_record(struct cg_ctx *c)
 
 /*
  * The flow part of the path for a packet that is not established: service,
- * classify, pick, admit, then (a pure SYN) the connection table, then the
- * entry. Each step runs once.
+ * classify, pick, admit, then (a pure SYN) the connection table. Each step
+ * runs once; the entry is recorded after police and mtu (cg_router_run).
  */
 static __always_inline int cg_step_flow(struct cg_ctx *c)
 {
@@ -439,23 +498,19 @@ static __always_inline int cg_step_flow(struct cg_ctx *c)
 		act = cg_step_admit(c);
 	if (act == CG_CONTINUE && c->syn)
 		act = cg_step_lookup(c);
-	if (act == CG_CONTINUE)
-		act = cg_step_record(c);
 	return act;
 }
 
 /*
  * Police an admitted flow's packets, checked only when some level or ceiling
  * asks for it (settings flags): the hard shed level of (cell, class) and the
- * class's packet ceiling. Not for an ICMP error about a flow that was not
- * established.
+ * class's packet ceiling; then an ICMP error spends one of the LB's ICMP
+ * budget, established flow or not.
  */
 static __always_inline int cg_step_police(struct cg_ctx *c)
 {
 	const struct cg_shed *sh;
 
-	if (c->pkt.icmp_err && !c->held)
-		return CG_CONTINUE;
 	if (c->cfg->flags & CG_CFG_F_HARD) {
 		sh = cg_shed_of(c->v.cell, c->v.class);
 		if (sh && sh->hard &&
@@ -468,13 +523,19 @@ static __always_inline int cg_step_police(struct cg_ctx *c)
 		c->v.stat = CG_STAT_DROP_CEILING;
 		return XDP_DROP;
 	}
+	if (c->pkt.icmp_err &&
+	    !cg_budget(CG_BUDGET_ICMP, c->cfg->icmp_rate, c->cfg->icmp_burst, &c->now)) {
+		c->v.stat = CG_STAT_DROP_ICMP_RATE;
+		return XDP_DROP;
+	}
 	return CG_CONTINUE;
 }
 
 /*
  * MTU: the datagram with the cell's outer headers must fit settings.mtu. If
  * not, an ICMP too big goes back to the client (DF set, IPv6 always, never
- * about an ICMP error), else the packet is dropped: XDP cannot fragment.
+ * about an ICMP error) within the too-big budget, else the packet is
+ * dropped: XDP cannot fragment.
  */
 static __always_inline int cg_step_mtu(struct cg_ctx *c)
 {
@@ -488,10 +549,16 @@ static __always_inline int cg_step_mtu(struct cg_ctx *c)
 	overhead = cg_encap_overhead(c->cell);
 	if (c->pkt.l3_len + overhead <= mtu)
 		return CG_CONTINUE;
-	if (c->pkt.df && !c->pkt.icmp_err &&
-	    cg_reply_too_big(c->xdp, &c->pkt, mtu - overhead) == 0) {
-		c->v.stat = CG_STAT_ICMP_TOO_BIG;
-		return XDP_TX;
+	if (c->pkt.df && !c->pkt.icmp_err) {
+		if (!cg_budget(CG_BUDGET_TOO_BIG, c->cfg->too_big_rate, c->cfg->too_big_burst,
+			       &c->now)) {
+			c->v.stat = CG_STAT_DROP_TOO_BIG_RATE;
+			return XDP_DROP;
+		}
+		if (cg_reply_too_big(c->xdp, &c->pkt, mtu - overhead) == 0) {
+			c->v.stat = CG_STAT_ICMP_TOO_BIG;
+			return XDP_TX;
+		}
 	}
 	c->v.stat = CG_STAT_DROP_TOO_BIG;
 	return XDP_DROP;
@@ -514,7 +581,8 @@ static __always_inline void cg_count(const struct cg_verdict *v)
 	__u32 stat = v->stat, key;
 	int fwd = stat == CG_STAT_FWD || stat == CG_STAT_FWD_ICMP;
 	int drop = CG_STAT_IS_DROP(stat);
-	int too_big = stat == CG_STAT_ICMP_TOO_BIG || stat == CG_STAT_DROP_TOO_BIG;
+	int too_big = stat == CG_STAT_ICMP_TOO_BIG || stat == CG_STAT_DROP_TOO_BIG ||
+		      stat == CG_STAT_DROP_TOO_BIG_RATE;
 	struct cg_cell_stats *cs;
 	struct cg_svc_stats *ss;
 	struct cg_counter *c;
@@ -587,6 +655,8 @@ static __always_inline int cg_router_run(struct xdp_md *ctx)
 		act = cg_step_police(&c);
 	if (act == CG_CONTINUE)
 		act = cg_step_mtu(&c);
+	if (act == CG_CONTINUE)
+		act = cg_step_record(&c);
 	if (act == CG_CONTINUE)
 		act = cg_step_encap(&c);
 	cg_count(&c.v);

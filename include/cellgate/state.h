@@ -119,6 +119,11 @@ struct cg_guard_cfg {
 	uint8_t ipv6_prefix;	    /* IPv6 sources per /ipv6_prefix, 16..128 */
 	uint32_t new_flows_per_sec; /* per source prefix; 0 = guard off */
 	uint32_t burst;		    /* bucket depth, flows; 0 only when off */
+	uint8_t ipv4_aggregate;	    /* and per /ipv4_aggregate, 8..ipv4_prefix */
+	uint8_t ipv6_aggregate;	    /* and per /ipv6_aggregate, 16..ipv6_prefix */
+	uint32_t
+		aggregate_new_flows_per_sec; /* per aggregate; 0 = CG_GUARD_AGG_FACTOR x the rate */
+	uint32_t aggregate_burst;	     /* its bucket depth; 0 = CG_GUARD_AGG_FACTOR x burst */
 };
 
 /* An operator's shed level for a (cell, class). */
@@ -147,12 +152,17 @@ struct cg_shed_cfg {
 #ifndef CG_MAX_CLASS_RULES
 #define CG_MAX_CLASS_RULES 4096 /* source-prefix class rules, per address family */
 #endif
-#define CG_MAX_DSCP	     63 /* DSCP values are 0..63 */
-#define CG_LEVEL_DECIMALS    6	/* a shed level has at most 6 decimals (ppm) */
-#define CG_GUARD_PREFIX4_MIN 8	/* guard.ipv4_prefix range */
-#define CG_GUARD_PREFIX6_MIN 16 /* guard.ipv6_prefix range (max 128) */
-#define CG_GUARD_PREFIX4_DEF 24 /* guard.ipv4_prefix when not given */
-#define CG_GUARD_PREFIX6_DEF 64 /* guard.ipv6_prefix when not given */
+#define CG_MAX_DSCP	     63	  /* DSCP values are 0..63 */
+#define CG_LEVEL_DECIMALS    6	  /* a shed level has at most 6 decimals (ppm) */
+#define CG_GUARD_PREFIX4_MIN 8	  /* guard.ipv4_prefix range */
+#define CG_GUARD_PREFIX6_MIN 16	  /* guard.ipv6_prefix range (max 128) */
+#define CG_GUARD_PREFIX4_DEF 24	  /* guard.ipv4_prefix when not given */
+#define CG_GUARD_PREFIX6_DEF 64	  /* guard.ipv6_prefix when not given */
+#define CG_GUARD_AGG4_DEF    16	  /* guard.ipv4_aggregate when not given */
+#define CG_GUARD_AGG6_DEF    48	  /* guard.ipv6_aggregate when not given */
+#define CG_GUARD_AGG_FACTOR  16	  /* aggregate limit over a prefix's when not given */
+#define CG_ICMP_RATE_DEF     1000 /* icmp_errors_per_sec and icmp_too_big_per_sec defaults */
+#define CG_MAX_VLAN_ID	     4094 /* 802.1Q ids 1..4094 (0 and 4095 are reserved) */
 #define CG_MAX_SHED	     ((CG_MAX_CELLS + 1) * CG_MAX_CLASSES) /* every (cell or *, class) */
 
 struct cg_state {
@@ -168,6 +178,9 @@ struct cg_state {
 	struct cg_addr src6;	 /* outer IPv6 source (family 0: no IPv6 cells) */
 	uint32_t mtu;		 /* of the path to the cells, 576..9216 */
 	uint32_t conntrack_size; /* connection table entries, at load time only */
+	uint16_t vlan;		 /* VLAN id tagged client frames carry; 0 = untagged only */
+	uint32_t icmp_rate;	 /* ICMP errors forwarded a second, whole LB; 0 = no limit */
+	uint32_t too_big_rate;	 /* ICMP too big replies sent a second, whole LB; 0 = no limit */
 	size_t nregions, ncells, nservices;
 	struct cg_region_cfg *regions;
 	struct cg_cell_cfg *cells;
@@ -185,7 +198,9 @@ struct cg_state {
  * objects or source addresses, xdp_mode auto, mtu CG_DEFAULT_MTU, conntrack
  * CG_DEFAULT_CONNTRACK; the four default classes (0 critical, protected; 1
  * high; 2 normal; 3 sheddable; no ceilings, burst 1), no class rules or shed
- * entries, the guard off with prefixes /24 and /64. Allocates nothing.
+ * entries, the guard off with prefixes /24 and /64 (aggregates /16 and /48),
+ * ICMP errors and too-big replies CG_ICMP_RATE_DEF a second, no VLAN.
+ * Allocates nothing.
  * Whatever *st held is not freed.
  */
 void cg_state_init(struct cg_state *st);

@@ -41,6 +41,7 @@
 #define MAC(last) { 0x02, 0x00, 0x5e, 0x10, 0x00, (last) }
 #define RTR_MAC MAC(0x01) /* the router that hands us client traffic */
 #define LB_MAC MAC(0x02)  /* this LB's interface */
+#define CLIENT_VLAN 42	  /* settings' vlan: client frames tagged with it are routed */
 
 struct tcell {
 	uint32_t id;
@@ -200,6 +201,7 @@ static int setup_all(void **state)
 	cfg.mtu = MTU;
 	cfg.seed_cell = CG_TEST_SEED_CELL;
 	cfg.seed_admit = CG_TEST_SEED_ADMIT;
+	cfg.vlan = CLIENT_VLAN;
 	if (cg_dp_config_set(dp, &cfg))
 		return -1;
 	for (size_t i = 0; i < NCELLS; i++)
@@ -362,8 +364,20 @@ static const struct pcase pcases[] = {
 	  0, X_FWD, CG_STAT_FWD, S_V4_TCP },
 	{ "v6_qinq_tags_removed", IN6(.src = CLIENT6(4), .dst = "2001:db8:f00d::10",
 				      .proto = IPPROTO_UDP, .sport = 2000, .dport = 443,
-				      .nvlan = 2, .vlan_tci = { 7, 42 }, .payload_len = 8),
+				      .nvlan = 2, .vlan_tci = { 42, 7 }, .payload_len = 8),
 	  0, X_FWD, CG_STAT_FWD, S_V6_UDP },
+	{ "v4_vlan_priority_tag_routed", IN4(.src = CLIENT4(4), .dst = "203.0.113.10", .proto = IPPROTO_TCP,
+				     .tcp_flags = TH_ACK, .sport = 2001, .dport = 80, .nvlan = 1,
+				     .vlan_tci = { 0x6000 }),
+	  0, X_FWD, CG_STAT_FWD, S_V4_TCP },
+	{ "v4_vlan_other_id_passes", IN4(.src = CLIENT4(4), .dst = "203.0.113.10", .proto = IPPROTO_TCP,
+				     .tcp_flags = TH_ACK, .sport = 2002, .dport = 80, .nvlan = 1,
+				     .vlan_tci = { 43 }),
+	  0, X_SAME, CG_STAT_PASS_VLAN, S_V4_TCP },
+	{ "v6_qinq_outer_other_id_passes", IN6(.src = CLIENT6(4), .dst = "2001:db8:f00d::10",
+				      .proto = IPPROTO_UDP, .sport = 2003, .dport = 443,
+				      .nvlan = 2, .vlan_tci = { 7, 42 }, .payload_len = 8),
+	  0, X_SAME, CG_STAT_PASS_VLAN, S_V6_UDP },
 	{ "v4_options_12", IN4(.src = CLIENT4(5), .dst = "203.0.113.10", .proto = IPPROTO_TCP, .tcp_flags = TH_ACK,
 			       .sport = 3000, .dport = 80, .ip_opt_len = 12, .payload_len = 20),
 	  0, X_FWD, CG_STAT_FWD, S_V4_TCP },
@@ -701,7 +715,8 @@ static void test_too_big_v4_df_gets_frag_needed(void **state)
 static void test_too_big_v4_vlan_reply_keeps_tag(void **state)
 {
 	struct tpkt in = IN4(.src = CLIENT4(41), .dst = "203.0.113.10", .proto = IPPROTO_UDP,
-			     .sport = 7000, .dport = 53, .df = 1, .nvlan = 1, .vlan_tci = { 9 });
+			     .sport = 7000, .dport = 53, .df = 1, .nvlan = 1,
+			     .vlan_tci = { CLIENT_VLAN });
 
 	check_too_big(&in, MTU - 28 + 1, MTU - 28); /* GUE over IPv4: 28 bytes */
 	(void)state;

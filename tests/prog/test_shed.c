@@ -102,6 +102,9 @@ static int reset(void **state)
 	cg_dp_config_get(dp, &cfg);
 	cfg.flags = 0;
 	cfg.guard_rate = 0;
+	cfg.agg_rate = 0;
+	cfg.icmp_rate = 0;
+	cfg.too_big_rate = 0;
 	cg_dp_config_set(dp, &cfg);
 	cg_dp_guard_forget(dp);
 	(void)state;
@@ -488,6 +491,233 @@ static void test_guard_groups_ipv6_by_prefix(void **state)
 	(void)state;
 }
 
+static double secs_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/*
+ * A prefix that used up its burst gets back its rate's worth after an idle
+ * second and a bit, not its whole burst: a limited prefix does not come back
+ * with a full bucket.
+ */
+static void test_guard_refills_at_its_rate_after_idle(void **state)
+{
+	struct cg_config cfg;
+	struct timespec t0;
+	unsigned int a = 0, again = 0;
+	double secs;
+
+	assert_int_equal(cg_dp_config_get(dp, &cfg), 0);
+	cfg.guard_rate = 2;
+	cfg.guard_burst = 40;
+	cfg.guard_prefix4 = 24;
+	cfg.guard_prefix6 = 64;
+	assert_int_equal(cg_dp_config_set(dp, &cfg), 0);
+	for (unsigned int i = 0; i < 60; i++) {
+		struct tpkt p = flow(1400000 + i, TH_SYN);
+
+		p.src = "198.18.152.9";
+		a += send_pkt(&p) == XDP_TX;
+	}
+	assert_true(a >= 40 && a <= 41);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	usleep(1300 * 1000); /* longer than a second: the old refill gave the whole burst */
+	for (unsigned int i = 0; i < 60; i++) {
+		struct tpkt p = flow(1400100 + i, TH_SYN);
+
+		p.src = "198.18.152.9";
+		again += send_pkt(&p) == XDP_TX;
+	}
+	secs = secs_since(&t0);
+	print_message("guard 2/s burst 40: %u admitted after %.3f s idle\n", again, secs);
+	assert_true(again >= 2 && again <= 1 + (unsigned int)(2 * secs));
+	(void)state;
+}
+
+/*
+ * Rotating /64s inside one /48 buys no more than the /48's limit; another
+ * /48 is untouched.
+ */
+static void test_guard_aggregate_holds_rotating_prefixes(void **state)
+{
+	struct cg_config cfg;
+	struct timespec t0;
+	unsigned int a = 0, b = 0;
+	uint64_t guard0 = stat_of(CG_STAT_DROP_GUARD);
+	double secs;
+
+	assert_int_equal(cg_dp_config_get(dp, &cfg), 0);
+	cfg.guard_rate = 1;
+	cfg.guard_burst = 10;
+	cfg.guard_prefix4 = 24;
+	cfg.guard_prefix6 = 64;
+	cfg.agg_rate = 4;
+	cfg.agg_burst = 50;
+	cfg.agg_prefix4 = 16;
+	cfg.agg_prefix6 = 48;
+	assert_int_equal(cg_dp_config_set(dp, &cfg), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned int i = 0; i < 2000; i++) {
+		struct tpkt p = { .family = 6, .dst = VIP6, .proto = IPPROTO_TCP, .dport = 80,
+				  .tcp_flags = TH_SYN, .sport = (uint16_t)(3000 + i % 50) };
+		char src[64];
+
+		memcpy(p.smac, mac_rtr, 6);
+		memcpy(p.dmac, mac_lb, 6);
+		snprintf(src, sizeof(src), "2001:db8:c2:%x::1", i); /* a new /64 each time */
+		p.src = src;
+		a += send_pkt(&p) == XDP_TX;
+		if (i < 30) {
+			snprintf(src, sizeof(src), "2001:db8:c3:%x::1", i); /* another /48 */
+			b += send_pkt(&p) == XDP_TX;
+		}
+	}
+	secs = secs_since(&t0);
+	print_message("aggregate 4/s burst 50: %u of 2000 /64s of one /48 admitted in %.3f s\n", a,
+		      secs);
+	assert_true(a >= 50 && a <= 51 + (unsigned int)(4 * secs));
+	assert_int_equal(b, 30);
+	assert_int_equal(stat_of(CG_STAT_DROP_GUARD) - guard0, 2000 - a);
+	(void)state;
+}
+
+/* An ICMP error VIP:80 -> client about flow i of 198.18.153.0/24, from a router. */
+static size_t icmp_err_frame(unsigned int i, uint8_t *out, size_t cap)
+{
+	struct tpkt q = flow(1500000 + i, TH_ACK), err = { .family = 4, .src = "198.18.0.254",
+							     .dst = VIP };
+	char client[32];
+
+	snprintf(client, sizeof(client), "198.18.153.%u", 1 + i % 250);
+	q.src = VIP;
+	q.dst = client;
+	q.sport = 80;
+	q.dport = (uint16_t)(20000 + i);
+	memcpy(err.smac, mac_rtr, 6);
+	memcpy(err.dmac, mac_lb, 6);
+	return tpkt_build_icmp_err(&err, 3, 1, 0, &q, 28, out, cap);
+}
+
+static uint32_t send_frame(const uint8_t *in, size_t len)
+{
+	uint8_t out[2048];
+	size_t out_len;
+	uint32_t verdict = 0;
+
+	assert_true(len > 0);
+	assert_int_equal(trun_xdp(prog_fd, in, len, out, sizeof(out), &out_len, &verdict), 0);
+	return verdict;
+}
+
+/*
+ * An ICMP error about a flow without an entry meets its flow's shed level
+ * (a flow refused here gets no errors either), and creates no entry.
+ */
+static void test_icmp_error_meets_the_shed_level(void **state)
+{
+	uint8_t f[256];
+	uint64_t shed0 = stat_of(CG_STAT_DROP_SHED), fwd0 = stat_of(CG_STAT_FWD_ICMP), n;
+
+	assert_int_equal(cg_dp_conn_count(dp, &n), 0);
+	assert_int_equal(send_frame(f, icmp_err_frame(1, f, sizeof(f))), XDP_TX);
+	assert_int_equal(stat_of(CG_STAT_FWD_ICMP) - fwd0, 1);
+	set_level(CLASS_DEFAULT, 1000000, 0);
+	assert_int_equal(send_frame(f, icmp_err_frame(2, f, sizeof(f))), XDP_DROP);
+	assert_int_equal(stat_of(CG_STAT_DROP_SHED) - shed0, 1);
+	set_level(CLASS_DEFAULT, 0, 1000000); /* the hard level, too */
+	assert_int_equal(send_frame(f, icmp_err_frame(3, f, sizeof(f))), XDP_DROP);
+	assert_int_equal(stat_of(CG_STAT_DROP_SHED) - shed0, 1);
+	assert_int_equal(stat_of(CG_STAT_FWD_ICMP) - fwd0, 1);
+	{
+		uint64_t m;
+
+		assert_int_equal(cg_dp_conn_count(dp, &m), 0);
+		assert_int_equal(m, n);
+	}
+	(void)state;
+}
+
+/* ICMP errors, forged or not, reach the cells at no more than the LB's budget. */
+static void test_icmp_errors_over_budget_are_dropped(void **state)
+{
+	struct cg_config cfg;
+	struct timespec t0;
+	uint64_t rate0 = stat_of(CG_STAT_DROP_ICMP_RATE);
+	unsigned int fwd = 0;
+	uint8_t f[256];
+	double secs;
+
+	assert_int_equal(cg_dp_config_get(dp, &cfg), 0);
+	cfg.icmp_rate = 10;
+	cfg.icmp_burst = 10;
+	assert_int_equal(cg_dp_config_set(dp, &cfg), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned int i = 0; i < 500; i++)
+		fwd += send_frame(f, icmp_err_frame(100 + i, f, sizeof(f))) == XDP_TX;
+	secs = secs_since(&t0);
+	print_message("icmp budget 10/s burst 10: %u of 500 errors forwarded in %.3f s\n", fwd,
+		      secs);
+	assert_true(fwd >= 10 && fwd <= 11 + (unsigned int)(10 * secs));
+	assert_int_equal(stat_of(CG_STAT_DROP_ICMP_RATE) - rate0, 500 - fwd);
+	(void)state;
+}
+
+/*
+ * Too-big replies go out at no more than their budget, and an oversized
+ * packet (answered or not) creates no connection entry.
+ */
+static void test_too_big_replies_over_budget_and_no_entry(void **state)
+{
+	struct cg_config cfg;
+	struct timespec t0;
+	uint64_t rate0 = stat_of(CG_STAT_DROP_TOO_BIG_RATE), n0, n1;
+	unsigned int replies = 0;
+	static uint8_t f[2048];
+	double secs;
+
+	assert_int_equal(cg_dp_config_get(dp, &cfg), 0);
+	cfg.too_big_rate = 5;
+	cfg.too_big_burst = 5;
+	assert_int_equal(cg_dp_config_set(dp, &cfg), 0);
+	assert_int_equal(cg_dp_conn_count(dp, &n0), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned int i = 0; i < 200; i++) {
+		struct tpkt p = flow(1600000 + i, 0);
+
+		p.proto = IPPROTO_UDP;
+		p.dport = 53;
+		p.df = 1;
+		p.payload_len = 1472; /* 1500 bytes of IP: no room for the outer header */
+		replies += send_frame(f, tpkt_build(&p, f, sizeof(f))) == XDP_TX;
+	}
+	secs = secs_since(&t0);
+	assert_int_equal(cg_dp_conn_count(dp, &n1), 0);
+	print_message("too-big budget 5/s burst 5: %u of 200 answered in %.3f s, %llu entries\n",
+		      replies, secs, (unsigned long long)(n1 - n0));
+	assert_true(replies >= 5 && replies <= 6 + (unsigned int)(5 * secs));
+	assert_int_equal(stat_of(CG_STAT_DROP_TOO_BIG_RATE) - rate0, 200 - replies);
+	assert_int_equal(n1, n0);
+	(void)state;
+}
+
+/* A new flow dropped by a hard level costs no connection entry. */
+static void test_hard_shed_new_flow_creates_no_entry(void **state)
+{
+	struct tpkt p = flow(1700000, TH_SYN);
+	struct cg_flow_key k;
+	struct cg_conn conn;
+
+	set_level(CLASS_DEFAULT, 0, 1000000);
+	assert_int_equal(send_pkt(&p), XDP_DROP);
+	assert_int_equal(tpkt_flow_key(&p, &k), 0);
+	assert_int_equal(cg_dp_conn_lookup(dp, &k, &conn), -ENOENT);
+	(void)state;
+}
+
 /*
  * Classification: the longest source prefix, else the service default; a DSCP
  * rule may lower that class, never raise it.
@@ -600,6 +830,12 @@ int main(void)
 		cmocka_unit_test_setup(test_ceiling_packets_admits_its_rate, reset),
 		cmocka_unit_test_setup(test_guard_holds_one_prefix_not_another, reset),
 		cmocka_unit_test_setup(test_guard_groups_ipv6_by_prefix, reset),
+		cmocka_unit_test_setup(test_guard_refills_at_its_rate_after_idle, reset),
+		cmocka_unit_test_setup(test_guard_aggregate_holds_rotating_prefixes, reset),
+		cmocka_unit_test_setup(test_icmp_error_meets_the_shed_level, reset),
+		cmocka_unit_test_setup(test_icmp_errors_over_budget_are_dropped, reset),
+		cmocka_unit_test_setup(test_too_big_replies_over_budget_and_no_entry, reset),
+		cmocka_unit_test_setup(test_hard_shed_new_flow_creates_no_entry, reset),
 		cmocka_unit_test_setup(test_classify_precedence, reset),
 		cmocka_unit_test_setup(test_retries_are_counted, reset),
 		cmocka_unit_test_setup(test_drops_counted_by_cell_class_reason, reset),

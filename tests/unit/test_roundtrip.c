@@ -289,6 +289,10 @@ static void test_every_field_type_round_trips(void **unused)
 	st.guard.ipv6_prefix = 128;
 	st.guard.new_flows_per_sec = UINT32_MAX;
 	st.guard.burst = UINT32_MAX;
+	st.guard.ipv4_aggregate = 8;
+	st.guard.aggregate_new_flows_per_sec = UINT32_MAX;
+	st.vlan = CG_MAX_VLAN_ID;
+	st.icmp_rate = 0;
 	st.shed[0].expires = INT64_MAX;
 	st.shed[0].hard = true;
 	st.shed[0].level_ppm = 1;
@@ -299,8 +303,13 @@ static void test_every_field_type_round_trips(void **unused)
 	out = round_trip(&st);
 	assert_non_null(strstr(out, "    capacity: 4294967295\n"));
 	assert_non_null(strstr(out, "    gue_port: 65535\n    weight: " "65535\n    probe_port: 1\n"));
-	assert_non_null(strstr(out, "guard: {ipv4_prefix: 32, ipv6_prefix: 128, "
-				    "new_flows_per_sec: 4294967295, burst: 4294967295}\n"));
+	assert_non_null(strstr(out, "guard:\n    ipv4_prefix: 32\n    ipv6_prefix: 128\n"
+				    "    new_flows_per_sec: 4294967295\n    burst: 4294967295\n"
+				    "    ipv4_aggregate: 8\n    ipv6_aggregate: 48\n"
+				    "    aggregate_new_flows_per_sec: 4294967295\n"
+				    "    aggregate_burst: 0\n"));
+	assert_non_null(strstr(out, "vlan: 4094\nicmp_errors_per_sec: 0\n"
+				    "icmp_too_big_per_sec: 1000\n"));
 	assert_non_null(strstr(out, "    level: 0.000001\n    hard: true\n"
 				    "    expires: 9223372036854775807\n"));
 	assert_non_null(strstr(out, "    level: 1\n    hard: false\n"));

@@ -287,7 +287,8 @@ static void test_state_round_trip_parse_write_parse_is_identical(void **unused)
 	assert_non_null(strstr(t1, "  - {name: eu-west, id: 0, cost: 10}\n"));
 	assert_non_null(strstr(t1, "source: {ipv4: 198.18.0.1, ipv6: \"2001:db8::1\"}\n"));
 	/* shedding: classes by id, rules by kind and address, shed by cell, levels exact */
-	assert_non_null(strstr(t1, "conntrack: 1048576\nclasses:\n  - name: critical\n    id: 0\n"
+	assert_non_null(strstr(t1, "conntrack: 1048576\nvlan: 0\nicmp_errors_per_sec: 1000\n"
+				   "icmp_too_big_per_sec: 1000\nclasses:\n  - name: critical\n    id: 0\n"
 				   "    protected: true\n    new_flows_per_sec: 0\n"
 				   "    packets_per_sec: 0\n    burst: 1\n  - name: high\n"));
 	assert_non_null(strstr(t1, "  - name: sheddable\n    id: 3\n    protected: false\n"
@@ -298,8 +299,10 @@ static void test_state_round_trip_parse_write_parse_is_identical(void **unused)
 				   "  - {prefix: \"2001:db8:0:11::/64\", class: critical}\n"
 				   "  - {dscp: 8, class: sheddable}\n"
 				   "  - {dscp: 46, class: critical}\n"
-				   "guard: {ipv4_prefix: 24, ipv6_prefix: 64, new_flows_per_sec: 100, "
-				   "burst: 200}\nregions:\n"));
+				   "guard:\n    ipv4_prefix: 24\n    ipv6_prefix: 64\n"
+				   "    new_flows_per_sec: 100\n    burst: 200\n    ipv4_aggregate: 16\n"
+				   "    ipv6_aggregate: 48\n    aggregate_new_flows_per_sec: 0\n"
+				   "    aggregate_burst: 0\nregions:\n"));
 	assert_non_null(strstr(t1, "    default_class: 1\n    cells: [euw1-a, euw1-b]\n"));
 	assert_non_null(strstr(t1, "]\nshed:\n  - cell: \"*\"\n    class: sheddable\n"
 				   "    level: 0.1\n    hard: false\n    expires: 0\n    by: ops\n"

@@ -338,6 +338,16 @@ static int check_guard(struct chk *c)
 		ret = cerr(c, at(c, "guard", 0, "burst", -1),
 			   "guard: burst 0 would refuse every new flow (at least 1, or "
 			   "new_flows_per_sec 0 to turn the guard off)");
+	if (!ret && g->ipv4_aggregate > g->ipv4_prefix)
+		ret = cerr(c, at(c, "guard", 0, "ipv4_aggregate", -1),
+			   "guard: ipv4_aggregate /%u is longer than ipv4_prefix /%u (an aggregate "
+			   "holds prefixes)",
+			   g->ipv4_aggregate, g->ipv4_prefix);
+	if (!ret && g->ipv6_aggregate > g->ipv6_prefix)
+		ret = cerr(c, at(c, "guard", 0, "ipv6_aggregate", -1),
+			   "guard: ipv6_aggregate /%u is longer than ipv6_prefix /%u (an aggregate "
+			   "holds prefixes)",
+			   g->ipv6_aggregate, g->ipv6_prefix);
 	return ret;
 }
 

@@ -983,8 +983,8 @@ static const struct cg_section sections[] = {
 	{ "class_rules", "class_rule", &cg_class_rule_obj, 0,
 	  2 * CG_MAX_CLASS_RULES + CG_MAX_DSCP + 1, ST(rules), ST(nrules),
 	  offsetof(struct cg_class_rule_cfg, line), CG_SEC_FLOW, rule_before, NULL, cg_rule_cmp_v },
-	{ "guard", "guard", &cg_guard_obj, 1, 1, ST(guard), 0, 0, CG_SEC_ONE | CG_SEC_FLOW, NULL,
-	  guard_after, NULL },
+	{ "guard", "guard", &cg_guard_obj, 1, 1, ST(guard), 0, 0, CG_SEC_ONE, NULL, guard_after,
+	  NULL },
 	{ "regions", "region", &cg_region_obj, 1, CG_MAX_REGIONS, ST(regions), ST(nregions),
 	  offsetof(struct cg_region_cfg, line), CG_SEC_NAMED | CG_SEC_FLOW | CG_SEC_NEEDED, NULL,
 	  NULL, NULL },
@@ -1632,7 +1632,7 @@ static void emit_section(struct cg_emit *em, const struct cg_section *s)
 
 	emit_plain(em, s->key);
 	if (s->flags & CG_SEC_ONE) {
-		emit_map(em, true);
+		emit_map(em, s->flags & CG_SEC_FLOW);
 		emit_fields(em, s->o, base);
 		emit_map_end(em);
 		return;

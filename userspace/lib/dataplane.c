@@ -72,6 +72,9 @@ static const char *const cg_stat_names[] = {
 	[CG_STAT_DROP_L2_GROUP] = "drop_l2_group",
 	[CG_STAT_DROP_MARTIAN] = "drop_martian",
 	[CG_STAT_DROP_PORT_ZERO] = "drop_port_zero",
+	[CG_STAT_PASS_VLAN] = "pass_vlan",
+	[CG_STAT_DROP_ICMP_RATE] = "drop_icmp_rate",
+	[CG_STAT_DROP_TOO_BIG_RATE] = "drop_too_big_rate",
 };
 _Static_assert(sizeof(cg_stat_names) / sizeof(cg_stat_names[0]) == CG_STAT_MAX,
 	       "cg_stat_names[] must name every enum cg_stat");
@@ -826,6 +829,13 @@ int cg_dp_config_set(struct cg_dp *dp, const struct cg_config *cfg)
 	if (cfg->guard_rate &&
 	    (!cfg->guard_burst || cfg->guard_prefix4 < 1 || cfg->guard_prefix4 > 32 ||
 	     cfg->guard_prefix6 < 1 || cfg->guard_prefix6 > 128))
+		return -EINVAL;
+	if (cfg->agg_rate && (!cfg->guard_rate || !cfg->agg_burst || cfg->agg_prefix4 < 1 ||
+			      cfg->agg_prefix4 > cfg->guard_prefix4 || cfg->agg_prefix6 < 1 ||
+			      cfg->agg_prefix6 > cfg->guard_prefix6))
+		return -EINVAL;
+	if ((cfg->icmp_rate && !cfg->icmp_burst) || (cfg->too_big_rate && !cfg->too_big_burst) ||
+	    cfg->vlan > 4094)
 		return -EINVAL;
 	return bpf_map_update_elem(bpf_map__fd(dp->skel->maps.settings), &zero, cfg, BPF_ANY);
 }

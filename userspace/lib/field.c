@@ -36,6 +36,14 @@ static const struct cg_field settings_fields[] = {
 	{ FK(struct cg_state, conntrack_size, "conntrack", CG_F_U32), .min = CG_MIN_CONNTRACK,
 	  .max = CG_MAX_CONNTRACK, .def = CG_DEFAULT_CONNTRACK,
 	  .doc = "connection table entries, at load time only" },
+	{ F(struct cg_state, vlan, CG_F_U16), .flags = CG_FF_RUNTIME, .max = CG_MAX_VLAN_ID,
+	  .doc = "VLAN id tagged client frames carry; 0 = untagged only" },
+	{ FK(struct cg_state, icmp_rate, "icmp_errors_per_sec", CG_F_U32), .flags = CG_FF_RUNTIME,
+	  .max = UINT32_MAX, .def = CG_ICMP_RATE_DEF,
+	  .doc = "ICMP errors forwarded to cells a second; 0 = no limit" },
+	{ FK(struct cg_state, too_big_rate, "icmp_too_big_per_sec", CG_F_U32),
+	  .flags = CG_FF_RUNTIME, .max = UINT32_MAX, .def = CG_ICMP_RATE_DEF,
+	  .doc = "ICMP too big replies sent a second; 0 = no limit" },
 	{ 0 },
 };
 
@@ -156,6 +164,16 @@ static const struct cg_field guard_fields[] = {
 	  .max = UINT32_MAX, .doc = "new flows per second per source prefix; 0 = off" },
 	{ F(struct cg_guard_cfg, burst, CG_F_U32), .flags = CG_FF_RUNTIME, .max = UINT32_MAX,
 	  .doc = "bucket depth in flows; default twice the rate" },
+	{ F(struct cg_guard_cfg, ipv4_aggregate, CG_F_U8), .flags = CG_FF_RUNTIME,
+	  .min = CG_GUARD_PREFIX4_MIN, .max = 32, .def = CG_GUARD_AGG4_DEF,
+	  .doc = "and per /ipv4_aggregate, at most ipv4_prefix" },
+	{ F(struct cg_guard_cfg, ipv6_aggregate, CG_F_U8), .flags = CG_FF_RUNTIME,
+	  .min = CG_GUARD_PREFIX6_MIN, .max = 128, .def = CG_GUARD_AGG6_DEF,
+	  .doc = "and per /ipv6_aggregate, at most ipv6_prefix" },
+	{ F(struct cg_guard_cfg, aggregate_new_flows_per_sec, CG_F_U32), .flags = CG_FF_RUNTIME,
+	  .max = UINT32_MAX, .doc = "new flows per second per aggregate; 0 = 16 x the rate" },
+	{ F(struct cg_guard_cfg, aggregate_burst, CG_F_U32), .flags = CG_FF_RUNTIME,
+	  .max = UINT32_MAX, .doc = "the aggregate's bucket depth; 0 = 16 x burst" },
 	{ 0 },
 };
 

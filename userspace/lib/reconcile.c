@@ -543,10 +543,20 @@ out:
 	return ret;
 }
 
+/* a * b, or UINT32_MAX if that does not fit */
+static uint32_t sat_mul(uint32_t a, uint32_t b)
+{
+	uint64_t p = (uint64_t)a * b;
+
+	return p > UINT32_MAX ? UINT32_MAX : (uint32_t)p;
+}
+
 /* The settings entry st wants; flags say which established-flow checks are needed. */
 static void settings_desired(const struct cg_rec *rec, const struct cg_state *st,
 			     struct cg_config *cfg)
 {
+	int n = libbpf_num_possible_cpus();
+	unsigned int ncpus = n > 0 ? (unsigned int)n : 1;
 	size_t i;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -568,7 +578,21 @@ static void settings_desired(const struct cg_rec *rec, const struct cg_state *st
 		cfg->guard_burst = st->guard.burst ? st->guard.burst : 1;
 		cfg->guard_prefix4 = st->guard.ipv4_prefix;
 		cfg->guard_prefix6 = st->guard.ipv6_prefix;
+		cfg->agg_rate = st->guard.aggregate_new_flows_per_sec ?
+					st->guard.aggregate_new_flows_per_sec :
+					sat_mul(cfg->guard_rate, CG_GUARD_AGG_FACTOR);
+		cfg->agg_burst = st->guard.aggregate_burst ?
+					 st->guard.aggregate_burst :
+					 sat_mul(cfg->guard_burst, CG_GUARD_AGG_FACTOR);
+		cfg->agg_prefix4 = st->guard.ipv4_aggregate;
+		cfg->agg_prefix6 = st->guard.ipv6_aggregate;
 	}
+	cfg->vlan = st->vlan;
+	/* each CPU its share, a second's worth deep */
+	cfg->icmp_rate = per_cpu(st->icmp_rate, ncpus);
+	cfg->icmp_burst = cfg->icmp_rate;
+	cfg->too_big_rate = per_cpu(st->too_big_rate, ncpus);
+	cfg->too_big_burst = cfg->too_big_rate;
 }
 
 int cg_rec_apply(struct cg_rec *rec, const struct cg_state *st, cg_rec_nexthop_fn nh, void *arg,

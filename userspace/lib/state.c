@@ -36,6 +36,10 @@ void cg_state_init(struct cg_state *st)
 	st->nclasses = CG_DEFAULT_CLASSES;
 	st->guard.ipv4_prefix = CG_GUARD_PREFIX4_DEF;
 	st->guard.ipv6_prefix = CG_GUARD_PREFIX6_DEF;
+	st->guard.ipv4_aggregate = CG_GUARD_AGG4_DEF;
+	st->guard.ipv6_aggregate = CG_GUARD_AGG6_DEF;
+	st->icmp_rate = CG_ICMP_RATE_DEF;
+	st->too_big_rate = CG_ICMP_RATE_DEF;
 }
 
 void cg_state_free(struct cg_state *st)

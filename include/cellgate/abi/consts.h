@@ -111,40 +111,58 @@ enum cg_family {
  * Counter slots of the global stats map, one per verdict and reason.
  * Keep in sync with cg_stat_names[] in userspace/lib/dataplane.c. The values
  * are ABI (pinned maps are indexed by them): a new slot goes before
- * CG_STAT_MAX, never between existing ones. The slots run in this order:
- * passes, forwards and replies first, then the drop reasons, from
- * CG_STAT_FIRST_DROP to CG_STAT_LAST_DROP (CG_STAT_IS_DROP()).
+ * CG_STAT_MAX, never between existing ones. Which slots are drops is
+ * CG_STAT_DROP_MASK, not their order, so a pass or a drop added later goes
+ * at the end all the same.
  */
 enum cg_stat {
-	CG_STAT_PASS_NOT_IP = 0, /* not IPv4/IPv6: passed untouched */
-	CG_STAT_PASS_NO_SERVICE, /* IP, but to no service: passed untouched */
-	CG_STAT_PASS_L4_OTHER,	 /* protocol cellgate does not route (e.g. ICMP echo) */
-	CG_STAT_PASS_V6_EXT,	 /* IPv6 extension chain too long: passed to the kernel */
-	CG_STAT_FWD,		 /* encapsulated to a cell and sent (XDP_TX) */
-	CG_STAT_FWD_ICMP,	 /* ICMP error about a flow sent to the flow's cell */
-	CG_STAT_ICMP_TOO_BIG,	 /* answered with ICMP frag needed / packet too big */
-	CG_STAT_DROP_MALFORMED,	 /* truncated or invalid headers */
-	CG_STAT_DROP_NO_CELL,	 /* service has no table or the slot's cell is not active */
-	CG_STAT_DROP_TOO_BIG,	 /* too big, DF clear: cannot fragment in XDP */
-	CG_STAT_DROP_ERROR,	 /* helper failed (adjust_head, ...): should never count */
-	CG_STAT_DROP_SHED,	 /* new flow refused by its (cell, class) shed level */
-	CG_STAT_DROP_SHED_HARD,	 /* packet of an established flow dropped by a hard level */
-	CG_STAT_DROP_CEILING,	 /* over its class's new-flow or packet ceiling */
-	CG_STAT_DROP_GUARD,	 /* new flow over its source prefix's limit (retry-storm guard) */
-	CG_STAT_DROP_L2_GROUP,	 /* to a VIP in a broadcast/multicast Ethernet frame */
-	CG_STAT_DROP_MARTIAN,	 /* to a VIP from loopback, multicast, 0/8, broadcast, the VIP */
-	CG_STAT_DROP_PORT_ZERO,	 /* TCP/UDP to destination port 0 (the fragment alias's port) */
+	CG_STAT_PASS_NOT_IP = 0,   /* not IPv4/IPv6: passed untouched */
+	CG_STAT_PASS_NO_SERVICE,   /* IP, but to no service: passed untouched */
+	CG_STAT_PASS_L4_OTHER,	   /* protocol cellgate does not route (e.g. ICMP echo) */
+	CG_STAT_PASS_V6_EXT,	   /* IPv6 extension chain too long: passed to the kernel */
+	CG_STAT_FWD,		   /* encapsulated to a cell and sent (XDP_TX) */
+	CG_STAT_FWD_ICMP,	   /* ICMP error about a flow sent to the flow's cell */
+	CG_STAT_ICMP_TOO_BIG,	   /* answered with ICMP frag needed / packet too big */
+	CG_STAT_DROP_MALFORMED,	   /* truncated or invalid headers */
+	CG_STAT_DROP_NO_CELL,	   /* service has no table or the slot's cell is not active */
+	CG_STAT_DROP_TOO_BIG,	   /* too big, DF clear: cannot fragment in XDP */
+	CG_STAT_DROP_ERROR,	   /* helper failed (adjust_head, ...): should never count */
+	CG_STAT_DROP_SHED,	   /* new flow refused by its (cell, class) shed level */
+	CG_STAT_DROP_SHED_HARD,	   /* packet of an established flow dropped by a hard level */
+	CG_STAT_DROP_CEILING,	   /* over its class's new-flow or packet ceiling */
+	CG_STAT_DROP_GUARD,	   /* new flow over its source prefix's limit (retry-storm guard) */
+	CG_STAT_DROP_L2_GROUP,	   /* to a VIP in a broadcast/multicast Ethernet frame */
+	CG_STAT_DROP_MARTIAN,	   /* to a VIP from loopback, multicast, 0/8, broadcast, the VIP */
+	CG_STAT_DROP_PORT_ZERO,	   /* TCP/UDP to destination port 0 (the fragment alias's port) */
+	CG_STAT_PASS_VLAN,	   /* tagged with a VLAN id other than settings' vlan: passed */
+	CG_STAT_DROP_ICMP_RATE,	   /* ICMP error over the LB's ICMP error budget */
+	CG_STAT_DROP_TOO_BIG_RATE, /* too big, DF set, but over the too-big reply budget */
 	CG_STAT_MAX,
 };
 
-#define CG_STAT_FIRST_DROP CG_STAT_DROP_MALFORMED /* the first drop reason */
-#define CG_STAT_LAST_DROP  CG_STAT_DROP_PORT_ZERO /* the last drop reason */
-/* Is slot s a drop? (The compiler makes the range test one comparison.) */
-#define CG_STAT_IS_DROP(s) ((s) >= CG_STAT_FIRST_DROP && (s) <= CG_STAT_LAST_DROP)
-_Static_assert(CG_STAT_FIRST_DROP == CG_STAT_ICMP_TOO_BIG + 1,
-	       "enum cg_stat: the slots before the first drop are passes, forwards and replies");
-_Static_assert(CG_STAT_LAST_DROP == CG_STAT_MAX - 1,
-	       "enum cg_stat: a slot added after the drops must move CG_STAT_LAST_DROP");
+#define CG_STAT_BIT(s) (1U << (s))
+/* The drop reasons: every slot counted here is an XDP_DROP. */
+#define CG_STAT_DROP_MASK                                                            \
+	(CG_STAT_BIT(CG_STAT_DROP_MALFORMED) | CG_STAT_BIT(CG_STAT_DROP_NO_CELL) |   \
+	 CG_STAT_BIT(CG_STAT_DROP_TOO_BIG) | CG_STAT_BIT(CG_STAT_DROP_ERROR) |       \
+	 CG_STAT_BIT(CG_STAT_DROP_SHED) | CG_STAT_BIT(CG_STAT_DROP_SHED_HARD) |      \
+	 CG_STAT_BIT(CG_STAT_DROP_CEILING) | CG_STAT_BIT(CG_STAT_DROP_GUARD) |       \
+	 CG_STAT_BIT(CG_STAT_DROP_L2_GROUP) | CG_STAT_BIT(CG_STAT_DROP_MARTIAN) |    \
+	 CG_STAT_BIT(CG_STAT_DROP_PORT_ZERO) | CG_STAT_BIT(CG_STAT_DROP_ICMP_RATE) | \
+	 CG_STAT_BIT(CG_STAT_DROP_TOO_BIG_RATE))
+/* Is slot s (< CG_STAT_MAX) a drop? One shift and one mask. */
+#define CG_STAT_IS_DROP(s) ((CG_STAT_DROP_MASK >> (s)) & 1)
+_Static_assert(CG_STAT_MAX <= 32, "enum cg_stat: CG_STAT_DROP_MASK holds 32 slots");
+
+/*
+ * Slots of the budgets per-CPU array: token buckets of replies and errors
+ * the router sends or forwards whatever their flow (settings hold the rates).
+ */
+enum cg_budget_slot {
+	CG_BUDGET_ICMP = 0, /* ICMP errors forwarded to cells */
+	CG_BUDGET_TOO_BIG,  /* ICMP too big replies sent to clients */
+	CG_BUDGET_MAX,
+};
 
 /*
  * Counter slots of decap_stats: decapsulated, passed, dropped, in that order;

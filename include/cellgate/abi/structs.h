@@ -54,9 +54,18 @@ struct cg_config {
 	__u32 guard_burst;  /* the guard bucket's depth, flows */
 	__u8 guard_prefix4; /* IPv4 source prefix length the guard counts by, 1..32 */
 	__u8 guard_prefix6; /* IPv6 source prefix length, 1..128 */
-	__u16 pad;
+	__u16 vlan;	    /* VLAN id a tagged frame must carry to be routed; 0: untagged only */
 	__u32 seed_cell; /* flow hash seed: Maglev slot, GUE port, flow label (from the hash key) */
 	__u32 seed_admit; /* flow hash seed of the shed decision (from the hash key) */
+	__u32 agg_rate;	  /* new flows a second per aggregate prefix (the guard's second level) */
+	__u32 agg_burst;  /* its bucket's depth, flows */
+	__u8 agg_prefix4; /* IPv4 aggregate prefix length, 1..guard_prefix4 */
+	__u8 agg_prefix6; /* IPv6 aggregate prefix length, 1..guard_prefix6 */
+	__u16 pad;
+	__u32 icmp_rate;     /* ICMP errors forwarded a second on each CPU; 0: no limit */
+	__u32 icmp_burst;    /* each CPU's bucket depth, errors */
+	__u32 too_big_rate;  /* ICMP too big replies sent a second on each CPU; 0: no limit */
+	__u32 too_big_burst; /* each CPU's bucket depth, replies */
 };
 
 /* conntrack key: one flow as the client sent it. */
@@ -133,11 +142,15 @@ struct cg_shed {
 	__u32 hard; /* established packets with admission hash < hard are dropped */
 };
 
-/* guard LRU key: a source prefix. */
+/*
+ * guard LRU key: a source prefix, of either level (the prefix or its
+ * aggregate: len keeps a /24 apart from the /16 of the same address).
+ */
 struct cg_guard_key {
-	__be32 addr[4]; /* source address masked to the guard's prefix length */
+	__be32 addr[4]; /* source address masked to len bits */
 	__u8 family;	/* CG_AF_* */
-	__u8 pad[3];
+	__u8 len;	/* prefix length */
+	__u8 pad[2];
 };
 
 /* guard LRU value: that prefix's new-flow bucket (shared by CPUs: see docs/shedding.md). */
@@ -145,6 +158,12 @@ struct cg_guard {
 	__u64 tokens;  /* in billionths of a flow */
 	__u64 last_ns; /* last refill */
 	__u64 drops;   /* new flows refused */
+};
+
+/* budgets per-CPU array value, indexed by enum cg_budget_slot: one token bucket. */
+struct cg_budget {
+	__u64 tokens;  /* in billionths of a packet */
+	__u64 last_ns; /* last refill, bpf_ktime_get_ns() */
 };
 
 /* stats per-CPU array value, indexed by enum cg_stat. */
@@ -191,7 +210,7 @@ struct cg_decap_addr {
 CG_ASSERT_SIZE(cg_service_key, 20);
 CG_ASSERT_SIZE(cg_service, 8);
 CG_ASSERT_SIZE(cg_cell, 32);
-CG_ASSERT_SIZE(cg_config, 48);
+CG_ASSERT_SIZE(cg_config, 76);
 CG_ASSERT_SIZE(cg_flow_key, 40);
 CG_ASSERT_SIZE(cg_conn, 12);
 CG_ASSERT_SIZE(cg_counter, 16);
@@ -207,6 +226,7 @@ CG_ASSERT_SIZE(cg_bucket, 32);
 CG_ASSERT_SIZE(cg_shed, 8);
 CG_ASSERT_SIZE(cg_guard_key, 20);
 CG_ASSERT_SIZE(cg_guard, 24);
+CG_ASSERT_SIZE(cg_budget, 16);
 CG_ASSERT_SIZE(cg_decap_addr, 20);
 
 #endif /* CELLGATE_STRUCTS_H */
