@@ -692,6 +692,7 @@ static int fp_guard_round(struct fp *fp)
 	memset(&g, 0, sizeof(g));
 	k.addr[0] = htonl(0xc6130000U);
 	k.family = CG_AF_INET;
+	k.len = 16; /* the prefix length fp_guard_config() sets */
 	g.last_ns = bench_ns(CLOCK_MONOTONIC); /* the clock of bpf_ktime_get_ns() */
 	return bpf_map_update_elem(fp->guard_fd, &k, &g, BPF_ANY);
 }
