@@ -122,10 +122,23 @@ static __always_inline int cg_step_parse(struct cg_ctx *c)
 	}
 }
 
+/* Is the packet's source this LB's own outer address? No client has it: it is forged. */
+static __always_inline int cg_from_self(const struct cg_pkt *pkt, const struct cg_config *cfg)
+{
+	const __be32 *s = pkt->key.saddr;
+
+	if (pkt->key.family == CG_AF_INET)
+		return cfg->src4 && s[0] == cfg->src4;
+	return (cfg->src6[0] | cfg->src6[1] | cfg->src6[2] | cfg->src6[3]) && s[0] == cfg->src6[0] &&
+	       s[1] == cfg->src6[1] && s[2] == cfg->src6[2] && s[3] == cfg->src6[3];
+}
+
 /*
  * Config: the settings every later step reads. A frame tagged with a VLAN
  * other than settings' vlan is not ours to route: the kernel gets it (its
  * VLAN devices, if any, or a drop). Inner tags (802.1ad) are not checked.
+ * A packet from this LB's own address is a martian (cg_martian() has the
+ * others; the parser cannot know the settings).
  */
 static __always_inline int cg_step_config(struct cg_ctx *c)
 {
@@ -139,6 +152,10 @@ static __always_inline int cg_step_config(struct cg_ctx *c)
 	if (c->pkt.vlan && c->pkt.vlan != c->cfg->vlan) {
 		c->v.stat = CG_STAT_PASS_VLAN;
 		return XDP_PASS;
+	}
+	if (cg_from_self(&c->pkt, c->cfg)) {
+		c->v.stat = CG_STAT_DROP_MARTIAN;
+		return XDP_DROP;
 	}
 	return CG_CONTINUE;
 }
