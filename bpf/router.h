@@ -129,8 +129,9 @@ static __always_inline int cg_from_self(const struct cg_pkt *pkt, const struct c
 
 	if (pkt->key.family == CG_AF_INET)
 		return cfg->src4 && s[0] == cfg->src4;
-	return (cfg->src6[0] | cfg->src6[1] | cfg->src6[2] | cfg->src6[3]) && s[0] == cfg->src6[0] &&
-	       s[1] == cfg->src6[1] && s[2] == cfg->src6[2] && s[3] == cfg->src6[3];
+	return (cfg->src6[0] | cfg->src6[1] | cfg->src6[2] | cfg->src6[3]) &&
+	       s[0] == cfg->src6[0] && s[1] == cfg->src6[1] && s[2] == cfg->src6[2] &&
+	       s[3] == cfg->src6[3];
 }
 
 /*
