@@ -131,7 +131,9 @@ test_missing_interface_at_start_is_fail_static() {
 # a persisted state that fails its check: fail-static, the maps adopted as they are, state reads
 # refused with the reason; a config apply of a valid config repairs it and traffic flows
 test_bad_state_is_fail_static_and_config_apply_repairs() {
-	local err=$LAB_DIR/bad.err out=$LAB_DIR/bad.out
+	local err=$LAB_DIR/bad.err out=$LAB_DIR/bad.out top_cell top_svc
+	top_cell=$(cctl -j cell list | jq '[.[].id] | max')
+	top_svc=$(cctl -j service list | jq '[.[].id] | max')
 	gd_stop
 	sed -i 's/weight: 100/weight: 900/' "$GD_STATE/state.yaml"
 	gd_start_fs crc32 || e2e_fail_reason "not fail-static on a corrupt state file" || return
@@ -144,6 +146,11 @@ test_bad_state_is_fail_static_and_config_apply_repairs() {
 		return
 	cctl -j cell list | jq -e 'length == 6 and all(.[]; .dataplane.state == "active")' >/dev/null ||
 		e2e_fail_reason "not every cell active after the repair" || return
+	# the unreadable state took its id marks along: new ids start above what the maps held
+	cctl -j cell list | jq -e --argjson top "$top_cell" 'all(.[]; .id > $top)' >/dev/null ||
+		e2e_fail_reason "a cell id at or below $top_cell was reissued by the repair" || return
+	cctl -j service list | jq -e --argjson top "$top_svc" 'all(.[]; .id > $top)' >/dev/null ||
+		e2e_fail_reason "a service id at or below $top_svc was reissued by the repair" || return
 	client "$LAB_NS_C1" tcp "$LAB_VIP4" "$LAB_TCP_PORT" --conns 4 --requests 2 >"$out" 2>&1
 	[ "$(total "$out" ok)" = 8 ] || e2e_fail_reason "traffic after the repair: ok=$(total "$out" ok) of 8"
 }

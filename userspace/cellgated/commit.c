@@ -176,6 +176,41 @@ static void keep_refused(const struct cgd *d)
 		cgd_log("the refused state is kept as '%s'", bad);
 }
 
+/*
+ * A repair replaces a state that could not be read, and with it the id
+ * high-water marks: take them from the maps instead, so no new object gets
+ * an id that connection entries, tables or counters may still hold.
+ */
+static void marks_from_maps(struct cgd *d)
+{
+	static struct cg_service_key keys[CG_MAX_SERVICE_KEYS];
+	static struct cg_service svcs[CG_MAX_SERVICE_KEYS];
+	uint32_t cells = 0, regions = 0, services = 0;
+	struct cg_cell c, zero = { 0 };
+	size_t n = 0, i;
+
+	if (!d->dp)
+		return;
+	for (i = 0; i < CG_MAX_CELLS; i++)
+		if (!cg_dp_cell_get(d->dp, (uint32_t)i, &c) && memcmp(&c, &zero, sizeof(c))) {
+			cells = (uint32_t)i + 1;
+			if (c.region + 1U > regions)
+				regions = c.region + 1U;
+		}
+	if (!cg_dp_service_list(d->dp, keys, svcs, CG_MAX_SERVICE_KEYS, &n))
+		for (i = 0; i < n && i < CG_MAX_SERVICE_KEYS; i++)
+			if (svcs[i].id + 1 > services && svcs[i].id < CG_MAX_SERVICES)
+				services = svcs[i].id + 1;
+	if (cells > d->st.next_cell_id)
+		d->st.next_cell_id = cells;
+	if (regions > d->st.next_region_id)
+		d->st.next_region_id = regions;
+	if (services > d->st.next_service_id)
+		d->st.next_service_id = services;
+	cgd_log("repair: ids start above what the maps hold (cells %u, regions %u, services %u)",
+		d->st.next_cell_id, d->st.next_region_id, d->st.next_service_id);
+}
+
 /* Is name one of st's interfaces? */
 static bool has_iface(const struct cg_state *st, const char *name)
 {
@@ -245,6 +280,8 @@ int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry
 	int ret;
 
 	d->commit_warning[0] = d->commit_dp_error[0] = '\0';
+	if (!d->st_valid)
+		marks_from_maps(d);
 	ret = cg_state_assign_ids(next, &d->st);
 	if (ret) {
 		snprintf(err, errlen, "cannot assign ids: %s",
