@@ -158,6 +158,29 @@ test_bad_state_is_fail_static_and_config_apply_repairs() {
 # gen: the daemon's generation
 gen() { cctl -j status | jq .generation; }
 
+# an interface the state names is missing at start: fail-static; once it appears, cellgated
+# leaves fail-static by itself (no operator), attaches to it and routes
+test_interface_back_ends_fail_static() {
+	local out=$LAB_DIR/back.out
+	extra_iface_up
+	cctl config apply "$cfg2" >/dev/null || e2e_fail_reason "cannot apply $cfg2" || return
+	gd_stop
+	in_lb ip link del cglife0
+	gd_start_fs "cannot attach to 'cglife0': no such interface" ||
+		e2e_fail_reason "not fail-static on the missing cglife0" || return
+	extra_iface_up
+	if ! wait_for 15 eval '! fs_says "" && xdp_on cglife0'; then
+		show "$GD_LOG" 10
+		e2e_fail_reason "still fail-static 15 s after cglife0 came back" || return
+	fi
+	grep -q "fail-static ends (its interfaces are there)" "$GD_LOG" ||
+		e2e_fail_reason "the end of fail-static was not logged with its cause" || return
+	client "$LAB_NS_C1" tcp "$LAB_VIP4" "$LAB_TCP_PORT" --conns 4 --requests 2 >"$out" 2>&1
+	[ "$(total "$out" ok)" = 8 ] || e2e_fail_reason "traffic after the heal: ok=$(total "$out" ok) of 8" ||
+		return
+	cctl config apply "$LAB_CONFIG" >/dev/null || e2e_fail_reason "cannot apply $LAB_CONFIG"
+}
+
 # refused FILE PATTERN: config apply of FILE exits 1 with one line matching PATTERN on stderr, and
 # the generation does not move
 refused() {
@@ -216,6 +239,7 @@ E2E_TESTS=(
 	test_dataplane_refusal_exits_3
 	test_stale_link_pin_removed_at_start
 	test_missing_interface_at_start_is_fail_static
+	test_interface_back_ends_fail_static
 	test_bad_state_is_fail_static_and_config_apply_repairs
 	test_missing_interface_in_a_change_is_refused
 	test_xdp_mode_unlike_the_links_is_refused

@@ -20,6 +20,8 @@
 #define CGD_RETRY_MS		1000  /* re-resolve unresolved next hops this often */
 #define CGD_EXPIRY_RETRY_MS	1000  /* an expiry that could not be saved: first retry */
 #define CGD_EXPIRY_RETRY_MAX_MS 60000 /* ... doubling up to this */
+#define CGD_HEAL_MS		1000  /* fail-static on a valid state: look for its interfaces */
+#define CGD_HEAL_MAX_MS		30000 /* ... doubling up to this, each wait jittered */
 
 /* What cellgated knows of one cell's next hop. */
 struct cgd_nexthop {
@@ -60,6 +62,8 @@ struct cgd {
 	char commit_warning[512];  /* the last commit's "saved, durability unknown (...)", or "" */
 	char commit_dp_error[512]; /* the last commit's "saved, but the data plane refused it" */
 	char fail_static[512]; /* why cellgated is fail-static (data plane left as it is), or "" */
+	int heal_id;	       /* timer looking for a fail-static state's interfaces, 0 if none */
+	int heal_ms;	       /* its current backoff, 0 when not fail-static */
 	bool st_valid;	       /* st is a valid persisted state (false: its load failed) */
 	uint32_t seed_cell;    /* flow hash seeds from the hash key (--hash-key) */
 	uint32_t seed_admit;
@@ -95,6 +99,15 @@ int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry
  * repairs it (cgd_commit()).
  */
 void cgd_fail_static(struct cgd *d, const char *why);
+
+/*
+ * cgd_arm_heal - fail-static on a valid state (an interface was missing or
+ * refused the attach): look again in CGD_HEAL_MS, doubling up to
+ * CGD_HEAL_MAX_MS, each wait jittered; once every interface the state names
+ * is there, the state is committed again as a repair would. Nothing without
+ * a loop, a valid state or fail-static, or with a look already pending.
+ */
+void cgd_arm_heal(struct cgd *d);
 
 /* cgd_dp_start - open (adopt if pinned, else create) the data plane and its reconcile copy; -1 logged. */
 int cgd_dp_start(struct cgd *d);

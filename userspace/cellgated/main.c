@@ -124,8 +124,56 @@ void cgd_fail_static(struct cgd *d, const char *why)
 {
 	snprintf(d->fail_static, sizeof(d->fail_static), "%s", why);
 	cgd_log("fail-static: %s; the data plane is left exactly as it is (pins adopted, nothing "
-		"reconciled or detached) until 'cellctl config apply FILE' gives a valid state",
-		why);
+		"reconciled or detached) until 'cellctl config apply FILE' gives a valid state%s",
+		why, d->st_valid ? ", or every interface it names is there" : "");
+	cgd_arm_heal(d);
+}
+
+/* The heal timer: are the state's interfaces all there? Then commit it again. */
+static void heal_due(struct cg_loop *loop, void *arg)
+{
+	struct cgd *d = arg;
+	struct cg_state next;
+	char err[512];
+	size_t i;
+
+	(void)loop;
+	d->heal_id = 0;
+	if (!d->fail_static[0] || !d->st_valid)
+		return;
+	for (i = 0; i < d->st.nifaces; i++)
+		if (!if_nametoindex(d->st.ifaces[i])) {
+			cgd_arm_heal(d);
+			return;
+		}
+	if (cg_state_copy(&next, &d->st)) {
+		cgd_arm_heal(d);
+		return;
+	}
+	if (cgd_commit(d, &next, "its interfaces are there", false, NULL, NULL, err, sizeof(err)) <
+	    0)
+		cgd_log("fail-static: leaving it failed: %s", err);
+	cg_state_free(&next);
+	if (d->fail_static[0])
+		cgd_arm_heal(d);
+	else
+		d->heal_ms = 0;
+}
+
+void cgd_arm_heal(struct cgd *d)
+{
+	int id, half;
+
+	if (d->heal_id > 0 || !d->loop || !d->st_valid || !d->fail_static[0])
+		return;
+	d->heal_ms = !d->heal_ms		       ? CGD_HEAL_MS :
+		     d->heal_ms >= CGD_HEAL_MAX_MS / 2 ? CGD_HEAL_MAX_MS :
+							 2 * d->heal_ms;
+	half = d->heal_ms / 2;
+	/* jittered: LBs that lost a shared interface at once do not all retry together */
+	id = cg_loop_timer(d->loop, (uint64_t)(half + random() % (half + 1)), heal_due, d);
+	if (id > 0)
+		d->heal_id = id;
 }
 
 int cgd_dp_start(struct cgd *d)
@@ -367,6 +415,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	d.started_ms = cg_loop_now_ms();
+	srandom((unsigned int)getpid() ^ (unsigned int)d.started_ms); /* retry jitter only */
 
 	/* every interface must be there before any is touched: else fail-static, as it is */
 	for (size_t i = 0; i < d.st.nifaces && d.st_valid && !d.fail_static[0]; i++)
