@@ -109,6 +109,29 @@ void cg_rec_set_controller(struct cg_rec *rec, const struct cg_shed_level *level
  */
 const struct cg_shed_eff *cg_rec_shed(const struct cg_rec *rec);
 
+/*
+ * What the controllers (health, region evacuation, restore ramps) make of a
+ * cell, on top of its desired state; the desired state itself is never
+ * changed by them. The zero value changes nothing.
+ */
+struct cg_cell_overlay {
+	uint8_t cap; /* the most available state the cell may have: 0 no cap, else
+			  * CG_CELL_DRAINING (no new flows) or CG_CELL_DOWN (none at all) */
+	uint8_t pad[3];
+	uint32_t weight; /* Maglev weight in its tables instead of the configured one; 0: that */
+	uint32_t flags;	 /* CG_OVERLAY_F_* */
+};
+
+#define CG_OVERLAY_F_WEIGHT (1U << 0) /* weight applies even when 0 (out of the tables) */
+
+/*
+ * cg_rec_set_overlay - the controllers' view of each cell, indexed by cell id
+ * (CG_MAX_CELLS entries), kept by pointer (it must outlive the next
+ * cg_rec_apply()); NULL: none. A capped cell is written with the lesser of
+ * its desired state and the cap; a cell that is not active is in no table.
+ */
+void cg_rec_set_overlay(struct cg_rec *rec, const struct cg_cell_overlay *ov);
+
 /* cg_rec_cell - what the reconciler last wrote for cell id (zeroed if unused or out of range). */
 void cg_rec_cell(const struct cg_rec *rec, uint32_t id, struct cg_cell *out);
 

@@ -213,6 +213,69 @@ static void test_reconcile_weight_change_swaps_table_only(void **state)
 	assert_int_equal(slots_of(f, "web", "a"), before);
 }
 
+/*
+ * The controllers' overlay: a cap makes a cell less available than desired
+ * (never more), a weight replaces the configured one in its tables; the
+ * desired state is untouched, and clearing the overlay restores the tables.
+ */
+static void test_reconcile_overlay_caps_and_weights(void **state)
+{
+	static struct cg_cell_overlay ov[CG_MAX_CELLS];
+	struct fixture *f = *state;
+	struct cg_rec_report rep;
+	struct cg_cell c;
+	uint32_t a0, b0;
+
+	apply(f, &rep);
+	a0 = slots_of(f, "web", "a");
+	b0 = slots_of(f, "web", "b");
+	memset(ov, 0, sizeof(ov));
+	cg_rec_set_overlay(f->rec, ov);
+	apply(f, &rep); /* the zero overlay changes nothing */
+	assert_int_equal(cg_rec_writes(&rep), 0);
+
+	ov[id_of(f, "b")].cap = CG_CELL_DOWN; /* health: b is down */
+	apply(f, &rep);
+	assert_int_equal(rep.cells, 1);
+	assert_int_equal(cg_dp_cell_get(f->dp, id_of(f, "b"), &c), 0);
+	assert_int_equal(c.state, CG_CELL_DOWN);
+	assert_int_equal(slots_of(f, "web", "b"), 0);
+	assert_int_equal(slots_of(f, "dns2", "b"), 0);
+	assert_int_equal(cg_state_find_cell(&f->st, "b")->state, CG_CELL_ACTIVE);
+
+	ov[id_of(f, "b")].cap = CG_CELL_DRAINING; /* evacuated: flows it holds stay */
+	apply(f, &rep);
+	assert_int_equal(cg_dp_cell_get(f->dp, id_of(f, "b"), &c), 0);
+	assert_int_equal(c.state, CG_CELL_DRAINING);
+	assert_int_equal(slots_of(f, "web", "b"), 0);
+
+	/* a cap never raises a cell: a desired-down cell stays down under a draining cap */
+	cg_state_find_cell(&f->st, "a")->state = CG_CELL_DOWN;
+	ov[id_of(f, "a")].cap = CG_CELL_DRAINING;
+	apply(f, &rep);
+	assert_int_equal(cg_dp_cell_get(f->dp, id_of(f, "a"), &c), 0);
+	assert_int_equal(c.state, CG_CELL_DOWN);
+	cg_state_find_cell(&f->st, "a")->state = CG_CELL_ACTIVE;
+	ov[id_of(f, "a")].cap = 0;
+
+	/* a ramp: b back at a tenth of its weight, then weight 0 by flag is out of the tables */
+	ov[id_of(f, "b")].cap = 0;
+	ov[id_of(f, "b")].weight = 10;
+	apply(f, &rep);
+	assert_true(slots_of(f, "web", "b") > 0 && slots_of(f, "web", "b") < b0 / 5);
+	ov[id_of(f, "b")].weight = 0;
+	ov[id_of(f, "b")].flags = CG_OVERLAY_F_WEIGHT;
+	apply(f, &rep);
+	assert_int_equal(slots_of(f, "web", "b"), 0);
+	assert_int_equal(cg_dp_cell_get(f->dp, id_of(f, "b"), &c), 0);
+	assert_int_equal(c.state, CG_CELL_ACTIVE);
+
+	cg_rec_set_overlay(f->rec, NULL);
+	apply(f, &rep);
+	assert_int_equal(slots_of(f, "web", "a"), a0);
+	assert_int_equal(slots_of(f, "web", "b"), b0);
+}
+
 /* No next hop: the cell cannot forward, so it is down in the map and out of tables. */
 static void test_reconcile_unresolved_cell_stays_out_until_resolved(void **state)
 {
@@ -430,6 +493,7 @@ int main(void)
 		cmocka_unit_test(test_reconcile_fragment_alias_owned_by_lowest_port),
 		cmocka_unit_test(test_reconcile_drain_rewrites_one_cell_and_its_tables),
 		cmocka_unit_test(test_reconcile_weight_change_swaps_table_only),
+		cmocka_unit_test(test_reconcile_overlay_caps_and_weights),
 		cmocka_unit_test(test_reconcile_unresolved_cell_stays_out_until_resolved),
 		cmocka_unit_test(test_reconcile_removals_clear_keys_tables_and_cells),
 		cmocka_unit_test(test_reconcile_adoption_writes_nothing),

@@ -34,6 +34,7 @@ struct cg_rec {
 	struct cg_shed_eff *eff; /* the levels that apply, as of the last apply */
 	uint32_t seed_cell;	 /* settings.seed_cell, from the hash key (cg_rec_set_seeds) */
 	uint32_t seed_admit;	 /* settings.seed_admit */
+	const struct cg_cell_overlay *ov; /* the controllers' view of the cells, or NULL */
 };
 
 /* A table to swap in, built for one service. */
@@ -59,6 +60,11 @@ void cg_rec_set_controller(struct cg_rec *rec, const struct cg_shed_level *level
 {
 	rec->ctl = levels;
 	rec->nctl = n;
+}
+
+void cg_rec_set_overlay(struct cg_rec *rec, const struct cg_cell_overlay *ov)
+{
+	rec->ov = ov;
 }
 
 const struct cg_shed_eff *cg_rec_shed(const struct cg_rec *rec)
@@ -180,6 +186,10 @@ static void cell_desired(const struct cg_rec *rec, const struct cg_state *st,
 	memset(out, 0, sizeof(*out));
 	memcpy(out->gw, c->gw.a, sizeof(out->gw));
 	out->state = c->state;
+	/* the controllers may make a cell less available than desired, never more */
+	if (rec->ov && c->id < CG_MAX_CELLS && rec->ov[c->id].cap &&
+	    cell_rank(rec->ov[c->id].cap) < cell_rank(out->state))
+		out->state = rec->ov[c->id].cap;
 	out->encap = c->encap;
 	out->family = c->gw.family;
 	out->region = r ? (uint8_t)r->id : 0;
@@ -201,22 +211,33 @@ static bool cell_ready(const struct cg_cell *c)
 	return c->state != CG_CELL_UNUSED && !mac_zero(c->dmac);
 }
 
+/* The weight of cell c in its tables: the overlay's if it sets one, else the configured. */
+static uint32_t cell_weight(const struct cg_rec *rec, const struct cg_cell_cfg *c)
+{
+	const struct cg_cell_overlay *o = rec->ov && c->id < CG_MAX_CELLS ? &rec->ov[c->id] : NULL;
+
+	if (o && (o->weight || (o->flags & CG_OVERLAY_F_WEIGHT)))
+		return o->weight;
+	return c->weight;
+}
+
 /* Members of svc's table under st, given the cells map entries planned in want[]. */
-static size_t table_members(const struct cg_state *st, const struct cg_service_cfg *svc,
-			    const struct cg_cell *want, struct cg_maglev_cell *out, size_t cap)
+static size_t table_members(const struct cg_rec *rec, const struct cg_state *st,
+			    const struct cg_service_cfg *svc, const struct cg_cell *want,
+			    struct cg_maglev_cell *out, size_t cap)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < svc->ncells && n < cap; i++) {
 		const struct cg_cell_cfg *c = cg_state_find_cell(st, svc->cells[i]);
 
-		if (!c || c->state != CG_CELL_ACTIVE || !c->weight)
+		if (!c || c->state != CG_CELL_ACTIVE || !cell_weight(rec, c))
 			continue;
 		if (want[c->id].state != CG_CELL_ACTIVE || !cell_ready(&want[c->id]))
 			continue;
 		out[n++] = (struct cg_maglev_cell){ .id = c->id,
 						    .name = c->name,
-						    .weight = c->weight };
+						    .weight = cell_weight(rec, c) };
 	}
 	return n;
 }
@@ -229,7 +250,8 @@ size_t cg_rec_table_cells(const struct cg_rec *rec, const struct cg_state *st,
 	for (i = 0; i < svc->ncells && n < cap; i++) {
 		const struct cg_cell_cfg *c = cg_state_find_cell(st, svc->cells[i]);
 
-		if (!c || c->state != CG_CELL_ACTIVE || !c->weight || c->id >= CG_MAX_CELLS)
+		if (!c || c->state != CG_CELL_ACTIVE || c->id >= CG_MAX_CELLS ||
+		    !cell_weight(rec, c))
 			continue;
 		if (rec->cells[c->id].state != CG_CELL_ACTIVE || !cell_ready(&rec->cells[c->id]))
 			continue;
@@ -340,7 +362,7 @@ static int plan_tables(struct cg_rec *rec, const struct cg_state *st, const stru
 		const struct cg_service_cfg *s = &st->services[i];
 		struct rec_table *t = &out[*nout];
 
-		n = table_members(st, s, want, members, CG_MAX_CELLS);
+		n = table_members(rec, st, s, want, members, CG_MAX_CELLS);
 		if (!n)
 			continue; /* no table: removed in the delete phase */
 		sig = members_sig(members, n, s->table_size);
@@ -743,7 +765,7 @@ int cg_rec_apply(struct cg_rec *rec, const struct cg_state *st, cg_rec_nexthop_f
 		struct cg_maglev_cell one;
 
 		if (st->services[i].id < CG_MAX_SERVICES &&
-		    table_members(st, &st->services[i], want, &one, 1))
+		    table_members(rec, st, &st->services[i], want, &one, 1))
 			svc_used[st->services[i].id] = true;
 	}
 	for (i = 0; i < CG_MAX_SERVICES; i++) {
