@@ -24,15 +24,15 @@ static uint32_t jitter_ms(const struct cg_health_cfg *cfg)
 	return (uint32_t)((uint64_t)cfg->interval_ms * cfg->jitter_ppm / 1000000);
 }
 
-#define RANGE(v, lo, hi, what, unit)                                                               \
-	do {                                                                                       \
-		if ((v) < (lo) || (v) > (hi)) {                                                    \
-			if (err)                                                                   \
-				snprintf(err, errlen, "health %s %u%s is out of range %u..%u",     \
-					 what, (unsigned int)(v), unit, (unsigned int)(lo),        \
-					 (unsigned int)(hi));                                      \
-			return -EINVAL;                                                            \
-		}                                                                                  \
+#define RANGE(v, lo, hi, what, unit)                                                           \
+	do {                                                                                   \
+		if ((uint64_t)(v) + 1 < (uint64_t)(lo) + 1 || (v) > (hi)) {                    \
+			if (err)                                                               \
+				snprintf(err, errlen, "health %s %u%s is out of range %u..%u", \
+					 what, (unsigned int)(v), unit, (unsigned int)(lo),    \
+					 (unsigned int)(hi));                                  \
+			return -EINVAL;                                                        \
+		}                                                                              \
 	} while (0)
 
 int cg_health_cfg_check(const struct cg_health_cfg *cfg, char *err, size_t errlen)
@@ -48,10 +48,11 @@ int cg_health_cfg_check(const struct cg_health_cfg *cfg, char *err, size_t errle
 	j = jitter_ms(cfg);
 	if (cfg->timeout_ms > cfg->interval_ms - j) {
 		if (err)
-			snprintf(err, errlen,
-				 "health timeout %u ms is longer than the shortest gap between probes "
-				 "(%u ms: interval %u ms less jitter %u ms)",
-				 cfg->timeout_ms, cfg->interval_ms - j, cfg->interval_ms, j);
+			snprintf(
+				err, errlen,
+				"health timeout %u ms is longer than the shortest gap between probes "
+				"(%u ms: interval %u ms less jitter %u ms)",
+				cfg->timeout_ms, cfg->interval_ms - j, cfg->interval_ms, j);
 		return -EINVAL;
 	}
 	return 0;
