@@ -256,40 +256,37 @@ static void ifaces_str(const struct cg_state *st, char *buf, size_t len)
 		snprintf(buf + o, len - o, "]");
 }
 
+/* The changed fields of one settings object (its table in field.c), each named pre + key. */
+static void diff_setting_fields(struct cg_differ *d, const struct cg_object *o, const void *a,
+				const void *b, const struct cg_state *sa, const struct cg_state *sb,
+				const char *pre)
+{
+	struct cg_fields fa, fb;
+	char name[96];
+	size_t i;
+
+	obj_fields(o, a, sa, &fa);
+	obj_fields(o, b, sb, &fb);
+	for (i = 0; i < fb.n && i < fa.n; i++) {
+		snprintf(name, sizeof(name), "%s%s", pre, fb.key[i]);
+		diff_setting(d, name, fa.val[i], fb.val[i]);
+	}
+}
+
+/*
+ * The settings, by their field tables: every top-level field and every
+ * guard field, so a field added to a table is diffed (and saved) with no
+ * line here. The interfaces are a list: compared as one value.
+ */
 static void diff_settings(struct cg_differ *d, const struct cg_state *a, const struct cg_state *b)
 {
 	char x[CG_VAL_MAX], y[CG_VAL_MAX];
 
-	snprintf(x, sizeof(x), "%.*s", CG_NAME_MAX, a->region);
-	snprintf(y, sizeof(y), "%.*s", CG_NAME_MAX, b->region);
-	diff_setting(d, "region", x, y);
 	ifaces_str(a, x, sizeof(x));
 	ifaces_str(b, y, sizeof(y));
 	diff_setting(d, "interfaces", x, y);
-	diff_setting(d, "xdp_mode", cg_enum_name(cg_xdp_mode_names, a->xdp_mode, "invalid"),
-		     cg_enum_name(cg_xdp_mode_names, b->xdp_mode, "invalid"));
-	diff_setting(d, "source.ipv4", addr_str(&a->src4, x, sizeof(x)),
-		     addr_str(&b->src4, y, sizeof(y)));
-	diff_setting(d, "source.ipv6", addr_str(&a->src6, x, sizeof(x)),
-		     addr_str(&b->src6, y, sizeof(y)));
-	snprintf(x, sizeof(x), "%u", a->mtu);
-	snprintf(y, sizeof(y), "%u", b->mtu);
-	diff_setting(d, "mtu", x, y);
-	snprintf(x, sizeof(x), "%u", a->conntrack_size);
-	snprintf(y, sizeof(y), "%u", b->conntrack_size);
-	diff_setting(d, "conntrack", x, y);
-	snprintf(x, sizeof(x), "%u", a->guard.ipv4_prefix);
-	snprintf(y, sizeof(y), "%u", b->guard.ipv4_prefix);
-	diff_setting(d, "guard.ipv4_prefix", x, y);
-	snprintf(x, sizeof(x), "%u", a->guard.ipv6_prefix);
-	snprintf(y, sizeof(y), "%u", b->guard.ipv6_prefix);
-	diff_setting(d, "guard.ipv6_prefix", x, y);
-	snprintf(x, sizeof(x), "%u", a->guard.new_flows_per_sec);
-	snprintf(y, sizeof(y), "%u", b->guard.new_flows_per_sec);
-	diff_setting(d, "guard.new_flows_per_sec", x, y);
-	snprintf(x, sizeof(x), "%u", a->guard.burst);
-	snprintf(y, sizeof(y), "%u", b->guard.burst);
-	diff_setting(d, "guard.burst", x, y);
+	diff_setting_fields(d, &cg_settings_obj, a, b, a, b, "");
+	diff_setting_fields(d, &cg_guard_obj, &a->guard, &b->guard, a, b, "guard.");
 }
 
 /* Walk two arrays of one kind in name order; describe() fills the detail. */
