@@ -470,6 +470,27 @@ test_hash_key_fingerprint_in_status() {
 		grep -q "hash key .*fleet.key. (fingerprint $fp)" "$TMP/cellgated-fp.log"'
 }
 
+# The control socket is 0600 from the moment it exists; a symlink planted at the socket path is
+# refused in one line and its target (mode and content) is left as it was.
+test_socket_mode_and_symlink_refused() {
+	local pin3=/sys/fs/bpf/cgcli-ln-$$ before
+	check socket_is_0600 eval '[ -S "$SOCK" ] && [ "$(stat -c %a "$SOCK")" = 600 ]'
+	printf 'precious\n' >"$TMP/target"
+	chmod 644 "$TMP/target"
+	ln -s "$TMP/target" "$TMP/ln.sock"
+	before=$(stat -c %a:%s "$TMP/target")
+	# an interface that does not exist: fail-static, so the lab's cg0 is never touched
+	sed 's/^interfaces: .*/interfaces: [cgnone0]/' "$TMP/cfg.yaml" >"$TMP/cfg-ln.yaml"
+	in_cli_lb "$CELLGATED" -c "$TMP/cfg-ln.yaml" -d "$TMP/state-ln" -p "$pin3" -s "$TMP/ln.sock" \
+		>"$TMP/out" 2>"$TMP/err"
+	rc=$?
+	in_cli_lb "$CELLGATED" --teardown -p "$pin3" >/dev/null 2>&1
+	rm -rf "$pin3"
+	check socket_symlink_refused eval '[ $rc -ne 0 ] && grep -q "cannot listen on .*ln.sock.: it is a symbolic link" "$TMP/err" &&
+		[ -L "$TMP/ln.sock" ] && [ "$(stat -c %a:%s "$TMP/target")" = "$before" ] &&
+		[ "$(cat "$TMP/target")" = precious ]'
+}
+
 # new.yaml: the next test applies it, the fallback tests try to
 test_config_apply_dry_run() {
 	# the change, made to the dump: use1-b heavier, a new cell euw1-b, dns served by it too
@@ -895,6 +916,7 @@ E2E_TESTS=(
 	test_config_dump
 	test_hash_key_never_shown
 	test_hash_key_fingerprint_in_status
+	test_socket_mode_and_symlink_refused
 	test_config_apply_dry_run
 	test_config_apply
 	test_bad_input
