@@ -430,6 +430,67 @@ test_hash_key_never_shown() {
 		! grep -qi -- "$key" "$TMP/err"'
 }
 
+# The key's fingerprint in status (text and JSON) is the one logged; a second cellgated given a
+# copy of the same key (its own interface, pins, state and socket) shows the same fingerprint.
+test_hash_key_fingerprint_in_status() {
+	local fp fp2 pid2 pin2=/sys/fs/bpf/cgcli-fp-$$ i
+	fp=$(sed -n 's/.*generated a hash key in .*(fingerprint \([0-9a-f]\{16\}\)).*/\1/p' \
+		"$TMP/cellgated.log" | head -n 1)
+	run -j status
+	check status_json_fingerprint eval '[ $rc -eq 0 ] && [ -n "$fp" ] &&
+		[ "$(jq -r .hash_key_fingerprint "$TMP/out")" = "$fp" ]'
+	run status
+	check status_text_fingerprint eval '[ $rc -eq 0 ] &&
+		out | grep -q "^hash key: *fingerprint $fp (the same on every LB of a fleet)$"'
+	if ! ip -n "$NS_LB" link add cgfp0 type veth peer name cgfp1 ||
+		! ip -n "$NS_LB" link set cgfp0 up || ! ip -n "$NS_LB" link set cgfp1 up; then
+		fail second_lb_iface "cannot add cgfp0"
+		return
+	fi
+	install -m 600 "$STATE/hash.key" "$TMP/fleet.key"
+	sed 's/^interfaces: .*/interfaces: [cgfp0]/' "$TMP/cfg.yaml" >"$TMP/cfg2.yaml"
+	nsenter --net="/var/run/netns/$NS_LB" "$CELLGATED" --hash-key "$TMP/fleet.key" \
+		-c "$TMP/cfg2.yaml" -d "$TMP/state-fp" -p "$pin2" -s "$TMP/ctl-fp.sock" \
+		>"$TMP/cellgated-fp.log" 2>&1 &
+	pid2=$!
+	fp2=
+	for i in $(seq 100); do
+		fp2=$(in_cli_lb "$CELLCTL" -j -s "$TMP/ctl-fp.sock" status 2>/dev/null |
+			jq -r --argjson p "$pid2" 'select(.pid == $p) | .hash_key_fingerprint')
+		[ -n "$fp2" ] && break
+		kill -0 "$pid2" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -TERM "$pid2" 2>/dev/null
+	wait "$pid2" 2>/dev/null
+	in_cli_lb "$CELLGATED" --teardown -p "$pin2" >/dev/null 2>&1
+	rm -rf "$pin2"
+	ip -n "$NS_LB" link del cgfp0 2>/dev/null
+	check same_key_same_fingerprint_on_two_lbs eval '[ -n "$fp2" ] && [ "$fp2" = "$fp" ] &&
+		grep -q "hash key .*fleet.key. (fingerprint $fp)" "$TMP/cellgated-fp.log"'
+}
+
+# The control socket is 0600 from the moment it exists; a symlink planted at the socket path is
+# refused in one line and its target (mode and content) is left as it was.
+test_socket_mode_and_symlink_refused() {
+	local pin3=/sys/fs/bpf/cgcli-ln-$$ before
+	check socket_is_0600 eval '[ -S "$SOCK" ] && [ "$(stat -c %a "$SOCK")" = 600 ]'
+	printf 'precious\n' >"$TMP/target"
+	chmod 644 "$TMP/target"
+	ln -s "$TMP/target" "$TMP/ln.sock"
+	before=$(stat -c %a:%s "$TMP/target")
+	# an interface that does not exist: fail-static, so the lab's cg0 is never touched
+	sed 's/^interfaces: .*/interfaces: [cgnone0]/' "$TMP/cfg.yaml" >"$TMP/cfg-ln.yaml"
+	in_cli_lb "$CELLGATED" -c "$TMP/cfg-ln.yaml" -d "$TMP/state-ln" -p "$pin3" -s "$TMP/ln.sock" \
+		>"$TMP/out" 2>"$TMP/err"
+	rc=$?
+	in_cli_lb "$CELLGATED" --teardown -p "$pin3" >/dev/null 2>&1
+	rm -rf "$pin3"
+	check socket_symlink_refused eval '[ $rc -ne 0 ] && grep -q "cannot listen on .*ln.sock.: it is a symbolic link" "$TMP/err" &&
+		[ -L "$TMP/ln.sock" ] && [ "$(stat -c %a:%s "$TMP/target")" = "$before" ] &&
+		[ "$(cat "$TMP/target")" = precious ]'
+}
+
 # new.yaml: the next test applies it, the fallback tests try to
 test_config_apply_dry_run() {
 	# the change, made to the dump: use1-b heavier, a new cell euw1-b, dns served by it too
@@ -854,6 +915,8 @@ E2E_TESTS=(
 	test_config_check
 	test_config_dump
 	test_hash_key_never_shown
+	test_hash_key_fingerprint_in_status
+	test_socket_mode_and_symlink_refused
 	test_config_apply_dry_run
 	test_config_apply
 	test_bad_input

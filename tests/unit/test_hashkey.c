@@ -200,6 +200,40 @@ static void test_hashkey_seeds_and_fingerprint_follow_the_key(void **state)
 	assert_string_equal(f1, f2);
 }
 
+/* Every one-bit change of the key changes the print; no 4 key bytes show up in it as hex. */
+static void test_hashkey_fingerprint_differs_per_key_and_shows_no_key_bytes(void **state)
+{
+	static char seen[CG_HASH_KEY_LEN * 8 + 1][CG_HASH_KEY_FP];
+	char keyhex[2 * CG_HASH_KEY_LEN + 1], fp[CG_HASH_KEY_FP], again[CG_HASH_KEY_FP];
+	struct cg_hash_key k, base;
+	size_t n = 0, i, j;
+
+	(void)state;
+	for (i = 0; i < CG_HASH_KEY_LEN; i++)
+		base.b[i] = (uint8_t)(0x5a ^ (i * 37));
+	for (i = 0; i <= CG_HASH_KEY_LEN * 8; i++) {
+		k = base;
+		if (i < CG_HASH_KEY_LEN * 8)
+			k.b[i / 8] ^= (uint8_t)(1 << (i % 8));
+		cg_hash_key_fingerprint(&k, fp);
+		cg_hash_key_fingerprint(&k, again);
+		assert_string_equal(fp, again); /* same key, same print */
+		for (j = 0; j < n; j++)
+			assert_string_not_equal(fp, seen[j]);
+		memcpy(seen[n++], fp, sizeof(fp));
+		for (j = 0; j < CG_HASH_KEY_LEN; j++)
+			snprintf(keyhex + 2 * j, 3, "%02x", k.b[j]);
+		/* any 8 digits of the print (4 bytes) found in the key's hex would be a leak */
+		for (j = 0; j + 8 <= strlen(fp); j++) {
+			char window[9];
+
+			memcpy(window, fp + j, 8);
+			window[8] = '\0';
+			assert_null(strstr(keyhex, window));
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -215,6 +249,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hashkey_create_is_0600_loads_back_and_never_replaces,
 						setup, teardown),
 		cmocka_unit_test(test_hashkey_seeds_and_fingerprint_follow_the_key),
+		cmocka_unit_test(test_hashkey_fingerprint_differs_per_key_and_shows_no_key_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -106,6 +106,9 @@ static int do_show(int argc, char **argv)
 	else
 		cli_print_kv("data plane:", "%s", cli_str(st, "pin_dir"));
 	cli_print_kv("region:", "%s", cli_str(st, "region"));
+	if (json_is_string(json_object_get(st, "hash_key_fingerprint")))
+		cli_print_kv("hash key:", "fingerprint %s (the same on every LB of a fleet)",
+			     cli_str(st, "hash_key_fingerprint"));
 	ifaces = json_object_get(st, "interfaces");
 	list[0] = '\0';
 	json_array_foreach(ifaces, i, ifc) {

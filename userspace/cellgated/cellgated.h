@@ -11,6 +11,7 @@
 
 #include "cellgate/ctl.h"
 #include "cellgate/dataplane.h"
+#include "cellgate/hashkey.h"
 #include "cellgate/loop.h"
 #include "cellgate/netlink.h"
 #include "cellgate/reconcile.h"
@@ -67,6 +68,7 @@ struct cgd {
 	bool st_valid;	       /* st is a valid persisted state (false: its load failed) */
 	uint32_t seed_cell;    /* flow hash seeds from the hash key (--hash-key) */
 	uint32_t seed_admit;
+	char key_fp[CG_HASH_KEY_FP]; /* the hash key's fingerprint, shown by status */
 };
 
 /* cgd_log - one line to stderr (journald adds time and unit), printf-style. */

@@ -286,6 +286,8 @@ static int cmd_status(void *ctx, const json_t *args, json_t **result, char *err,
 		return -ENOMEM;
 	json_object_set_new(*result, "fail_static",
 			    d->fail_static[0] ? json_string(d->fail_static) : json_null());
+	/* names the key so a fleet's LBs can be compared; gives neither the key nor its seeds */
+	json_object_set_new(*result, "hash_key_fingerprint", json_string(d->key_fp));
 	return 0;
 }
 

@@ -229,6 +229,7 @@ static int load_hash_key(struct cgd *d, const char *path, const char *state_dir)
 	cg_hash_key_seeds(&key, &d->seed_cell, &d->seed_admit);
 	cg_hash_key_fingerprint(&key, fp);
 	memset(&key, 0, sizeof(key));
+	snprintf(d->key_fp, sizeof(d->key_fp), "%s", fp);
 	if (made)
 		cgd_log("generated a hash key in '%s' (fingerprint %s): every LB of a fleet must "
 			"share one key (--hash-key), or their cell choices and shed decisions differ",

@@ -782,6 +782,10 @@ static int ctl_clear_path(const struct sockaddr_un *sa, const struct cg_ctl_opts
 		ctl_log(o, LOG_ERR, "cannot stat '%s': %s", sa->sun_path, strerror(-err));
 		return err;
 	}
+	if (S_ISLNK(st.st_mode)) {
+		ctl_log(o, LOG_ERR, "cannot listen on '%s': it is a symbolic link", sa->sun_path);
+		return -EEXIST;
+	}
 	if (!S_ISSOCK(st.st_mode)) {
 		ctl_log(o, LOG_ERR, "cannot listen on '%s': it exists and is not a socket",
 			sa->sun_path);
