@@ -75,6 +75,7 @@ extern const struct cg_object cg_class_obj;	 /* struct cg_class_cfg */
 extern const struct cg_object cg_class_rule_obj; /* struct cg_class_rule_cfg */
 extern const struct cg_object cg_shed_obj;	 /* struct cg_shed_cfg */
 extern const struct cg_object cg_guard_obj;	 /* struct cg_guard_cfg */
+extern const struct cg_object cg_health_obj;	 /* struct cg_health_settings */
 
 #define CG_ADDR_TEXT_MAX   46 /* INET6_ADDRSTRLEN */
 #define CG_PREFIX_TEXT_MAX 50 /* address, '/', length, NUL */

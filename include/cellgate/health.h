@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cellgate/state.h"
+
 /*
  * Pure logic on a virtual monotonic clock: nothing here reads a clock or does
  * I/O; every function that needs the time takes now_ms.
@@ -34,22 +36,7 @@ enum cg_health_state {
 	CG_HEALTH_DOWN = 2,    /* fall failed probes in a row */
 };
 
-#define CG_HEALTH_INTERVAL_DEF 1000    /* ms between probe starts */
-#define CG_HEALTH_INTERVAL_MIN 50      /* ms */
-#define CG_HEALTH_INTERVAL_MAX 600000  /* ms: 10 minutes */
-#define CG_HEALTH_TIMEOUT_DEF  500     /* ms a probe may take */
-#define CG_HEALTH_TIMEOUT_MIN  10      /* ms */
-#define CG_HEALTH_TIMEOUT_MAX  60000   /* ms; also at most interval - jitter */
-#define CG_HEALTH_JITTER_DEF   100000  /* ppm of the interval: +-10% */
-#define CG_HEALTH_JITTER_MAX   500000  /* ppm: +-50% keeps every delay >= interval / 2 */
-#define CG_HEALTH_RISE_DEF     3       /* good probes in a row to become up */
-#define CG_HEALTH_FALL_DEF     2       /* failed probes in a row to become down */
-#define CG_HEALTH_COUNT_MIN    1       /* rise and fall */
-#define CG_HEALTH_COUNT_MAX    100     /* rise and fall */
-#define CG_HEALTH_PANIC_DEF    500000  /* ppm: panic when more than half are failing */
-#define CG_HEALTH_PANIC_MIN    1       /* ppm */
-#define CG_HEALTH_PANIC_MAX    1000000 /* ppm: 1000000 never panics (more than all) */
-#define CG_HEALTH_ERR_MAX      80      /* bytes of last error text, NUL included */
+#define CG_HEALTH_ERR_MAX 80 /* bytes of last error text, NUL included */
 
 /* How cells are probed and judged. */
 struct cg_health_cfg {
@@ -93,6 +80,9 @@ void cg_health_cfg_init(struct cg_health_cfg *cfg);
  * -EINVAL with a message in err (errlen bytes; err may be NULL).
  */
 int cg_health_cfg_check(const struct cg_health_cfg *cfg, char *err, size_t errlen);
+
+/* cg_health_cfg_from - the state machine's settings from the desired state's health section. */
+void cg_health_cfg_from(const struct cg_health_settings *h, struct cg_health_cfg *cfg);
 
 /* cg_health_cell_init - a cell with no result yet: unknown since now_ms, not scheduled. */
 void cg_health_cell_init(struct cg_health_cell *c, int64_t now_ms);

@@ -126,6 +126,43 @@ struct cg_guard_cfg {
 	uint32_t aggregate_burst;	     /* its bucket depth; 0 = CG_GUARD_AGG_FACTOR x burst */
 };
 
+/* Health probes of the cells (docs/config.md, docs/failover.md). */
+enum cg_probe_kind {
+	CG_PROBE_OFF = 0,  /* no probes: every cell is believed up */
+	CG_PROBE_TCP = 1,  /* a TCP connect to the cell's gateway and probe port */
+	CG_PROBE_HTTP = 2, /* an HTTP/1.1 GET of http_path, expecting http_status */
+};
+
+/* Ranges and defaults of the health section (cellgate/health.h runs it). */
+#define CG_HEALTH_INTERVAL_DEF 1000    /* ms between probe starts */
+#define CG_HEALTH_INTERVAL_MIN 50      /* ms */
+#define CG_HEALTH_INTERVAL_MAX 600000  /* ms: 10 minutes */
+#define CG_HEALTH_TIMEOUT_DEF  500     /* ms a probe may take */
+#define CG_HEALTH_TIMEOUT_MIN  10      /* ms */
+#define CG_HEALTH_TIMEOUT_MAX  60000   /* ms; also at most interval - jitter */
+#define CG_HEALTH_JITTER_DEF   100000  /* ppm of the interval: +-10% */
+#define CG_HEALTH_JITTER_MAX   500000  /* ppm: +-50% keeps every delay >= interval / 2 */
+#define CG_HEALTH_RISE_DEF     3       /* good probes in a row to become up */
+#define CG_HEALTH_FALL_DEF     2       /* failed probes in a row to become down */
+#define CG_HEALTH_COUNT_MIN    1       /* rise and fall */
+#define CG_HEALTH_COUNT_MAX    100     /* rise and fall */
+#define CG_HEALTH_PANIC_DEF    500000  /* ppm: panic when more than half are failing */
+#define CG_HEALTH_PANIC_MIN    1       /* ppm */
+#define CG_HEALTH_PANIC_MAX    1000000 /* ppm: 1000000 never panics (more than all) */
+#define CG_HTTP_PATH_MAX       128     /* health.http_path: 1..127 bytes and a NUL */
+
+struct cg_health_settings {
+	uint8_t probe;	      /* enum cg_probe_kind */
+	uint16_t http_status; /* the status an HTTP probe expects, 100..599 */
+	uint32_t interval_ms; /* between a cell's probe starts, before jitter */
+	uint32_t timeout_ms;  /* a probe slower than this failed */
+	uint32_t jitter_ppm;  /* each wait is the interval +- this share of it */
+	uint32_t rise;	      /* good probes in a row to become up */
+	uint32_t fall;	      /* failed probes in a row to become down */
+	uint32_t panic_ppm;   /* more than this share of cells failing at once: freeze */
+	char http_path[CG_HTTP_PATH_MAX]; /* what an HTTP probe asks for */
+};
+
 /* An operator's shed level for a (cell, class). */
 struct cg_shed_cfg {
 	char cell[CG_NAME_MAX];		 /* a cell's name, or CG_SHED_ANY_CELL */
@@ -191,6 +228,7 @@ struct cg_state {
 	struct cg_class_rule_cfg *rules; /* prefix (by family, address, length), then DSCP */
 	struct cg_shed_cfg *shed;	 /* sorted by cell, then class */
 	struct cg_guard_cfg guard;
+	struct cg_health_settings health;
 };
 
 /*

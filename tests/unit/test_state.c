@@ -302,7 +302,10 @@ static void test_state_round_trip_parse_write_parse_is_identical(void **unused)
 				   "guard:\n    ipv4_prefix: 24\n    ipv6_prefix: 64\n"
 				   "    new_flows_per_sec: 100\n    burst: 200\n    ipv4_aggregate: 16\n"
 				   "    ipv6_aggregate: 48\n    aggregate_new_flows_per_sec: 0\n"
-				   "    aggregate_burst: 0\nregions:\n"));
+				   "    aggregate_burst: 0\nhealth:\n    probe: off\n"
+				   "    interval_ms: 1000\n    timeout_ms: 500\n    jitter: 0.1\n"
+				   "    rise: 3\n    fall: 2\n    panic_threshold: 0.5\n"
+				   "    http_path: \"/\"\n    http_status: 200\nregions:\n"));
 	assert_non_null(strstr(t1, "    default_class: 1\n    cells: [euw1-a, euw1-b]\n"));
 	assert_non_null(strstr(t1, "]\nshed:\n  - cell: \"*\"\n    class: sheddable\n"
 				   "    level: 0.1\n    hard: false\n    expires: 0\n    by: ops\n"

@@ -9,6 +9,7 @@
 
 #include "cellgate/check.h"
 #include "cellgate/field.h"
+#include "cellgate/health.h"
 #include "cellgate/maglev.h"
 
 struct chk {
@@ -351,6 +352,26 @@ static int check_guard(struct chk *c)
 	return ret;
 }
 
+/* The health settings: each field in range, then what holds between them (cg_health_cfg_check). */
+static int check_health(struct chk *c)
+{
+	const struct cg_health_settings *h = &c->st->health;
+	struct cg_health_cfg hc;
+	char msg[200];
+	int ret;
+
+	ret = fields(c, &cg_health_obj, h, 0, "health: ");
+	if (ret)
+		return ret;
+	if (h->probe == CG_PROBE_HTTP && h->http_path[0] != '/')
+		return cerr(c, at(c, "health", 0, "http_path", -1),
+			    "health: http_path must start with '/'");
+	cg_health_cfg_from(h, &hc);
+	if (cg_health_cfg_check(&hc, msg, sizeof(msg)))
+		return cerr(c, at(c, "health", 0, NULL, -1), "%s", msg);
+	return 0;
+}
+
 static int check_regions(struct chk *c)
 {
 	const struct cg_state *st = c->st;
@@ -615,6 +636,8 @@ int cg_state_check(const struct cg_state *st, const struct cg_where *where, char
 		ret = check_rules(&c);
 	if (!ret)
 		ret = check_guard(&c);
+	if (!ret)
+		ret = check_health(&c);
 	if (!ret)
 		ret = check_regions(&c);
 	if (!ret)

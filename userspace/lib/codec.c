@@ -985,6 +985,8 @@ static const struct cg_section sections[] = {
 	  offsetof(struct cg_class_rule_cfg, line), CG_SEC_FLOW, rule_before, NULL, cg_rule_cmp_v },
 	{ "guard", "guard", &cg_guard_obj, 1, 1, ST(guard), 0, 0, CG_SEC_ONE, NULL, guard_after,
 	  NULL },
+	{ "health", "health", &cg_health_obj, 1, 1, ST(health), 0, 0, CG_SEC_ONE, NULL, NULL,
+	  NULL },
 	{ "regions", "region", &cg_region_obj, 1, CG_MAX_REGIONS, ST(regions), ST(nregions),
 	  offsetof(struct cg_region_cfg, line), CG_SEC_NAMED | CG_SEC_FLOW | CG_SEC_NEEDED, NULL,
 	  NULL, NULL },
@@ -1072,16 +1074,19 @@ static const struct {
 
 static int parse_root(struct cg_parse *p, const struct cg_ynode *root)
 {
-	static const char *const more[] = {
-		"classes",	"regions",	   "cells", "services",
-		"class_rules",	"guard",	   "shed",  "next_region_id",
-		"next_cell_id", "next_service_id", NULL,
-	};
+	/* the keys besides the settings: every section's and the id marks (one list each) */
+	const char *more[CG_NSECTIONS + sizeof(id_marks) / sizeof(id_marks[0]) + 1];
 	struct cg_obj top = { "", "" };
 	const struct cg_ynode *v;
+	size_t i, n = 0;
 	uint64_t mark;
-	size_t i;
 	int ret;
+
+	for (i = 0; i < CG_NSECTIONS; i++)
+		more[n++] = sections[i].key;
+	for (i = 0; i < sizeof(id_marks) / sizeof(id_marks[0]); i++)
+		more[n++] = id_marks[i].key;
+	more[n] = NULL;
 
 	ret = map_check_obj(p, root, &top, &cg_settings_obj, NULL, "generation", more);
 	if (!ret && (v = map_get(root, "generation")))
@@ -1118,8 +1123,8 @@ static const struct cg_ynode *kind_node(const struct cg_ynode *root, const char 
 
 	if (!strcmp(kind, "settings"))
 		return root;
-	if (!strcmp(kind, "guard"))
-		return map_get(root, "guard");
+	if (!strcmp(kind, "guard") || !strcmp(kind, "health"))
+		return map_get(root, kind);
 	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		if (!strcmp(kind, lists[i][0]))
 			return map_get(root, lists[i][1]);

@@ -177,6 +177,35 @@ static const struct cg_field guard_fields[] = {
 	{ 0 },
 };
 
+static const struct cg_field health_fields[] = {
+	{ F(struct cg_health_settings, probe, CG_F_ENUM), .flags = CG_FF_RUNTIME,
+	  .words = cg_probe_names, .def = CG_PROBE_OFF, .doc = "probe kind: off, tcp or http" },
+	{ F(struct cg_health_settings, interval_ms, CG_F_U32), .flags = CG_FF_RUNTIME,
+	  .min = CG_HEALTH_INTERVAL_MIN, .max = CG_HEALTH_INTERVAL_MAX,
+	  .def = CG_HEALTH_INTERVAL_DEF, .doc = "ms between a cell's probes, before jitter" },
+	{ F(struct cg_health_settings, timeout_ms, CG_F_U32), .flags = CG_FF_RUNTIME,
+	  .min = CG_HEALTH_TIMEOUT_MIN, .max = CG_HEALTH_TIMEOUT_MAX, .def = CG_HEALTH_TIMEOUT_DEF,
+	  .doc = "ms a probe may take" },
+	{ FK(struct cg_health_settings, jitter_ppm, "jitter", CG_F_LEVEL), .flags = CG_FF_RUNTIME,
+	  .max = CG_HEALTH_JITTER_MAX, .def = CG_HEALTH_JITTER_DEF,
+	  .doc = "each wait is the interval +- this share of it, 0..0.5" },
+	{ F(struct cg_health_settings, rise, CG_F_U32), .flags = CG_FF_RUNTIME,
+	  .min = CG_HEALTH_COUNT_MIN, .max = CG_HEALTH_COUNT_MAX, .def = CG_HEALTH_RISE_DEF,
+	  .doc = "good probes in a row to become up" },
+	{ F(struct cg_health_settings, fall, CG_F_U32), .flags = CG_FF_RUNTIME,
+	  .min = CG_HEALTH_COUNT_MIN, .max = CG_HEALTH_COUNT_MAX, .def = CG_HEALTH_FALL_DEF,
+	  .doc = "failed probes in a row to become down" },
+	{ FK(struct cg_health_settings, panic_ppm, "panic_threshold", CG_F_LEVEL),
+	  .flags = CG_FF_RUNTIME, .min = CG_HEALTH_PANIC_MIN, .max = CG_HEALTH_PANIC_MAX,
+	  .def = CG_HEALTH_PANIC_DEF,
+	  .doc = "more than this share of cells failing at once: freeze, evacuate nothing" },
+	{ F(struct cg_health_settings, http_path, CG_F_TEXT), .flags = CG_FF_RUNTIME,
+	  .doc = "path an http probe asks for" },
+	{ F(struct cg_health_settings, http_status, CG_F_U16), .flags = CG_FF_RUNTIME, .min = 100,
+	  .max = 599, .def = 200, .doc = "status an http probe expects" },
+	{ 0 },
+};
+
 const struct cg_object cg_settings_obj = { "settings", sizeof(struct cg_state), settings_fields };
 const struct cg_object cg_region_obj = { "region", sizeof(struct cg_region_cfg), region_fields };
 const struct cg_object cg_cell_obj = { "cell", sizeof(struct cg_cell_cfg), cell_fields };
@@ -187,6 +216,8 @@ const struct cg_object cg_class_rule_obj = { "class_rule", sizeof(struct cg_clas
 					     class_rule_fields };
 const struct cg_object cg_shed_obj = { "shed", sizeof(struct cg_shed_cfg), shed_fields };
 const struct cg_object cg_guard_obj = { "guard", sizeof(struct cg_guard_cfg), guard_fields };
+const struct cg_object cg_health_obj = { "health", sizeof(struct cg_health_settings),
+					 health_fields };
 
 static int ferr(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -715,10 +746,20 @@ int cg_field_check(const struct cg_field *f, const void *obj, char *err, size_t 
 			return ferr(err, errlen, "%s %" PRIu64 " is out of range (0..%" PRIu64 ")",
 				    f->name, x, f->max);
 		return 0;
+	case CG_F_LEVEL: /* the range in the unit it is written in: 0.000001..1, not ppm */
+		x = cg_field_get(f, obj);
+		if (x < f->min || x > f->max) {
+			char lo[24], hi[24];
+
+			cg_level_format((uint32_t)f->min, lo, sizeof(lo));
+			cg_level_format((uint32_t)f->max, hi, sizeof(hi));
+			return ferr(err, errlen, "%s %s is out of range (%s..%s)", f->name,
+				    cg_field_format(f, obj, val, sizeof(val)), lo, hi);
+		}
+		return 0;
 	case CG_F_U8:
 	case CG_F_U16:
 	case CG_F_U32:
-	case CG_F_LEVEL:
 	case CG_F_CLASS:
 		x = cg_field_get(f, obj);
 		if (x < f->min || x > f->max)

@@ -208,3 +208,13 @@ const char *cg_health_name(unsigned int state)
 		return "unknown";
 	}
 }
+
+void cg_health_cfg_from(const struct cg_health_settings *h, struct cg_health_cfg *cfg)
+{
+	cfg->interval_ms = h->interval_ms;
+	cfg->timeout_ms = h->timeout_ms;
+	cfg->jitter_ppm = h->jitter_ppm;
+	cfg->rise = h->rise;
+	cfg->fall = h->fall;
+	cfg->panic_ppm = h->panic_ppm;
+}

@@ -36,6 +36,13 @@ const struct cg_enum cg_proto_names[] = {
 	{ NULL, 0 },
 };
 
+const struct cg_enum cg_probe_names[] = {
+	{ "off", CG_PROBE_OFF },
+	{ "tcp", CG_PROBE_TCP },
+	{ "http", CG_PROBE_HTTP },
+	{ NULL, 0 },
+};
+
 const char *cg_enum_name(const struct cg_enum *t, unsigned int value, const char *unknown)
 {
 	for (; t->name; t++)

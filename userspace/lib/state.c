@@ -39,6 +39,15 @@ void cg_state_init(struct cg_state *st)
 	st->guard.ipv4_aggregate = CG_GUARD_AGG4_DEF;
 	st->guard.ipv6_aggregate = CG_GUARD_AGG6_DEF;
 	st->icmp_rate = CG_ICMP_RATE_DEF;
+	st->health.probe = CG_PROBE_OFF;
+	st->health.http_status = 200;
+	st->health.interval_ms = CG_HEALTH_INTERVAL_DEF;
+	st->health.timeout_ms = CG_HEALTH_TIMEOUT_DEF;
+	st->health.jitter_ppm = CG_HEALTH_JITTER_DEF;
+	st->health.rise = CG_HEALTH_RISE_DEF;
+	st->health.fall = CG_HEALTH_FALL_DEF;
+	st->health.panic_ppm = CG_HEALTH_PANIC_DEF;
+	snprintf(st->health.http_path, sizeof(st->health.http_path), "/");
 	st->too_big_rate = CG_ICMP_RATE_DEF;
 }
 
