@@ -33,8 +33,8 @@ struct cg_dp;
 struct cg_dp_opts {
 	const char *pin_dir;	 /* NULL: nothing pinned (tests); else a dir on bpffs */
 	uint32_t conntrack_size; /* conntrack entries; 0: CG_DEFAULT_CONNTRACK; unused on adopt */
-	bool adopt;		 /* reuse pin_dir's maps: none recreated, no flow moved */
-	bool readonly;		 /* read pin_dir's maps only: nothing loaded, pinned or written */
+	bool adopt;    /* reuse pin_dir's maps (those of another layout: see cg_dp_open) */
+	bool readonly; /* read pin_dir's maps only: nothing loaded, pinned or written */
 };
 
 /*
@@ -46,16 +46,26 @@ struct cg_dp_opts {
  *   created, and every map is pinned under pin_dir by its name, with the
  *   program as pin_dir/prog. The pins are made in a staging directory that
  *   is renamed to pin_dir, so pin_dir appears complete or not at all.
- * - adopt true: every map must be pinned in pin_dir with the type, key
- *   size, value size and flags this build expects (the ABI); they are
- *   reused as they are, contents and sizes included (a conntrack of
- *   another size is kept, conntrack_size is not used). The new program is
- *   loaded against them and replaces pin_dir/prog. Links already pinned
- *   keep running the old program until cg_dp_attach() updates them.
+ * - adopt true: a map pinned in pin_dir with the type, key size, value
+ *   size, flags and max_entries this build expects (the ABI) is reused as
+ *   it is, contents included (a conntrack of another size is kept,
+ *   conntrack_size is not used). A map whose content is derived from the
+ *   desired state (settings, services, vips, cells, tables, class4, class6,
+ *   dscp, classes, shed) or is rate-limiter state (guard, buckets, budgets)
+ *   and whose pin is missing or does not match (an upgrade that changed its
+ *   layout) is created fresh instead, one line logged for each:
+ *   "map 'settings': recreated (value size 48 -> 76), refilled from the
+ *   desired state". Fresh maps are empty (vips follows the services map)
+ *   and their old pins stay until cg_dp_pin_recreated(): the caller fills
+ *   them (cg_rec_new() then cg_rec_apply()) before the program runs on an
+ *   interface. The connection table and the counters must match: a missing
+ *   or mismatched pin of one refuses (ENOENT, EPROTO). The new program is
+ *   loaded against the maps and replaces pin_dir/prog. Links already
+ *   pinned keep running the old program until cg_dp_attach() updates them.
  *
  * - readonly true: as adopt, but no program is loaded and nothing is
- *   pinned: for readers (cellctl with cellgated down). Only the read
- *   functions may be used; cg_dp_prog_fd() returns -1.
+ *   pinned, and every map must match: for readers (cellctl with cellgated
+ *   down). Only the read functions may be used; cg_dp_prog_fd() returns -1.
  *
  * Returns the data plane, or NULL with errno set and one line on stderr:
  * EINVAL (bad opts, pin_dir not on bpffs), EEXIST (pins exist and adopt is
@@ -64,6 +74,20 @@ struct cg_dp_opts {
  * nothing is pinned and nothing pinned before is changed.
  */
 struct cg_dp *cg_dp_open(const struct cg_dp_opts *opts);
+
+/* cg_dp_recreated - how many maps cg_dp_open() created fresh whose pins are not replaced yet. */
+unsigned int cg_dp_recreated(const struct cg_dp *dp);
+
+/*
+ * cg_dp_pin_recreated - replace the pins of the maps cg_dp_open() recreated
+ * with this program's maps, each atomically (pin at a temporary name, then
+ * rename over the old pin). Call it once the program runs on every
+ * interface: until then the old pins are what a restart must find (the
+ * crash points are in dataplane.c). Returns 0 (also with nothing to do or
+ * no pin_dir) or -errno; the maps not replaced stay marked, a later call
+ * tries them again.
+ */
+int cg_dp_pin_recreated(struct cg_dp *dp);
 
 /*
  * cg_dp_close - release the data plane. Pins are never removed: pinned maps
@@ -79,6 +103,12 @@ void cg_dp_close(struct cg_dp *dp);
  * files this library did not make (they and pin_dir are left), or -errno.
  */
 int cg_dp_unpin(struct cg_dp *dp);
+
+/*
+ * cg_dp_unpin_dir - cg_dp_unpin() by pin name, without opening the maps: it
+ * also tears down pins of another build's layout (cellgated --teardown).
+ */
+int cg_dp_unpin_dir(const char *pin_dir);
 
 /* cg_dp_prog_fd - fd of the XDP program (owned by dp: do not close). */
 int cg_dp_prog_fd(const struct cg_dp *dp);

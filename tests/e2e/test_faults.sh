@@ -3,8 +3,9 @@
 # test_faults.sh - kill -9 of cellgated at random points of config applies (each a table swap)
 # under steady traffic: after every restart the state is the old one or the new one, never a mix;
 # the maps match the persisted state (a second adoption has nothing to write). A hot upgrade (a
-# restart that loads a new program onto the pinned link) keeps the maps. No request is lost and no
-# flow moves on the healthy cells through all of it.
+# restart that loads a new program onto the pinned link) keeps the maps; one whose build changed the
+# layout of derived maps recreates and refills them, one that changed the connection table's is
+# refused. No request is lost and no flow moves on the healthy cells through all of it.
 #
 # One lab for all tests (setup), TCP and UDP traffic running through them; the tests run in order
 # (lib.sh, e2e_run). FAULT_ROUNDS (default 20) kills; FAULT_SEED seeds the kill points (printed, so
@@ -108,6 +109,109 @@ test_hot_upgrade() {
 	[ "$ct1" -ge "$ct0" ] || e2e_fail_reason "connection table went from $ct0 to $ct1 entries"
 }
 
+# the drop counters, summed
+drops() { cctl -j stats | jq '[.counters | to_entries[] | select(.key | startswith("drop_")) | .value.packets] | add'; }
+# value size of the map pinned as NAME
+pinned_value_size() { bpftool -j map show pinned "$LAB_PIN_DIR/$1" | jq -r .bytes_value; }
+# the pins, each with its inode: a replaced pin has another
+pins_list() { find "$LAB_PIN_DIR" -mindepth 1 -printf '%f %i\n' | sort; }
+
+# with_traffic NAME FUNCTION: FUNCTION under its own TCP and UDP traffic (10 connections and 10 flows,
+# 10 s), then the traffic check no_request_lost_no_flow_moved_NAME_tcp and _udp; returns FUNCTION's
+# status (its E2E_REASON kept)
+with_traffic() {
+	local name=$1 fn=$2 t=$LAB_DIR/$1_tcp.out u=$LAB_DIR/$1_udp.out tp up rc
+	client_bg "$t" "$LAB_NS_C1" tcp "$LAB_VIP6" "$LAB_TCP_PORT" --conns 10 --requests 100 --interval-ms 100
+	tp=$CLIENT_PID
+	client_bg "$u" "$LAB_NS_C2" udp "$LAB_VIP4" "$LAB_UDP_PORT" --flows 10 --requests 100 --interval-ms 100
+	up=$CLIENT_PID
+	sleep 0.5
+	"$fn"
+	rc=$?
+	wait "$tp" "$up"
+	traffic_clean 1000 "$t" "$u"
+	return "$rc"
+}
+
+# an upgrade whose build changed a map's layout: with the old build's pins (settings of 48-byte
+# values, no budgets) in place the running program goes on forwarding on its own maps; the restart
+# adopts the rest, recreates settings and budgets, fills them before the link is switched and pins
+# them after: a new program id, the connection table and the counters kept, no drop, no request
+# lost, no flow moved; the next restart recreates nothing
+upgrade_recreating() {
+	local id0 id1 fwd0 fwd1 ct0 ct1 drop0 drop1 f
+	in_lb rm -f "$LAB_PIN_DIR/settings" "$LAB_PIN_DIR/budgets"
+	in_lb bpftool map create "$LAB_PIN_DIR/settings" type array key 4 value 48 entries 1 name settings ||
+		e2e_fail_reason "bpftool map create failed" || return
+	fwd0=$(fwd_packets)
+	sleep 0.5
+	fwd1=$(fwd_packets)
+	[ "$fwd1" -gt "$fwd0" ] || e2e_fail_reason "with the old pins: fwd $fwd0 -> $fwd1, no traffic" || return
+	id0=$(prog_id) fwd0=$(fwd_packets) ct0=$(ct_entries) drop0=$(drops)
+	gd_stop
+	: >"$GD_LOG"
+	gd_start || e2e_fail_reason "no restart" || return
+	id1=$(prog_id) fwd1=$(fwd_packets) ct1=$(ct_entries) drop1=$(drops)
+	for f in "map 'settings': recreated (value size 48 -> 76), refilled from the desired state" \
+		"map 'budgets': recreated (no pin)" "replaced the pins of 2 recreated map(s)" \
+		'adopted the data plane'; do
+		grep -qF "$f" "$GD_LOG" || { show "$GD_LOG" 12; e2e_fail_reason "no '$f' in the log"; return 1; }
+	done
+	[ "$(pinned_value_size settings)" = 76 ] ||
+		e2e_fail_reason "settings pin: value size $(pinned_value_size settings), not 76" || return
+	[ -e "$LAB_PIN_DIR/budgets" ] || e2e_fail_reason "no budgets pin" || return
+	[ -n "$id0" ] && [ -n "$id1" ] && [ "$id0" != "$id1" ] ||
+		e2e_fail_reason "program id $id0 -> $id1: not replaced" || return
+	[ "$fwd1" -ge "$fwd0" ] || e2e_fail_reason "fwd counter went from $fwd0 to $fwd1" || return
+	[ "$ct1" -ge "$ct0" ] || e2e_fail_reason "connection table went from $ct0 to $ct1 entries" || return
+	[ "$drop1" = "$drop0" ] || e2e_fail_reason "drops went from $drop0 to $drop1" || return
+	sleep 0.5
+	[ "$(fwd_packets)" -gt "$fwd1" ] || e2e_fail_reason "no traffic after the upgrade" || return
+	gd_stop
+	: >"$GD_LOG"
+	gd_start || e2e_fail_reason "no second restart" || return
+	! grep -q 'recreated' "$GD_LOG" || e2e_fail_reason "the second restart recreated maps again"
+}
+test_upgrade_recreates_changed_maps() { with_traffic upgrade upgrade_recreating; }
+
+# a conntrack pin of another layout: the restart refuses with the clear error (naming --teardown and
+# what it drops) and changes no pin, while the running program forwards on (no request lost); with
+# the real pin back the daemon adopts again
+upgrade_refused() {
+	local ctid key val before after out rc
+	gd_stop
+	ctid=$(bpftool -j map show pinned "$LAB_PIN_DIR/conntrack" | jq -r .id)
+	key=$(bpftool -j map show pinned "$LAB_PIN_DIR/conntrack" | jq -r .bytes_key)
+	val=$(bpftool -j map show pinned "$LAB_PIN_DIR/conntrack" | jq -r .bytes_value)
+	rm -f "$LAB_PIN_DIR/conntrack"
+	bpftool map create "$LAB_PIN_DIR/conntrack" type lru_hash key "$key" value $((val + 8)) \
+		entries 4096 name conntrack flags 2 || e2e_fail_reason "bpftool map create failed"
+	rc=$?
+	before=$(pins_list)
+	if [ "$rc" = 0 ]; then
+		out=$(in_lb timeout 20 "$build_dir/cellgated" -c "$LAB_CONFIG" -d "$GD_STATE" -p "$LAB_PIN_DIR" \
+			-s "$GD_SOCK" 2>&1)
+		rc=$?
+		after=$(pins_list)
+		if [ "$rc" = 0 ] || [ "$rc" = 124 ]; then
+			e2e_fail_reason "cellgated started (status $rc) on a conntrack of another layout"
+		elif ! grep -qF "cannot adopt '$LAB_PIN_DIR/conntrack': its value size differs from this build's ($((val + 8)) -> $val); 'cellgated --teardown' starts over but drops every connection entry" <<<"$out"; then
+			e2e_fail_reason "not the clear error: $(head -c 300 <<<"$out")"
+		elif [ "$before" != "$after" ]; then
+			e2e_fail_reason "the refused start changed the pins"
+		else
+			rc=0
+		fi
+	fi
+	# the real conntrack back, from the program that still runs on it
+	rm -f "$LAB_PIN_DIR/conntrack"
+	bpftool map pin id "$ctid" "$LAB_PIN_DIR/conntrack" || e2e_fail_reason "cannot pin conntrack back" || return
+	: >"$GD_LOG"
+	gd_start || e2e_fail_reason "no restart with the conntrack pin back" || return
+	return "$rc"
+}
+test_upgrade_refuses_changed_conntrack() { with_traffic refused upgrade_refused; }
+
 # no temp file is left once the daemon has started again
 test_no_temp_files_left() {
 	local left
@@ -121,5 +225,6 @@ test_no_request_lost_no_flow_moved() {
 	traffic_clean 6000 "$tcp" "$udp"
 }
 
-E2E_TESTS=(test_kill9_during_applies test_no_temp_files_left test_hot_upgrade test_no_request_lost_no_flow_moved)
+E2E_TESTS=(test_kill9_during_applies test_no_temp_files_left test_hot_upgrade test_upgrade_recreates_changed_maps
+	test_upgrade_refuses_changed_conntrack test_no_request_lost_no_flow_moved)
 e2e_run "$@"

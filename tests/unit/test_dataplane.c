@@ -778,27 +778,103 @@ static void test_adopt_needs_every_pin(void **state)
 	assert_int_equal(errno, ENOENT);
 }
 
+/* Pin at dir/name a map of another build's layout: value_size bytes a value. */
+static void pin_other_abi(const char *dir, const char *name, enum bpf_map_type type,
+			  uint32_t key_size, uint32_t value_size, uint32_t entries, uint32_t flags)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = flags);
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_int_equal(unlink(path), 0);
+	fd = bpf_map_create(type, name, key_size, value_size, entries, &o);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_obj_pin(fd, path), 0);
+	close(fd);
+}
+
+/* value_size of the map pinned at dir/name */
+static uint32_t pinned_value_size(const char *dir, const char *name)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = bpf_obj_get(path);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	close(fd);
+	return info.value_size;
+}
+
 static void test_adopt_refuses_map_of_other_abi(void **state)
 {
 	struct fx *fx = fx_get(state);
-	char path[512];
-	int fd;
 
 	fx->dp = open_pinned(fx, 4096, false);
 	assert_non_null(fx->dp);
 	cg_dp_close(fx->dp);
 	fx->dp = NULL;
 
-	/* a 'cells' map whose value grew: another build's ABI */
-	snprintf(path, sizeof(path), "%s/cells", fx->pin_dir);
-	assert_int_equal(unlink(path), 0);
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cells", 4, sizeof(struct cg_cell) + 8,
-			    CG_MAX_CELLS, NULL);
-	assert_true(fd >= 0);
-	assert_int_equal(bpf_obj_pin(fd, path), 0);
-	close(fd);
+	/* a conntrack whose value grew: another build's ABI, and flows would move */
+	pin_other_abi(fx->pin_dir, "conntrack", BPF_MAP_TYPE_LRU_HASH, sizeof(struct cg_flow_key),
+		      sizeof(struct cg_conn) + 8, 4096, BPF_F_NO_COMMON_LRU);
 	assert_null(open_pinned(fx, 0, true));
 	assert_int_equal(errno, EPROTO);
+	/* refused: nothing replaced */
+	assert_int_equal(pinned_value_size(fx->pin_dir, "conntrack"), sizeof(struct cg_conn) + 8);
+	assert_int_equal(cg_dp_unpin_dir(fx->pin_dir), 0);
+	assert_false(path_exists(fx->pin_dir, NULL));
+}
+
+/*
+ * An upgrade that grew a derived map and added a resettable one: adopted,
+ * both fresh and empty, the old pins kept until cg_dp_pin_recreated(); the
+ * other maps are the pinned ones, contents included.
+ */
+static void test_adopt_recreates_derived_and_resettable_maps(void **state)
+{
+	struct fx *fx = fx_get(state);
+	struct cg_cell c1 = cell4("198.18.1.1", 0, 1), got;
+	struct cg_config cfg, zero = { 0 };
+	char path[512];
+
+	fx->dp = open_pinned(fx, 4096, false);
+	assert_non_null(fx->dp);
+	assert_int_equal(cg_dp_cell_set(fx->dp, 1, &c1), 0);
+	cg_dp_close(fx->dp);
+	fx->dp = NULL;
+	pin_other_abi(fx->pin_dir, "settings", BPF_MAP_TYPE_ARRAY, 4, 48, 1, 0);
+	snprintf(path, sizeof(path), "%s/budgets", fx->pin_dir);
+	assert_int_equal(unlink(path), 0);
+
+	assert_null(cg_dp_open(&(struct cg_dp_opts){ .pin_dir = fx->pin_dir, .readonly = true }));
+	assert_int_equal(errno, EPROTO); /* a reader needs every map as it is */
+
+	fx->dp = open_pinned(fx, 0, true);
+	assert_non_null(fx->dp);
+	assert_int_equal(cg_dp_recreated(fx->dp), 2);
+	assert_int_equal(cg_dp_config_get(fx->dp, &cfg), 0);
+	assert_memory_equal(&cfg, &zero, sizeof(cfg));
+	assert_int_equal(cg_dp_cell_get(fx->dp, 1, &got), 0);
+	assert_memory_equal(&got, &c1, sizeof(got));
+	assert_int_equal(pinned_value_size(fx->pin_dir, "settings"), 48);
+	assert_false(path_exists(fx->pin_dir, "budgets"));
+
+	assert_int_equal(cg_dp_pin_recreated(fx->dp), 0);
+	assert_int_equal(cg_dp_recreated(fx->dp), 0);
+	assert_int_equal(pinned_value_size(fx->pin_dir, "settings"), sizeof(struct cg_config));
+	assert_true(path_exists(fx->pin_dir, "budgets"));
+	cg_dp_close(fx->dp);
+	fx->dp = NULL;
+
+	/* the replaced pins are this build's: the next adoption recreates nothing */
+	fx->dp = open_pinned(fx, 0, true);
+	assert_non_null(fx->dp);
+	assert_int_equal(cg_dp_recreated(fx->dp), 0);
 }
 
 static void test_unpin_removes_pin_dir(void **state)
@@ -920,6 +996,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_adopt_refuses_map_of_other_abi, setup_pinned,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_adopt_recreates_derived_and_resettable_maps,
+						setup_pinned, teardown),
 		cmocka_unit_test_setup_teardown(test_unpin_removes_pin_dir, setup_pinned,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_pinned_link_survives_close_and_adopt,

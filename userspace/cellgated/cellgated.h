@@ -114,6 +114,18 @@ void cgd_arm_heal(struct cgd *d);
 /* cgd_dp_start - open (adopt if pinned, else create) the data plane and its reconcile copy; -1 logged. */
 int cgd_dp_start(struct cgd *d);
 
+/*
+ * cgd_fill_recreated - after an upgrade's adoption recreated maps (their
+ * layout changed, cg_dp_open()): resolve the next hops against the
+ * interfaces about to be attached and reconcile, so the fresh maps are full
+ * before any interface runs the new program. 0 (also with nothing
+ * recreated), or -1 logged: then attach nothing, the old program runs on.
+ */
+int cgd_fill_recreated(struct cgd *d);
+
+/* cgd_pin_recreated - once every interface runs the new program: replace the recreated maps' pins; logged. */
+void cgd_pin_recreated(struct cgd *d);
+
 /* cgd_reconcile - push d->st into the maps; logs what it wrote with cause. Nothing while fail-static. */
 int cgd_reconcile(struct cgd *d, const char *cause, char *err, size_t errlen);
 

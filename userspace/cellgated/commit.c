@@ -343,12 +343,21 @@ apply:
 			goto done;
 		}
 		cgd_drop_stale_links(d);
+		if (cgd_fill_recreated(d)) {
+			cgd_fail_static(d, "saved, but the recreated maps cannot be filled "
+					   "(logged above)");
+			snprintf(d->commit_dp_error, sizeof(d->commit_dp_error), "%s",
+				 d->fail_static);
+			goto done;
+		}
 	}
 	if (cgd_sync_ifaces(d) && repair) {
 		cgd_fail_static(d, "saved, but an interface cannot be attached (logged above)");
 		snprintf(d->commit_dp_error, sizeof(d->commit_dp_error), "%s", d->fail_static);
 		goto done;
 	}
+	if (repair)
+		cgd_pin_recreated(d);
 	cgd_resolve_all(d);
 	ret = cgd_reconcile(d, cause, rerr, sizeof(rerr));
 	if (written)

@@ -199,6 +199,50 @@ int cgd_dp_start(struct cgd *d)
 	return 0;
 }
 
+int cgd_fill_recreated(struct cgd *d)
+{
+	struct cgd_iface saved[CG_MAX_IFACES];
+	size_t nsaved = d->nifaces, i;
+	char err[512];
+	int ret;
+
+	if (!d->dp || !cg_dp_recreated(d->dp))
+		return 0;
+	/* next hops are checked against the served interfaces: those about to run the program */
+	memcpy(saved, d->ifaces, sizeof(saved));
+	memset(d->ifaces, 0, sizeof(d->ifaces));
+	for (i = 0; i < d->st.nifaces && i < CG_MAX_IFACES; i++) {
+		snprintf(d->ifaces[i].name, sizeof(d->ifaces[i].name), "%s", d->st.ifaces[i]);
+		d->ifaces[i].ifindex = (int)if_nametoindex(d->st.ifaces[i]);
+	}
+	d->nifaces = i;
+	cgd_resolve_all(d);
+	ret = cgd_reconcile(d, "upgrade: fill the recreated maps", err, sizeof(err));
+	memcpy(d->ifaces, saved, sizeof(saved));
+	d->nifaces = nsaved;
+	if (ret)
+		cgd_log("cannot fill the %u recreated map(s): %s; nothing is attached, the running "
+			"program keeps its maps",
+			cg_dp_recreated(d->dp), err);
+	return ret ? -1 : 0;
+}
+
+void cgd_pin_recreated(struct cgd *d)
+{
+	unsigned int n = d->dp ? cg_dp_recreated(d->dp) : 0;
+	int ret;
+
+	if (!n)
+		return;
+	ret = cg_dp_pin_recreated(d->dp);
+	if (ret)
+		cgd_log("warning: cannot replace the pins of the recreated maps in '%s': %s; the "
+			"next start recreates them again",
+			d->pin_dir, strerror(-ret));
+	else
+		cgd_log("replaced the pins of %u recreated map(s) in '%s'", n, d->pin_dir);
+}
+
 /*
  * The flow hash seeds from the key at path, or without one from the state
  * directory's key, generated at the first start. Logs its fingerprint, never
@@ -241,19 +285,14 @@ static int load_hash_key(struct cgd *d, const char *path, const char *state_dir)
 
 static int teardown(const char *pin_dir)
 {
-	struct cg_dp_opts opts = { .pin_dir = pin_dir, .adopt = true };
-	struct cg_dp *dp;
 	int ret;
 
 	if (!pins_exist(pin_dir)) {
 		cgd_log("nothing pinned in '%s'", pin_dir);
 		return 0;
 	}
-	dp = cg_dp_open(&opts);
-	if (!dp)
-		return -errno;
-	ret = cg_dp_unpin(dp);
-	cg_dp_close(dp);
+	/* by name, not by adopting: pins of another build's layout go too */
+	ret = cg_dp_unpin_dir(pin_dir);
 	if (ret)
 		cgd_log("cannot remove the pins in '%s': %s", pin_dir, strerror(-ret));
 	else
@@ -427,6 +466,9 @@ int main(int argc, char **argv)
 		}
 	if (!d.fail_static[0])
 		cgd_drop_stale_links(&d);
+	/* an upgrade that recreated maps: filled before any interface runs the new program */
+	if (!d.fail_static[0] && cgd_fill_recreated(&d))
+		goto out;
 	/* attach first, so next hops can be checked against the served interfaces */
 	for (size_t i = 0; i < d.st.nifaces && !d.fail_static[0]; i++) {
 		snprintf(d.ifaces[i].name, sizeof(d.ifaces[i].name), "%s", d.st.ifaces[i]);
@@ -440,6 +482,8 @@ int main(int argc, char **argv)
 		}
 		d.nifaces = i + 1;
 	}
+	if (!d.fail_static[0])
+		cgd_pin_recreated(&d);
 	ret = 1;
 	if (!d.fail_static[0]) {
 		cgd_resolve_all(&d);

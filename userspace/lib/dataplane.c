@@ -41,12 +41,61 @@ struct cg_dp_link {
 	int fd;	     /* the link: closing it detaches */
 };
 
+/*
+ * What a map's content is, which decides what an upgrade may do with a pin
+ * that is missing or does not match this build (type, key or value size,
+ * flags, max_entries):
+ * - DP_DERIVED: computed in full from the desired state by reconcile
+ *   (reconcile.c writes every entry that differs from what cg_rec_new()
+ *   read, and a fresh map reads as zeros). Such a pin is not adopted: the
+ *   new program gets a fresh map, cellgated fills it before any interface
+ *   runs the program, and cg_dp_pin_recreated() replaces the pin after.
+ * - DP_RESETTABLE: program state that may start over (token buckets: a
+ *   fresh one is full). Created fresh like a derived map; nothing refills it.
+ * - DP_KEPT: program state that cannot be recomputed (the connection table,
+ *   whose loss moves flows; the counters). A missing or mismatched pin
+ *   refuses the adoption: only 'cellgated --teardown' starts them over.
+ */
+enum dp_map_kind {
+	DP_DERIVED,
+	DP_RESETTABLE,
+	DP_KEPT,
+};
+
+/* Every map of bpf/maps.h (its pin name) and its kind; cg_dp_open() checks the skeleton against it. */
+static const struct dp_map_spec {
+	const char *name;      /* the map's name in bpf/maps.h, its pin name */
+	enum dp_map_kind kind; /* see enum dp_map_kind */
+} dp_maps[] = {
+	{ "settings", DP_DERIVED },   /* settings_desired() */
+	{ "services", DP_DERIVED },   /* keys_desired(), listed from the map */
+	{ "vips", DP_DERIVED },	      /* follows services (dp_vips_rebuild()) */
+	{ "cells", DP_DERIVED },      /* cell_desired(); MACs from the next hops */
+	{ "tables", DP_DERIVED },     /* plan_tables(): Maglev from the cells */
+	{ "class4", DP_DERIVED },     /* apply_shedding(), listed from the map */
+	{ "class6", DP_DERIVED },     /* ditto */
+	{ "dscp", DP_DERIVED },	      /* apply_shedding() */
+	{ "classes", DP_DERIVED },    /* classes_desired() */
+	{ "shed", DP_DERIVED },	      /* cg_shed_effective() */
+	{ "guard", DP_RESETTABLE },   /* per-prefix new-flow buckets */
+	{ "buckets", DP_RESETTABLE }, /* the classes' ceiling buckets */
+	{ "budgets", DP_RESETTABLE }, /* ICMP and too-big budgets */
+	{ "conntrack", DP_KEPT },     /* flows: losing them moves them */
+	{ "stats", DP_KEPT },	      /* counters */
+	{ "svc_stats", DP_KEPT },     /* ditto */
+	{ "cell_stats", DP_KEPT },    /* ditto */
+};
+
+#define DP_NMAPS (sizeof(dp_maps) / sizeof(dp_maps[0]))
+_Static_assert(DP_NMAPS <= 32, "struct cg_dp's recreated is a 32-bit mask of dp_maps[]");
+
 struct cg_dp {
 	struct cg_router *skel;	  /* program and maps, loaded */
 	char *pin_dir;		  /* NULL when nothing is pinned */
 	uint32_t table_flags;	  /* map_flags of every inner table: the template's */
 	struct cg_dp_link *links; /* unpinned links, nlinks of them */
 	size_t nlinks;
+	uint32_t recreated; /* bit i: dp_maps[i] is fresh, its pin not replaced yet */
 };
 
 /*
@@ -221,41 +270,109 @@ static void dp_remove_dir(const char *dir)
 	rmdir(dir);
 }
 
-/* What a pinned map has that the skeleton's does not expect, or NULL. */
-static const char *dp_map_mismatch(const struct bpf_map *map, const struct bpf_map_info *info,
-				   bool sized_by_loader)
+/* Index of map in dp_maps[], or -1 if it is not listed. */
+static int dp_map_index(const struct bpf_map *map)
 {
-	if (info->type != bpf_map__type(map))
-		return "type";
-	if (info->key_size != bpf_map__key_size(map))
-		return "key size";
-	if (info->value_size != bpf_map__value_size(map))
-		return "value size";
-	if (info->map_flags != bpf_map__map_flags(map))
-		return "flags";
-	if (!sized_by_loader && info->max_entries != bpf_map__max_entries(map))
-		return "max_entries";
-	return NULL;
+	size_t i;
+
+	for (i = 0; i < DP_NMAPS; i++)
+		if (!strcmp(dp_maps[i].name, bpf_map__name(map)))
+			return (int)i;
+	return -1;
+}
+
+/*
+ * Every state map of the skeleton is listed in dp_maps[] and every listed
+ * map is in the skeleton: a map added to bpf/maps.h without a kind fails
+ * every open, tests included. -EINVAL (logged) otherwise.
+ */
+static int dp_maps_check(const struct cg_dp *dp)
+{
+	const struct bpf_map *map;
+	size_t n = 0;
+
+	bpf_object__for_each_map(map, dp->skel->obj)
+	{
+		if (!dp_map_is_state(map))
+			continue;
+		if (dp_map_index(map) < 0) {
+			dp_msg("cannot open the router: map '%s' has no kind in dataplane.c's dp_maps[]",
+			       bpf_map__name(map));
+			return -EINVAL;
+		}
+		n++;
+	}
+	if (n != DP_NMAPS) {
+		dp_msg("cannot open the router: dataplane.c's dp_maps[] lists %zu maps, the "
+		       "program has %zu",
+		       DP_NMAPS, n);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * What a pinned map has that the skeleton's does not expect ("value size"),
+ * with the two values in nums as "48 -> 76" (pinned -> this build), or NULL.
+ */
+static const char *dp_map_mismatch(const struct bpf_map *map, const struct bpf_map_info *info,
+				   bool sized_by_loader, char *nums, size_t len)
+{
+	const char *what = NULL;
+	__u32 pinned = 0, want = 0;
+
+	if (info->type != bpf_map__type(map)) {
+		what = "type";
+		pinned = info->type;
+		want = bpf_map__type(map);
+	} else if (info->key_size != bpf_map__key_size(map)) {
+		what = "key size";
+		pinned = info->key_size;
+		want = bpf_map__key_size(map);
+	} else if (info->value_size != bpf_map__value_size(map)) {
+		what = "value size";
+		pinned = info->value_size;
+		want = bpf_map__value_size(map);
+	} else if (info->map_flags != bpf_map__map_flags(map)) {
+		what = "flags";
+		pinned = info->map_flags;
+		want = bpf_map__map_flags(map);
+	} else if (!sized_by_loader && info->max_entries != bpf_map__max_entries(map)) {
+		what = "max_entries";
+		pinned = info->max_entries;
+		want = bpf_map__max_entries(map);
+	}
+	if (what)
+		snprintf(nums, len, "%u -> %u", pinned, want);
+	return what;
 }
 
 /*
  * Point every state map of the skeleton at its pin in dir, after checking
  * that the pinned map is the one this build expects. max_entries may differ
  * only for conntrack, which the loader sizes; the pinned size is kept.
+ *
+ * Unless readonly, a derived or resettable map (dp_maps[]) whose pin is
+ * missing or does not match is left to the loader, which creates it fresh;
+ * it is marked in dp->recreated and logged. The pin stays as it is until
+ * cg_dp_pin_recreated(). A kept map's missing or mismatched pin refuses.
  */
-static int dp_adopt_maps(struct cg_dp *dp, const char *dir)
+static int dp_adopt_maps(struct cg_dp *dp, const char *dir, bool readonly)
 {
 	struct bpf_map_info info;
-	char path[PATH_MAX];
+	char path[PATH_MAX], why[DP_NMAPS][64], nums[48];
 	struct bpf_map *map;
+	enum dp_map_kind kind;
 	const char *what;
 	__u32 len;
-	int fd = -1, err = 0;
+	int fd = -1, idx, err = 0;
 
 	bpf_object__for_each_map(map, dp->skel->obj)
 	{
 		if (!dp_map_is_state(map))
 			continue;
+		idx = dp_map_index(map);
+		kind = dp_maps[idx].kind;
 		err = dp_path(path, sizeof(path), dir, bpf_map__name(map));
 		if (err) {
 			dp_msg("cannot adopt '%s/%s': %s", dir, bpf_map__name(map), strerror(-err));
@@ -264,6 +381,11 @@ static int dp_adopt_maps(struct cg_dp *dp, const char *dir)
 		fd = bpf_obj_get(path);
 		if (fd < 0) {
 			err = -errno;
+			if (err == -ENOENT && !readonly && kind != DP_KEPT) {
+				snprintf(why[idx], sizeof(why[idx]), "no pin");
+				err = 0;
+				goto recreate;
+			}
 			dp_msg("cannot adopt '%s': %s", path, strerror(-err));
 			goto out;
 		}
@@ -274,10 +396,21 @@ static int dp_adopt_maps(struct cg_dp *dp, const char *dir)
 			dp_msg("cannot adopt '%s': %s", path, strerror(-err));
 			goto out;
 		}
-		what = dp_map_mismatch(map, &info, map == dp->skel->maps.conntrack);
+		what = dp_map_mismatch(map, &info, map == dp->skel->maps.conntrack, nums,
+				       sizeof(nums));
 		if (what) {
+			close(fd);
+			fd = -1;
+			snprintf(why[idx], sizeof(why[idx]), "%s %s", what, nums);
+			if (!readonly && kind != DP_KEPT)
+				goto recreate;
 			err = -EPROTO;
-			dp_msg("cannot adopt '%s': its %s differs from this build's", path, what);
+			dp_msg("cannot adopt '%s': its %s differs from this build's (%s)%s", path,
+			       what, nums,
+			       kind == DP_KEPT ?
+				       "; 'cellgated --teardown' starts over but drops every "
+				       "connection entry" :
+				       "");
 			goto out;
 		}
 		err = bpf_map__reuse_fd(map, fd);
@@ -287,8 +420,25 @@ static int dp_adopt_maps(struct cg_dp *dp, const char *dir)
 		}
 		close(fd);
 		fd = -1;
+		continue;
+recreate:
+		dp->recreated |= 1U << idx;
+	}
+	/* logged once the adoption is sure: a refused one recreates nothing */
+	for (idx = 0; idx < (int)DP_NMAPS; idx++) {
+		if (!(dp->recreated & (1U << idx)))
+			continue;
+		if (dp_maps[idx].kind == DP_DERIVED)
+			dp_msg("map '%s': recreated (%s), refilled from the desired state",
+			       dp_maps[idx].name, why[idx]);
+		else
+			dp_msg("map '%s': recreated (%s), starts over (rate-limiter state: its "
+			       "buckets start full)",
+			       dp_maps[idx].name, why[idx]);
 	}
 out:
+	if (err)
+		dp->recreated = 0;
 	if (fd >= 0)
 		close(fd);
 	return err;
@@ -348,6 +498,8 @@ out:
 		dp_remove_dir(stage);
 	return err;
 }
+
+static int dp_vips_rebuild(struct cg_dp *dp);
 
 /* Adopted pins: replace pin_dir/prog with this program, atomically. */
 static int dp_pin_prog(struct cg_dp *dp)
@@ -447,8 +599,11 @@ struct cg_dp *cg_dp_open(const struct cg_dp_opts *opts)
 		goto out;
 	}
 
+	err = dp_maps_check(dp);
+	if (err)
+		goto out;
 	if (opts->adopt || opts->readonly) {
-		err = dp_adopt_maps(dp, dp->pin_dir);
+		err = dp_adopt_maps(dp, dp->pin_dir, opts->readonly);
 	} else {
 		ct_size = opts->conntrack_size ? opts->conntrack_size : CG_DEFAULT_CONNTRACK;
 		err = bpf_map__set_max_entries(dp->skel->maps.conntrack, ct_size);
@@ -462,6 +617,14 @@ struct cg_dp *cg_dp_open(const struct cg_dp_opts *opts)
 	if (err) {
 		dp_msg("cannot load the router: %s", strerror(-err));
 		goto out;
+	}
+	/* a fresh filter next to adopted services would hide their VIPs: it follows the map */
+	if (dp->recreated & (1U << dp_map_index(dp->skel->maps.vips))) {
+		err = dp_vips_rebuild(dp);
+		if (err) {
+			dp_msg("cannot fill map 'vips': %s", strerror(-err));
+			goto out;
+		}
 	}
 	if (dp->pin_dir)
 		err = opts->adopt ? dp_pin_prog(dp) : dp_pin_fresh(dp);
@@ -488,6 +651,76 @@ void cg_dp_close(struct cg_dp *dp)
 	free(dp);
 }
 
+unsigned int cg_dp_recreated(const struct cg_dp *dp)
+{
+	return dp ? (unsigned int)__builtin_popcount(dp->recreated) : 0;
+}
+
+/*
+ * Why the pins of recreated maps are replaced only here, after the new
+ * program runs on every interface (cellgated: after its attach), each by a
+ * pin under a temporary name renamed over the old one (atomic on bpffs).
+ * Where a crash leaves the pins, and what the next start does:
+ * - before the attach: the pins are the old build's (settings of the old
+ *   layout, no budgets); the new program and its fresh maps die with the
+ *   process, the old program runs on, unchanged. The next start recreates
+ *   the same maps again. (pin_dir/prog may already be the new program:
+ *   nothing runs from that pin, the next start replaces it.)
+ * - after the attach of some or all interfaces, before a rename: those
+ *   interfaces run the new program on its fresh maps, which cellgated
+ *   filled before attaching; the pins are still the old ones, so the next
+ *   start recreates and fills them once more and its attach replaces this
+ *   program; the maps of this one go with it.
+ * - between two renames: each pin is the old build's map or the one the new
+ *   program runs on, never a half-written one; the next start adopts the
+ *   replaced ones (they match) and recreates the others.
+ * - after a pin at the temporary name, before its rename: a leftover
+ *   NAME-new-PID, removed with the rest by cg_dp_unpin().
+ * Replacing them before the attach would let a crash leave pins that no
+ * running program uses, while the old program still writes its own maps:
+ * resettable state would diverge and a reader would see maps nothing
+ * follows. Replacing them at all (not leaving the new maps unpinned) keeps
+ * the next start from recreating them on every restart.
+ */
+int cg_dp_pin_recreated(struct cg_dp *dp)
+{
+	char tmp[PATH_MAX], path[PATH_MAX];
+	struct bpf_map *map;
+	int idx, n, err = 0;
+
+	if (!dp)
+		return -EINVAL;
+	if (!dp->pin_dir)
+		return 0;
+	bpf_object__for_each_map(map, dp->skel->obj)
+	{
+		if (!dp_map_is_state(map))
+			continue;
+		idx = dp_map_index(map);
+		if (!(dp->recreated & (1U << idx)))
+			continue;
+		n = snprintf(tmp, sizeof(tmp), "%s/%s-new-%d", dp->pin_dir, bpf_map__name(map),
+			     (int)getpid());
+		err = n < 0 || (size_t)n >= sizeof(tmp) ?
+			      -ENAMETOOLONG :
+			      dp_path(path, sizeof(path), dp->pin_dir, bpf_map__name(map));
+		if (err)
+			break;
+		unlink(tmp);
+		if (bpf_obj_pin(bpf_map__fd(map), tmp)) {
+			err = -errno;
+			break;
+		}
+		if (rename(tmp, path)) {
+			err = -errno;
+			unlink(tmp);
+			break;
+		}
+		dp->recreated &= ~(1U << idx);
+	}
+	return err;
+}
+
 /* Unlink dir/name; a missing pin is not an error. */
 static int dp_unlink(const char *dir, const char *name)
 {
@@ -499,7 +732,7 @@ static int dp_unlink(const char *dir, const char *name)
 	return unlink(path) && errno != ENOENT ? -errno : 0;
 }
 
-/* Detach and remove every link_* pin of dir, and a prog-new-* a crash left. */
+/* Detach and remove every link_* pin of dir, and a NAME-new-* a crash left. */
 static int dp_unpin_links(const char *dir)
 {
 	char path[PATH_MAX];
@@ -513,7 +746,7 @@ static int dp_unpin_links(const char *dir)
 	while ((de = readdir(d))) {
 		if (dp_path(path, sizeof(path), dir, de->d_name))
 			continue;
-		if (!strncmp(de->d_name, CG_PROG_PIN "-new-", strlen(CG_PROG_PIN "-new-"))) {
+		if (strstr(de->d_name, "-new-")) { /* prog-new-PID, MAP-new-PID */
 			unlink(path);
 			continue;
 		}
@@ -532,31 +765,40 @@ static int dp_unpin_links(const char *dir)
 	return err;
 }
 
-int cg_dp_unpin(struct cg_dp *dp)
+int cg_dp_unpin_dir(const char *pin_dir)
 {
-	struct bpf_map *map;
+	size_t i;
 	int err, ret = 0;
 
-	if (!dp)
+	if (!pin_dir)
 		return -EINVAL;
-	if (!dp->pin_dir)
-		return 0;
-	ret = dp_unpin_links(dp->pin_dir);
-	err = dp_unlink(dp->pin_dir, CG_PROG_PIN);
+	ret = dp_unpin_links(pin_dir);
+	err = dp_unlink(pin_dir, CG_PROG_PIN);
 	if (err && !ret)
 		ret = err;
-	bpf_object__for_each_map(map, dp->skel->obj)
-	{
-		if (!dp_map_is_state(map))
-			continue;
-		err = dp_unlink(dp->pin_dir, bpf_map__name(map));
+	for (i = 0; i < DP_NMAPS; i++) {
+		err = dp_unlink(pin_dir, dp_maps[i].name);
 		if (err && !ret)
 			ret = err;
 	}
 	if (ret)
 		return ret;
-	if (rmdir(dp->pin_dir) && errno != ENOENT)
+	if (rmdir(pin_dir) && errno != ENOENT)
 		return -errno;
+	return 0;
+}
+
+int cg_dp_unpin(struct cg_dp *dp)
+{
+	int err;
+
+	if (!dp)
+		return -EINVAL;
+	if (!dp->pin_dir)
+		return 0;
+	err = cg_dp_unpin_dir(dp->pin_dir);
+	if (err)
+		return err;
 	free(dp->pin_dir);
 	dp->pin_dir = NULL;
 	return 0;
