@@ -49,10 +49,14 @@ struct cg_probe_target {
 	char path[CG_PROBE_PATH_MAX]; /* CG_PROBE_HTTP: "/" then visible ASCII, no space */
 };
 
-/* The outcome of one probe. */
+/*
+ * The outcome of one probe. errnum: ETIMEDOUT, the errno of connect(), send()
+ * or recv(), EBADMSG when the answer has no valid status line, EPROTO when it
+ * carries another status than the one expected.
+ */
 struct cg_probe_result {
 	bool ok;    /* the target is healthy */
-	int errnum; /* 0 if ok; else ETIMEDOUT, connect()'s errno, EBADMSG (no valid status line), EPROTO (another status) */
+	int errnum; /* 0 if ok, else ETIMEDOUT, connect()'s errno, EBADMSG or EPROTO (below) */
 	uint64_t latency_us;	    /* start to decision, on the prober's clock */
 	uint16_t status;	    /* CG_PROBE_HTTP: status code received, 0 if none */
 	char err[CG_PROBE_ERR_MAX]; /* "" if ok; else why, safe to print (network bytes escaped) */
@@ -136,9 +140,10 @@ int cg_probe_status_parse(const char *buf, size_t len, struct cg_http_status *st
  * cg_probe_http_decide - the result of an HTTP probe from the first len bytes
  * of the answer, eof when the server has closed its side after them. Pure.
  * Returns 1 (healthy: the status line carries expect), 0 (unhealthy: *errnum
- * is EPROTO for another status, EBADMSG for no valid status line, and err says why, "http status 503, expected 200", "http: connection closed
- * before the status line", or cg_probe_status_parse()'s reason) or -EAGAIN
- * (more bytes are needed). *status is the code read, 0 if none.
+ * is EPROTO for another status, EBADMSG for no valid status line, and err
+ * says why: "http status 503, expected 200", "http: connection closed before
+ * the status line", or cg_probe_status_parse()'s reason) or -EAGAIN (more
+ * bytes are needed). *status is the code read, 0 if none.
  */
 int cg_probe_http_decide(const char *buf, size_t len, bool eof, uint16_t expect, uint16_t *status,
 			 int *errnum, char *err, size_t errlen);
