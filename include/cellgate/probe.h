@@ -21,8 +21,9 @@
  * An HTTP probe sends
  *   GET <path> HTTP/1.1\r\nHost: <addr>[:<port>]\r\nConnection: close\r\n
  *   User-Agent: cellgate-probe\r\n\r\n
- * and reads only the status line (at most CG_PROBE_LINE_MAX bytes), which
- * must carry the expected status code; the rest of the answer is not read.
+ * (the port given unless it is 80) and reads only the status line (at most
+ * CG_PROBE_LINE_MAX bytes), which must carry the expected status code; the
+ * rest of the answer is not read.
  * A probe's connection is closed with a reset (SO_LINGER 0), so probing
  * leaves no TIME_WAIT sockets behind on the prober's side.
  */

@@ -277,13 +277,21 @@ int cg_probe_cancel(struct cg_prober *pr, int id)
 	return -ENOENT;
 }
 
+/* Microseconds since p started on the prober's clock; 0 if that clock went back. */
+static uint64_t probe_latency(const struct probe *p)
+{
+	uint64_t now = p->pr->clock(p->pr->clock_arg);
+
+	return now > p->start_us ? now - p->start_us : 0;
+}
+
 /* Fill p->res with a failure (latency now) without reporting it. */
 static __attribute__((format(printf, 3, 0))) void probe_set_failure(struct probe *p, int errnum,
 								    const char *fmt, va_list ap)
 {
 	p->res.ok = false;
 	p->res.errnum = errnum;
-	p->res.latency_us = p->pr->clock(p->pr->clock_arg) - p->start_us;
+	p->res.latency_us = probe_latency(p);
 	vsnprintf(p->res.err, sizeof(p->res.err), fmt, ap);
 }
 
@@ -314,7 +322,7 @@ static void probe_ok(struct probe *p, uint16_t status)
 	p->res.ok = true;
 	p->res.errnum = 0;
 	p->res.status = status;
-	p->res.latency_us = p->pr->clock(p->pr->clock_arg) - p->start_us;
+	p->res.latency_us = probe_latency(p);
 	p->res.err[0] = '\0';
 	probe_report(p, &p->res);
 }
@@ -368,7 +376,7 @@ static void probe_read(struct probe *p)
 	p->res.ok = false;
 	p->res.errnum = errnum;
 	p->res.status = status;
-	p->res.latency_us = p->pr->clock(p->pr->clock_arg) - p->start_us;
+	p->res.latency_us = probe_latency(p);
 	probe_report(p, &p->res);
 }
 
