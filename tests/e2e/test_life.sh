@@ -104,17 +104,23 @@ test_stale_link_pin_removed_at_start() {
 	fi
 }
 
-# an interface the state names is gone when cellgated starts: fail-static (reason in status,
-# the data plane and its pins left as they are, changes refused, reads work); a config apply
-# without it repairs it and removes the stale pin
-test_missing_interface_at_start_is_fail_static() {
-	local err=$LAB_DIR/missing.err
+# start_without_cglife0: apply $cfg2 (which names cglife0), stop cellgated, remove cglife0 and
+# start again: it must come up fail-static on the missing interface
+start_without_cglife0() {
 	extra_iface_up
 	cctl config apply "$cfg2" >/dev/null || e2e_fail_reason "cannot apply $cfg2" || return
 	gd_stop
 	in_lb ip link del cglife0
 	gd_start_fs "cannot attach to 'cglife0': no such interface" ||
-		e2e_fail_reason "not fail-static on the missing cglife0" || return
+		e2e_fail_reason "not fail-static on the missing cglife0"
+}
+
+# an interface the state names is gone when cellgated starts: fail-static (reason in status,
+# the data plane and its pins left as they are, changes refused, reads work); a config apply
+# without it repairs it and removes the stale pin
+test_missing_interface_at_start_is_fail_static() {
+	local err=$LAB_DIR/missing.err
+	start_without_cglife0 || return
 	[ -e "$LAB_PIN_DIR/link_cglife0" ] && xdp_on "$LAB_LB_IF" ||
 		e2e_fail_reason "the data plane was touched" || return
 	! cctl cell set "$cell" --weight 7 2>"$err" && grep -q 'fail-static' "$err" ||
@@ -162,12 +168,7 @@ gen() { cctl -j status | jq .generation; }
 # leaves fail-static by itself (no operator), attaches to it and routes
 test_interface_back_ends_fail_static() {
 	local out=$LAB_DIR/back.out
-	extra_iface_up
-	cctl config apply "$cfg2" >/dev/null || e2e_fail_reason "cannot apply $cfg2" || return
-	gd_stop
-	in_lb ip link del cglife0
-	gd_start_fs "cannot attach to 'cglife0': no such interface" ||
-		e2e_fail_reason "not fail-static on the missing cglife0" || return
+	start_without_cglife0 || return
 	extra_iface_up
 	if ! wait_for 15 eval '! fs_says "" && xdp_on cglife0'; then
 		show "$GD_LOG" 10
