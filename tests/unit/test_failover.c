@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* test_failover.c - the failover controller on a virtual clock: auto evacuation, expiry, ramp, flap */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cellgate/config.h"
+#include "cellgate/failover.h"
+
+/* 3 regions x 2 cells, as the lab has them */
+static const char cfg[] =
+	"region: r1\n"
+	"interfaces: [eth0]\n"
+	"source: {ipv4: 198.18.0.1}\n"
+	"regions:\n"
+	"  - {name: r1, cost: 0}\n"
+	"  - {name: r2, cost: 10}\n"
+	"  - {name: r3, cost: 20}\n"
+	"cells:\n"
+	"  - {name: a1, region: r1, gateway: 198.18.1.10, encap: gue}\n"
+	"  - {name: a2, region: r1, gateway: 198.18.1.11, encap: gue}\n"
+	"  - {name: b1, region: r2, gateway: 198.18.2.10, encap: gue}\n"
+	"  - {name: b2, region: r2, gateway: 198.18.2.11, encap: gue}\n"
+	"  - {name: c1, region: r3, gateway: 198.18.3.10, encap: gue}\n"
+	"  - {name: c2, region: r3, gateway: 198.18.3.11, encap: gue, state: draining}\n"
+	"services:\n"
+	"  - {name: web, vip: 203.0.113.10, port: 80, protocol: tcp,"
+	" cells: [a1, a2, b1, b2, c1, c2]}\n";
+
+enum { A1, A2, B1, B2, C1, C2, NC };
+enum { R1, R2, R3 };
+
+struct fx {
+	struct cg_state st;
+	struct cg_rules rules;
+	struct cg_evac recs[3];
+	uint8_t health[NC];
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char err[256];
+
+	cg_state_init(&f->st);
+	if (cg_config_parse_buf("t.yaml", cfg, strlen(cfg), &f->st, err, sizeof(err))) {
+		print_error("%s\n", err);
+		return -1;
+	}
+	cg_rules_defaults(&f->rules);
+	f->rules.max_out_ppm = CG_PPM;
+	strcpy(f->recs[R1].region, "r1");
+	strcpy(f->recs[R2].region, "r2");
+	strcpy(f->recs[R3].region, "r3");
+	memset(f->health, CG_HEALTH_UP, sizeof(f->health));
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	cg_state_free(&f->st);
+	free(f);
+	return 0;
+}
+
+static struct cg_fo_input in(struct fx *f, int64_t now, uint32_t auto_ppm)
+{
+	return (struct cg_fo_input){ .st = &f->st,	.recs = f->recs, .nrecs = 3,
+				     .rules = &f->rules, .health = f->health,
+				     .auto_ppm = auto_ppm, .now = now };
+}
+
+/* decide, and apply what is due through the transition path; the event, or -1 */
+static int step(struct fx *f, int64_t now, uint32_t auto_ppm, struct cg_fo_action *a)
+{
+	struct cg_fo_input i = in(f, now, auto_ppm);
+	struct cg_evac_ctx c = { .st = &f->st, .recs = f->recs, .nrecs = 3, .rules = &f->rules,
+				 .now = now, .by = "cellgated", .reason = NULL };
+
+	if (!cg_failover_decide(&i, a))
+		return -1;
+	c.reason = a->why;
+	assert_int_equal(cg_evac_transition(&f->recs[a->region], a->ev, &c, NULL), 0);
+	return a->ev;
+}
+
+static void test_healthy_world_asks_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct cg_fo_action a;
+	struct cg_fo_input i = in(f, 1000, 500000);
+
+	assert_int_equal(cg_failover_decide(&i, &a), 0);
+	assert_int_equal(a.region, -1);
+	assert_int_equal(a.next_due, 0);
+}
+
+static void test_region_losing_its_share_is_evacuated(void **state)
+{
+	struct fx *f = *state;
+	struct cg_fo_action a;
+	struct cg_fo_input i;
+
+	f->health[B1] = CG_HEALTH_DOWN; /* 1 of 2: below a 100% threshold */
+	i = in(f, 1000, CG_PPM);
+	assert_int_equal(cg_failover_decide(&i, &a), 0);
+	i.auto_ppm = 500000; /* half: 1 of 2 is enough */
+	assert_int_equal(cg_failover_decide(&i, &a), 1);
+	assert_int_equal(a.region, R2);
+	assert_int_equal(a.ev, CG_EV_EVACUATE);
+	assert_string_equal(a.why, "health: 1 of 2 cells of 'r2' down");
+	i.auto_ppm = 0; /* off */
+	assert_int_equal(cg_failover_decide(&i, &a), 0);
+}
+
+/* only active cells count: r3's drained c2 is neither a loss nor part of the share */
+static void test_share_counts_active_cells_only(void **state)
+{
+	struct fx *f = *state;
+	struct cg_fo_action a;
+	struct cg_fo_input i;
+	uint32_t total, down, up;
+
+	f->health[C2] = CG_HEALTH_DOWN;
+	i = in(f, 1000, CG_PPM);
+	assert_int_equal(cg_failover_decide(&i, &a), 0);
+	cg_failover_region_health(&f->st, f->health, R3, &total, &down, &up);
+	assert_int_equal(total, 1);
+	assert_int_equal(down, 0);
+	assert_int_equal(up, 1);
+	f->health[C1] = CG_HEALTH_DOWN;
+	assert_int_equal(cg_failover_decide(&i, &a), 1);
+	assert_int_equal(a.region, R3);
+	assert_string_equal(a.why, "health: 1 of 1 cells of 'r3' down");
+}
+
+static void test_unknown_is_not_down(void **state)
+{
+	struct fx *f = *state;
+	struct cg_fo_action a;
+	struct cg_fo_input i;
+
+	memset(f->health, CG_HEALTH_UNKNOWN, sizeof(f->health));
+	i = in(f, 1000, 1);
+	assert_int_equal(cg_failover_decide(&i, &a), 0);
+	i.health = NULL; /* probes off */
+	assert_int_equal(cg_failover_decide(&i, &a), 0);
+}
+
+static void test_panic_freezes_everything(void **state)
+{
+	struct fx *f = *state;
+	struct cg_fo_action a;
+	struct cg_fo_input i;
+
+	memset(f->health, CG_HEALTH_DOWN, sizeof(f->health));
+	f->recs[R3].state = CG_REGION_EVACUATED;
+	f->recs[R3].expires = 500;
+	i = in(f, 1000, 1);
+	i.panic = true;
+	assert_int_equal(cg_failover_decide(&i, &a), 0);
+	assert_int_equal(a.region, -1);
+	i.panic = false;
+	assert_int_equal(cg_failover_decide(&i, &a), 1);
+}
+
+static void test_expiry_is_due_at_its_time(void **state)
+{
+	struct fx *f = *state;
+	struct cg_fo_action a;
+	struct cg_fo_input i;
+
+	f->recs[R2].state = CG_REGION_EVACUATED;
+	f->recs[R2].expires = 2000;
+	i = in(f, 1999, 0);
+	assert_int_equal(cg_failover_decide(&i, &a), 0);
+	assert_int_equal(a.next_due, 2000);
+	i.now = 2000;
+	assert_int_equal(cg_failover_decide(&i, &a), 1);
+	assert_int_equal(a.region, R2);
+	assert_int_equal(a.ev, CG_EV_EXPIRE);
+	f->recs[R2].expires = 0; /* never expires */
+	assert_int_equal(cg_failover_decide(&i, &a), 0);
+	assert_int_equal(a.next_due, 0);
+}
+
+/* the whole life of a region on the virtual clock, through cg_evac_transition */
+static void test_loss_evacuation_expiry_and_ramp(void **state)
+{
+	struct fx *f = *state;
+	struct cg_fo_action a;
+	int64_t t = 10000;
+	uint32_t frac[3];
+
+	f->rules.ttl = 600;
+	f->health[B1] = f->health[B2] = CG_HEALTH_DOWN;
+	assert_int_equal(step(f, t, 500000, &a), CG_EV_EVACUATE);
+	assert_int_equal(f->recs[R2].state, CG_REGION_DRAINING);
+	assert_string_equal(f->recs[R2].reason, "health: 2 of 2 cells of 'r2' down");
+	/* draining is the saga's: the controller leaves it alone */
+	assert_int_equal(step(f, t + 1, 500000, &a), -1);
+	assert_int_equal(cg_evac_transition(&f->recs[R2], CG_EV_STEP_DONE,
+					    &(struct cg_evac_ctx){ .st = &f->st, .recs = f->recs,
+								   .nrecs = 3, .rules = &f->rules,
+								   .now = t + 1 },
+					    NULL),
+			 0);
+	/* evacuated: due again at its expiry, health or not */
+	f->health[B1] = f->health[B2] = CG_HEALTH_UP;
+	assert_int_equal(step(f, t + 2, 500000, &a), -1);
+	assert_int_equal(a.next_due, t + 600);
+	assert_int_equal(step(f, t + 600, 500000, &a), CG_EV_EXPIRE);
+	assert_int_equal(f->recs[R2].state, CG_REGION_RESTORING);
+	/* each ramp step waits its dwell, then moves one step */
+	for (size_t s = 0; s < f->rules.ramp.nsteps; s++) {
+		int64_t start = f->recs[R2].step_started;
+
+		cg_evac_fractions(&f->st, f->recs, 3, &f->rules.ramp, frac);
+		assert_int_equal(frac[R2], f->rules.ramp.step_ppm[s]);
+		assert_int_equal(step(f, start + f->rules.ramp.dwell - 1, 500000, &a), -1);
+		assert_int_equal(a.next_due, start + f->rules.ramp.dwell);
+		assert_int_equal(step(f, start + f->rules.ramp.dwell, 500000, &a),
+				 CG_EV_STEP_DONE);
+	}
+	assert_int_equal(f->recs[R2].state, CG_REGION_ACTIVE);
+	assert_int_equal(step(f, t + 100000, 500000, &a), -1);
+}
+
+static void test_flap_while_restoring_goes_back(void **state)
+{
+	struct fx *f = *state;
+	struct cg_fo_action a;
+
+	f->recs[R2].state = CG_REGION_RESTORING;
+	f->recs[R2].step = 1;
+	f->recs[R2].step_started = 1000;
+	f->health[B2] = CG_HEALTH_DOWN;
+	assert_int_equal(step(f, 1001, 0, &a), CG_EV_FLAP); /* even with auto off */
+	assert_string_equal(a.why, "health: 1 of 2 cells of 'r2' down while restoring");
+	assert_int_equal(f->recs[R2].state, CG_REGION_EVACUATED);
+}
+
+/* a ramp step is gated by health: with no cell up yet, the dwell alone does not move it */
+static void test_step_waits_for_an_up_cell(void **state)
+{
+	struct fx *f = *state;
+	struct cg_fo_action a;
+	struct cg_fo_input i;
+
+	f->recs[R2].state = CG_REGION_RESTORING;
+	f->recs[R2].step_started = 1000;
+	f->health[B1] = f->health[B2] = CG_HEALTH_UNKNOWN;
+	i = in(f, 1000 + f->rules.ramp.dwell, 0);
+	assert_int_equal(cg_failover_decide(&i, &a), 0);
+	f->health[B1] = CG_HEALTH_UP;
+	assert_int_equal(cg_failover_decide(&i, &a), 1);
+	assert_int_equal(a.ev, CG_EV_STEP_DONE);
+	i.health = NULL; /* probes off: the dwell is the gate */
+	f->health[B1] = CG_HEALTH_UNKNOWN;
+	assert_int_equal(cg_failover_decide(&i, &a), 1);
+}
+
+/* the rules still guard what the controller asks: the last active region is never evacuated */
+static void test_rules_refuse_an_automatic_evacuation(void **state)
+{
+	struct fx *f = *state;
+	struct cg_fo_action a;
+	struct cg_fo_input i;
+	struct cg_rules_result res;
+	struct cg_evac_ctx c = { .st = &f->st, .recs = f->recs, .nrecs = 3, .rules = &f->rules,
+				 .now = 5000 };
+
+	f->recs[R2].state = f->recs[R3].state = CG_REGION_EVACUATED;
+	f->health[A1] = f->health[A2] = CG_HEALTH_DOWN;
+	i = in(f, 5000, 500000);
+	assert_int_equal(cg_failover_decide(&i, &a), 1);
+	assert_int_equal(a.region, R1);
+	assert_int_equal(cg_evac_transition(&f->recs[R1], a.ev, &c, &res), -EPERM);
+	assert_true(res.failed & CG_RULE_MIN_REGIONS);
+	assert_int_equal(f->recs[R1].state, CG_REGION_ACTIVE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+		T(test_healthy_world_asks_nothing),
+		T(test_region_losing_its_share_is_evacuated),
+		T(test_share_counts_active_cells_only),
+		T(test_unknown_is_not_down),
+		T(test_panic_freezes_everything),
+		T(test_expiry_is_due_at_its_time),
+		T(test_loss_evacuation_expiry_and_ramp),
+		T(test_flap_while_restoring_goes_back),
+		T(test_step_waits_for_an_up_cell),
+		T(test_rules_refuse_an_automatic_evacuation),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
