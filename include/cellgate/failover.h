@@ -32,8 +32,8 @@
 
 /* The controller's view of the world. */
 struct cg_fo_input {
-	const struct cg_state *st;    /* the desired state */
-	const struct cg_evac *recs;   /* the regions' records (a region without one is active) */
+	const struct cg_state *st;  /* the desired state */
+	const struct cg_evac *recs; /* the regions' records (a region without one is active) */
 	size_t nrecs;
 	const struct cg_rules *rules; /* ramp dwell */
 	const uint8_t *health;	      /* per st->cells[i], enum cg_health_state; NULL: probes off */
