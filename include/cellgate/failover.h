@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "cellgate/health.h"
+#include "cellgate/reconcile.h"
 #include "cellgate/region.h"
 #include "cellgate/state.h"
 
@@ -66,5 +67,25 @@ int cg_failover_decide(const struct cg_fo_input *in, struct cg_fo_action *out);
  */
 void cg_failover_region_health(const struct cg_state *st, const uint8_t *health, size_t g,
 			       uint32_t *total, uint32_t *down, uint32_t *up);
+
+/*
+ * cg_failover_overlay - the controllers' view of every cell, for
+ * cg_rec_set_overlay() (ov indexed by cell id, CG_MAX_CELLS entries, every
+ * one rewritten):
+ *   - a cell whose health is down (health NULL: none) is capped CG_CELL_DOWN:
+ *     out of the tables, its flows re-hashed (the server is gone);
+ *   - when a region is below its full share (frac, per st->regions[g], ppm;
+ *     NULL: all full), every cell gets its weight from cg_plan_weights() with
+ *     load (per st->cells[i] x CG_MAX_CLASSES; NULL: by capacity) and the
+ *     down cells left out of the survivors: a region at 0 has weight 0 (out of
+ *     the tables, its established flows continue), its share goes to the
+ *     survivors by spare capacity, nearest first.
+ * With every region full and no cell down, ov is all zero (the desired state
+ * as it is). Returns 0, -ENOSPC when a region's share has no survivor to go
+ * to (ov then has the health caps only: the region keeps its share rather
+ * than the service losing it), -ENOMEM.
+ */
+int cg_failover_overlay(const struct cg_state *st, const uint32_t *frac, const uint32_t *load,
+			const uint8_t *health, struct cg_cell_overlay *ov);
 
 #endif /* CELLGATE_FAILOVER_H */

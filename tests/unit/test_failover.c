@@ -287,6 +287,91 @@ static void test_rules_refuse_an_automatic_evacuation(void **state)
 	assert_int_equal(f->recs[R1].state, CG_REGION_ACTIVE);
 }
 
+static void assign_ids(struct fx *f)
+{
+	for (size_t i = 0; i < f->st.ncells; i++)
+		f->st.cells[i].id = (uint32_t)(10 + i); /* ids are not indexes */
+}
+
+/* everything full and healthy: no overlay at all; a down cell: a cap and nothing else */
+static void test_overlay_caps_down_cells_only_when_full(void **state)
+{
+	struct fx *f = *state;
+	static struct cg_cell_overlay ov[CG_MAX_CELLS], zero[CG_MAX_CELLS];
+	uint32_t frac[3] = { CG_PPM, CG_PPM, CG_PPM };
+
+	assign_ids(f);
+	memset(ov, 0xff, sizeof(ov));
+	assert_int_equal(cg_failover_overlay(&f->st, frac, NULL, f->health, ov), 0);
+	assert_memory_equal(ov, zero, sizeof(ov));
+	f->health[B1] = CG_HEALTH_DOWN;
+	assert_int_equal(cg_failover_overlay(&f->st, NULL, NULL, f->health, ov), 0);
+	assert_int_equal(ov[10 + B1].cap, CG_CELL_DOWN);
+	assert_int_equal(ov[10 + B1].flags, 0);
+	ov[10 + B1].cap = 0;
+	assert_memory_equal(ov, zero, sizeof(ov));
+}
+
+/* r2 out: its cells weigh 0, the nearest survivors (r1) take its weight, r3 keeps its own */
+static void test_overlay_moves_an_evacuated_share_to_the_nearest(void **state)
+{
+	struct fx *f = *state;
+	static struct cg_cell_overlay ov[CG_MAX_CELLS];
+	uint32_t frac[3] = { CG_PPM, 0, CG_PPM };
+
+	assign_ids(f);
+	assert_int_equal(cg_failover_overlay(&f->st, frac, NULL, NULL, ov), 0);
+	for (size_t i = 0; i < NC - 1; i++)
+		assert_true(ov[10 + i].flags & CG_OVERLAY_F_WEIGHT);
+	assert_int_equal(ov[10 + B1].weight, 0);
+	assert_int_equal(ov[10 + B2].weight, 0);
+	assert_int_equal(ov[10 + A1].weight + ov[10 + A2].weight, 400); /* 200 own + 200 moved */
+	assert_int_equal(ov[10 + C1].weight, 100);
+	assert_int_equal(ov[10 + C2].flags, 0); /* draining in the state: not the plan's */
+}
+
+/* a down survivor takes nothing: the share goes to the healthy ones */
+static void test_overlay_skips_down_survivors(void **state)
+{
+	struct fx *f = *state;
+	static struct cg_cell_overlay ov[CG_MAX_CELLS];
+	uint32_t frac[3] = { CG_PPM, 0, CG_PPM };
+
+	assign_ids(f);
+	f->health[A2] = CG_HEALTH_DOWN;
+	assert_int_equal(cg_failover_overlay(&f->st, frac, NULL, f->health, ov), 0);
+	assert_int_equal(ov[10 + A2].cap, CG_CELL_DOWN);
+	assert_int_equal(ov[10 + A2].flags, 0);
+	assert_int_equal(ov[10 + A1].weight, 300);
+}
+
+/* a ramp step: the region keeps exactly its fraction of its weight */
+static void test_overlay_ramp_fraction(void **state)
+{
+	struct fx *f = *state;
+	static struct cg_cell_overlay ov[CG_MAX_CELLS];
+	uint32_t frac[3] = { CG_PPM, 250000, CG_PPM };
+
+	assign_ids(f);
+	assert_int_equal(cg_failover_overlay(&f->st, frac, NULL, NULL, ov), 0);
+	assert_int_equal(ov[10 + B1].weight, 25);
+	assert_int_equal(ov[10 + B2].weight, 25);
+	assert_int_equal(ov[10 + A1].weight + ov[10 + A2].weight, 350);
+}
+
+static void test_overlay_without_survivors(void **state)
+{
+	struct fx *f = *state;
+	static struct cg_cell_overlay ov[CG_MAX_CELLS];
+	uint32_t frac[3] = { 0, 0, 0 };
+
+	assign_ids(f);
+	f->health[C1] = CG_HEALTH_DOWN;
+	assert_int_equal(cg_failover_overlay(&f->st, frac, NULL, f->health, ov), -ENOSPC);
+	assert_int_equal(ov[10 + C1].cap, CG_CELL_DOWN);
+	assert_int_equal(ov[10 + A1].flags, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +386,11 @@ int main(void)
 		T(test_flap_while_restoring_goes_back),
 		T(test_step_waits_for_an_up_cell),
 		T(test_rules_refuse_an_automatic_evacuation),
+		T(test_overlay_caps_down_cells_only_when_full),
+		T(test_overlay_moves_an_evacuated_share_to_the_nearest),
+		T(test_overlay_skips_down_survivors),
+		T(test_overlay_ramp_fraction),
+		T(test_overlay_without_survivors),
 #undef T
 	};
 

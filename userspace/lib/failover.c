@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* failover.c - the failover controller: which region event health and the clock make due */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cellgate/failover.h"
@@ -104,4 +106,49 @@ int cg_failover_decide(const struct cg_fo_input *in, struct cg_fo_action *out)
 			return 1;
 	out->why[0] = '\0';
 	return 0;
+}
+
+int cg_failover_overlay(const struct cg_state *st, const uint32_t *frac, const uint32_t *load,
+			const uint8_t *health, struct cg_cell_overlay *ov)
+{
+	struct cg_state view = *st;
+	bool partial = false;
+	uint32_t *weight;
+	int ret;
+
+	memset(ov, 0, sizeof(*ov) * CG_MAX_CELLS);
+	for (size_t i = 0; i < st->ncells; i++)
+		if (health && health[i] == CG_HEALTH_DOWN && st->cells[i].id < CG_MAX_CELLS)
+			ov[st->cells[i].id].cap = CG_CELL_DOWN;
+	for (size_t g = 0; frac && g < st->nregions; g++)
+		partial |= frac[g] < CG_PPM;
+	if (!partial || !st->ncells)
+		return 0;
+	/* the plan sees down cells as down: they take no share */
+	view.cells = malloc(st->ncells * sizeof(*view.cells));
+	weight = calloc(st->ncells, sizeof(*weight));
+	if (!view.cells || !weight) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	memcpy(view.cells, st->cells, st->ncells * sizeof(*view.cells));
+	for (size_t i = 0; i < st->ncells; i++)
+		if (health && health[i] == CG_HEALTH_DOWN)
+			view.cells[i].state = CG_CELL_DOWN;
+	ret = cg_plan_weights(&view, frac, load, weight, NULL);
+	if (ret)
+		goto out;
+	for (size_t i = 0; i < st->ncells; i++) {
+		struct cg_cell_overlay *o;
+
+		if (st->cells[i].id >= CG_MAX_CELLS || view.cells[i].state != CG_CELL_ACTIVE)
+			continue;
+		o = &ov[st->cells[i].id];
+		o->weight = weight[i];
+		o->flags |= CG_OVERLAY_F_WEIGHT;
+	}
+out:
+	free(view.cells);
+	free(weight);
+	return ret;
 }
