@@ -195,6 +195,46 @@ static void test_json_round_trip(void **state)
 	free(names);
 }
 
+/* by class: each class's counters summed over every cell of the state, keyed by class name */
+static void test_json_by_class(void **state)
+{
+	struct cg_stats_snap *s = cg_stats_new();
+	struct cg_state st = test_st;
+	json_t *doc, *cl;
+
+	(void)state;
+	assert_non_null(s);
+	st.nclasses = 2;
+	strcpy(st.classes[0].name, "critical");
+	st.classes[0].id = 0;
+	strcpy(st.classes[1].name, "sheddable");
+	st.classes[1].id = 3;
+	s->cell[7][0].new_flows = 10;
+	s->cell[0][0].new_flows = 5;
+	s->cell[7][3].shed = 40;
+	s->cell[0][3].shed = 2;
+	s->cell[0][3].new_flows = 1;
+	s->cell[9][3].shed = 1000; /* a cell the state does not have: not counted */
+	s->cell[7][2].new_flows = 77; /* a class the state does not have: not shown */
+	doc = cg_view_stats_snap(&st, s);
+	assert_non_null(doc);
+	cl = json_object_get(doc, "classes");
+	assert_int_equal(json_object_size(cl), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(cl, "critical"),
+							    "new_flows")),
+			 15);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(cl, "critical"), "shed")),
+			 0);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(cl, "sheddable"),
+							    "shed")),
+			 42);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(cl, "sheddable"),
+							    "new_flows")),
+			 1);
+	json_decref(doc);
+	cg_stats_free(s);
+}
+
 /* cg_stats_from_json of doc must fail with -EINVAL and the message want. */
 static void expect_bad(json_t *doc, const char *want)
 {
@@ -419,6 +459,7 @@ int main(void)
 		cmocka_unit_test(test_reset_and_zero_dt),
 		cmocka_unit_test(test_cell_sum),
 		cmocka_unit_test(test_json_round_trip),
+		cmocka_unit_test(test_json_by_class),
 		cmocka_unit_test(test_json_missing_field),
 		cmocka_unit_test(test_json_wrong_type),
 		cmocka_unit_test(test_json_delta_rate),

@@ -83,7 +83,7 @@ static json_t *record_json(const void *rec, const struct field *f, size_t n)
 static json_t *stats_json(const struct cg_state *st, const struct cg_stats_snap *s,
 			  bool counters_read)
 {
-	json_t *o, *counters, *svcs, *cells;
+	json_t *o, *counters, *svcs, *cells, *classes;
 	size_t i;
 
 	o = json_object();
@@ -118,6 +118,32 @@ static json_t *stats_json(const struct cg_state *st, const struct cg_stats_snap 
 				    record_json(&cs, cell_fields, NFIELDS(cell_fields)));
 	}
 	json_object_set_new(o, "cells", cells);
+
+	/* by class, every cell summed: what a drill counts as lost or kept per class */
+	classes = json_object();
+	for (i = 0; i < st->nclasses; i++) {
+		struct cg_cell_stats cs = { 0 };
+		uint32_t k = st->classes[i].id;
+
+		for (size_t c = 0; k < CG_MAX_CLASSES && c < st->ncells; c++) {
+			const struct cg_cell_stats *x;
+
+			if (st->cells[c].id >= CG_MAX_CELLS)
+				continue;
+			x = &s->cell[st->cells[c].id][k];
+			cs.packets += x->packets;
+			cs.bytes += x->bytes;
+			cs.new_flows += x->new_flows;
+			cs.drops += x->drops;
+			cs.shed += x->shed;
+			cs.shed_hard += x->shed_hard;
+			cs.ceiling += x->ceiling;
+			cs.guard += x->guard;
+		}
+		json_object_set_new(classes, st->classes[i].name,
+				    record_json(&cs, cell_fields, NFIELDS(cell_fields)));
+	}
+	json_object_set_new(o, "classes", classes);
 
 	json_object_set_new(o, "conntrack", record_json(s, conn_fields, NFIELDS(conn_fields)));
 	return o;
