@@ -107,10 +107,15 @@ const char *cg_rule_name(uint32_t rule);
  * cg_rule_min_cells / _min_regions / _max_out - one rule on the change from
  * old to new (any change: region transition, config apply, cell set). Return
  * 0, or -EPERM with the one-line reason in why ("rule min_cells: service 'web'
- * would keep 1 active cell, needs 2").
+ * would keep 1 active cell, needs 2"). min_cells and min_regions refuse only
+ * a change that leaves fewer than the rule wants and fewer than old had (old
+ * NULL: fewer than the rule wants): a state already below may stay, or rise,
+ * but not sink further; a new service counts as having had none.
  */
-int cg_rule_min_cells(const struct cg_eff *nw, const struct cg_rules *r, char *why, size_t len);
-int cg_rule_min_regions(const struct cg_eff *nw, const struct cg_rules *r, char *why, size_t len);
+int cg_rule_min_cells(const struct cg_eff *old, const struct cg_eff *nw, const struct cg_rules *r,
+		      char *why, size_t len);
+int cg_rule_min_regions(const struct cg_eff *old, const struct cg_eff *nw, const struct cg_rules *r,
+			char *why, size_t len);
 int cg_rule_max_out(const struct cg_eff *old, const struct cg_eff *nw, const struct cg_rules *r,
 		    char *why, size_t len);
 /* cg_rule_one_at_a_time - -EBUSY if a record other than self is draining or restoring. */

@@ -306,6 +306,38 @@ static void test_region_rules_check_any_change_max_out(void **state)
 	assert_int_equal(res.overridden, CG_RULE_MAX_OUT);
 }
 
+/* a service already below min_cells may stay there or rise, never sink further */
+static void test_region_rules_min_cells_never_worse(void **state)
+{
+	struct fx *f = *state;
+	struct cg_rules_result res = { 0 };
+	uint32_t ow[NC] = { 100, 0, 0, 0, 0, 0 }, nw[NC];
+	struct cg_eff old = { &f->st, ow }, nwv = { &f->st, nw };
+
+	f->rules.min_cells = 2; /* api has only a1 active of a1, c1, c2 */
+	memcpy(nw, ow, sizeof(nw));
+	assert_int_equal(cg_rules_check(&old, &nwv, &f->rules, false, &res), 0);
+	nw[C1] = 100; /* rises to 2 */
+	assert_int_equal(cg_rules_check(&old, &nwv, &f->rules, false, &res), 0);
+	nw[C1] = 0, nw[A1] = 0; /* sinks to 0 */
+	f->rules.max_out_ppm = CG_PPM;
+	assert_int_equal(cg_rules_check(&old, &nwv, &f->rules, false, &res), -EPERM);
+	assert_true(res.failed & CG_RULE_MIN_CELLS);
+	assert_string_equal(res.why, "rule min_cells: service 'api' would keep 0 active cells, "
+				     "needs 2");
+	/* without an old view the rule is absolute */
+	memcpy(nw, ow, sizeof(nw));
+	assert_int_equal(cg_rule_min_cells(NULL, &nwv, &f->rules, res.why, sizeof(res.why)),
+			 -EPERM);
+	assert_int_equal(cg_rule_min_cells(&old, &nwv, &f->rules, res.why, sizeof(res.why)), 0);
+	/* a region rule the same way: one active region (r1) stays one */
+	f->rules.min_regions = 2;
+	f->rules.min_cells = 0;
+	assert_int_equal(cg_rules_check(&old, &nwv, &f->rules, false, &res), 0);
+	assert_int_equal(cg_rule_min_regions(NULL, &nwv, &f->rules, res.why, sizeof(res.why)),
+			 -EPERM);
+}
+
 static void test_region_ramp_fraction_and_check(void **state)
 {
 	struct fx *f = *state;
@@ -599,6 +631,7 @@ int main(void)
 		T(test_region_min_cells_at_boundary_and_force),
 		T(test_region_min_regions_at_boundary),
 		T(test_region_rules_check_any_change_max_out),
+		T(test_region_rules_min_cells_never_worse),
 		T(test_region_ramp_fraction_and_check),
 		T(test_region_fractions_from_records),
 		T(test_region_plan_follows_spare_capacity_and_locality),

@@ -57,19 +57,47 @@ static long cell_index(const struct cg_state *st, const char *name)
 	return -1;
 }
 
-int cg_rule_min_cells(const struct cg_eff *nw, const struct cg_rules *r, char *why, size_t len)
+/* Active cells of service name in e (0 if e is NULL or has no such service). */
+static uint32_t service_active(const struct cg_eff *e, const char *name)
+{
+	const struct cg_service_cfg *svc = e ? cg_state_find_service(e->st, name) : NULL;
+	uint32_t n = 0;
+
+	for (size_t k = 0; svc && k < svc->ncells; k++) {
+		long i = cell_index(e->st, svc->cells[k]);
+
+		if (i >= 0 && eff_weight(e, (size_t)i) > 0)
+			n++;
+	}
+	return n;
+}
+
+/* Regions of e with an active cell (0 if e is NULL). */
+static uint32_t regions_active(const struct cg_eff *e)
+{
+	uint32_t n = 0;
+
+	for (size_t g = 0; e && g < e->st->nregions; g++) {
+		for (size_t i = 0; i < e->st->ncells; i++) {
+			if (!strcmp(e->st->cells[i].region, e->st->regions[g].name) &&
+			    eff_weight(e, i) > 0) {
+				n++;
+				break;
+			}
+		}
+	}
+	return n;
+}
+
+int cg_rule_min_cells(const struct cg_eff *old, const struct cg_eff *nw, const struct cg_rules *r,
+		      char *why, size_t len)
 {
 	for (size_t s = 0; s < nw->st->nservices; s++) {
 		const struct cg_service_cfg *svc = &nw->st->services[s];
-		uint32_t n = 0;
+		uint32_t n = service_active(nw, svc->name);
 
-		for (size_t k = 0; k < svc->ncells; k++) {
-			long i = cell_index(nw->st, svc->cells[k]);
-
-			if (i >= 0 && eff_weight(nw, (size_t)i) > 0)
-				n++;
-		}
-		if (n < r->min_cells) {
+		/* a service already below the rule may stay there, not sink further */
+		if (n < r->min_cells && (!old || n < service_active(old, svc->name))) {
 			snprintf(
 				why, len,
 				"rule min_cells: service '%s' would keep %u active cell%s, needs %u",
@@ -80,20 +108,12 @@ int cg_rule_min_cells(const struct cg_eff *nw, const struct cg_rules *r, char *w
 	return 0;
 }
 
-int cg_rule_min_regions(const struct cg_eff *nw, const struct cg_rules *r, char *why, size_t len)
+int cg_rule_min_regions(const struct cg_eff *old, const struct cg_eff *nw, const struct cg_rules *r,
+			char *why, size_t len)
 {
-	uint32_t n = 0;
+	uint32_t n = regions_active(nw);
 
-	for (size_t g = 0; g < nw->st->nregions; g++) {
-		for (size_t i = 0; i < nw->st->ncells; i++) {
-			if (!strcmp(nw->st->cells[i].region, nw->st->regions[g].name) &&
-			    eff_weight(nw, i) > 0) {
-				n++;
-				break;
-			}
-		}
-	}
-	if (n < r->min_regions) {
+	if (n < r->min_regions && (!old || n < regions_active(old))) {
 		snprintf(why, len, "rule min_regions: %u active region%s would be left, needs %u",
 			 n, n == 1 ? "" : "s", r->min_regions);
 		return -EPERM;
@@ -198,11 +218,11 @@ int cg_rules_check(const struct cg_eff *old, const struct cg_eff *nw, const stru
 	char why[CG_RULE_WHY_MAX];
 	int ret, first = 0;
 
-	ret = verdict(cg_rule_min_cells(nw, r, why, sizeof(why)), CG_RULE_MIN_CELLS, force, res,
-		      why);
+	ret = verdict(cg_rule_min_cells(old, nw, r, why, sizeof(why)), CG_RULE_MIN_CELLS, force,
+		      res, why);
 	first = first ? first : ret;
-	ret = verdict(cg_rule_min_regions(nw, r, why, sizeof(why)), CG_RULE_MIN_REGIONS, force, res,
-		      why);
+	ret = verdict(cg_rule_min_regions(old, nw, r, why, sizeof(why)), CG_RULE_MIN_REGIONS, force,
+		      res, why);
 	first = first ? first : ret;
 	ret = verdict(cg_rule_max_out(old, nw, r, why, sizeof(why)), CG_RULE_MAX_OUT, force, res,
 		      why);
