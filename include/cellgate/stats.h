@@ -8,6 +8,7 @@
 #include "cellgate/abi/consts.h"
 #include "cellgate/abi/structs.h"
 #include "cellgate/dataplane.h"
+#include "cellgate/state.h"
 
 /*
  * struct cg_stats_snap - every counter at one monotonic time. Large (cells ×
@@ -34,6 +35,15 @@ void cg_stats_free(struct cg_stats_snap *s);
  * cannot be read stays 0. Returns 0 or -errno of the global counters' read.
  */
 int cg_stats_read(struct cg_dp *dp, struct cg_stats_snap *s, uint64_t now_ns);
+
+/*
+ * cg_stats_read_cells - only the (cell, class) counters of st's cells into s
+ * (everything else zero), stamped with now_ns: what a controller polling
+ * often reads, CG_MAX_CLASSES lookups a cell instead of every slot. An entry
+ * that cannot be read stays 0.
+ */
+void cg_stats_read_cells(struct cg_dp *dp, const struct cg_state *st, struct cg_stats_snap *s,
+			 uint64_t now_ns);
 
 /*
  * cg_stats_delta - out = b - a, counter by counter; a counter that went down

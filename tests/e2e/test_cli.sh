@@ -372,9 +372,16 @@ test_service_add_del() {
 	run -j service show api
 	check service_add_round_trip eval 'jqo ".vip == \"203.0.113.20\" and .port == 443 and .protocol == \"tcp\" and
 		.default_class == 3 and .table.size == 251 and (.table.shares | keys) == [\"use1-a\", \"use1-b\"]"'
-	run service del api
+	# deleting a service takes all its capacity out at once: the max_out rule refuses it
+	before=$(dump_state) nbad=0
+	bad service_del_max_out 1 "^cellctl: rule max_out: service 'api' would lose 100.0% of its capacity at once, at most 50.0% \\(--force overrides it\\)$" -- service del api
+	run service del api --dry-run --force
+	check service_del_dry_run_forced eval '[ $rc -eq 0 ] && [ "$(out)" = "- service api
+dry run: nothing changed" ] && grep -q "^cellctl: would be forced: rule max_out: " "$TMP/err"'
+	run service del api --force
 	check service_del eval '[ $rc -eq 0 ] && [ "$(out)" = "- service api
-applied, generation 7" ]'
+applied, generation 7" ] && grep -q "^cellctl: forced: rule max_out: service .api." "$TMP/err"'
+	check service_del_forced_logged grep -q "forced (service del api; uid 0 (root) pid [0-9]*): rule max_out" "$TMP/cellgated.log"
 	run -j service list
 	check service_del_gone eval 'jqo "[.[].name] == [\"dns\", \"web\"]"'
 }
@@ -523,6 +530,27 @@ test_config_apply() {
 }
 
 # ---- bad input: one line on stderr, the right status, nothing printed, nothing changed ----
+
+# down_config CELLS-REGEX FILE: the current state with the cells matching CELLS-REGEX set down
+down_config() {
+	dump_state | awk -v re="^  - name: ($1)\$" '$0 ~ re { c = 1 } c && /^    state: / { sub(/active/, "down"); c = 0 } { print }' >"$2"
+	grep -q 'state: down' "$2"
+}
+
+# the safety rules guard every change: a config taking dns's last active cells out, or two of
+# its three at once, is refused with the rule and by how much; a dry run with --force says what
+# it would override; nothing changes either way
+test_rules_guard_config_apply() {
+	local f=$TMP/rules.yaml
+	before=$(dump_state) nbad=0
+	down_config 'use1-a|euw1-a|euw1-b' "$f" || { fail rules_config_made "no cell set down"; return; }
+	bad rules_min_cells 1 "^cellctl: rule min_cells: service 'dns' would keep 0 active cells, needs 1 \\(--force overrides it\\)$" -- config apply "$f"
+	bad rules_min_cells_dry_run 1 "rule min_cells: service 'dns'" -- config apply "$f" --dry-run
+	run config apply "$f" --dry-run --force
+	check rules_forced_dry_run eval '[ $rc -eq 0 ] && out | grep -q "^dry run: nothing changed$" && grep -q "^cellctl: would be forced: rule min_cells: " "$TMP/err" && [ "$(dump_state)" = "$before" ]'
+	down_config 'use1-a|euw1-a' "$f"
+	bad rules_max_out 1 "^cellctl: rule max_out: service 'dns' would lose 66.6% of its capacity at once, at most 50.0% \\(--force overrides it\\)$" -- config apply "$f"
+}
 
 test_bad_input() {
 	before=$(dump_state)
@@ -919,6 +947,7 @@ E2E_TESTS=(
 	test_socket_mode_and_symlink_refused
 	test_config_apply_dry_run
 	test_config_apply
+	test_rules_guard_config_apply
 	test_bad_input
 	test_json_errors
 	test_help

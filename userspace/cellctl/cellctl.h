@@ -277,6 +277,19 @@ json_t *cli_find(const json_t *arr, const char *name);
  */
 int cli_print_changes(const json_t *reply, bool dry_run);
 
+/*
+ * cli_change_flags - put the --dry-run and --force options (either may be
+ * NULL: not taken) into a change's args as "dry_run" and "force"; returns
+ * whether it is a dry run.
+ */
+bool cli_change_flags(const struct cli_opt *dry_run, const struct cli_opt *force, json_t *args);
+
+/* The help lines of --dry-run and --force, for every change that takes them. */
+#define CLI_CHANGE_OPTIONS                                                               \
+	"  --dry-run         print the changes and the rules' verdict, change nothing\n" \
+	"  --force           go ahead even if a safety rule refuses (min_cells,\n"       \
+	"                    min_regions, max_out); logged with who\n"
+
 /* ---- objects: each file's entry point, argv after the object word ---- */
 
 int do_status(int argc, char **argv);

@@ -15,7 +15,7 @@
 #define CELL_OPT_LEN  40
 
 struct cell_opts {
-	struct cli_opt opt[CELL_OPTS_MAX + 1];	     /* NULL name ends them */
+	struct cli_opt opt[CELL_OPTS_MAX + 3]; /* then --dry-run, --force; NULL name ends them */
 	const struct cg_field *field[CELL_OPTS_MAX]; /* the field of each */
 	char names[CELL_OPTS_MAX][CELL_OPT_LEN];     /* "--gue-port" */
 	size_t n;
@@ -37,6 +37,8 @@ static void cell_opts_init(struct cell_opts *co)
 		co->opt[co->n].name = co->names[co->n];
 		co->field[co->n++] = f;
 	}
+	co->opt[co->n] = (struct cli_opt){ .name = "--dry-run", .flag = true };
+	co->opt[co->n + 1] = (struct cli_opt){ .name = "--force", .flag = true };
 }
 
 static json_t *local_cells(struct cli_local *loc)
@@ -171,6 +173,7 @@ static int add_or_set(int argc, char **argv, const char *cmd, bool add)
 	json_t *args, *reply;
 	char given[CELL_OPTS_MAX * (CELL_OPT_LEN + 2)];
 	size_t i, used = 0, n = 0;
+	bool dry;
 	int ret;
 
 	cell_opts_init(&co);
@@ -209,10 +212,11 @@ static int add_or_set(int argc, char **argv, const char *cmd, bool add)
 		json_decref(args);
 		return ret;
 	}
+	dry = cli_change_flags(&co.opt[co.n], &co.opt[co.n + 1], args);
 	ret = cli_call(cmd, args, &reply);
 	if (ret)
 		return ret;
-	ret = cli_print_changes(reply, false);
+	ret = cli_print_changes(reply, dry);
 	json_decref(reply);
 	return ret;
 }
@@ -250,14 +254,17 @@ static const struct cli_cmd cmds[] = {
 	{ "show", do_show, "show NAME", "One cell, every field, exact counters.\n" },
 	{ "add", do_add,
 	  "add NAME --region R --gateway ADDR [--encap gue|ipip] [--gue-port N]\n"
-	  "    [--weight N] [--capacity N] [--state active|draining|down]",
-	  "Add a cell. It takes flows only once a service lists it.\n\n" CELL_OPTIONS },
+	  "    [--weight N] [--capacity N] [--state active|draining|down] [--dry-run] [--force]",
+	  "Add a cell. It takes flows only once a service lists it.\n\n" CELL_OPTIONS
+		  CLI_CHANGE_OPTIONS },
 	{ "set", do_set,
 	  "set NAME [--weight N] [--capacity N] [--state active|draining|down]\n"
-	  "    [--gateway ADDR] [--region R] [--encap gue|ipip] [--gue-port N]",
-	  "Change the fields given, keep the others.\n\n" CELL_OPTIONS },
-	{ "del", do_del, "del NAME",
-	  "Remove a cell no service lists (remove it from its services first).\n" },
+	  "    [--gateway ADDR] [--region R] [--encap gue|ipip] [--gue-port N] [--dry-run]\n"
+	  "    [--force]",
+	  "Change the fields given, keep the others. Refused if it breaks a safety rule\n"
+	  "(docs/failover.md) unless --force.\n\n" CELL_OPTIONS CLI_CHANGE_OPTIONS },
+	{ "del", do_del, "del NAME [--dry-run] [--force]",
+	  "Remove a cell no service lists (remove it from its services first).\n\n" CLI_CHANGE_OPTIONS },
 	{ NULL, NULL, NULL, NULL },
 };
 

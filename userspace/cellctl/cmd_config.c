@@ -41,7 +41,9 @@ static int do_check(int argc, char **argv)
 
 static int do_apply(int argc, char **argv)
 {
-	struct cli_opt o[] = { { .name = "--dry-run", .flag = true }, { .name = NULL } };
+	struct cli_opt o[] = { { .name = "--dry-run", .flag = true },
+			       { .name = "--force", .flag = true },
+			       { .name = NULL } };
 	json_t *args, *text, *reply;
 	const char *file;
 	char err[512], *buf = NULL;
@@ -67,10 +69,10 @@ static int do_apply(int argc, char **argv)
 	if (!text)
 		return cli_err("'%s' is not UTF-8 text", file);
 	/* the name makes cellgated's parse errors read FILE:LINE */
-	args = json_pack("{s:o, s:s, s:b}", "text", text, "name", file, "dry_run",
-			 o[0].val != NULL);
+	args = json_pack("{s:o, s:s}", "text", text, "name", file);
 	if (!args)
 		return cli_err("out of memory");
+	cli_change_flags(&o[0], &o[1], args);
 	ret = cli_call("config.apply", args, &reply);
 	if (ret)
 		return ret;
@@ -118,10 +120,10 @@ static int do_dump(int argc, char **argv)
 static const struct cli_cmd cmds[] = {
 	{ "check", do_check, "check FILE",
 	  "Parse FILE here, without the daemon: 'FILE: ok (...)' or 'FILE:LINE: what'.\n" },
-	{ "apply", do_apply, "apply FILE [--dry-run]",
+	{ "apply", do_apply, "apply FILE [--dry-run] [--force]",
 	  "Make FILE the desired state. Prints each change: + added, - removed,\n"
-	  "~ changed (old -> new), then the new generation.\n\n"
-	  "  --dry-run         print the changes, change nothing\n" },
+	  "~ changed (old -> new), then the new generation. Refused if it breaks a\n"
+	  "safety rule (docs/failover.md) unless --force.\n\n" CLI_CHANGE_OPTIONS },
 	{ "dump", do_dump, "dump",
 	  "The desired state in the config format; 'config check' reads it back.\n" },
 	{ NULL, NULL, NULL, NULL },

@@ -173,7 +173,7 @@ fail:
 
 static int do_add(int argc, char **argv)
 {
-	enum { O_VIP, O_PORT, O_PROTO, O_CELLS, O_TABLE, O_CLASS, O_MAX };
+	enum { O_VIP, O_PORT, O_PROTO, O_CELLS, O_TABLE, O_CLASS, O_DRY, O_FORCE, O_MAX };
 	struct cli_opt o[] = {
 		[O_VIP] = { .name = "--vip" },
 		[O_PORT] = { .name = "--port" },
@@ -181,12 +181,15 @@ static int do_add(int argc, char **argv)
 		[O_CELLS] = { .name = "--cells" },
 		[O_TABLE] = { .name = "--table-size" },
 		[O_CLASS] = { .name = "--class" },
+		[O_DRY] = { .name = "--dry-run", .flag = true },
+		[O_FORCE] = { .name = "--force", .flag = true },
 		[O_MAX] = { .name = NULL },
 	};
 	static const char *const need[] = { "--vip", "--port", "--proto", "--cells" };
 	json_t *args, *cells, *reply;
 	const char *name;
 	size_t i;
+	bool dry;
 	int ret;
 
 	REQ_ARGS("NAME");
@@ -223,10 +226,11 @@ static int do_add(int argc, char **argv)
 		return ret ? ret : CLI_USAGE;
 	}
 	json_object_set_new(args, "cells", cells);
+	dry = cli_change_flags(&o[O_DRY], &o[O_FORCE], args);
 	ret = cli_call("service.add", args, &reply);
 	if (ret)
 		return ret;
-	ret = cli_print_changes(reply, false);
+	ret = cli_print_changes(reply, dry);
 	json_decref(reply);
 	return ret;
 }
@@ -242,15 +246,17 @@ static const struct cli_cmd cmds[] = {
 	  "One service, with each cell's share of the live Maglev table.\n" },
 	{ "add", do_add,
 	  "add NAME --vip ADDR --port N --proto tcp|udp --cells CELL[,CELL...]\n"
-	  "    [--table-size N] [--class N]",
+	  "    [--table-size N] [--class N] [--dry-run] [--force]",
 	  "Add a service.\n\n"
 	  "  --vip ADDR        IPv4 or IPv6 address clients connect to\n"
 	  "  --port N          1..65535\n"
 	  "  --proto P         tcp or udp\n"
 	  "  --cells LIST      the cells that serve it, comma-separated\n"
 	  "  --table-size N    Maglev slots, a prime (default 65537)\n"
-	  "  --class N         class of flows no rule classifies, 0 (most critical)..7\n" },
-	{ "del", do_del, "del NAME", "Remove a service; its flows stop being routed.\n" },
+	  "  --class N         class of flows no rule classifies, 0 (most critical)..7\n" CLI_CHANGE_OPTIONS },
+	{ "del", do_del, "del NAME [--dry-run] [--force]",
+	  "Remove a service; its flows stop being routed. It takes the whole service's\n"
+	  "capacity out at once: the max_out rule refuses it unless --force.\n\n" CLI_CHANGE_OPTIONS },
 	{ NULL, NULL, NULL, NULL },
 };
 

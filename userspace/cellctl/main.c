@@ -196,23 +196,45 @@ int cli_show_one(int argc, char **argv, const char *kind, const char *cmd, cli_l
 	return CLI_OK;
 }
 
+bool cli_change_flags(const struct cli_opt *dry_run, const struct cli_opt *force, json_t *args)
+{
+	bool dry = dry_run && dry_run->val;
+
+	if (dry)
+		json_object_set_new(args, "dry_run", json_true());
+	if (force && force->val)
+		json_object_set_new(args, "force", json_true());
+	return dry;
+}
+
 int cli_change_named(int argc, char **argv, const char *cmd)
 {
+	struct cli_opt o[] = { { .name = "--dry-run", .flag = true },
+			       { .name = "--force", .flag = true },
+			       { .name = NULL } };
 	const char *name;
-	json_t *reply;
+	json_t *args, *reply;
+	bool dry;
 	int ret;
 
 	REQ_ARGS("NAME");
 	name = *argv;
+	if (name[0] == '-')
+		return cli_usage_err("missing NAME before '%s'", name);
 	NEXT_ARG();
-	if (argc > 0)
-		return BAD_ARG();
 	if (!cli_check_name("NAME", name))
 		return CLI_USAGE;
-	ret = cli_call(cmd, json_pack("{s:s}", "name", name), &reply);
+	ret = cli_parse_opts(argc, argv, o);
 	if (ret)
 		return ret;
-	ret = cli_print_changes(reply, false);
+	args = json_pack("{s:s}", "name", name);
+	if (!args)
+		return cli_err("out of memory");
+	dry = cli_change_flags(&o[0], &o[1], args);
+	ret = cli_call(cmd, args, &reply);
+	if (ret)
+		return ret;
+	ret = cli_print_changes(reply, dry);
 	json_decref(reply);
 	return ret;
 }
@@ -230,6 +252,7 @@ int cli_print_changes(const json_t *reply, bool dry_run)
 	const json_t *written = json_object_get(reply, "written");
 	const char *warning = json_string_value(json_object_get(reply, "warning"));
 	const char *dp_error = json_string_value(json_object_get(reply, "dataplane_error"));
+	const char *forced = json_string_value(json_object_get(reply, "overridden"));
 	int ret = CLI_OK;
 	size_t i;
 
@@ -240,6 +263,9 @@ int cli_print_changes(const json_t *reply, bool dry_run)
 	if (dp_error)
 		cli_note("%s; cellgated retries until the data plane takes it",
 			 escaped(q, sizeof(q), dp_error));
+	if (forced)
+		cli_note("%s: %s", dry_run ? "would be forced" : "forced",
+			 escaped(q, sizeof(q), forced));
 	if (cli.json) {
 		ret = cli_json_out(reply);
 		return ret == CLI_OK && dp_error ? CLI_SAVED : ret;

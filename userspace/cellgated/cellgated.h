@@ -24,6 +24,12 @@
 #define CGD_HEAL_MS		1000  /* fail-static on a valid state: look for its interfaces */
 #define CGD_HEAL_MAX_MS		30000 /* ... doubling up to this, each wait jittered */
 
+/* cgd_commit() flags */
+#define CGD_DRY_RUN (1U << 0) /* compute the changes and check the rules; change nothing */
+#define CGD_FORCE   (1U << 1) /* let the change through the safety rules, logged */
+#define CGD_RULES_CHECKED \
+	(1U << 2) /* a region transition's step: its rules were checked when it began */
+
 /* What cellgated knows of one cell's next hop. */
 struct cgd_nexthop {
 	int err;	      /* 0 resolved, -EAGAIN pending, other -errno: no route */
@@ -62,6 +68,7 @@ struct cgd {
 	struct cg_rec_report last_rec; /* what the last reconcile wrote */
 	char commit_warning[512];  /* the last commit's "saved, durability unknown (...)", or "" */
 	char commit_dp_error[512]; /* the last commit's "saved, but the data plane refused it" */
+	char commit_overridden[256]; /* the rule the last commit's --force overrode, or "" */
 	char fail_static[512]; /* why cellgated is fail-static (data plane left as it is), or "" */
 	int heal_id;	       /* timer looking for a fail-static state's interfaces, 0 if none */
 	int heal_ms;	       /* its current backoff, 0 when not fail-static */
@@ -81,7 +88,12 @@ void cgd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * content moved into d->st; the caller still frees it), *changes (if not
  * NULL) gets a JSON array of the changes and *written (if not NULL) what
  * reconcile wrote; returns the number of changes (0: nothing to do, nothing
- * written). dry_run stops after computing the changes.
+ * written). flags: CGD_DRY_RUN stops after computing the changes (and the
+ * rules); CGD_FORCE lets a change through the safety rules (cellgate/region.h:
+ * min_cells, min_regions, max_out, with the failover settings of next), which
+ * otherwise refuse it with "rule NAME: ... (--force overrides it)"; what force
+ * overrode is logged and left in d->commit_overridden. A repair (fail-static,
+ * or no valid state before) is not held to the rules.
  * On failure returns -errno with err set: validation or saving failed and
  * nothing changed, neither the file nor the maps.
  * A commit that was saved succeeds, whatever follows: d->commit_warning says
@@ -91,7 +103,7 @@ void cgd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * one; cellgated retries the reconcile every CGD_RETRY_MS). Both are logged,
  * and emptied at the start of every commit.
  */
-int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry_run,
+int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, unsigned int flags,
 	       json_t **changes, json_t **written, char *err, size_t errlen);
 
 /*

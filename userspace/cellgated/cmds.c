@@ -224,9 +224,23 @@ static void peer_who(const struct cgd *d, bool with_pid, char *buf, size_t len)
 		snprintf(buf + o, len - (size_t)o, " pid %d", (int)p->pid);
 }
 
-static int commit_reply(struct cgd *d, struct cg_state *next, const char *cause, bool dry_run,
+/* The flags of a change from its request: "dry_run" and "force" (both optional booleans). */
+static int arg_flags(const json_t *args, unsigned int *flags, char *err, size_t errlen)
+{
+	bool dry_run = false, force = false;
+	int ret;
+
+	if ((ret = arg_bool(args, "dry_run", &dry_run, err, errlen)) ||
+	    (ret = arg_bool(args, "force", &force, err, errlen)))
+		return ret;
+	*flags = (dry_run ? CGD_DRY_RUN : 0) | (force ? CGD_FORCE : 0);
+	return 0;
+}
+
+static int commit_reply(struct cgd *d, struct cg_state *next, const char *cause, unsigned int flags,
 			json_t **result, char *err, size_t errlen)
 {
+	bool dry_run = flags & CGD_DRY_RUN;
 	json_t *changes = NULL, *written = NULL;
 	char who[96], why[CG_NAME_MAX + 256];
 	int ret;
@@ -234,7 +248,7 @@ static int commit_reply(struct cgd *d, struct cg_state *next, const char *cause,
 	/* every change's log line says who made it */
 	peer_who(d, true, who, sizeof(who));
 	snprintf(why, sizeof(why), "%s; %s", cause, who);
-	ret = cgd_commit(d, next, why, dry_run, &changes, &written, err, errlen);
+	ret = cgd_commit(d, next, why, flags, &changes, &written, err, errlen);
 	cg_state_free(next);
 	if (ret < 0) {
 		json_decref(changes);
@@ -251,6 +265,8 @@ static int commit_reply(struct cgd *d, struct cg_state *next, const char *cause,
 		json_object_set_new(*result, "warning", json_string(d->commit_warning));
 	if (d->commit_dp_error[0])
 		json_object_set_new(*result, "dataplane_error", json_string(d->commit_dp_error));
+	if (d->commit_overridden[0])
+		json_object_set_new(*result, "overridden", json_string(d->commit_overridden));
 	return 0;
 }
 
@@ -389,15 +405,15 @@ static int cmd_config_check(void *ctx, const json_t *args, json_t **result, char
 static int cmd_config_apply(void *ctx, const json_t *args, json_t **result, char *err,
 			    size_t errlen)
 {
-	static const char *const known[] = { "text", "name", "dry_run", NULL };
+	static const char *const known[] = { "text", "name", "dry_run", "force", NULL };
 	struct cgd *d = ctx;
 	struct cg_state st;
-	bool dry_run;
+	unsigned int flags;
 	int ret;
 
 	ret = args_known(args, known, err, errlen);
 	if (!ret)
-		ret = arg_bool(args, "dry_run", &dry_run, err, errlen);
+		ret = arg_flags(args, &flags, err, errlen);
 	if (ret)
 		return ret;
 	cg_state_init(&st);
@@ -406,21 +422,24 @@ static int cmd_config_apply(void *ctx, const json_t *args, json_t **result, char
 		cg_state_free(&st);
 		return ret;
 	}
-	return commit_reply(d, &st, "config apply", dry_run, result, err, errlen);
+	return commit_reply(d, &st, "config apply", flags, result, err, errlen);
 }
 
 /* ---- cells ---- */
 
 static int cmd_cell_set(void *ctx, const json_t *args, json_t **result, char *err, size_t errlen)
 {
+	static const char *const extra[] = { "dry_run", "force", NULL };
 	struct cgd *d = ctx;
 	struct cg_cell_cfg *c;
 	struct cg_state next;
 	const char *name;
+	unsigned int flags;
 	char cause[96];
 	int ret;
 
-	if ((ret = args_known_obj(args, &cg_cell_obj, NULL, err, errlen)) ||
+	if ((ret = args_known_obj(args, &cg_cell_obj, extra, err, errlen)) ||
+	    (ret = arg_flags(args, &flags, err, errlen)) ||
 	    (ret = arg_need_str(args, "name", &name, err, errlen)))
 		return ret;
 	if (cg_state_copy(&next, &d->st))
@@ -437,7 +456,7 @@ static int cmd_cell_set(void *ctx, const json_t *args, json_t **result, char *er
 		return ret;
 	}
 	snprintf(cause, sizeof(cause), "cell set %s", name);
-	return commit_reply(d, &next, cause, false, result, err, errlen);
+	return commit_reply(d, &next, cause, flags, result, err, errlen);
 }
 
 static int cmd_cell_add(void *ctx, const json_t *args, json_t **result, char *err, size_t errlen)
@@ -482,16 +501,18 @@ static int cmd_cell_add(void *ctx, const json_t *args, json_t **result, char *er
 
 static int cmd_cell_del(void *ctx, const json_t *args, json_t **result, char *err, size_t errlen)
 {
-	static const char *const known[] = { "name", NULL };
+	static const char *const known[] = { "name", "dry_run", "force", NULL };
 	struct cgd *d = ctx;
 	struct cg_cell_cfg *c;
 	struct cg_state next;
 	const char *name;
+	unsigned int flags;
 	char cause[96];
 	size_t i, j;
 	int ret;
 
 	if ((ret = args_known(args, known, err, errlen)) ||
+	    (ret = arg_flags(args, &flags, err, errlen)) ||
 	    (ret = arg_need_str(args, "name", &name, err, errlen)))
 		return ret;
 	if (!cg_state_find_cell(&d->st, name)) {
@@ -514,13 +535,15 @@ static int cmd_cell_del(void *ctx, const json_t *args, json_t **result, char *er
 	memmove(&next.cells[i], &next.cells[i + 1], (next.ncells - i - 1) * sizeof(*c));
 	next.ncells--;
 	snprintf(cause, sizeof(cause), "cell del %s", name);
-	return commit_reply(d, &next, cause, false, result, err, errlen);
+	return commit_reply(d, &next, cause, flags, result, err, errlen);
 }
 
 /* ---- services ---- */
 
 static int cmd_service_add(void *ctx, const json_t *args, json_t **result, char *err, size_t errlen)
 {
+	static const char *const svc_extra[] = { "dry_run", "force", NULL };
+	unsigned int flags;
 	struct cgd *d = ctx;
 	struct cg_service_cfg *svcs, *s;
 	struct cg_state next;
@@ -530,7 +553,8 @@ static int cmd_service_add(void *ctx, const json_t *args, json_t **result, char 
 	size_t i;
 	int ret;
 
-	if ((ret = args_known_obj(args, &cg_service_obj, NULL, err, errlen)) ||
+	if ((ret = args_known_obj(args, &cg_service_obj, svc_extra, err, errlen)) ||
+	    (ret = arg_flags(args, &flags, err, errlen)) ||
 	    (ret = arg_need_str(args, "name", &name, err, errlen)) ||
 	    (ret = arg_need_str(args, "vip", &vip, err, errlen)) ||
 	    (ret = arg_need_str(args, "protocol", &proto, err, errlen)))
@@ -577,21 +601,23 @@ static int cmd_service_add(void *ctx, const json_t *args, json_t **result, char 
 		return ret;
 	}
 	snprintf(cause, sizeof(cause), "service add %s", name);
-	return commit_reply(d, &next, cause, false, result, err, errlen);
+	return commit_reply(d, &next, cause, flags, result, err, errlen);
 }
 
 static int cmd_service_del(void *ctx, const json_t *args, json_t **result, char *err, size_t errlen)
 {
-	static const char *const known[] = { "name", NULL };
+	static const char *const known[] = { "name", "dry_run", "force", NULL };
 	struct cgd *d = ctx;
 	struct cg_service_cfg *s;
 	struct cg_state next;
 	const char *name;
+	unsigned int flags;
 	char cause[96];
 	size_t i;
 	int ret;
 
 	if ((ret = args_known(args, known, err, errlen)) ||
+	    (ret = arg_flags(args, &flags, err, errlen)) ||
 	    (ret = arg_need_str(args, "name", &name, err, errlen)))
 		return ret;
 	if (!cg_state_find_service(&d->st, name)) {
@@ -606,7 +632,7 @@ static int cmd_service_del(void *ctx, const json_t *args, json_t **result, char 
 	memmove(&next.services[i], &next.services[i + 1], (next.nservices - i - 1) * sizeof(*s));
 	next.nservices--;
 	snprintf(cause, sizeof(cause), "service del %s", name);
-	return commit_reply(d, &next, cause, false, result, err, errlen);
+	return commit_reply(d, &next, cause, flags, result, err, errlen);
 }
 
 /* ---- classes and shedding ---- */

@@ -12,6 +12,7 @@
 #include "cellgate/config.h"
 #include "cellgate/field.h"
 
+#include "cellgate/region.h"
 #include "cellgated.h"
 /* Operator shed levels past their expiry leave the desired state (logged, persisted). */
 static void expiry_timer(struct cg_loop *loop, void *arg)
@@ -271,15 +272,45 @@ static int host_check(const struct cgd *d, const struct cg_state *next, char *er
 	return 0;
 }
 
-int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry_run,
+/*
+ * The safety rules on the change from d->st to next: 0, or -EPERM with the
+ * rule and by how much in err. A repair is not held to them (the old state is
+ * not one to compare with).
+ */
+static int rules_gate(struct cgd *d, const struct cg_state *next, unsigned int flags,
+		      const char *cause, char *err, size_t errlen)
+{
+	struct cg_rules_result res = { 0 };
+	struct cg_rules r;
+	int ret;
+
+	if (!d->st_valid || d->fail_static[0] || flags & CGD_RULES_CHECKED)
+		return 0;
+	cg_rules_defaults(&r);
+	ret = cg_rules_check(&(struct cg_eff){ &d->st, NULL }, &(struct cg_eff){ next, NULL }, &r,
+			     flags & CGD_FORCE, &res);
+	if (ret) {
+		snprintf(err, errlen, "%s (--force overrides it)", res.why);
+		cgd_log("refused (%s): %s", cause, err);
+		return ret;
+	}
+	if (res.overridden) {
+		snprintf(d->commit_overridden, sizeof(d->commit_overridden), "%s", res.why);
+		if (!(flags & CGD_DRY_RUN))
+			cgd_log("forced (%s): %s", cause, res.why);
+	}
+	return 0;
+}
+
+int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, unsigned int flags,
 	       json_t **changes, json_t **written, char *err, size_t errlen)
 {
 	struct diff_ctx dc = { 0 };
-	bool repair = d->fail_static[0] != '\0';
+	bool repair = d->fail_static[0] != '\0', dry_run = flags & CGD_DRY_RUN;
 	char rerr[256];
 	int ret;
 
-	d->commit_warning[0] = d->commit_dp_error[0] = '\0';
+	d->commit_warning[0] = d->commit_dp_error[0] = d->commit_overridden[0] = '\0';
 	if (!d->st_valid)
 		marks_from_maps(d);
 	ret = cg_state_assign_ids(next, &d->st);
@@ -292,6 +323,8 @@ int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, bool dry
 	ret = cg_state_check(next, NULL, err, errlen);
 	if (!ret)
 		ret = host_check(d, next, err, errlen);
+	if (!ret)
+		ret = rules_gate(d, next, flags, cause, err, errlen);
 	if (ret)
 		return ret;
 	cg_state_sort(next);

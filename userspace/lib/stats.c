@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cellgate/state.h"
 #include "cellgate/stats.h"
 
 struct cg_stats_snap *cg_stats_new(void)
@@ -42,6 +43,20 @@ int cg_stats_read(struct cg_dp *dp, struct cg_stats_snap *s, uint64_t now_ns)
 	cg_dp_conn_count(dp, &s->conn_entries);
 	s->conn_capacity = cg_dp_conn_capacity(dp);
 	return err;
+}
+
+void cg_stats_read_cells(struct cg_dp *dp, const struct cg_state *st, struct cg_stats_snap *s,
+			 uint64_t now_ns)
+{
+	memset(s, 0, sizeof(*s));
+	s->t_ns = now_ns;
+	for (size_t i = 0; dp && i < st->ncells; i++) {
+		uint32_t id = st->cells[i].id;
+
+		for (uint32_t class = 0; id < CG_MAX_CELLS && class < CG_MAX_CLASSES; class ++)
+			if (cg_dp_cell_stats_read(dp, id, class, &s->cell[id][class]))
+				memset(&s->cell[id][class], 0, sizeof(s->cell[id][class]));
+	}
 }
 
 /* b - a, or 0 when the counter went down (a reset between the reads). */
