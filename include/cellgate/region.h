@@ -12,12 +12,8 @@
 /* Pure logic on a virtual clock: every function takes `now` (unix seconds); no I/O. */
 
 #define CG_PPM		1000000U /* a fraction of one, in parts per million */
-#define CG_RAMP_MAX	8	 /* restore ramp steps at most */
 #define CG_RULE_WHY_MAX 256	 /* one-line reason of a refusal */
-#define CG_EVAC_TTL_DEF 3600	 /* an evacuation expires after an hour unless extended */
-#define CG_WAIT_DEF	300	 /* seconds between two region transitions (anti-flap) */
-#define CG_DWELL_DEF	60	 /* seconds each restore ramp step is held */
-#define CG_MAX_OUT_DEF	500000	 /* at most half a service's capacity out at once (ppm) */
+/* CG_RAMP_MAX and the rules' defaults (CG_WAIT_DEF, ...) are the failover section's: state.h */
 
 /* A region's state. */
 enum cg_region_state {
@@ -99,6 +95,13 @@ struct cg_eff {
  * CG_DWELL_DEF s each, max step 50%.
  */
 void cg_rules_defaults(struct cg_rules *r);
+
+/*
+ * cg_rules_from - the rules of the desired state's failover section: every
+ * field copied (seconds as seconds, shares as ppm). The section was checked
+ * by cg_state_check() (the ramp by cg_ramp_check()).
+ */
+void cg_rules_from(const struct cg_failover_settings *f, struct cg_rules *r);
 
 /* cg_rule_name - "min_cells", "min_regions", ... for one bit; "?" otherwise. */
 const char *cg_rule_name(uint32_t rule);

@@ -163,6 +163,35 @@ struct cg_health_settings {
 	char http_path[CG_HTTP_PATH_MAX]; /* what an HTTP probe asks for */
 };
 
+/* Ranges and defaults of the failover section (cellgate/region.h runs it). */
+#define CG_RAMP_MAX	     8	      /* restore ramp steps at most */
+#define CG_EVAC_TTL_DEF	     3600     /* an evacuation expires after an hour unless extended */
+#define CG_EVAC_TTL_MAX	     31536000 /* s: a year; 0 = never expires */
+#define CG_WAIT_DEF	     300      /* seconds between two region transitions (anti-flap) */
+#define CG_WAIT_MAX	     86400    /* s: a day */
+#define CG_DWELL_DEF	     60	      /* seconds each restore ramp step is held */
+#define CG_DWELL_MAX	     86400    /* s: a day */
+#define CG_MAX_OUT_DEF	     500000   /* at most half a service's capacity out at once (ppm) */
+#define CG_MAX_STEP_DEF	     500000   /* a ramp step rises by at most half (ppm); 0 = any */
+#define CG_AUTO_EVACUATE_DEF 0	      /* ppm of a region's cells down that evacuates it; 0 = off */
+#define CG_MIN_CELLS_DEF     1	      /* active cells each service keeps */
+#define CG_MIN_REGIONS_DEF   1	      /* active regions kept */
+
+/* The safety rules of region transitions and the restore ramp (docs/config.md, Failover). */
+struct cg_failover_settings {
+	uint32_t min_cells;	 /* active cells each service keeps at least */
+	uint32_t min_regions;	 /* active regions (with an active cell) at least */
+	uint32_t wait;		 /* seconds between two region transitions */
+	uint32_t evacuation_ttl; /* seconds an evacuation lasts unless extended; 0 = forever */
+	uint32_t max_out_ppm;	 /* share of a service's capacity one change may take out */
+	size_t nramp;		 /* restore ramp steps, 1..CG_RAMP_MAX */
+	uint32_t ramp_ppm[CG_RAMP_MAX]; /* share of the region's weight at each step, up to 1 */
+	uint32_t dwell;			/* seconds each ramp step is held */
+	uint32_t max_step_ppm;		/* largest rise from one ramp step to the next; 0 = any */
+	uint32_t auto_evacuate_ppm;	/* share of a region's cells down to health that evacuates
+					* it automatically; 0 = never */
+};
+
 /* An operator's shed level for a (cell, class). */
 struct cg_shed_cfg {
 	char cell[CG_NAME_MAX];		 /* a cell's name, or CG_SHED_ANY_CELL */
@@ -229,6 +258,7 @@ struct cg_state {
 	struct cg_shed_cfg *shed;	 /* sorted by cell, then class */
 	struct cg_guard_cfg guard;
 	struct cg_health_settings health;
+	struct cg_failover_settings failover;
 };
 
 /*

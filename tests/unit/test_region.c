@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -583,6 +584,71 @@ static void test_saga_crash_while_compensating_finishes_compensation(void **stat
 	}
 }
 
+/* A config's failover section: parsed, checked, mapped to the rules, diffed, written back. */
+static void diff_count(void *arg, char op, const char *kind, const char *name, const char *detail)
+{
+	char *out = arg;
+
+	(void)op;
+	(void)kind;
+	snprintf(out + strlen(out), 512 - strlen(out), "%s: %s\n", name, detail);
+}
+
+static void test_failover_section_parses_maps_to_rules_and_diffs(void **unused)
+{
+	static const char text[] = "region: r1\ninterfaces: [eth0]\nregions:\n  - {name: r1, cost: 0}\n"
+				  "failover:\n  min_cells: 2\n  min_regions: 2\n  wait: 30\n"
+				  "  evacuation_ttl: 0\n  max_out: 0.25\n  ramp: [0.2, 0.6, 1]\n"
+				  "  dwell: 5\n  max_step: 0.4\n  auto_evacuate: 0.5\n";
+	struct cg_state def, st, back;
+	struct cg_rules r, d;
+	char err[256], changes[512] = "", *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)unused;
+	cg_state_init(&def);
+	cg_rules_from(&def.failover, &r);
+	cg_rules_defaults(&d);
+	assert_memory_equal(&r, &d, sizeof(r)); /* the section's defaults are the rules' */
+
+	assert_int_equal(cg_config_parse_buf("t.yaml", text, strlen(text), &st, err, sizeof(err)), 0);
+	assert_int_equal(st.failover.auto_evacuate_ppm, 500000);
+	cg_rules_from(&st.failover, &r);
+	assert_int_equal(r.min_cells, 2);
+	assert_int_equal(r.min_regions, 2);
+	assert_int_equal(r.wait, 30);
+	assert_int_equal(r.ttl, 0);
+	assert_int_equal(r.max_out_ppm, 250000);
+	assert_int_equal(r.ramp.nsteps, 3);
+	assert_int_equal(r.ramp.step_ppm[0], 200000);
+	assert_int_equal(r.ramp.step_ppm[2], CG_PPM);
+	assert_int_equal(r.ramp.dwell, 5);
+	assert_int_equal(r.ramp.max_step_ppm, 400000);
+
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	assert_int_equal(cg_state_write(&st, f), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "    ramp: [0.2, 0.6, 1]\n"));
+	assert_int_equal(cg_config_parse_buf("w.yaml", buf, len, &back, err, sizeof(err)), 0);
+	assert_int_equal(cg_state_diff(&st, &back, NULL, NULL), 0);
+	free(buf);
+
+	cg_state_free(&def);
+	assert_int_equal(cg_state_copy(&def, &st), 0);
+	def.failover.nramp = 4;
+	def.failover.ramp_ppm[2] = 800000;
+	def.failover.ramp_ppm[3] = CG_PPM;
+	def.failover.wait = 60;
+	assert_int_equal(cg_state_diff(&st, &def, diff_count, changes), 2);
+	assert_string_equal(changes, "failover.wait: 30 -> 60\n"
+				     "failover.ramp: [0.2, 0.6, 1] -> [0.2, 0.6, 0.8, 1]\n");
+	cg_state_free(&def);
+	cg_state_free(&back);
+	cg_state_free(&st);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -605,6 +671,7 @@ int main(void)
 		T(test_region_plan_spills_to_next_tier),
 		T(test_region_preshed_lowest_first_protected_never),
 		T(test_region_plan_short_of_capacity),
+		cmocka_unit_test(test_failover_section_parses_maps_to_rules_and_diffs),
 		cmocka_unit_test(test_saga_all_steps),
 		cmocka_unit_test(test_saga_failure_at_every_step_compensates_in_reverse),
 		cmocka_unit_test(test_saga_crash_at_every_persist_resumes_or_compensates),

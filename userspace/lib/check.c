@@ -11,6 +11,7 @@
 #include "cellgate/field.h"
 #include "cellgate/health.h"
 #include "cellgate/maglev.h"
+#include "cellgate/region.h"
 
 struct chk {
 	const struct cg_state *st;
@@ -372,6 +373,23 @@ static int check_health(struct chk *c)
 	return 0;
 }
 
+/* The failover settings: each field in range, then the ramp as a whole (cg_ramp_check). */
+static int check_failover(struct chk *c)
+{
+	const struct cg_failover_settings *f = &c->st->failover;
+	struct cg_rules r;
+	char msg[CG_RULE_WHY_MAX];
+	int ret;
+
+	ret = fields(c, &cg_failover_obj, f, 0, "failover: ");
+	if (ret)
+		return ret;
+	cg_rules_from(f, &r);
+	if (cg_ramp_check(&r.ramp, msg, sizeof(msg)))
+		return cerr(c, at(c, "failover", 0, "ramp", -1), "failover: %s", msg);
+	return 0;
+}
+
 static int check_regions(struct chk *c)
 {
 	const struct cg_state *st = c->st;
@@ -638,6 +656,8 @@ int cg_state_check(const struct cg_state *st, const struct cg_where *where, char
 		ret = check_guard(&c);
 	if (!ret)
 		ret = check_health(&c);
+	if (!ret)
+		ret = check_failover(&c);
 	if (!ret)
 		ret = check_regions(&c);
 	if (!ret)

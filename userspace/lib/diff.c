@@ -288,6 +288,7 @@ static void diff_settings(struct cg_differ *d, const struct cg_state *a, const s
 	diff_setting_fields(d, &cg_settings_obj, a, b, a, b, "");
 	diff_setting_fields(d, &cg_guard_obj, &a->guard, &b->guard, a, b, "guard.");
 	diff_setting_fields(d, &cg_health_obj, &a->health, &b->health, a, b, "health.");
+	diff_setting_fields(d, &cg_failover_obj, &a->failover, &b->failover, a, b, "failover.");
 }
 
 /* Walk two arrays of one kind in name order; describe() fills the detail. */

@@ -9,8 +9,8 @@
 void cg_rules_defaults(struct cg_rules *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->min_cells = 1;
-	r->min_regions = 1;
+	r->min_cells = CG_MIN_CELLS_DEF;
+	r->min_regions = CG_MIN_REGIONS_DEF;
 	r->wait = CG_WAIT_DEF;
 	r->ttl = CG_EVAC_TTL_DEF;
 	r->max_out_ppm = CG_MAX_OUT_DEF;
@@ -19,8 +19,25 @@ void cg_rules_defaults(struct cg_rules *r)
 	r->ramp.step_ppm[1] = 250000;
 	r->ramp.step_ppm[2] = 500000;
 	r->ramp.step_ppm[3] = CG_PPM;
-	r->ramp.max_step_ppm = 500000;
+	r->ramp.max_step_ppm = CG_MAX_STEP_DEF;
 	r->ramp.dwell = CG_DWELL_DEF;
+}
+
+void cg_rules_from(const struct cg_failover_settings *f, struct cg_rules *r)
+{
+	size_t i, n = f->nramp < CG_RAMP_MAX ? f->nramp : CG_RAMP_MAX;
+
+	memset(r, 0, sizeof(*r));
+	r->min_cells = f->min_cells;
+	r->min_regions = f->min_regions;
+	r->wait = f->wait;
+	r->ttl = f->evacuation_ttl;
+	r->max_out_ppm = f->max_out_ppm;
+	r->ramp.nsteps = n;
+	for (i = 0; i < n; i++)
+		r->ramp.step_ppm[i] = f->ramp_ppm[i];
+	r->ramp.max_step_ppm = f->max_step_ppm;
+	r->ramp.dwell = f->dwell;
 }
 
 const char *cg_rule_name(uint32_t rule)
