@@ -306,7 +306,7 @@ static void test_state_round_trip_parse_write_parse_is_identical(void **unused)
 				   "    interval_ms: 1000\n    timeout_ms: 500\n    jitter: 0.1\n"
 				   "    rise: 3\n    fall: 2\n    panic_threshold: 0.5\n"
 				   "    http_path: \"/\"\n    http_status: 200\nfailover:\n"
-				   "    min_cells: 1\n    min_regions: 1\n    wait: 300\n"
+				   "    min_cells: 2\n    min_regions: 1\n    wait: 300\n"
 				   "    evacuation_ttl: 3600\n    max_out: 0.5\n"
 				   "    ramp: [0.1, 0.25, 0.5, 1]\n    dwell: 60\n    max_step: 0.5\n"
 				   "    auto_evacuate: 0.5\nregions:\n"));
