@@ -78,6 +78,8 @@ extern const struct cg_object cg_shed_obj;	 /* struct cg_shed_cfg */
 extern const struct cg_object cg_guard_obj;	 /* struct cg_guard_cfg */
 extern const struct cg_object cg_health_obj;	 /* struct cg_health_settings */
 extern const struct cg_object cg_failover_obj;	 /* struct cg_failover_settings */
+extern const struct cg_object cg_evac_obj;	 /* struct cg_evac */
+extern const struct cg_object cg_saga_obj;	 /* struct cg_saga_cfg */
 
 #define CG_ADDR_TEXT_MAX   46 /* INET6_ADDRSTRLEN */
 #define CG_PREFIX_TEXT_MAX 50 /* address, '/', length, NUL */

@@ -9,6 +9,7 @@
 #include <net/if.h>
 
 #include "cellgate/abi/consts.h"
+#include "cellgate/saga.h"
 
 /*
  * The desired state is the config file plus every runtime change an operator
@@ -192,6 +193,61 @@ struct cg_failover_settings {
 					* it automatically; 0 = never */
 };
 
+/* A region's state. */
+enum cg_region_state {
+	CG_REGION_ACTIVE = 0,	 /* in the tables at its full share */
+	CG_REGION_DRAINING = 1,	 /* an evacuation is running (pre-shed, table swap) */
+	CG_REGION_EVACUATED = 2, /* out of the tables; expires at cg_evac.expires */
+	CG_REGION_RESTORING = 3, /* ramping back in, at ramp step cg_evac.step */
+};
+
+/* What happens to a region. */
+enum cg_region_event {
+	CG_EV_EVACUATE = 0,  /* operator or automatic: same path */
+	CG_EV_RESTORE = 1,   /* start the ramp back */
+	CG_EV_ABORT = 2,     /* draining -> active, restoring -> evacuated */
+	CG_EV_EXTEND = 3,    /* push the expiry of an evacuation out */
+	CG_EV_EXPIRE = 4,    /* the expiry passed: start a restore (never a jump to active) */
+	CG_EV_FLAP = 5,	     /* the region's health flapped while restoring: back to evacuated */
+	CG_EV_STEP_DONE = 6, /* draining finished, or a ramp step's dwell passed healthy */
+};
+
+/*
+ * The persisted record of one region's transitions (region.h runs them; its
+ * field table is cg_evac_obj). Operational state, set by `cellctl region`:
+ * a config apply carries it (cg_evac_carry()). A region without a record is
+ * active.
+ */
+struct cg_evac {
+	char region[CG_NAME_MAX];	 /* region name */
+	uint8_t state;			 /* enum cg_region_state */
+	bool forced;			 /* a rule was overridden to get here */
+	uint16_t step;			 /* restoring: ramp step index */
+	int64_t step_started;		 /* when the current step (or state) began */
+	int64_t expires;		 /* evacuated: when it starts a restore; 0 = never */
+	int64_t changed;		 /* last transition start, for the wait period */
+	char by[CG_SHED_BY_MAX];	 /* who asked for the last transition */
+	char reason[CG_SHED_REASON_MAX]; /* why */
+	unsigned int line;		 /* state file line, 0 if not from a file */
+};
+
+#define CG_SAGA_STEPS_MAX 16 /* steps of one region transition's saga */
+
+/*
+ * The region transition in flight, as the saga that runs it left it: enough
+ * to resume or compensate after a restart (cg_saga_decide(rec)). One at a
+ * time (rule one_at_a_time); region "" when none is in flight.
+ */
+struct cg_saga_cfg {
+	char region[CG_NAME_MAX]; /* the region it moves; "" = none in flight */
+	uint8_t event;		  /* enum cg_region_event that started it */
+	uint8_t from;		  /* enum cg_region_state before it: what compensation restores */
+	uint16_t from_step;	  /* the ramp step before it */
+	uint32_t nsteps;	  /* steps of the saga, 1..CG_SAGA_STEPS_MAX */
+	int64_t started;	  /* unix time (s) it began */
+	struct cg_saga_rec rec;	  /* progress: steps done, phase, a step cut in half */
+};
+
 /* An operator's shed level for a (cell, class). */
 struct cg_shed_cfg {
 	char cell[CG_NAME_MAX];		 /* a cell's name, or CG_SHED_ANY_CELL */
@@ -259,6 +315,9 @@ struct cg_state {
 	struct cg_guard_cfg guard;
 	struct cg_health_settings health;
 	struct cg_failover_settings failover;
+	size_t nevacs;		 /* 0..CG_MAX_REGIONS */
+	struct cg_evac *evacs;	 /* each region's evacuation record, sorted by region */
+	struct cg_saga_cfg saga; /* the transition in flight, if any */
 };
 
 /*
@@ -311,7 +370,7 @@ int cg_rule_cmp(const struct cg_class_rule_cfg *a, const struct cg_class_rule_cf
 /*
  * cg_state_sort - put st in canonical order: interfaces, regions, cells and
  * services by name, each service's cells by name, classes by id, rules by
- * cg_rule_cmp(), shed entries by cell then class. The codec sorts what it
+ * cg_rule_cmp(), shed entries by cell then class, evacuation records by region. The codec sorts what it
  * reads; a state changed at runtime is sorted before it is committed.
  */
 void cg_state_sort(struct cg_state *st);

@@ -991,7 +991,14 @@ struct cg_section {
 	unsigned int flags; /* CG_SEC_* */
 	cg_item_fn *before, *after;		  /* per item, around its fields */
 	int (*cmp)(const void *a, const void *b); /* written order; NULL: by name */
+	bool (*unused)(const void *obj);	  /* CG_SEC_ONE: not written when true */
 };
+
+/* The saga is written only while a transition is in flight. */
+static bool saga_unused(const void *obj)
+{
+	return !((const struct cg_saga_cfg *)obj)->region[0];
+}
 
 #define ST(m) offsetof(struct cg_state, m)
 
@@ -999,26 +1006,32 @@ struct cg_section {
 static const struct cg_section sections[] = {
 	{ "classes", "class", &cg_class_obj, 1, CG_MAX_CLASSES, ST(classes), ST(nclasses),
 	  offsetof(struct cg_class_cfg, line), CG_SEC_INLINE | CG_SEC_NAMED, NULL, class_after,
-	  cg_class_cmp_v },
+	  cg_class_cmp_v, NULL },
 	{ "class_rules", "class_rule", &cg_class_rule_obj, 0,
 	  2 * CG_MAX_CLASS_RULES + CG_MAX_DSCP + 1, ST(rules), ST(nrules),
-	  offsetof(struct cg_class_rule_cfg, line), CG_SEC_FLOW, rule_before, NULL, cg_rule_cmp_v },
-	{ "guard", "guard", &cg_guard_obj, 1, 1, ST(guard), 0, 0, CG_SEC_ONE, NULL, guard_after,
+	  offsetof(struct cg_class_rule_cfg, line), CG_SEC_FLOW, rule_before, NULL, cg_rule_cmp_v,
 	  NULL },
-	{ "health", "health", &cg_health_obj, 1, 1, ST(health), 0, 0, CG_SEC_ONE, NULL, NULL,
+	{ "guard", "guard", &cg_guard_obj, 1, 1, ST(guard), 0, 0, CG_SEC_ONE, NULL, guard_after,
+	  NULL, NULL },
+	{ "health", "health", &cg_health_obj, 1, 1, ST(health), 0, 0, CG_SEC_ONE, NULL, NULL, NULL,
 	  NULL },
 	{ "failover", "failover", &cg_failover_obj, 1, 1, ST(failover), 0, 0, CG_SEC_ONE, NULL,
-	  NULL, NULL },
+	  NULL, NULL, NULL },
 	{ "regions", "region", &cg_region_obj, 1, CG_MAX_REGIONS, ST(regions), ST(nregions),
 	  offsetof(struct cg_region_cfg, line), CG_SEC_NAMED | CG_SEC_FLOW | CG_SEC_NEEDED, NULL,
-	  NULL, NULL },
+	  NULL, NULL, NULL },
 	{ "cells", "cell", &cg_cell_obj, 0, CG_MAX_CELLS, ST(cells), ST(ncells),
-	  offsetof(struct cg_cell_cfg, line), CG_SEC_NAMED, NULL, NULL, NULL },
+	  offsetof(struct cg_cell_cfg, line), CG_SEC_NAMED, NULL, NULL, NULL, NULL },
 	{ "services", "service", &cg_service_obj, 0, CG_MAX_SERVICES, ST(services), ST(nservices),
 	  offsetof(struct cg_service_cfg, line), CG_SEC_NAMED | CG_SEC_LISTLAST | CG_SEC_WRAP, NULL,
-	  service_after, NULL },
+	  service_after, NULL, NULL },
 	{ "shed", "shed", &cg_shed_obj, 0, CG_MAX_SHED, ST(shed), ST(nshed),
-	  offsetof(struct cg_shed_cfg, line), 0, NULL, NULL, cg_shed_cmp_v },
+	  offsetof(struct cg_shed_cfg, line), 0, NULL, NULL, cg_shed_cmp_v, NULL },
+	/* operational records, set by cellctl region (cg_evac_carry() on a config apply) */
+	{ "evacuations", "evacuation", &cg_evac_obj, 0, CG_MAX_REGIONS, ST(evacs), ST(nevacs),
+	  offsetof(struct cg_evac, line), 0, NULL, NULL, NULL, NULL },
+	{ "saga", "saga", &cg_saga_obj, 1, 1, ST(saga), 0, 0, CG_SEC_ONE, NULL, NULL, NULL,
+	  saga_unused },
 };
 
 #define CG_NSECTIONS (sizeof(sections) / sizeof(sections[0]))
@@ -1140,12 +1153,14 @@ static const struct cg_ynode *kind_node(const struct cg_ynode *root, const char 
 		{ "region", "regions" },	 { "cell", "cells" },
 		{ "service", "services" },	 { "class", "classes" },
 		{ "class_rule", "class_rules" }, { "shed", "shed" },
+		{ "evacuation", "evacuations" },
 	};
 	size_t i;
 
 	if (!strcmp(kind, "settings"))
 		return root;
-	if (!strcmp(kind, "guard") || !strcmp(kind, "health") || !strcmp(kind, "failover"))
+	if (!strcmp(kind, "guard") || !strcmp(kind, "health") || !strcmp(kind, "failover") ||
+	    !strcmp(kind, "saga"))
 		return map_get(root, kind);
 	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		if (!strcmp(kind, lists[i][0]))
@@ -1775,6 +1790,8 @@ static int encode(const struct cg_state *st, bool generation, char **buf, size_t
 	emit_fields(em, &cg_settings_obj, st);
 	emit_finish(em);
 	for (i = 0; i < CG_NSECTIONS; i++) {
+		if (sections[i].unused && sections[i].unused((const char *)st + sections[i].arr))
+			continue;
 		emit_begin(em, sections[i].flags & CG_SEC_WRAP ? CG_WRAP_WIDTH : -1);
 		emit_section(em, &sections[i]);
 		emit_finish(em);

@@ -235,6 +235,46 @@ static const struct cg_field failover_fields[] = {
 	{ 0 },
 };
 
+static const struct cg_field evac_fields[] = {
+	{ F(struct cg_evac, region, CG_F_REF), .flags = CG_FF_REQUIRED | CG_FF_KEY, .ref = "region",
+	  .doc = "the region" },
+	{ F(struct cg_evac, state, CG_F_ENUM), .flags = CG_FF_REQUIRED,
+	  .words = cg_region_state_names, .doc = "active, draining, evacuated or restoring" },
+	{ F(struct cg_evac, step, CG_F_U16), .max = CG_RAMP_MAX - 1,
+	  .doc = "restoring: the ramp step it is at" },
+	{ FK(struct cg_evac, step_started, "since", CG_F_TIME),
+	  .doc = "unix time the current state or ramp step began" },
+	{ F(struct cg_evac, expires, CG_F_TIME),
+	  .doc = "draining or evacuated: unix time a restore starts; 0 = never" },
+	{ F(struct cg_evac, changed, CG_F_TIME),
+	  .doc = "unix time the last transition started (rule wait)" },
+	{ F(struct cg_evac, forced, CG_F_BOOL), .doc = "a safety rule was overridden to get here" },
+	{ F(struct cg_evac, by, CG_F_TEXT), .doc = "who asked for the last transition" },
+	{ F(struct cg_evac, reason, CG_F_TEXT), .doc = "why" },
+	{ 0 },
+};
+
+static const struct cg_field saga_fields[] = {
+	{ F(struct cg_saga_cfg, region, CG_F_REF), .flags = CG_FF_REQUIRED, .ref = "region",
+	  .doc = "the region the transition in flight moves" },
+	{ F(struct cg_saga_cfg, event, CG_F_ENUM), .flags = CG_FF_REQUIRED,
+	  .words = cg_region_event_names, .doc = "what started it: evacuate, restore, ..." },
+	{ F(struct cg_saga_cfg, from, CG_F_ENUM), .flags = CG_FF_REQUIRED,
+	  .words = cg_region_state_names, .doc = "the region's state before: compensation's aim" },
+	{ F(struct cg_saga_cfg, from_step, CG_F_U16), .max = CG_RAMP_MAX - 1,
+	  .doc = "the ramp step before" },
+	{ F(struct cg_saga_cfg, started, CG_F_TIME), .doc = "unix time it began" },
+	{ FK(struct cg_saga_cfg, nsteps, "steps", CG_F_U32), .flags = CG_FF_REQUIRED, .min = 1,
+	  .max = CG_SAGA_STEPS_MAX, .doc = "steps of the saga" },
+	{ FK(struct cg_saga_cfg, rec.phase, "phase", CG_F_ENUM), .flags = CG_FF_REQUIRED,
+	  .words = cg_saga_phase_names, .doc = "forward, back, done, compensated or stuck" },
+	{ FK(struct cg_saga_cfg, rec.done, "done", CG_F_U32), .max = CG_SAGA_STEPS_MAX,
+	  .doc = "forward: steps done; back: steps not yet undone" },
+	{ FK(struct cg_saga_cfg, rec.in_step, "in_step", CG_F_U8), .max = 1,
+	  .doc = "1: a step was started and not finished" },
+	{ 0 },
+};
+
 const struct cg_object cg_settings_obj = { "settings", sizeof(struct cg_state), settings_fields };
 const struct cg_object cg_region_obj = { "region", sizeof(struct cg_region_cfg), region_fields };
 const struct cg_object cg_cell_obj = { "cell", sizeof(struct cg_cell_cfg), cell_fields };
@@ -249,6 +289,8 @@ const struct cg_object cg_health_obj = { "health", sizeof(struct cg_health_setti
 					 health_fields };
 const struct cg_object cg_failover_obj = { "failover", sizeof(struct cg_failover_settings),
 					   failover_fields };
+const struct cg_object cg_evac_obj = { "evacuation", sizeof(struct cg_evac), evac_fields };
+const struct cg_object cg_saga_obj = { "saga", sizeof(struct cg_saga_cfg), saga_fields };
 
 static int ferr(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

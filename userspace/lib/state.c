@@ -76,6 +76,7 @@ void cg_state_free(struct cg_state *st)
 	free(st->services);
 	free(st->rules);
 	free(st->shed);
+	free(st->evacs);
 	cg_state_init(st);
 }
 
@@ -90,6 +91,13 @@ int cg_state_copy(struct cg_state *dst, const struct cg_state *src)
 	t.nservices = 0;
 	t.rules = NULL;
 	t.shed = NULL;
+	t.evacs = NULL;
+	if (src->nevacs) {
+		t.evacs = malloc(src->nevacs * sizeof(*t.evacs));
+		if (!t.evacs)
+			goto nomem;
+		memcpy(t.evacs, src->evacs, src->nevacs * sizeof(*t.evacs));
+	}
 	if (src->nrules) {
 		t.rules = malloc(src->nrules * sizeof(*t.rules));
 		if (!t.rules)
@@ -534,6 +542,8 @@ void cg_state_sort(struct cg_state *st)
 			      sizeof(st->services[i].cells[0]), cmp_name_v);
 	if (st->nshed)
 		qsort(st->shed, st->nshed, sizeof(*st->shed), cg_shed_cmp_v);
+	if (st->nevacs)
+		qsort(st->evacs, st->nevacs, sizeof(*st->evacs), cmp_name_v);
 }
 
 int cg_state_generation_next(const struct cg_state *cur, uint64_t *next)
