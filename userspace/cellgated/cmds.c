@@ -11,6 +11,7 @@
 
 #include "cellgate/config.h"
 #include "cellgate/names.h"
+#include "cellgate/region.h"
 #include "cellgate/view.h"
 #include "cellgate/field.h"
 #include "cellgate/text.h"
@@ -418,6 +419,9 @@ static int cmd_config_apply(void *ctx, const json_t *args, json_t **result, char
 		return ret;
 	cg_state_init(&st);
 	ret = parse_text(args, &st, err, errlen);
+	/* evacuation records and the saga are cellctl region's: carried, not replaced */
+	if (!ret)
+		ret = cg_evac_carry(&st, d->st_valid ? &d->st : NULL, err, errlen);
 	if (ret) {
 		cg_state_free(&st);
 		return ret;

@@ -47,6 +47,18 @@ json_t *cg_object_json(const struct cg_object *o, const void *obj)
 							      const void *)mem)[i]));
 			v = arr;
 			break;
+		case CG_F_LEVELS: /* levels in their text form, in order */
+			arr = json_array();
+			memcpy(&n, (const char *)obj + f->aux, sizeof(n));
+			for (i = 0; arr && i < n && i < f->size / sizeof(uint32_t); i++) {
+				uint32_t ppm;
+
+				memcpy(&ppm, mem + i * sizeof(ppm), sizeof(ppm));
+				cg_level_format(ppm, buf, sizeof(buf));
+				json_array_append_new(arr, json_string(buf));
+			}
+			v = arr;
+			break;
 		case CG_F_TIME:
 			v = json_integer((json_int_t)cg_field_get(f, obj));
 			break;
