@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* cmd_region.c - cellctl region: list the failure domains and their cells */
+/* cmd_region.c - cellctl region: the failure domains, their cells, evacuation and restore */
 #include <stdio.h>
+#include <string.h>
+
+#include "cellgate/state.h"
 
 #include "cellgate/view.h"
 #include "cellctl.h"
@@ -50,9 +53,172 @@ static int do_list(int argc, char **argv)
 	return CLI_OK;
 }
 
+/* A share in ppm as people read it: "33.3%". buf of 48. */
+static const char *pct(uint64_t ppm, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu.%llu%%", (unsigned long long)(ppm / 10000),
+		 (unsigned long long)(ppm / 1000 % 10));
+	return buf;
+}
+
+/* The text of a transition's reply: the move, the rules, then the plan cell by cell. */
+static void print_transition(const json_t *r, bool dry_run)
+{
+	static const bool right[] = { 0, 0, 1, 1, 1, 1, 0 };
+	const json_t *rules = json_object_get(r, "rules"), *plan = json_object_get(r, "plan");
+	const json_t *c, *v, *pre = json_object_get(r, "preshed");
+	struct cli_table *t;
+	char a[48], b[48], load[24], cap[24], shed[256];
+	const char *key;
+	size_t i;
+
+	if (!json_is_true(json_object_get(r, "changed"))) {
+		printf("region %s is %s: no changes\n", cli_str(r, "region"), cli_str(r, "from"));
+		return;
+	}
+	printf("region %s: %s -> %s%s\n", cli_str(r, "region"), cli_str(r, "from"),
+	       cli_str(r, "to"), dry_run ? " (dry run)" : "");
+	if (json_array_size(json_object_get(rules, "checked"))) {
+		printf("rules checked:");
+		json_array_foreach(json_object_get(rules, "checked"), i, v)
+			printf(" %s", json_string_value(v));
+		printf("%s\n", json_array_size(json_object_get(rules, "overridden")) ?
+				       " (some overridden by --force)" :
+				       ": ok");
+	}
+	if (plan && json_array_size(json_object_get(plan, "cells"))) {
+		t = cli_table_new(7, right);
+		cli_table_row(t, (const char *const[]){ "CELL", "REGION", "SHARE", "NEW SHARE",
+							"NEW FLOWS/S", "CAPACITY", "PRE-SHED" });
+		json_array_foreach(json_object_get(plan, "cells"), i, c) {
+			size_t used = 0;
+
+			shed[0] = '\0';
+			json_object_foreach((json_t *)json_object_get(c, "shed_ppm"), key, v)
+				used += (size_t)snprintf(
+					shed + used, used < sizeof(shed) ? sizeof(shed) - used : 0,
+					"%s%s %s", used ? ", " : "", key,
+					pct((uint64_t)json_integer_value(v), a, sizeof(a)));
+			snprintf(load, sizeof(load), "%llu",
+				 (unsigned long long)cli_u64(c, "total"));
+			snprintf(cap, sizeof(cap), "%llu",
+				 (unsigned long long)cli_u64(c, "capacity"));
+			cli_table_row(t, (const char *const[]){
+						 cli_str(c, "name"), cli_str(c, "region"),
+						 pct(cli_u64(c, "old_share_ppm"), a, sizeof(a)),
+						 pct(cli_u64(c, "new_share_ppm"), b, sizeof(b)),
+						 load, cli_u64(c, "capacity") ? cap : NULL,
+						 shed[0] ? shed : NULL });
+		}
+		cli_table_print(t);
+		printf("new flows moving: %llu/s%s\n", (unsigned long long)cli_u64(plan, "moved"),
+		       json_is_true(json_object_get(plan, "short_of")) ?
+			       "; survivors stay short of capacity after pre-shedding" :
+			       "");
+	}
+	if (json_array_size(pre))
+		printf("pre-shed levels: %zu (set before the shift, expire with the evacuation)\n",
+		       json_array_size(pre));
+	if (!dry_run && json_object_get(r, "generation"))
+		printf("applied, generation %llu\n", (unsigned long long)cli_u64(r, "generation"));
+	else if (dry_run)
+		printf("dry run: nothing changed\n");
+}
+
+/* evacuate, restore, abort, extend: NAME, then options. */
+static int transition(int argc, char **argv, const char *cmd, bool extend)
+{
+	enum { O_DRY, O_FORCE, O_BY, O_REASON, O_TTL, O_MAX };
+	struct cli_opt o[] = {
+		[O_DRY] = { .name = "--dry-run", .flag = true },
+		[O_FORCE] = { .name = "--force", .flag = true },
+		[O_BY] = { .name = "--by" },
+		[O_REASON] = { .name = "--reason" },
+		[O_TTL] = { .name = extend ? "--ttl" : NULL },
+		[O_MAX] = { .name = NULL },
+	};
+	const char *name;
+	json_t *args, *reply;
+	uint64_t ttl = 0;
+	bool dry;
+	int ret;
+
+	REQ_ARGS("NAME");
+	name = *argv;
+	if (name[0] == '-')
+		return cli_usage_err("missing NAME before '%s'", name);
+	NEXT_ARG();
+	if (!cli_check_name("NAME", name))
+		return CLI_USAGE;
+	ret = cli_parse_opts(argc, argv, o);
+	if (ret)
+		return ret;
+	if (extend && !o[O_TTL].val)
+		return cli_usage_err("missing --ttl");
+	if (extend && cli_parse_duration("--ttl", o[O_TTL].val, CG_EVAC_TTL_MAX, &ttl))
+		return CLI_USAGE;
+	args = json_pack("{s:s}", "name", name);
+	if (!args)
+		return cli_err("out of memory");
+	if (o[O_BY].val)
+		json_object_set_new(args, "by", json_string(o[O_BY].val));
+	if (o[O_REASON].val)
+		json_object_set_new(args, "reason", json_string(o[O_REASON].val));
+	if (ttl)
+		json_object_set_new(args, "ttl_s", json_integer((json_int_t)ttl));
+	dry = cli_change_flags(&o[O_DRY], &o[O_FORCE], args);
+	ret = cli_call(cmd, args, &reply);
+	if (ret)
+		return ret;
+	if (cli.json)
+		ret = cli_json_out(reply);
+	else
+		print_transition(reply, dry);
+	json_decref(reply);
+	return ret;
+}
+
+static int do_evacuate(int argc, char **argv)
+{
+	return transition(argc, argv, "region.evacuate", false);
+}
+
+static int do_restore(int argc, char **argv)
+{
+	return transition(argc, argv, "region.restore", false);
+}
+
+static int do_abort(int argc, char **argv)
+{
+	return transition(argc, argv, "region.abort", false);
+}
+
+static int do_extend(int argc, char **argv)
+{
+	return transition(argc, argv, "region.extend", true);
+}
+
+#define TRANSITION_OPTIONS                                                                   \
+	"  --dry-run         show the plan and the rules' verdict; change nothing\n"         \
+	"  --force           override a safety rule (logged with who and why)\n"             \
+	"  --by WHO          on whose behalf (kept after the kernel's word for who asked)\n" \
+	"  --reason TEXT     why, kept with the region's record\n"
+
 static const struct cli_cmd cmds[] = {
 	{ "list", do_list, "list",
 	  "Regions nearest first: locality cost, cells, cells the maps hold active.\n" },
+	{ "evacuate", do_evacuate, "evacuate NAME [--dry-run] [--force] [--by WHO] [--reason TEXT]",
+	  "Take the region out: pre-shed the survivors that would be short of capacity,\n"
+	  "then move its share to them (nearest first, by spare capacity). Established\n"
+	  "flows stay where they are. Expires after the failover section's\n"
+	  "evacuation_ttl unless extended; expiry starts a restore.\n\n" TRANSITION_OPTIONS },
+	{ "restore", do_restore, "restore NAME [--dry-run] [--force] [--by WHO] [--reason TEXT]",
+	  "Ramp an evacuated region back in, step by step, each held for its dwell and\n"
+	  "gated by health; a flap sends it back to evacuated.\n\n" TRANSITION_OPTIONS },
+	{ "abort", do_abort, "abort NAME [--by WHO] [--reason TEXT]",
+	  "Stop a transition: draining goes back to active, restoring back to evacuated.\n\n" TRANSITION_OPTIONS },
+	{ "extend", do_extend, "extend NAME --ttl T [--by WHO] [--reason TEXT]",
+	  "Push an evacuation's expiry to T from now (30s, 10m, 2h, 1d or seconds).\n\n" TRANSITION_OPTIONS },
 	{ NULL, NULL, NULL, NULL },
 };
 

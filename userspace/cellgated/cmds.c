@@ -874,6 +874,87 @@ static int cmd_shed_clear(void *ctx, const json_t *args, json_t **result, char *
 	return commit_reply(d, &next, "shed clear", false, result, err, errlen);
 }
 
+/* ---- region transitions (failover.c runs them) ---- */
+
+/*
+ * region.evacuate / restore / abort / extend {name, dry_run, force, by,
+ * reason, ttl_s (extend: required, seconds from now)}: who asked is the
+ * kernel's word (SO_PEERCRED), what the client says is kept as "for X".
+ */
+/* text (may be NULL) as one line of at most max - 1 bytes, nothing hidden: 0 or -EINVAL */
+static int arg_line(const char *text, const char *key, size_t max, char *err, size_t errlen)
+{
+	char why[96];
+	size_t off;
+
+	if (!text)
+		return 0;
+	if (strlen(text) >= max)
+		return ERR("'%s' is longer than %zu bytes", key, max - 1);
+	if (cg_text_check(text, strlen(text), 0, &off, why, sizeof(why)))
+		return ERR("'%s': %s at byte %zu", key, why, off);
+	return 0;
+}
+
+static int region_event(struct cgd *d, const json_t *args, enum cg_region_event ev, json_t **result,
+			char *err, size_t errlen)
+{
+	static const char *const known[] = { "name",   "dry_run", "force", "by",
+					     "reason", "ttl_s",	  NULL };
+	const char *name, *by, *reason;
+	char who[CG_SHED_BY_MAX];
+	unsigned int flags;
+	uint64_t ttl = 0;
+	bool set = false;
+	int ret;
+
+	if ((ret = args_known(args, known, err, errlen)) ||
+	    (ret = arg_flags(args, &flags, err, errlen)) ||
+	    (ret = arg_need_str(args, "name", &name, err, errlen)) ||
+	    (ret = arg_str(args, "by", &by, err, errlen)) ||
+	    (ret = arg_str(args, "reason", &reason, err, errlen)) ||
+	    (ret = arg_uint(args, "ttl_s", CG_EVAC_TTL_MAX, &ttl, &set, err, errlen)))
+		return ret;
+	if (ev == CG_EV_EXTEND && (!set || !ttl))
+		return ERR("extend needs 'ttl_s', 1..%u seconds", CG_EVAC_TTL_MAX);
+	if (ev != CG_EV_EXTEND && set)
+		return ERR("'ttl_s' is for extend only");
+	if ((ret = arg_line(reason, "reason", CG_SHED_REASON_MAX, err, errlen)) ||
+	    (ret = arg_line(by, "by", CG_SHED_BY_MAX - 24, err, errlen)))
+		return ret;
+	peer_who(d, false, who, sizeof(who));
+	if (by && by[0]) {
+		size_t o = strlen(who);
+
+		snprintf(who + o, sizeof(who) - o, " for %s", by);
+	}
+	return cgd_fo_event(d, name, ev, flags, who, reason, (int64_t)ttl, result, err, errlen);
+}
+
+static int cmd_region_evacuate(void *ctx, const json_t *args, json_t **result, char *err,
+			       size_t errlen)
+{
+	return region_event(ctx, args, CG_EV_EVACUATE, result, err, errlen);
+}
+
+static int cmd_region_restore(void *ctx, const json_t *args, json_t **result, char *err,
+			      size_t errlen)
+{
+	return region_event(ctx, args, CG_EV_RESTORE, result, err, errlen);
+}
+
+static int cmd_region_abort(void *ctx, const json_t *args, json_t **result, char *err,
+			    size_t errlen)
+{
+	return region_event(ctx, args, CG_EV_ABORT, result, err, errlen);
+}
+
+static int cmd_region_extend(void *ctx, const json_t *args, json_t **result, char *err,
+			     size_t errlen)
+{
+	return region_event(ctx, args, CG_EV_EXTEND, result, err, errlen);
+}
+
 /* ---- fail-static: what runs while the data plane is left as it is ---- */
 
 enum gate {
@@ -916,6 +997,10 @@ GATED(cmd_service_list, GATE_STATE)
 GATED(cmd_service_add, GATE_RUN)
 GATED(cmd_service_del, GATE_RUN)
 GATED(cmd_region_list, GATE_STATE)
+GATED(cmd_region_evacuate, GATE_RUN)
+GATED(cmd_region_restore, GATE_RUN)
+GATED(cmd_region_abort, GATE_RUN)
+GATED(cmd_region_extend, GATE_RUN)
 GATED(cmd_config_get, GATE_STATE)
 GATED(cmd_class_list, GATE_STATE)
 GATED(cmd_class_rule_list, GATE_STATE)
@@ -936,6 +1021,10 @@ const struct cg_ctl_cmd cgd_cmds[] = {
 	{ "service.add", cmd_service_add_gated, true },
 	{ "service.del", cmd_service_del_gated, true },
 	{ "region.list", cmd_region_list_gated, false },
+	{ "region.evacuate", cmd_region_evacuate_gated, true },
+	{ "region.restore", cmd_region_restore_gated, true },
+	{ "region.abort", cmd_region_abort_gated, true },
+	{ "region.extend", cmd_region_extend_gated, true },
 	{ "config.get", cmd_config_get_gated, false },
 	{ "config.check", cmd_config_check, false },
 	{ "config.apply", cmd_config_apply, true },
