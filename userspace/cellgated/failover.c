@@ -138,7 +138,8 @@ static void load_due(struct cg_loop *loop, void *arg)
 				double *e = &d->load_ewma[id * CG_MAX_CLASSES + k];
 				double x = now[i * CG_MAX_CLASSES + k];
 
-				*e = d->load_valid ? CGD_LOAD_KEEP * *e + (1 - CGD_LOAD_KEEP) * x : x;
+				*e = d->load_valid ? CGD_LOAD_KEEP * *e + (1 - CGD_LOAD_KEEP) * x :
+						     x;
 			}
 		}
 		d->load_valid = true;
@@ -219,18 +220,17 @@ static uint32_t rules_checked(enum cg_region_event ev)
 
 static json_t *record_json(const struct cg_evac *r, const struct cg_rules *rules)
 {
-	json_t *o = json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:s, s:s}", "region", r->region,
-			      "state", cg_region_state_name(r->state), "forced", r->forced != 0,
-			      "since", (json_int_t)r->step_started, "expires",
-			      (json_int_t)r->expires, "changed", (json_int_t)r->changed, "by",
-			      r->by, "reason", r->reason);
+	json_t *o =
+		json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:s, s:s}", "region", r->region, "state",
+			  cg_region_state_name(r->state), "forced", r->forced != 0, "since",
+			  (json_int_t)r->step_started, "expires", (json_int_t)r->expires, "changed",
+			  (json_int_t)r->changed, "by", r->by, "reason", r->reason);
 
 	if (o && r->state == CG_REGION_RESTORING)
-		json_object_set_new(o, "step", json_pack("{s:I, s:I, s:I}", "index",
-							 (json_int_t)r->step, "of",
-							 (json_int_t)rules->ramp.nsteps, "share_ppm",
-							 (json_int_t)cg_ramp_fraction(&rules->ramp,
-										      r->step)));
+		json_object_set_new(o, "step",
+				    json_pack("{s:I, s:I, s:I}", "index", (json_int_t)r->step, "of",
+					      (json_int_t)rules->ramp.nsteps, "share_ppm",
+					      (json_int_t)cg_ramp_fraction(&rules->ramp, r->step)));
 	return o;
 }
 
@@ -250,10 +250,10 @@ static int preshed_entries(const struct cg_state *st, const struct cg_plan *plan
 				continue;
 			/* an operator's level for the pair wins: it is left alone */
 			for (size_t j = 0; j < st->nshed; j++)
-				operator_set |= !strcmp(st->shed[j].cell, st->cells[i].name) &&
-						st->shed[j].class == k &&
-						strncmp(st->shed[j].by, PRESHED_BY,
-							strlen(PRESHED_BY));
+				operator_set |=
+					!strcmp(st->shed[j].cell, st->cells[i].name) &&
+					st->shed[j].class == k &&
+					strncmp(st->shed[j].by, PRESHED_BY, strlen(PRESHED_BY));
 			if (operator_set)
 				continue;
 			g = realloc(a, (*n + 1) * sizeof(*a));
@@ -269,9 +269,10 @@ static int preshed_entries(const struct cg_state *st, const struct cg_plan *plan
 			e->level_ppm = plan->cells[i].shed_ppm[k];
 			e->expires = expires;
 			snprintf(e->by, sizeof(e->by), PRESHED_BY "%s", region);
-			snprintf(e->reason, sizeof(e->reason),
-				 "survivor short of capacity: %llu new flows/s expected, capacity %u",
-				 (unsigned long long)plan->cells[i].total, plan->cells[i].capacity);
+			snprintf(
+				e->reason, sizeof(e->reason),
+				"survivor short of capacity: %llu new flows/s expected, capacity %u",
+				(unsigned long long)plan->cells[i].total, plan->cells[i].capacity);
 		}
 	}
 	*out = a;
@@ -303,7 +304,8 @@ static int preshed_add(struct cg_state *next, const struct cg_shed_cfg *e, size_
 		size_t i;
 
 		for (i = 0; i < next->nshed; i++)
-			if (!strcmp(next->shed[i].cell, e[k].cell) && next->shed[i].class == e[k].class)
+			if (!strcmp(next->shed[i].cell, e[k].cell) &&
+			    next->shed[i].class == e[k].class)
 				break;
 		if (i == next->nshed) {
 			struct cg_shed_cfg *g = realloc(next->shed, (next->nshed + 1) * sizeof(*g));
@@ -340,14 +342,14 @@ static json_t *plan_json(const struct cg_state *st, const struct cg_plan *p,
 						    json_integer((json_int_t)c->shed_ppm[id]));
 		}
 		json_array_append_new(
-			cells,
-			json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:o, s:b}", "name",
-				  st->cells[i].name, "region", st->cells[i].region, "old_weight",
-				  (json_int_t)c->old_weight, "new_weight", (json_int_t)c->new_weight,
-				  "old_share_ppm", (json_int_t)c->old_share, "new_share_ppm",
-				  (json_int_t)c->new_share, "load", load, "total",
-				  (json_int_t)c->total, "capacity", (json_int_t)c->capacity,
-				  "shed_ppm", shed, "short_of", c->short_of));
+			cells, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:o, s:b}",
+					 "name", st->cells[i].name, "region", st->cells[i].region,
+					 "old_weight", (json_int_t)c->old_weight, "new_weight",
+					 (json_int_t)c->new_weight, "old_share_ppm",
+					 (json_int_t)c->old_share, "new_share_ppm",
+					 (json_int_t)c->new_share, "load", load, "total",
+					 (json_int_t)c->total, "capacity", (json_int_t)c->capacity,
+					 "shed_ppm", shed, "short_of", c->short_of));
 	}
 	o = json_pack("{s:o, s:I, s:b, s:b}", "cells", cells, "moved", (json_int_t)p->moved,
 		      "short_of", p->short_of, "no_survivors", p->no_survivors);
@@ -447,8 +449,7 @@ static int shift_undo(void *arg, size_t step, char *err, size_t len)
 	struct evac_run *x = arg;
 
 	(void)step;
-	return put_and_commit(x, &x->before, false, "undo: the region back at its share", err,
-			      len);
+	return put_and_commit(x, &x->before, false, "undo: the region back at its share", err, len);
 }
 
 static int settle_run(void *arg, size_t step, char *err, size_t len)
@@ -576,10 +577,15 @@ int cgd_fo_event(struct cgd *d, const char *region, enum cg_region_event ev, uns
 	}
 	rules_of(&d->st, &r);
 	x.before = after = rec_of(&d->st, region);
-	ctx = (struct cg_evac_ctx){ .st = &d->st,   .recs = d->st.evacs,	 .nrecs = d->st.nevacs,
-				    .rules = &r,    .now = (int64_t)time(NULL),
+	ctx = (struct cg_evac_ctx){ .st = &d->st,
+				    .recs = d->st.evacs,
+				    .nrecs = d->st.nevacs,
+				    .rules = &r,
+				    .now = (int64_t)time(NULL),
 				    .force = flags & CGD_FORCE,
-				    .by = by,	    .reason = reason,	 .extend = extend };
+				    .by = by,
+				    .reason = reason,
+				    .extend = extend };
 	ret = cg_evac_transition(&after, ev, &ctx, &res);
 	if (ret == -EALREADY) { /* asked for what already is: nothing to do, not an error */
 		if (result)
@@ -596,8 +602,8 @@ int cgd_fo_event(struct cgd *d, const char *region, enum cg_region_event ev, uns
 	/* the plan: the shares before and after, the load that moves, the pre-shed levels */
 	fractions(&d->st, &r, &after, old_frac, new_frac);
 	load = calloc(d->st.ncells * CG_MAX_CLASSES + 1, sizeof(*load));
-	if (!load || cg_plan_build(&d->st, old_frac, new_frac, load_view(d, load) ? load : NULL,
-				   &plan)) {
+	if (!load ||
+	    cg_plan_build(&d->st, old_frac, new_frac, load_view(d, load) ? load : NULL, &plan)) {
 		free(load);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -619,13 +625,13 @@ int cgd_fo_event(struct cgd *d, const char *region, enum cg_region_event ev, uns
 						     "class", (json_int_t)x.pre[i].class,
 						     "level_ppm", (json_int_t)x.pre[i].level_ppm,
 						     "reason", x.pre[i].reason));
-	out = json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o}", "region", region, "from",
-			cg_region_state_name(x.before.state), "to",
-			cg_region_state_name(ev == CG_EV_EVACUATE ? CG_REGION_EVACUATED :
-								    after.state),
-			"changed", true, "record", record_json(&after, &r), "rules",
-			rules_json(&res, rules_checked(ev)), "plan", plan_json(&d->st, &plan, &d->st),
-			"preshed", pre);
+	out = json_pack(
+		"{s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o}", "region", region, "from",
+		cg_region_state_name(x.before.state), "to",
+		cg_region_state_name(ev == CG_EV_EVACUATE ? CG_REGION_EVACUATED : after.state),
+		"changed", true, "record", record_json(&after, &r), "rules",
+		rules_json(&res, rules_checked(ev)), "plan", plan_json(&d->st, &plan, &d->st),
+		"preshed", pre);
 	if (flags & CGD_DRY_RUN)
 		goto done;
 	snprintf(x.cause, sizeof(x.cause), "region %s %s (%s%s%s)", cg_region_event_name(ev),
@@ -693,10 +699,10 @@ int cgd_fo_resume(struct cgd *d)
 		act == CG_SAGA_RESUME ? "resuming" : "compensating");
 	ret = evac_saga(&x, &rec, true, err, sizeof(err));
 	cgd_log("%s: %s", x.cause,
-		ret == 0	   ? "done" :
+		ret == 0	  ? "done" :
 		ret == -ECANCELED ? "compensated" :
-		ret == -EIO	   ? "STUCK: a compensation failed, an operator must look" :
-				     err);
+		ret == -EIO	  ? "STUCK: a compensation failed, an operator must look" :
+				    err);
 	return ret;
 }
 
