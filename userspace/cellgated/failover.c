@@ -494,6 +494,12 @@ static int evac_persist(void *arg, const struct cg_saga_rec *rec, char *err, siz
 	} else {
 		if (!next.saga.region[0])
 			next.saga.started = (int64_t)time(NULL);
+		/* the saga names a region with a record: an active one if it had none */
+		if (!cg_evac_find(&next, x->before.region) && rec_put(&next, &x->before)) {
+			cg_state_free(&next);
+			snprintf(err, len, "out of memory");
+			return -ENOMEM;
+		}
 		snprintf(next.saga.region, sizeof(next.saga.region), "%s", x->before.region);
 		next.saga.event = CG_EV_EVACUATE;
 		next.saga.from = x->before.state;
@@ -680,6 +686,8 @@ int cgd_fo_resume(struct cgd *d)
 	x.before = rec_of(&d->st, d->st.saga.region);
 	x.before.state = d->st.saga.from; /* what compensation goes back to */
 	x.before.step = d->st.saga.from_step;
+	if (x.before.state == CG_REGION_ACTIVE || x.before.state == CG_REGION_RESTORING)
+		x.before.expires = 0; /* only an evacuation expires */
 	x.draining = x.before;
 	x.draining.state = CG_REGION_DRAINING;
 	x.draining.step = 0;
@@ -698,11 +706,13 @@ int cgd_fo_resume(struct cgd *d)
 		rec.phase == CG_SAGA_BACK ? "compensating" : "forward",
 		act == CG_SAGA_RESUME ? "resuming" : "compensating");
 	ret = evac_saga(&x, &rec, true, err, sizeof(err));
-	cgd_log("%s: %s", x.cause,
-		ret == 0	  ? "done" :
-		ret == -ECANCELED ? "compensated" :
-		ret == -EIO	  ? "STUCK: a compensation failed, an operator must look" :
-				    err);
+	if (ret == -EIO)
+		cgd_log("%s: STUCK: %s; an operator must look", x.cause, err);
+	else
+		cgd_log("%s: %s", x.cause,
+			!ret		  ? "done" :
+			ret == -ECANCELED ? "compensated" :
+					    err);
 	return ret;
 }
 

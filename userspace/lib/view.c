@@ -300,6 +300,7 @@ json_t *cg_view_regions(const struct cg_state *st, struct cg_dp *dp)
 			json_array_append_new(ramp, json_string(lvl));
 		}
 		json_object_set_new(o, "ramp", ramp);
+		json_object_set_new(o, "dwell", json_integer((json_int_t)rules.ramp.dwell));
 		json_object_set_new(o, "transition",
 				    !strcmp(st->saga.region, v[i]->name) ?
 					    cg_object_json(&cg_saga_obj, &st->saga) :
