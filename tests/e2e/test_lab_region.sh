@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# shellcheck disable=SC2015,SC2016 # "A && B || fail" is meant; jq programs and eval strings are single-quoted
 # test_lab_region.sh - region evacuation and restore on the lab (3 regions x 2 cells, real
 # traffic): the dry run's plan changes nothing, an evacuation moves the region's share to the
 # nearest survivors while established flows stay, the rules refuse and --force overrides, the
