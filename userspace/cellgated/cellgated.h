@@ -69,6 +69,7 @@ struct cgd {
 	uint32_t seed_cell;    /* flow hash seeds from the hash key (--hash-key) */
 	uint32_t seed_admit;
 	char key_fp[CG_HASH_KEY_FP]; /* the hash key's fingerprint, shown by status */
+	struct cgd_health *health;   /* the health prober (health.c), NULL until the loop runs */
 };
 
 /* cgd_log - one line to stderr (journald adds time and unit), printf-style. */
@@ -153,6 +154,24 @@ int cgd_sync_ifaces(struct cgd *d);
  * system, while cellgated was down), one log line each.
  */
 void cgd_drop_stale_links(struct cgd *d);
+
+/* health.c */
+struct cgd_health;
+/* cgd_health_init - the prober on d->loop, every cell unknown; 0 or -errno. */
+int cgd_health_init(struct cgd *d);
+/* cgd_health_free - stop every probe and timer, clear the overlay. NULL d->health is a no-op. */
+void cgd_health_free(struct cgd *d);
+/*
+ * cgd_health_sync - follow d->st: cells added, removed, renamed or re-targeted
+ * start again unknown, changed health settings restart every cell, probes off
+ * leaves every cell unknown with no overlay; hands the overlay to d->rec.
+ * Called by cgd_reconcile() before every apply; reconciles nothing itself.
+ */
+void cgd_health_sync(struct cgd *d);
+/* cgd_health_cell_json - {state, since_s, last_error, latency_us, ...} of cell id (new ref). */
+json_t *cgd_health_cell_json(const struct cgd *d, uint32_t id);
+/* cgd_health_status_json - {probe, up, down, unknown, panic, panic_why, panic_since_s}. */
+json_t *cgd_health_status_json(const struct cgd *d);
 
 /* The control-socket commands (cellgated_cmds.c). */
 extern const struct cg_ctl_cmd cgd_cmds[];
