@@ -281,7 +281,7 @@ static int do_del(int argc, char **argv)
 	"  --gue-port N      outer UDP destination port for gue, 1..65535 (default 6080)\n" \
 	"  --weight N        share of new flows relative to the other cells, 1..65535\n"    \
 	"                    (default 100)\n"                                               \
-	"  --probe-port N    TCP port health checks probe; 0 = each service's (default)\n"  \
+	"  --probe-port N    TCP port health probes connect to; 0 = first TCP service's\n"  \
 	"  --capacity N      new flows per second the cell can take; 0 = unknown\n"         \
 	"  --state S         active: takes new flows; draining: out of the tables, its\n"   \
 	"                    flows finish; down: out of the tables, its flows re-hashed\n"

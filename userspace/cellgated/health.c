@@ -26,29 +26,29 @@
  */
 
 struct cgd_hcell {
-	struct cgd *d;		       /* back to the daemon (timer and probe callbacks) */
-	uint32_t id;		       /* cell id, index of this entry */
-	bool used;		       /* a cell of the state has this id */
-	char name[CG_NAME_MAX];	       /* its name when synced */
-	bool has_target;	       /* tgt is set: the cell is probed */
-	struct cg_probe_target tgt;    /* what is probed */
-	char why[96];		       /* why not probed (no target, probes off), else "" */
-	int timer_id;		       /* next probe's timer, 0 if none */
-	int probe_id;		       /* probe in flight, 0 if none */
-	struct cg_health_cell h;       /* the state machine */
+	struct cgd *d;		    /* back to the daemon (timer and probe callbacks) */
+	uint32_t id;		    /* cell id, index of this entry */
+	bool used;		    /* a cell of the state has this id */
+	char name[CG_NAME_MAX];	    /* its name when synced */
+	bool has_target;	    /* tgt is set: the cell is probed */
+	struct cg_probe_target tgt; /* what is probed */
+	char why[96];		    /* why not probed (no target, probes off), else "" */
+	int timer_id;		    /* next probe's timer, 0 if none */
+	int probe_id;		    /* probe in flight, 0 if none */
+	struct cg_health_cell h;    /* the state machine */
 };
 
 struct cgd_health {
-	struct cg_prober *pr;			     /* probes on d->loop */
-	struct cg_health_settings set;		     /* the settings synced last */
-	bool set_valid;				     /* set was synced once */
-	struct cg_health_cfg cfg;		     /* the state machine's view of set */
-	struct cg_health_rng rng;		     /* per LB */
-	bool panic;				     /* frozen */
-	int64_t panic_ms;			     /* when it began */
-	char panic_why[160];			     /* "5 of 6 probed cells failing ..." */
-	struct cg_cell_overlay ov[CG_MAX_CELLS];     /* by cell id, given to the reconciler */
-	struct cgd_hcell cells[CG_MAX_CELLS];	     /* by cell id */
+	struct cg_prober *pr;			 /* probes on d->loop */
+	struct cg_health_settings set;		 /* the settings synced last */
+	bool set_valid;				 /* set was synced once */
+	struct cg_health_cfg cfg;		 /* the state machine's view of set */
+	struct cg_health_rng rng;		 /* per LB */
+	bool panic;				 /* frozen */
+	int64_t panic_ms;			 /* when it began */
+	char panic_why[160];			 /* "5 of 6 probed cells failing ..." */
+	struct cg_cell_overlay ov[CG_MAX_CELLS]; /* by cell id, given to the reconciler */
+	struct cgd_hcell cells[CG_MAX_CELLS];	 /* by cell id */
 };
 
 static int64_t now_ms(void)
@@ -233,8 +233,9 @@ static bool target_of(const struct cg_state *st, const struct cg_cell_cfg *cc,
 	if (!port)
 		port = any;
 	if (!port) {
-		snprintf(why, whylen, "no probe port: probe_port is 0 and the cell serves no "
-				      "service");
+		snprintf(why, whylen,
+			 "no probe port: probe_port is 0 and the cell serves no "
+			 "service");
 		return false;
 	}
 	t->kind = h->probe;
@@ -388,9 +389,9 @@ json_t *cgd_health_cell_json(const struct cgd *d, uint32_t id)
 	json_object_set_new(o, "last_ok", c->h.nprobes ? json_boolean(c->h.last_ok) : json_null());
 	if (c->has_target) {
 		cg_addr_format(&c->tgt.addr, addr, sizeof(addr));
-		json_object_set_new(o, "target",
-				    json_pack("{s:s, s:i}", "address", addr, "port",
-					      (int)c->tgt.port));
+		json_object_set_new(
+			o, "target",
+			json_pack("{s:s, s:i}", "address", addr, "port", (int)c->tgt.port));
 	}
 	return o;
 }
@@ -417,7 +418,8 @@ json_t *cgd_health_status_json(const struct cgd *d)
 		return NULL;
 	json_object_set_new(o, "panic_why", hp->panic ? json_string(hp->panic_why) : json_null());
 	json_object_set_new(o, "panic_since_s",
-			    hp->panic ? json_integer((json_int_t)((now_ms() - hp->panic_ms) / 1000)) :
-					json_null());
+			    hp->panic ?
+				    json_integer((json_int_t)((now_ms() - hp->panic_ms) / 1000)) :
+				    json_null());
 	return o;
 }
