@@ -84,12 +84,13 @@ struct cgd {
 	/* failover.c */
 	struct cg_cell_overlay ov[CG_MAX_CELLS]; /* what the controllers add, by cell id */
 	struct cg_stats_snap *load_prev, *load_cur, *load_delta; /* the load's counter reads */
-	double *load_ewma;    /* offered new flows/s by (cell id, class), smoothed */
-	bool load_valid;      /* load_ewma holds a measurement */
-	int load_id;	      /* its timer */
-	int fo_tick_id;	      /* the controller's timer */
-	bool fo_nospc;	      /* "no survivor" was logged for the current overlay */
-	char fo_refused[640]; /* the controller's last refused event, logged once */
+	double *load_ewma;	   /* offered new flows/s by (cell id, class), smoothed */
+	bool load_valid;	   /* load_ewma holds a measurement */
+	int load_id;		   /* its timer */
+	int fo_tick_id;		   /* the controller's timer */
+	bool fo_nospc;		   /* "no survivor" was logged for the current overlay */
+	char fo_refused[640];	   /* the controller's last refused event, logged once */
+	struct cgd_health *health; /* the health prober (health.c), NULL until the loop runs */
 };
 
 /* cgd_log - one line to stderr (journald adds time and unit), printf-style. */
@@ -212,8 +213,29 @@ void cgd_fo_tick(struct cgd *d);
 bool cgd_fo_fault(const char *step);
 
 /* health.c */
-/* cgd_health_view - each cell's health (per d->st.cells[i]) into h; false when probes are off. */
-bool cgd_health_view(const struct cgd *d, uint8_t *h);
+struct cgd_health;
+/* cgd_health_init - the prober on d->loop, every cell unknown; 0 or -errno. */
+int cgd_health_init(struct cgd *d);
+/* cgd_health_free - stop every probe and timer, clear the overlay. NULL d->health is a no-op. */
+void cgd_health_free(struct cgd *d);
+/*
+ * cgd_health_sync - follow d->st: cells added, removed, renamed or re-targeted
+ * start again unknown, changed health settings restart every cell, probes off
+ * leaves every cell unknown with no overlay; hands the overlay to d->rec.
+ * Called by cgd_reconcile() before every apply; reconciles nothing itself.
+ */
+void cgd_health_sync(struct cgd *d);
+/* cgd_health_cell_json - {state, since_s, last_error, latency_us, ...} of cell id (new ref). */
+json_t *cgd_health_cell_json(const struct cgd *d, uint32_t id);
+/* cgd_health_status_json - {probe, up, down, unknown, panic, panic_why, panic_since_s}. */
+json_t *cgd_health_status_json(const struct cgd *d);
+/*
+ * cgd_health_view - each cell's health (per d->st.cells[i], enum
+ * cg_health_state) into h; false (h all unknown) when probes are off or the
+ * prober is not running. frozen: what the overlay acts on, which a panic
+ * freezes (a cell is down only if it was taken out before the panic began).
+ */
+bool cgd_health_view(const struct cgd *d, uint8_t *h, bool frozen);
 /* cgd_health_panicking - the panic threshold is passed: health moves nothing. */
 bool cgd_health_panicking(const struct cgd *d);
 

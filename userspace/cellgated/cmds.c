@@ -303,6 +303,7 @@ static int cmd_status(void *ctx, const json_t *args, json_t **result, char *err,
 		return -ENOMEM;
 	json_object_set_new(*result, "fail_static",
 			    d->fail_static[0] ? json_string(d->fail_static) : json_null());
+	json_object_set_new(*result, "health", cgd_health_status_json(d));
 	/* names the key so a fleet's LBs can be compared; gives neither the key nor its seeds */
 	json_object_set_new(*result, "hash_key_fingerprint", json_string(d->key_fp));
 	return 0;
@@ -312,8 +313,17 @@ static int cmd_cell_list(void *ctx, const json_t *args, json_t **result, char *e
 {
 	struct cgd *d = ctx;
 
+	json_t *c;
+	size_t i;
+
 	*result = cg_view_cells(&d->st, d->dp);
-	return *result ? 0 : -ENOMEM;
+	if (!*result)
+		return -ENOMEM;
+	json_array_foreach(*result, i, c)
+		json_object_set_new(c, "health",
+				    cgd_health_cell_json(d, (uint32_t)json_integer_value(
+								    json_object_get(c, "id"))));
+	return 0;
 }
 
 static int cmd_service_list(void *ctx, const json_t *args, json_t **result, char *err,

@@ -106,6 +106,7 @@ int cgd_reconcile(struct cgd *d, const char *cause, char *err, size_t errlen)
 	struct cg_rec_report rep;
 	int ret;
 
+	cgd_health_sync(d);
 	if (d->fail_static[0])
 		return 0;  /* the data plane is left as it is until a repair */
 	cgd_fo_overlay(d); /* the region records and health, as persisted and seen now */

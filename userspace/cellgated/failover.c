@@ -99,7 +99,7 @@ void cgd_fo_overlay(struct cgd *d)
 			"configured weights");
 		goto out;
 	}
-	cgd_health_view(d, health);
+	cgd_health_view(d, health, true);
 	ret = cg_failover_overlay(&d->st, frac, load_view(d, load) ? load : NULL, health, d->ov);
 	if (ret == -ENOSPC && !d->fo_nospc)
 		cgd_log("failover: a region's share has no survivor to go to: it keeps its "
@@ -709,10 +709,7 @@ int cgd_fo_resume(struct cgd *d)
 	if (ret == -EIO)
 		cgd_log("%s: STUCK: %s; an operator must look", x.cause, err);
 	else
-		cgd_log("%s: %s", x.cause,
-			!ret		  ? "done" :
-			ret == -ECANCELED ? "compensated" :
-					    err);
+		cgd_log("%s: %s", x.cause, !ret ? "done" : ret == -ECANCELED ? "compensated" : err);
 	return ret;
 }
 
@@ -737,7 +734,7 @@ void cgd_fo_tick(struct cgd *d)
 				   .recs = d->st.evacs,
 				   .nrecs = d->st.nevacs,
 				   .rules = &r,
-				   .health = cgd_health_view(d, health) ? health : NULL,
+				   .health = cgd_health_view(d, health, false) ? health : NULL,
 				   .panic = cgd_health_panicking(d),
 				   .auto_ppm = d->st.failover.auto_evacuate_ppm,
 				   .now = (int64_t)time(NULL) };

@@ -456,6 +456,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	d.started_ms = cg_loop_now_ms();
+	if (cgd_health_init(&d)) {
+		cgd_log("cannot start the health prober: %s", strerror(errno ? errno : ENOMEM));
+		goto out;
+	}
 	srandom((unsigned int)getpid() ^ (unsigned int)d.started_ms); /* retry jitter only */
 
 	/* every interface must be there before any is touched: else fail-static, as it is */
@@ -525,6 +529,7 @@ out:
 	if (sfd >= 0)
 		close(sfd);
 	cg_nl_close(d.nl);
+	cgd_health_free(&d);
 	cgd_fo_stop(&d);
 	cg_loop_free(d.loop);
 	cg_rec_free(d.rec);
