@@ -124,7 +124,7 @@ region_is() { [ "$(region_state "$1" "$2")" = "$3" ]; }
 # cells_new_flows SOCK REGION: the new-flow counters of the region's cells, summed
 cells_new_flows() {
 	local cells
-	cells=$(ctl "$1" region show "$2" | jq -c '[.cells[].name]') || return 1
+	cells=$(ctl "$1" region show "$2" | jq -c '[.cell_list[].name]') || return 1
 	ctl "$1" stats | jq -e --argjson c "$cells" \
 		'[.cells | to_entries[] | select(.key as $k | $c | index($k)) | .value.new_flows] | add // 0'
 }

@@ -153,7 +153,7 @@ start_cellsrv() {
 	log=$LAB_DIR/logs/cellsrv-$c.log
 	: >"$log"
 	ip netns exec "$n" "$CELLSRV" --name "$c" --tcp "$TCP_PORT" --udp "$UDP_PORT" \
-		--bind "$VIP4" --bind "$VIP6" --bind "$(host_v4 "$c")" --bind "$(host_v6 "$c")" \
+		--bind "$VIP4" --bind "$VIP6" --gateway "$(host_v4 "$c")" --gateway "$(host_v6 "$c")" \
 		</dev/null >>"$log" 2>&1 &
 	echo "$!" >"$LAB_DIR/pids/cellsrv-$c.pid"
 }

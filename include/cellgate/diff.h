@@ -9,13 +9,14 @@
 #include "cellgate/state.h"
 
 /* Kinds passed to a cg_state_diff() callback. */
-#define CG_KIND_SETTING "setting" /* a top-level setting: region, mtu, ... */
-#define CG_KIND_REGION	"region"  /* a region, by name */
-#define CG_KIND_CELL	"cell"	  /* a cell, by name */
-#define CG_KIND_SERVICE "service" /* a service, by name */
-#define CG_KIND_CLASS	"class"	  /* a class, by name */
-#define CG_KIND_RULE	"rule"	  /* a class rule: "198.18.11.0/24", "dscp 46" */
-#define CG_KIND_SHED	"shed"	  /* a shed entry, "CELL/CLASS": "use1-a/sheddable" */
+#define CG_KIND_SETTING	   "setting"	/* a top-level setting: region, mtu, ... */
+#define CG_KIND_REGION	   "region"	/* a region, by name */
+#define CG_KIND_CELL	   "cell"	/* a cell, by name */
+#define CG_KIND_SERVICE	   "service"	/* a service, by name */
+#define CG_KIND_CLASS	   "class"	/* a class, by name */
+#define CG_KIND_RULE	   "rule"	/* a class rule: "198.18.11.0/24", "dscp 46" */
+#define CG_KIND_SHED	   "shed"	/* a shed entry, "CELL/CLASS": "use1-a/sheddable" */
+#define CG_KIND_EVACUATION "evacuation" /* a region's evacuation record, by region */
 
 /*
  * cg_config_diff_fn - receives one change found by cg_state_diff().
@@ -32,8 +33,9 @@ typedef void (*cg_config_diff_fn)(void *arg, char op, const char *kind, const ch
 
 /*
  * cg_state_diff - report each change from from to to through emit (may be
- * NULL to only count): settings (the guard's as "guard.*"), then classes,
- * rules, regions, cells, services and shed entries, each in canonical
+ * NULL to only count): settings (the guard's as "guard.*", the saga in flight
+ * as "saga.*"), then classes, rules, regions, cells, services, shed entries
+ * and evacuation records, each in canonical
  * order; an object is matched by name (a rule by its prefix or DSCP value, a
  * shed entry by cell and class id), and one changed object is one call
  * listing every changed field (ids included; generation and lines not

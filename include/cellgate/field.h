@@ -35,6 +35,7 @@ enum cg_ftype {
 	CG_F_TIME,     /* int64_t unix seconds, 0 = never */
 	CG_F_PREFIX,   /* struct cg_addr followed by its uint8_t length at cg_field.aux */
 	CG_F_NAMES, /* list of min..max names, count (size_t) at aux: cell names if ref, else interfaces */
+	CG_F_LEVELS, /* uint32_t ppm[size / 4] in the struct, min..max of them, count (size_t) at aux */
 };
 
 #define CG_FF_REQUIRED 0x1  /* must be given in the config */
@@ -76,6 +77,9 @@ extern const struct cg_object cg_class_rule_obj; /* struct cg_class_rule_cfg */
 extern const struct cg_object cg_shed_obj;	 /* struct cg_shed_cfg */
 extern const struct cg_object cg_guard_obj;	 /* struct cg_guard_cfg */
 extern const struct cg_object cg_health_obj;	 /* struct cg_health_settings */
+extern const struct cg_object cg_failover_obj;	 /* struct cg_failover_settings */
+extern const struct cg_object cg_evac_obj;	 /* struct cg_evac */
+extern const struct cg_object cg_saga_obj;	 /* struct cg_saga_cfg */
 
 #define CG_ADDR_TEXT_MAX   46 /* INET6_ADDRSTRLEN */
 #define CG_PREFIX_TEXT_MAX 50 /* address, '/', length, NUL */

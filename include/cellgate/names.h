@@ -9,11 +9,14 @@ struct cg_enum {
 	unsigned int value; /* the enum value */
 };
 
-extern const struct cg_enum cg_xdp_mode_names[];   /* auto, native, generic */
-extern const struct cg_enum cg_encap_names[];	   /* ipip, gue */
-extern const struct cg_enum cg_cell_state_names[]; /* active, draining, down */
-extern const struct cg_enum cg_proto_names[];	   /* tcp, udp */
-extern const struct cg_enum cg_probe_names[];	   /* off, tcp, http */
+extern const struct cg_enum cg_xdp_mode_names[];     /* auto, native, generic */
+extern const struct cg_enum cg_encap_names[];	     /* ipip, gue */
+extern const struct cg_enum cg_cell_state_names[];   /* active, draining, down */
+extern const struct cg_enum cg_proto_names[];	     /* tcp, udp */
+extern const struct cg_enum cg_probe_names[];	     /* off, tcp, http */
+extern const struct cg_enum cg_region_state_names[]; /* active, draining, evacuated, restoring */
+extern const struct cg_enum cg_region_event_names[]; /* evacuate, restore, ..., step-done */
+extern const struct cg_enum cg_saga_phase_names[];   /* idle, forward, back, done, ... */
 
 /* cg_enum_name - the word for value, or unknown if the table has none. */
 const char *cg_enum_name(const struct cg_enum *t, unsigned int value, const char *unknown);

@@ -12,44 +12,10 @@
 /* Pure logic on a virtual clock: every function takes `now` (unix seconds); no I/O. */
 
 #define CG_PPM		1000000U /* a fraction of one, in parts per million */
-#define CG_RAMP_MAX	8	 /* restore ramp steps at most */
 #define CG_RULE_WHY_MAX 256	 /* one-line reason of a refusal */
-#define CG_EVAC_TTL_DEF 3600	 /* an evacuation expires after an hour unless extended */
-#define CG_WAIT_DEF	300	 /* seconds between two region transitions (anti-flap) */
-#define CG_DWELL_DEF	60	 /* seconds each restore ramp step is held */
-#define CG_MAX_OUT_DEF	500000	 /* at most half a service's capacity out at once (ppm) */
+/* CG_RAMP_MAX and the rules' defaults (CG_WAIT_DEF, ...) are the failover section's: state.h */
 
-/* A region's state. */
-enum cg_region_state {
-	CG_REGION_ACTIVE = 0,	 /* in the tables at its full share */
-	CG_REGION_DRAINING = 1,	 /* an evacuation is running (pre-shed, table swap) */
-	CG_REGION_EVACUATED = 2, /* out of the tables; expires at cg_evac.expires */
-	CG_REGION_RESTORING = 3, /* ramping back in, at ramp step cg_evac.step */
-};
-
-/* What happens to a region. */
-enum cg_region_event {
-	CG_EV_EVACUATE = 0,  /* operator or automatic: same path */
-	CG_EV_RESTORE = 1,   /* start the ramp back */
-	CG_EV_ABORT = 2,     /* draining -> active, restoring -> evacuated */
-	CG_EV_EXTEND = 3,    /* push the expiry of an evacuation out */
-	CG_EV_EXPIRE = 4,    /* the expiry passed: start a restore (never a jump to active) */
-	CG_EV_FLAP = 5,	     /* the region's health flapped while restoring: back to evacuated */
-	CG_EV_STEP_DONE = 6, /* draining finished, or a ramp step's dwell passed healthy */
-};
-
-/* The persisted record of one region's transition (plain: can become a field table). */
-struct cg_evac {
-	char region[CG_NAME_MAX];	 /* region name */
-	uint8_t state;			 /* enum cg_region_state */
-	uint8_t forced;			 /* a rule was overridden to get here */
-	uint16_t step;			 /* restoring: ramp step index */
-	int64_t step_started;		 /* when the current step (or state) began */
-	int64_t expires;		 /* evacuated: when it starts a restore; 0 = never */
-	int64_t changed;		 /* last transition start, for the wait period */
-	char by[CG_SHED_BY_MAX];	 /* who asked for the last transition */
-	char reason[CG_SHED_REASON_MAX]; /* why */
-};
+/* enum cg_region_state, enum cg_region_event and struct cg_evac are the state's: state.h */
 
 /* The safety rules (bits of cg_rules_result). */
 enum cg_rule {
@@ -99,6 +65,30 @@ struct cg_eff {
  * CG_DWELL_DEF s each, max step 50%.
  */
 void cg_rules_defaults(struct cg_rules *r);
+
+/*
+ * cg_rules_from - the rules of the desired state's failover section: every
+ * field copied (seconds as seconds, shares as ppm). The section was checked
+ * by cg_state_check() (the ramp by cg_ramp_check()).
+ */
+void cg_rules_from(const struct cg_failover_settings *f, struct cg_rules *r);
+
+/*
+ * cg_evac_carry - what a config apply does with the operational records:
+ * next (a parsed config) gets prev's evacuation records and saga, since
+ * they are set by `cellctl region ...`, not by a config. A config that
+ * writes them must write exactly prev's (a fresh `config dump`); one that
+ * differs is refused. A record of a region next no longer has is dropped
+ * when the region is active and no saga names it, and refused otherwise
+ * ("region 'x' is evacuated: restore it before removing it"). With prev
+ * NULL (first start, repair of an unreadable state) next keeps its own.
+ * Returns 0, -EINVAL or -EBUSY with one line in err, -ENOMEM; next is
+ * unchanged on failure.
+ */
+int cg_evac_carry(struct cg_state *next, const struct cg_state *prev, char *err, size_t errlen);
+
+/* cg_evac_find - the record of region in st, or NULL. */
+struct cg_evac *cg_evac_find(const struct cg_state *st, const char *region);
 
 /* cg_rule_name - "min_cells", "min_regions", ... for one bit; "?" otherwise. */
 const char *cg_rule_name(uint32_t rule);

@@ -9,6 +9,7 @@
 #include <net/if.h>
 
 #include "cellgate/abi/consts.h"
+#include "cellgate/saga.h"
 
 /*
  * The desired state is the config file plus every runtime change an operator
@@ -163,6 +164,90 @@ struct cg_health_settings {
 	char http_path[CG_HTTP_PATH_MAX]; /* what an HTTP probe asks for */
 };
 
+/* Ranges and defaults of the failover section (cellgate/region.h runs it). */
+#define CG_RAMP_MAX	     8	      /* restore ramp steps at most */
+#define CG_EVAC_TTL_DEF	     3600     /* an evacuation expires after an hour unless extended */
+#define CG_EVAC_TTL_MAX	     31536000 /* s: a year; 0 = never expires */
+#define CG_WAIT_DEF	     300      /* seconds between two region transitions (anti-flap) */
+#define CG_WAIT_MAX	     86400    /* s: a day */
+#define CG_DWELL_DEF	     60	      /* seconds each restore ramp step is held */
+#define CG_DWELL_MAX	     86400    /* s: a day */
+#define CG_MAX_OUT_DEF	     500000   /* at most half a service's capacity out at once (ppm) */
+#define CG_MAX_STEP_DEF	     500000   /* a ramp step rises by at most half (ppm); 0 = any */
+#define CG_AUTO_EVACUATE_DEF 0	      /* ppm of a region's cells down that evacuates it; 0 = off */
+#define CG_MIN_CELLS_DEF     1	      /* active cells each service keeps */
+#define CG_MIN_REGIONS_DEF   1	      /* active regions kept */
+
+/* The safety rules of region transitions and the restore ramp (docs/config.md, Failover). */
+struct cg_failover_settings {
+	uint32_t min_cells;	 /* active cells each service keeps at least */
+	uint32_t min_regions;	 /* active regions (with an active cell) at least */
+	uint32_t wait;		 /* seconds between two region transitions */
+	uint32_t evacuation_ttl; /* seconds an evacuation lasts unless extended; 0 = forever */
+	uint32_t max_out_ppm;	 /* share of a service's capacity one change may take out */
+	size_t nramp;		 /* restore ramp steps, 1..CG_RAMP_MAX */
+	uint32_t ramp_ppm[CG_RAMP_MAX]; /* share of the region's weight at each step, up to 1 */
+	uint32_t dwell;			/* seconds each ramp step is held */
+	uint32_t max_step_ppm;		/* largest rise from one ramp step to the next; 0 = any */
+	uint32_t auto_evacuate_ppm;	/* share of a region's cells down to health that evacuates
+					* it automatically; 0 = never */
+};
+
+/* A region's state. */
+enum cg_region_state {
+	CG_REGION_ACTIVE = 0,	 /* in the tables at its full share */
+	CG_REGION_DRAINING = 1,	 /* an evacuation is running (pre-shed, table swap) */
+	CG_REGION_EVACUATED = 2, /* out of the tables; expires at cg_evac.expires */
+	CG_REGION_RESTORING = 3, /* ramping back in, at ramp step cg_evac.step */
+};
+
+/* What happens to a region. */
+enum cg_region_event {
+	CG_EV_EVACUATE = 0,  /* operator or automatic: same path */
+	CG_EV_RESTORE = 1,   /* start the ramp back */
+	CG_EV_ABORT = 2,     /* draining -> active, restoring -> evacuated */
+	CG_EV_EXTEND = 3,    /* push the expiry of an evacuation out */
+	CG_EV_EXPIRE = 4,    /* the expiry passed: start a restore (never a jump to active) */
+	CG_EV_FLAP = 5,	     /* the region's health flapped while restoring: back to evacuated */
+	CG_EV_STEP_DONE = 6, /* draining finished, or a ramp step's dwell passed healthy */
+};
+
+/*
+ * The persisted record of one region's transitions (region.h runs them; its
+ * field table is cg_evac_obj). Operational state, set by `cellctl region`:
+ * a config apply carries it (cg_evac_carry()). A region without a record is
+ * active.
+ */
+struct cg_evac {
+	char region[CG_NAME_MAX];	 /* region name */
+	uint8_t state;			 /* enum cg_region_state */
+	bool forced;			 /* a rule was overridden to get here */
+	uint16_t step;			 /* restoring: ramp step index */
+	int64_t step_started;		 /* when the current step (or state) began */
+	int64_t expires;		 /* evacuated: when it starts a restore; 0 = never */
+	int64_t changed;		 /* last transition start, for the wait period */
+	char by[CG_SHED_BY_MAX];	 /* who asked for the last transition */
+	char reason[CG_SHED_REASON_MAX]; /* why */
+	unsigned int line;		 /* state file line, 0 if not from a file */
+};
+
+#define CG_SAGA_STEPS_MAX 16 /* steps of one region transition's saga */
+
+/*
+ * The region transition in flight, as the saga that runs it left it: enough
+ * to resume or compensate after a restart (cg_saga_decide(rec)). One at a
+ * time (rule one_at_a_time); region "" when none is in flight.
+ */
+struct cg_saga_cfg {
+	char region[CG_NAME_MAX]; /* the region it moves; "" = none in flight */
+	uint8_t event;		  /* enum cg_region_event that started it */
+	uint8_t from;		  /* enum cg_region_state before it: what compensation restores */
+	uint16_t from_step;	  /* the ramp step before it */
+	uint32_t nsteps;	  /* steps of the saga, 1..CG_SAGA_STEPS_MAX */
+	int64_t started;	  /* unix time (s) it began */
+	struct cg_saga_rec rec;	  /* progress: steps done, phase, a step cut in half */
+};
+
 /* An operator's shed level for a (cell, class). */
 struct cg_shed_cfg {
 	char cell[CG_NAME_MAX];		 /* a cell's name, or CG_SHED_ANY_CELL */
@@ -229,6 +314,10 @@ struct cg_state {
 	struct cg_shed_cfg *shed;	 /* sorted by cell, then class */
 	struct cg_guard_cfg guard;
 	struct cg_health_settings health;
+	struct cg_failover_settings failover;
+	size_t nevacs;		 /* 0..CG_MAX_REGIONS */
+	struct cg_evac *evacs;	 /* each region's evacuation record, sorted by region */
+	struct cg_saga_cfg saga; /* the transition in flight, if any */
 };
 
 /*
@@ -281,7 +370,7 @@ int cg_rule_cmp(const struct cg_class_rule_cfg *a, const struct cg_class_rule_cf
 /*
  * cg_state_sort - put st in canonical order: interfaces, regions, cells and
  * services by name, each service's cells by name, classes by id, rules by
- * cg_rule_cmp(), shed entries by cell then class. The codec sorts what it
+ * cg_rule_cmp(), shed entries by cell then class, evacuation records by region. The codec sorts what it
  * reads; a state changed at runtime is sorted before it is committed.
  */
 void cg_state_sort(struct cg_state *st);

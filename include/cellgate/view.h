@@ -47,7 +47,14 @@ json_t *cg_view_cells(const struct cg_state *st, struct cg_dp *dp);
  */
 json_t *cg_view_services(const struct cg_state *st, struct cg_dp *dp);
 
-/* regions: [{name, id, cost, local, cells, active}], sorted by cost then name. */
+/*
+ * regions: [{name, id, cost, local, cells, active, state (active, draining,
+ * evacuated, restoring), since, expires, step, forced, by, reason (the
+ * evacuation record; a region without one is active with zeros), share (the
+ * region's effective share of its weight, a level: cg_evac_fractions()), ramp
+ * (the restore ramp's shares), transition (the saga in flight for it, or
+ * null)}], sorted by cost then name.
+ */
 json_t *cg_view_regions(const struct cg_state *st, struct cg_dp *dp);
 
 struct cg_stats_snap;

@@ -264,11 +264,31 @@ test_service_list_show() {
 
 test_region_list() {
 	run region list
-	check region_list_table eval '[ $rc -eq 0 ] && out | head -1 | grep -q "^NAME  *ID  *COST  *LOCAL  *CELLS  *ACTIVE$" &&
-		out | sed -n 2p | grep -q "^us-east  *[0-9]  *0  *yes  *2  *2$" &&
-		out | sed -n 3p | grep -q "^eu-west  *[0-9]  *10  *no  *1  *1$"'
+	check region_list_table eval '[ $rc -eq 0 ] && out | head -1 | grep -q "^NAME  *ID  *COST  *LOCAL  *CELLS  *ACTIVE  *STATE  *SHARE$" &&
+		out | sed -n 2p | grep -q "^us-east  *[0-9]  *0  *yes  *2  *2  *active  *1$" &&
+		out | sed -n 3p | grep -q "^eu-west  *[0-9]  *10  *no  *1  *1  *active  *1$"'
 	run -j region list
-	check region_list_json eval '[ $rc -eq 0 ] && jqo "[.[].name] == [\"us-east\", \"eu-west\"] and .[0].local == true"'
+	check region_list_json eval '[ $rc -eq 0 ] && jqo "[.[].name] == [\"us-east\", \"eu-west\"] and .[0].local == true and
+		.[1].state == \"active\" and .[1].share == \"1\" and .[1].ramp == [\"0.1\", \"0.25\", \"0.5\", \"1\"]"'
+}
+
+test_region_show() {
+	run region show eu-west
+	check region_show_table eval '[ $rc -eq 0 ] && out | grep -q "^state: *active$" && out | grep -q "^share: *1$" &&
+		out | grep -q "^ramp step 3: *1$" && out | grep -q "^cells: *1, 1 active$" && out | grep -q "^ *euw1-a  active  weight 100"'
+	run -j region show eu-west
+	check region_show_json eval '[ $rc -eq 0 ] && jqo ".name == \"eu-west\" and .state == \"active\" and .transition == null and
+		[.cell_list[].name] == [\"euw1-a\"]"'
+	run region show
+	check region_show_missing_name eval '[ $rc -eq 2 ] && grep -q "^cellctl: region show: missing NAME$" "$TMP/err"'
+	run region show eu-west extra
+	check region_show_extra_arg eval '[ $rc -eq 2 ] && grep -q "unexpected argument .extra." "$TMP/err"'
+	run region show "b@d"
+	check region_show_bad_name eval '[ $rc -eq 2 ] && grep -q "bad NAME .b@d." "$TMP/err"'
+	run region show nowhere
+	check region_show_unknown eval '[ $rc -eq 1 ] && grep -q "^cellctl: region .nowhere. not found$" "$TMP/err"'
+	run -j region show nowhere
+	check region_show_unknown_json eval '[ $rc -eq 1 ] && jqo ".error == \"region '"'"'nowhere'"'"' not found\""'
 }
 
 test_prefix_dispatch() {
@@ -932,6 +952,7 @@ E2E_TESTS=(
 	test_cell_show
 	test_service_list_show
 	test_region_list
+	test_region_show
 	test_prefix_dispatch
 	test_stats_json
 	test_stats_table_rates

@@ -24,6 +24,10 @@
  * answered with "cell=<name> <payload>" from the address it was sent to
  * (IP_PKTINFO), so a wildcard bind answers from the VIP too. SIGTERM and
  * SIGINT end it cleanly, SIGUSR1 prints the counters, both to stderr.
+ * A TCP line "GET <path> HTTP/1.x" is answered "HTTP/1.1 200 OK" (what a
+ * health probe asks for). SIGUSR2 toggles sickness: the TCP listeners of the
+ * --gateway addresses (bound like --bind) are closed, so probes to the
+ * gateway are refused while the VIP keeps serving, and opened again.
  */
 
 #define SRV_MAX_BINDS 16	 /* --bind addresses accepted */
@@ -48,6 +52,8 @@ struct srv_sock {
 	int fd;			/* the socket */
 	int family;		/* AF_INET or AF_INET6 */
 	bool paused;		/* listener taken off epoll: out of fds */
+	bool gateway;		/* a --gateway TCP listener: closed while sick */
+	const char *addr;	/* the address it is bound to (text) */
 };
 
 /* One accepted TCP connection. */
@@ -70,6 +76,8 @@ struct srv {
 	int udp_port;				/* 0: no UDP */
 	const char *binds[SRV_MAX_BINDS];	/* addresses to bind (text) */
 	int nbinds;				/* entries in binds */
+	bool gw[SRV_MAX_BINDS];			/* binds[i] came from --gateway */
+	bool sick;				/* SIGUSR2: gateway listeners closed */
 	int epfd;				/* the epoll instance */
 	struct srv_sock sig;			/* the signalfd */
 	struct srv_sock socks[2 * SRV_MAX_BINDS + 2]; /* listeners and UDP sockets */
@@ -85,7 +93,7 @@ struct srv {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: cellsrv --name CELL [--tcp PORT] [--udp PORT] [--bind ADDR]...\n"
+	fprintf(f, "usage: cellsrv --name CELL [--tcp PORT] [--udp PORT] [--bind ADDR]... [--gateway ADDR]...\n"
 		   "  answers each TCP line and UDP datagram with 'cell=CELL <request>';\n"
 		   "  without --bind listens on 0.0.0.0 and ::\n");
 }
@@ -196,7 +204,11 @@ static int srv_open(struct srv *s)
 			if (fd < 0)
 				return -1;
 			k = &s->socks[s->nsocks++];
-			*k = (struct srv_sock){ .kind = SRV_LISTEN, .fd = fd, .family = family };
+			*k = (struct srv_sock){ .kind = SRV_LISTEN,
+						.fd = fd,
+						.family = family,
+						.gateway = addrs == s->binds && s->gw[i],
+						.addr = addrs[i] };
 			if (ep_add(s, fd, EPOLLIN, k) < 0)
 				return -1;
 			fprintf(stderr, "cellsrv: %s: listening on tcp %s port %d\n", s->name, addrs[i],
@@ -280,6 +292,8 @@ static int conn_flush(struct srv *s, struct srv_conn *c)
  */
 static int conn_answer(struct srv *s, struct srv_conn *c)
 {
+	static const char http_ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	bool get;
 	size_t used = 0, linelen, need;
 	char *nl, *line;
 
@@ -288,7 +302,8 @@ static int conn_answer(struct srv *s, struct srv_conn *c)
 		linelen = nl - line;
 		if (linelen && line[linelen - 1] == '\r')
 			linelen--;
-		need = sizeof("cell= \n") - 1 + s->namelen + linelen;
+		get = linelen > 4 && !memcmp(line, "GET ", 4);
+		need = get ? sizeof(http_ok) - 1 : sizeof("cell= \n") - 1 + s->namelen + linelen;
 		if (c->nout + need > c->outcap) {
 			size_t cap = c->outcap ? c->outcap : 4096;
 			char *p;
@@ -302,6 +317,13 @@ static int conn_answer(struct srv *s, struct srv_conn *c)
 				break;
 			c->out = p;
 			c->outcap = cap;
+		}
+		if (get) {
+			memcpy(c->out + c->nout, http_ok, need);
+			c->nout += need;
+			used = nl + 1 - c->in;
+			s->tcp_requests++;
+			continue;
 		}
 		memcpy(c->out + c->nout, "cell=", 5);
 		memcpy(c->out + c->nout + 5, s->name, s->namelen);
@@ -486,6 +508,30 @@ static void udp_event(struct srv *s, struct srv_sock *k)
 	s->udp_requests++;
 }
 
+/* set_sick - close (sick) or reopen the gateway TCP listeners. */
+static void set_sick(struct srv *s, bool sick)
+{
+	int i, family;
+
+	for (i = 0; i < s->nsocks; i++) {
+		struct srv_sock *k = &s->socks[i];
+
+		if (!k->gateway)
+			continue;
+		if (sick && k->fd >= 0) {
+			epoll_ctl(s->epfd, EPOLL_CTL_DEL, k->fd, NULL);
+			close(k->fd);
+			k->fd = -1;
+		} else if (!sick && k->fd < 0) {
+			k->fd = open_sock(k->addr, s->tcp_port, SOCK_STREAM, &family);
+			if (k->fd >= 0 && ep_add(s, k->fd, EPOLLIN, k) < 0)
+				s->errors++;
+		}
+	}
+	s->sick = sick;
+	fprintf(stderr, "cellsrv: %s: %s\n", s->name, sick ? "sick" : "well");
+}
+
 /* signal_event - act on the signals read from the signalfd. */
 static void signal_event(struct srv *s)
 {
@@ -494,6 +540,8 @@ static void signal_event(struct srv *s)
 	while (read(s->sig.fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGUSR1)
 			print_counters(s, "now");
+		else if (si.ssi_signo == SIGUSR2)
+			set_sick(s, !s->sick);
 		else
 			s->stop = true;
 	}
@@ -543,12 +591,13 @@ static int parse_args(struct srv *s, int argc, char **argv)
 		{ "tcp", required_argument, NULL, 't' },
 		{ "udp", required_argument, NULL, 'u' },
 		{ "bind", required_argument, NULL, 'b' },
+		{ "gateway", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "n:t:u:b:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:t:u:b:g:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if (!optarg[0] || strlen(optarg) >= sizeof(s->name) || strpbrk(optarg, " \n")) {
@@ -566,6 +615,8 @@ static int parse_args(struct srv *s, int argc, char **argv)
 			*(c == 't' ? &s->tcp_port : &s->udp_port) = parse_port(optarg);
 			break;
 		case 'b':
+		case 'g':
+			s->gw[s->nbinds] = c == 'g';
 			if (s->nbinds == SRV_MAX_BINDS) {
 				fprintf(stderr, "cellsrv: at most %d --bind\n", SRV_MAX_BINDS);
 				return -1;
@@ -621,6 +672,7 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 		goto out;
 	signal(SIGPIPE, SIG_IGN);
@@ -644,7 +696,8 @@ int main(int argc, char **argv)
 out:
 	/* open connections are reclaimed by exit: only the summary matters here */
 	for (i = 0; i < s.nsocks; i++)
-		close(s.socks[i].fd);
+		if (s.socks[i].fd >= 0)
+			close(s.socks[i].fd);
 	if (s.sig.fd >= 0)
 		close(s.sig.fd);
 	if (s.epfd >= 0)

@@ -263,7 +263,12 @@ static void test_config_example_parses_to_expected_state(void **unused)
 	assert_int_equal(st.nshed, 2);
 	check_shed(&st, 0, "*", 3, 100000, false, 0, "ops", "retry storm from one client network");
 	check_shed(&st, 1, "use1-a", 3, 250000, false, 1795000000, "uid 0", "launch spike");
-	assert_int_equal(st.shed[1].line, 117);
+	assert_int_equal(st.shed[1].line, 130);
+
+	assert_int_equal(st.failover.min_cells, 2);
+	assert_int_equal(st.failover.nramp, 4);
+	assert_int_equal(st.failover.ramp_ppm[1], 250000);
+	assert_int_equal(st.failover.auto_evacuate_ppm, 500000);
 
 	cg_state_free(&st);
 	assert_null(st.cells);
@@ -862,6 +867,30 @@ static const struct bad_case bad_cases[] = {
 	  "(900 ms: interval 1000 ms less jitter 100 ms)" },
 	{ "health http_path relative", TOP "health: {probe: http, http_path: healthz}\n",
 	  "t.yaml:6: health: http_path must start with '/'" },
+	{ "failover ramp not rising", TOP "failover:\n  ramp: [0.5, 0.25, 1]\n",
+	  "t.yaml:7: failover: ramp: step 1 (250000 ppm) does not rise from 500000 ppm" },
+	{ "failover ramp not to 1", TOP "failover: {ramp: [0.25, 0.5], max_step: 0}\n",
+	  "t.yaml:6: failover: ramp: the last step is 500000 ppm, not 1000000" },
+	{ "failover ramp step too large", TOP "failover: {ramp: [0.25, 1]}\n",
+	  "t.yaml:6: failover: ramp: step 1 rises 750000 ppm, at most 500000" },
+	{ "failover ramp too long", TOP "failover: {ramp: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1]}\n",
+	  "t.yaml:6: failover: too many ramp (9, at most 8)" },
+	{ "failover ramp empty", TOP "failover: {ramp: []}\n",
+	  "t.yaml:6: failover: ramp: needs at least 1 item" },
+	{ "failover ramp percent", TOP "failover: {ramp: [10%, 1]}\n",
+	  "t.yaml:6: failover: ramp '10%' is not a number from 0 to 1 (e.g. 0.25)" },
+	{ "failover max_out 0", TOP "failover: {max_out: 0}\n",
+	  "t.yaml:6: failover: max_out 0 is out of range (0.000001..1)" },
+	{ "failover max_out above 1", TOP "failover: {max_out: 1.5}\n",
+	  "t.yaml:6: failover: max_out 1.5 is out of range (0..1)" },
+	{ "failover wait too long", TOP "failover: {wait: 86401}\n",
+	  "t.yaml:6: failover: wait 86401 is out of range (0..86400)" },
+	{ "failover ttl negative", TOP "failover: {evacuation_ttl: -1}\n",
+	  "t.yaml:6: failover: evacuation_ttl '-1' is not a number (negative)" },
+	{ "failover unknown key", TOP "failover: {dwel: 5}\n",
+	  "t.yaml:6: unknown key 'dwel' in failover (did you mean 'dwell'?)" },
+	{ "failover min_regions", TOP "failover: {min_regions: 65}\n",
+	  "t.yaml:6: failover: min_regions 65 is out of range (0..64)" },
 	{ "health panic 0", TOP "health: {panic_threshold: 0}\n", "t.yaml:6: health: panic_threshold 0 is out of range (0.000001..1)" },
 	{ "guard ipv6_prefix 8", TOP "guard: {ipv6_prefix: 8}\n",
 	  "t.yaml:6: guard: ipv6_prefix 8 is out of range (16..128)" },

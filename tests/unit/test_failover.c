@@ -345,6 +345,22 @@ static void test_overlay_skips_down_survivors(void **state)
 	assert_int_equal(ov[10 + A1].weight, 300);
 }
 
+/* a dead region evacuated: its cells are down too, and still its share goes to the nearest */
+static void test_overlay_dead_region_share_goes_nearest(void **state)
+{
+	struct fx *f = *state;
+	static struct cg_cell_overlay ov[CG_MAX_CELLS];
+	uint32_t frac[3] = { CG_PPM, 0, CG_PPM };
+
+	assign_ids(f);
+	f->health[B1] = f->health[B2] = CG_HEALTH_DOWN;
+	assert_int_equal(cg_failover_overlay(&f->st, frac, NULL, f->health, ov), 0);
+	assert_int_equal(ov[10 + B1].cap, CG_CELL_DOWN);
+	assert_int_equal(ov[10 + B2].cap, CG_CELL_DOWN);
+	assert_int_equal(ov[10 + A1].weight + ov[10 + A2].weight, 400);
+	assert_int_equal(ov[10 + C1].weight, 100);
+}
+
 /* a ramp step: the region keeps exactly its fraction of its weight */
 static void test_overlay_ramp_fraction(void **state)
 {
@@ -389,6 +405,7 @@ int main(void)
 		T(test_overlay_caps_down_cells_only_when_full),
 		T(test_overlay_moves_an_evacuated_share_to_the_nearest),
 		T(test_overlay_skips_down_survivors),
+		T(test_overlay_dead_region_share_goes_nearest),
 		T(test_overlay_ramp_fraction),
 		T(test_overlay_without_survivors),
 #undef T

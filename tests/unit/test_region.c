@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -615,6 +616,249 @@ static void test_saga_crash_while_compensating_finishes_compensation(void **stat
 	}
 }
 
+/* A config's failover section: parsed, checked, mapped to the rules, diffed, written back. */
+static void diff_count(void *arg, char op, const char *kind, const char *name, const char *detail)
+{
+	char *out = arg;
+
+	(void)op;
+	(void)kind;
+	snprintf(out + strlen(out), 512 - strlen(out), "%s: %s\n", name, detail);
+}
+
+static void test_failover_section_parses_maps_to_rules_and_diffs(void **unused)
+{
+	static const char text[] = "region: r1\ninterfaces: [eth0]\nregions:\n  - {name: r1, cost: 0}\n"
+				  "failover:\n  min_cells: 2\n  min_regions: 2\n  wait: 30\n"
+				  "  evacuation_ttl: 0\n  max_out: 0.25\n  ramp: [0.2, 0.6, 1]\n"
+				  "  dwell: 5\n  max_step: 0.4\n  auto_evacuate: 0.5\n";
+	struct cg_state def, st, back;
+	struct cg_rules r, d;
+	char err[256], changes[512] = "", *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)unused;
+	cg_state_init(&def);
+	cg_rules_from(&def.failover, &r);
+	cg_rules_defaults(&d);
+	assert_memory_equal(&r, &d, sizeof(r)); /* the section's defaults are the rules' */
+
+	assert_int_equal(cg_config_parse_buf("t.yaml", text, strlen(text), &st, err, sizeof(err)), 0);
+	assert_int_equal(st.failover.auto_evacuate_ppm, 500000);
+	cg_rules_from(&st.failover, &r);
+	assert_int_equal(r.min_cells, 2);
+	assert_int_equal(r.min_regions, 2);
+	assert_int_equal(r.wait, 30);
+	assert_int_equal(r.ttl, 0);
+	assert_int_equal(r.max_out_ppm, 250000);
+	assert_int_equal(r.ramp.nsteps, 3);
+	assert_int_equal(r.ramp.step_ppm[0], 200000);
+	assert_int_equal(r.ramp.step_ppm[2], CG_PPM);
+	assert_int_equal(r.ramp.dwell, 5);
+	assert_int_equal(r.ramp.max_step_ppm, 400000);
+
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	assert_int_equal(cg_state_write(&st, f), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "    ramp: [0.2, 0.6, 1]\n"));
+	assert_int_equal(cg_config_parse_buf("w.yaml", buf, len, &back, err, sizeof(err)), 0);
+	assert_int_equal(cg_state_diff(&st, &back, NULL, NULL), 0);
+	free(buf);
+
+	cg_state_free(&def);
+	assert_int_equal(cg_state_copy(&def, &st), 0);
+	def.failover.nramp = 4;
+	def.failover.ramp_ppm[2] = 800000;
+	def.failover.ramp_ppm[3] = CG_PPM;
+	def.failover.wait = 60;
+	assert_int_equal(cg_state_diff(&st, &def, diff_count, changes), 2);
+	assert_string_equal(changes, "failover.wait: 30 -> 60\n"
+				     "failover.ramp: [0.2, 0.6, 1] -> [0.2, 0.6, 0.8, 1]\n");
+	cg_state_free(&def);
+	cg_state_free(&back);
+	cg_state_free(&st);
+}
+
+/* Two regions, one record each state can be checked against, a saga in flight. */
+#define EVAC_TOP                                                                                   \
+	"region: r1\ninterfaces: [eth0]\nregions:\n  - {name: r1, cost: 0}\n"                      \
+	"  - {name: r2, cost: 5}\n"
+
+static const char evac_text[] =
+	EVAC_TOP "evacuations:\n"
+		 "  - {region: r2, state: evacuated, since: 1795000100, expires: 1795003600,\n"
+		 "     changed: 1795000000, forced: true, by: ops, reason: \"cable cut\"}\n"
+		 "saga:\n  region: r2\n  event: evacuate\n  from: active\n  steps: 3\n"
+		 "  started: 1795000000\n  phase: forward\n  done: 1\n  in_step: 1\n";
+
+static void parse_ok(const char *text, struct cg_state *st)
+{
+	char err[256];
+
+	if (cg_config_parse_buf("t.yaml", text, strlen(text), st, err, sizeof(err)))
+		fail_msg("%s", err);
+}
+
+static void test_evac_records_parse_check_round_trip_and_diff(void **unused)
+{
+	struct cg_state st, back, nw;
+	char err[256], changes[512] = "", *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)unused;
+	parse_ok(evac_text, &st);
+	assert_int_equal(st.nevacs, 1);
+	assert_string_equal(st.evacs[0].region, "r2");
+	assert_int_equal(st.evacs[0].state, CG_REGION_EVACUATED);
+	assert_true(st.evacs[0].forced);
+	assert_int_equal(st.evacs[0].expires, 1795003600);
+	assert_string_equal(st.saga.region, "r2");
+	assert_int_equal(st.saga.rec.phase, CG_SAGA_FORWARD);
+	assert_int_equal(st.saga.rec.done, 1);
+	assert_int_equal(st.saga.rec.in_step, 1);
+	assert_int_equal(cg_saga_decide(&st.saga.rec), CG_SAGA_COMPENSATE);
+
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	assert_int_equal(cg_state_write(&st, f), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "evacuations:\n  - region: r2\n    state: evacuated\n"));
+	assert_non_null(strstr(buf, "saga:\n    region: r2\n    event: evacuate\n"));
+	assert_int_equal(cg_config_parse_buf("w.yaml", buf, len, &back, err, sizeof(err)), 0);
+	assert_int_equal(cg_state_diff(&st, &back, NULL, NULL), 0);
+	free(buf);
+
+	/* a copy is deep; a transition shows in the diff, so it is saved */
+	assert_int_equal(cg_state_copy(&nw, &st), 0);
+	assert_ptr_not_equal(nw.evacs, st.evacs);
+	nw.evacs[0].state = CG_REGION_RESTORING;
+	nw.evacs[0].expires = 0;
+	nw.saga.rec.done = 2;
+	nw.saga.rec.in_step = 0;
+	assert_int_equal(cg_state_check(&nw, NULL, err, sizeof(err)), 0);
+	assert_int_equal(cg_state_diff(&st, &nw, diff_count, changes), 3);
+	assert_string_equal(changes, "saga.done: 1 -> 2\nsaga.in_step: 1 -> 0\n"
+				     "r2: state evacuated -> restoring, expires 1795003600 -> 0\n");
+	/* no saga in flight: the section is not written */
+	nw.saga.region[0] = '\0';
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	assert_int_equal(cg_state_write(&nw, f), 0);
+	fclose(f);
+	assert_null(strstr(buf, "saga:"));
+	free(buf);
+	cg_state_free(&nw);
+	cg_state_free(&back);
+	cg_state_free(&st);
+}
+
+struct evac_bad {
+	const char *text, *expect;
+};
+
+static void test_evac_records_bad_values_name_field_and_line(void **unused)
+{
+	static const struct evac_bad cases[] = {
+		{ EVAC_TOP "evacuations:\n  - {region: r9, state: evacuated}\n",
+		  "t.yaml:7: evacuation 'r9': unknown region 'r9'" },
+		{ EVAC_TOP "evacuations:\n  - {region: r2, state: gone}\n",
+		  "t.yaml:7: evacuation #1: unknown state 'gone' (expected active, draining, "
+		  "evacuated or restoring)" },
+		{ EVAC_TOP "evacuations:\n  - {region: r2, state: restoring, step: 4}\n",
+		  "t.yaml:7: evacuation 'r2': step 4: a step is only kept while restoring, below "
+		  "the ramp's 4 steps" },
+		{ EVAC_TOP "evacuations:\n  - {region: r2, state: active, expires: 5}\n",
+		  "t.yaml:7: evacuation 'r2': expires 5: only a draining or evacuated region "
+		  "expires" },
+		{ EVAC_TOP "evacuations:\n  - {region: r2, state: active, since: 5, changed: 9}\n",
+		  "t.yaml:7: evacuation 'r2': since 5 is before its last transition (changed 9)" },
+		{ EVAC_TOP "evacuations:\n  - {region: r2, state: active}\n"
+			   "  - {region: r2, state: active}\n",
+		  "t.yaml:8: duplicate evacuation name 'r2' (first at line 7)" },
+		{ EVAC_TOP "saga: {region: r2, event: evacuate, from: active, steps: 2, phase: "
+			   "forward}\n",
+		  "t.yaml:6: saga: region 'r2' has no evacuation record" },
+		{ EVAC_TOP "evacuations:\n  - {region: r2, state: draining}\n"
+			   "saga: {region: r2, event: evacuate, from: active, steps: 2, phase: "
+			   "forward, done: 3}\n",
+		  "t.yaml:8: saga: done 3 is more than its 2 steps" },
+		{ EVAC_TOP "evacuations:\n  - {region: r2, state: draining}\n"
+			   "saga: {region: r2, event: evacuate, from: active, steps: 2, phase: "
+			   "idle}\n",
+		  "t.yaml:8: saga: phase idle: a saga in flight has started" },
+	};
+	struct cg_state st;
+	char err[256];
+
+	(void)unused;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(cg_config_parse_buf("t.yaml", cases[i].text, strlen(cases[i].text),
+						     &st, err, sizeof(err)),
+				 -EINVAL);
+		if (strcmp(err, cases[i].expect))
+			fail_msg("case %zu: got '%s', want '%s'", i, err, cases[i].expect);
+	}
+}
+
+static void test_evac_config_apply_carries_records_and_refuses_removal(void **unused)
+{
+	struct cg_state run, conf;
+	char err[256];
+
+	(void)unused;
+	parse_ok(evac_text, &run);
+	/* a config that does not mention them: the records and the saga are carried */
+	parse_ok(EVAC_TOP, &conf);
+	assert_int_equal(cg_evac_carry(&conf, &run, err, sizeof(err)), 0);
+	assert_int_equal(conf.nevacs, 1);
+	assert_int_equal(conf.evacs[0].state, CG_REGION_EVACUATED);
+	assert_string_equal(conf.saga.region, "r2");
+	assert_int_equal(cg_state_check(&conf, NULL, err, sizeof(err)), 0);
+	assert_int_equal(cg_state_diff(&run, &conf, NULL, NULL), 0);
+	cg_state_free(&conf);
+
+	/* one that writes them as they run (a fresh dump) too */
+	parse_ok(evac_text, &conf);
+	assert_int_equal(cg_evac_carry(&conf, &run, err, sizeof(err)), 0);
+	cg_state_free(&conf);
+
+	/* one that writes other records is refused */
+	parse_ok(EVAC_TOP "evacuations:\n  - {region: r2, state: active}\n", &conf);
+	assert_int_equal(cg_evac_carry(&conf, &run, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "evacuations: region 'r2': the config's record differs from the "
+				 "running one; records are set by 'cellctl region', not by a "
+				 "config (leave the section out)");
+	assert_int_equal(conf.nevacs, 1);
+	assert_int_equal(conf.evacs[0].state, CG_REGION_ACTIVE); /* untouched */
+	cg_state_free(&conf);
+
+	/* removing a region with a live record is refused */
+	parse_ok("region: r1\ninterfaces: [eth0]\nregions:\n  - {name: r1, cost: 0}\n", &conf);
+	assert_int_equal(cg_evac_carry(&conf, &run, err, sizeof(err)), -EBUSY);
+	assert_string_equal(err, "region 'r2' is evacuated: restore it before removing it from "
+				 "the config");
+	assert_int_equal(conf.nevacs, 0);
+	/* an active record without a saga goes with its region */
+	run.evacs[0].state = CG_REGION_ACTIVE;
+	run.evacs[0].expires = 0;
+	run.saga.region[0] = '\0';
+	assert_int_equal(cg_evac_carry(&conf, &run, err, sizeof(err)), 0);
+	assert_int_equal(conf.nevacs, 0);
+	cg_state_free(&conf);
+
+	/* no running state (first start, repair): the file's records are taken */
+	parse_ok(evac_text, &conf);
+	assert_int_equal(cg_evac_carry(&conf, NULL, err, sizeof(err)), 0);
+	assert_int_equal(conf.nevacs, 1);
+	cg_state_free(&conf);
+	cg_state_free(&run);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -638,6 +882,10 @@ int main(void)
 		T(test_region_plan_spills_to_next_tier),
 		T(test_region_preshed_lowest_first_protected_never),
 		T(test_region_plan_short_of_capacity),
+		cmocka_unit_test(test_failover_section_parses_maps_to_rules_and_diffs),
+		cmocka_unit_test(test_evac_records_parse_check_round_trip_and_diff),
+		cmocka_unit_test(test_evac_records_bad_values_name_field_and_line),
+		cmocka_unit_test(test_evac_config_apply_carries_records_and_refuses_removal),
 		cmocka_unit_test(test_saga_all_steps),
 		cmocka_unit_test(test_saga_failure_at_every_step_compensates_in_reverse),
 		cmocka_unit_test(test_saga_crash_at_every_persist_resumes_or_compensates),

@@ -305,7 +305,11 @@ static void test_state_round_trip_parse_write_parse_is_identical(void **unused)
 				   "    aggregate_burst: 0\nhealth:\n    probe: off\n"
 				   "    interval_ms: 1000\n    timeout_ms: 500\n    jitter: 0.1\n"
 				   "    rise: 3\n    fall: 2\n    panic_threshold: 0.5\n"
-				   "    http_path: \"/\"\n    http_status: 200\nregions:\n"));
+				   "    http_path: \"/\"\n    http_status: 200\nfailover:\n"
+				   "    min_cells: 2\n    min_regions: 1\n    wait: 300\n"
+				   "    evacuation_ttl: 3600\n    max_out: 0.5\n"
+				   "    ramp: [0.1, 0.25, 0.5, 1]\n    dwell: 60\n    max_step: 0.5\n"
+				   "    auto_evacuate: 0.5\nregions:\n"));
 	assert_non_null(strstr(t1, "    default_class: 1\n    cells: [euw1-a, euw1-b]\n"));
 	assert_non_null(strstr(t1, "]\nshed:\n  - cell: \"*\"\n    class: sheddable\n"
 				   "    level: 0.1\n    hard: false\n    expires: 0\n    by: ops\n"
@@ -1345,9 +1349,9 @@ static void test_state_diff_of_equal_states_is_empty(void **unused)
 	/* from nothing: everything is added */
 	cg_state_init(&a);
 	load_example(&b);
-	/* settings 5 + guard 2, classes normal and sheddable, 5 rules, 3 regions, 6 cells,
-	 * 3 services, 2 shed entries */
-	assert_int_equal(cg_state_diff(&a, &b, NULL, NULL), 5 + 2 + 2 + 5 + 3 + 6 + 3 + 2);
+	/* settings 5 + guard 2 + failover 2 (min_cells, auto_evacuate), classes normal and
+	 * sheddable, 5 rules, 3 regions, 6 cells, 3 services, 2 shed entries */
+	assert_int_equal(cg_state_diff(&a, &b, NULL, NULL), 5 + 2 + 2 + 2 + 5 + 3 + 6 + 3 + 2);
 	cg_state_free(&b);
 }
 

@@ -130,6 +130,13 @@ int cli_parse_opts(int argc, char **argv, struct cli_opt *opts);
 int cli_parse_u64(const char *opt, const char *text, uint64_t min, uint64_t max, uint64_t *out);
 
 /*
+ * cli_parse_duration - a duration given as option opt: seconds, or a number
+ * with a unit ("30s", "10m", "2h", "1d"), 1 s..max s. 0 with *out set, -1
+ * with a usage error printed ("bad --ttl 'x': ...").
+ */
+int cli_parse_duration(const char *opt, const char *text, uint64_t max, uint64_t *out);
+
+/*
  * cli_check_name - true if text is a valid object name: 1..31 of
  * [A-Za-z0-9._-], the first a letter or digit. Otherwise a usage error
  * "bad WHAT 'TEXT': ..." is printed and false returned.

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cellgate/config.h"
+#include "cellgate/text.h"
 #include "cellgate/view.h"
 #include "cellctl.h"
 
@@ -43,7 +44,15 @@ static void cell_opts_init(struct cell_opts *co)
 
 static json_t *local_cells(struct cli_local *loc)
 {
-	return cg_view_cells(&loc->st, loc->dp);
+	json_t *cells = cg_view_cells(&loc->st, loc->dp), *c;
+	size_t i;
+
+	/* health lives in the daemon only */
+	json_array_foreach(cells, i, c)
+		json_object_set_new(c, "health",
+				    json_pack("{s:s, s:s}", "state", "unknown", "why",
+					      "cellgated not running"));
+	return cells;
 }
 
 /* The cells, from cellgated or the pins. */
@@ -52,13 +61,14 @@ static int get_cells(json_t **cells)
 	return cli_read("cell.list", local_cells, cells);
 }
 
-#define CELL_COLS 12 /* columns of cell list */
+#define CELL_COLS 13 /* columns of cell list */
 
 static void cell_row(struct cli_table *t, const json_t *c)
 {
 	char id[16], encap[24], weight[16], cap[16], pkts[16], bytes[16], drops[16];
 	const char *row[CELL_COLS];
 	const json_t *dp = json_object_get(c, "dataplane");
+	const json_t *h = json_object_get(c, "health");
 	bool counted = json_object_get(c, "packets") != NULL;
 
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)cli_u64(c, "id"));
@@ -78,15 +88,16 @@ static void cell_row(struct cli_table *t, const json_t *c)
 	row[6] = cli_u64(c, "capacity") ? cap : NULL;
 	row[7] = cli_str(c, "state");
 	row[8] = dp ? cli_str(dp, "state") : NULL; /* NULL prints "-": nothing pinned */
-	row[9] = counted ? cli_count(cli_u64(c, "packets"), pkts, sizeof(pkts)) : NULL;
-	row[10] = counted ? cli_bytes(cli_u64(c, "bytes"), bytes, sizeof(bytes)) : NULL;
-	row[11] = counted ? cli_count(cli_u64(c, "drops"), drops, sizeof(drops)) : NULL;
+	row[9] = h ? cli_str(h, "state") : NULL;
+	row[10] = counted ? cli_count(cli_u64(c, "packets"), pkts, sizeof(pkts)) : NULL;
+	row[11] = counted ? cli_bytes(cli_u64(c, "bytes"), bytes, sizeof(bytes)) : NULL;
+	row[12] = counted ? cli_count(cli_u64(c, "drops"), drops, sizeof(drops)) : NULL;
 	cli_table_row(t, row);
 }
 
 static int do_list(int argc, char **argv)
 {
-	static const bool right[] = { 0, 1, 0, 0, 0, 1, 1, 0, 0, 1, 1, 1 };
+	static const bool right[] = { 0, 1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 1, 1 };
 	struct cli_table *t;
 	json_t *cells, *c;
 	size_t i;
@@ -104,13 +115,43 @@ static int do_list(int argc, char **argv)
 	}
 	t = cli_table_new(CELL_COLS, right);
 	cli_table_row(t, (const char *const[]){ "NAME", "ID", "REGION", "GATEWAY", "ENCAP",
-						"WEIGHT", "CAPACITY", "STATE", "DP", "PACKETS",
-						"BYTES", "DROPS" });
+						"WEIGHT", "CAPACITY", "STATE", "DP", "HEALTH",
+						"PACKETS", "BYTES", "DROPS" });
 	json_array_foreach(cells, i, c)
 		cell_row(t, c);
 	cli_table_print(t);
 	json_decref(cells);
 	return CLI_OK;
+}
+
+/* health: up since 12 s, last probe 153 us; ... (network text comes escaped by the daemon) */
+static void health_show(const json_t *h)
+{
+	const json_t *t;
+	char qerr[CG_SHOW_TEXT_MAX], qwhy[CG_SHOW_TEXT_MAX];
+
+	if (!h)
+		return;
+	if (json_is_string(json_object_get(h, "why")))
+		cli_print_kv("health:", "%s (%s)", cli_str(h, "state"),
+			     cg_show(cli_str(h, "why"), qwhy, sizeof(qwhy)));
+	else
+		cli_print_kv(
+			"health:", "%s for %llu s, %llu probes, %llu ok / %llu failed in a row",
+			cli_str(h, "state"), (unsigned long long)cli_u64(h, "since_s"),
+			(unsigned long long)cli_u64(h, "probes"),
+			(unsigned long long)cli_u64(h, "consecutive_ok"),
+			(unsigned long long)cli_u64(h, "consecutive_fail"));
+	t = json_object_get(h, "target");
+	if (t)
+		cli_print_kv("  probe:", "%s port %llu, last latency %llu us",
+			     cli_str(t, "address"), (unsigned long long)cli_u64(t, "port"),
+			     (unsigned long long)cli_u64(h, "latency_us"));
+	if (cli_str(h, "last_error")[0])
+		cli_print_kv("  last error:", "%s",
+			     cg_show(cli_str(h, "last_error"), qerr, sizeof(qerr)));
+	if (json_is_true(json_object_get(h, "out_for_health")))
+		cli_print_kv("  overlay:", "out of the tables for health (down)");
 }
 
 static int do_show(int argc, char **argv)
@@ -144,6 +185,7 @@ static int do_show(int argc, char **argv)
 			     cli_str(dp, "next_hop_mac"), (unsigned long long)cli_u64(dp, "vlan"));
 	else
 		cli_print_kv("dataplane:", "not known (nothing pinned)");
+	health_show(json_object_get(c, "health"));
 	if (json_object_get(c, "packets")) {
 		cli_print_counter("packets:", cli_u64(c, "packets"), false);
 		cli_print_counter("bytes:", cli_u64(c, "bytes"), true);
@@ -243,7 +285,7 @@ static int do_del(int argc, char **argv)
 	"  --gue-port N      outer UDP destination port for gue, 1..65535 (default 6080)\n" \
 	"  --weight N        share of new flows relative to the other cells, 1..65535\n"    \
 	"                    (default 100)\n"                                               \
-	"  --probe-port N    TCP port health checks probe; 0 = each service's (default)\n"  \
+	"  --probe-port N    TCP port health probes connect to; 0 = first TCP service's\n"  \
 	"  --capacity N      new flows per second the cell can take; 0 = unknown\n"         \
 	"  --state S         active: takes new flows; draining: out of the tables, its\n"   \
 	"                    flows finish; down: out of the tables, its flows re-hashed\n"

@@ -153,40 +153,6 @@ static int do_show(int argc, char **argv)
 	return CLI_OK;
 }
 
-/*
- * A TTL: a number of seconds, or one with a unit, "30s", "10m", "2h", "1d";
- * 1 s to 366 days. 0 with *out set, -1 with a usage error printed.
- */
-static int parse_ttl(const char *text, uint64_t *out)
-{
-	size_t digits = strspn(text, "0123456789");
-	uint64_t n, mult = 1;
-
-	if (!digits || digits > 9 || (text[digits] && text[digits + 1]) ||
-	    (text[digits] && !strchr("smhd", text[digits]))) {
-		cli_usage_err("bad --ttl '%s': a duration like 30s, 10m, 2h, 1d or seconds", text);
-		return -1;
-	}
-	n = strtoull(text, NULL, 10);
-	switch (text[digits]) {
-	case 'd':
-		mult = 86400;
-		break;
-	case 'h':
-		mult = 3600;
-		break;
-	case 'm':
-		mult = 60;
-		break;
-	}
-	if (!n || n * mult > SHED_MAX_TTL) {
-		cli_usage_err("bad --ttl '%s': must be 1s..366d", text);
-		return -1;
-	}
-	*out = n * mult;
-	return 0;
-}
-
 /* A --cell: a cell name or "*", every cell. */
 static bool check_cell(const char *text)
 {
@@ -247,7 +213,7 @@ static int do_set(int argc, char **argv)
 	}
 	if (o[O_TTL].val && o[O_PERMANENT].val)
 		return cli_usage_err("give either --ttl or --permanent");
-	if (o[O_TTL].val && parse_ttl(o[O_TTL].val, &ttl))
+	if (o[O_TTL].val && cli_parse_duration("--ttl", o[O_TTL].val, SHED_MAX_TTL, &ttl))
 		return CLI_USAGE;
 	if (o[O_REASON].val && strlen(o[O_REASON].val) >= CG_SHED_REASON_MAX)
 		return cli_usage_err("bad --reason: longer than %d bytes", CG_SHED_REASON_MAX - 1);

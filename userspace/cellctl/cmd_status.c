@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cellgate/config.h"
+#include "cellgate/text.h"
 #include "cellctl.h"
 
 /*
@@ -38,6 +39,10 @@ static json_t *local_status(struct cli_local *loc)
 		      loc->state_path, "pin_dir", cli.pin_dir, "region", st->region, "interfaces",
 		      ifaces, "services", (json_int_t)st->nservices, "cells",
 		      (json_int_t)st->ncells, "regions", (json_int_t)st->nregions);
+	if (o)
+		json_object_set_new(o, "health",
+				    json_pack("{s:s, s:b, s:s}", "probe", "unknown", "panic", false,
+					      "why", "cellgated not running"));
 	if (o && loc->dp) {
 		cg_dp_conn_count(loc->dp, &entries);
 		json_object_set_new(o, "conntrack",
@@ -67,8 +72,8 @@ static const char *uptime(uint64_t s, char *buf, size_t len)
 
 static int do_show(int argc, char **argv)
 {
-	const json_t *ifaces, *ifc, *ct;
-	char up[32], list[512];
+	const json_t *ifaces, *ifc, *ct, *hl;
+	char up[32], list[512], qwhy[CG_SHOW_TEXT_MAX];
 	size_t i, used = 0;
 	json_t *st;
 	int ret;
@@ -140,6 +145,22 @@ static int do_show(int argc, char **argv)
 			     cli_u64(ct, "capacity") ? 100.0 * (double)cli_u64(ct, "entries") /
 							       (double)cli_u64(ct, "capacity") :
 						       0.0);
+	hl = json_object_get(st, "health");
+	if (json_is_true(json_object_get(hl, "panic")))
+		cli_print_kv("HEALTH PANIC:",
+			     "%s; believing the prober is cut off: the data plane is frozen, no "
+			     "cell is taken out for health",
+			     cg_show(cli_str(hl, "panic_why"), qwhy, sizeof(qwhy)));
+	if (json_is_string(json_object_get(hl, "why")))
+		cli_print_kv("health:", "unknown (%s)", cli_str(hl, "why"));
+	else if (hl && !strcmp(cli_str(hl, "probe"), "off"))
+		cli_print_kv("health:", "probes off (every cell believed up)");
+	else if (hl)
+		cli_print_kv("health:", "%s probes: %llu up, %llu down, %llu unknown; panic %s",
+			     cli_str(hl, "probe"), (unsigned long long)cli_u64(hl, "up"),
+			     (unsigned long long)cli_u64(hl, "down"),
+			     (unsigned long long)cli_u64(hl, "unknown"),
+			     json_is_true(json_object_get(hl, "panic")) ? "YES" : "no");
 	if (cli_u64(st, "unready_cells"))
 		cli_print_kv("unready:",
 			     "%llu cell(s) kept out of the tables until their next "

@@ -196,6 +196,38 @@ int cli_show_one(int argc, char **argv, const char *kind, const char *cmd, cli_l
 	return CLI_OK;
 }
 
+int cli_parse_duration(const char *opt, const char *text, uint64_t max, uint64_t *out)
+{
+	size_t digits = strspn(text, "0123456789");
+	uint64_t n, mult = 1;
+
+	if (!digits || digits > 9 || (text[digits] && text[digits + 1]) ||
+	    (text[digits] && !strchr("smhd", text[digits]))) {
+		cli_usage_err("bad %s '%s': a duration like 30s, 10m, 2h, 1d or seconds", opt,
+			      text);
+		return -1;
+	}
+	n = strtoull(text, NULL, 10);
+	switch (text[digits]) {
+	case 'd':
+		mult = 86400;
+		break;
+	case 'h':
+		mult = 3600;
+		break;
+	case 'm':
+		mult = 60;
+		break;
+	}
+	if (!n || n * mult > max) {
+		cli_usage_err("bad %s '%s': must be 1s..%llud", opt, text,
+			      (unsigned long long)(max / 86400));
+		return -1;
+	}
+	*out = n * mult;
+	return 0;
+}
+
 bool cli_change_flags(const struct cli_opt *dry_run, const struct cli_opt *force, json_t *args)
 {
 	bool dry = dry_run && dry_run->val;

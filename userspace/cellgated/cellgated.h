@@ -16,6 +16,7 @@
 #include "cellgate/netlink.h"
 #include "cellgate/reconcile.h"
 #include "cellgate/state.h"
+#include "cellgate/stats.h"
 
 #define CGD_VERSION		"0.1.0"
 #define CGD_RETRY_MS		1000  /* re-resolve unresolved next hops this often */
@@ -23,6 +24,10 @@
 #define CGD_EXPIRY_RETRY_MAX_MS 60000 /* ... doubling up to this */
 #define CGD_HEAL_MS		1000  /* fail-static on a valid state: look for its interfaces */
 #define CGD_HEAL_MAX_MS		30000 /* ... doubling up to this, each wait jittered */
+
+#define CGD_LOAD_MS    1000 /* the offered load is read this often */
+#define CGD_LOAD_KEEP  0.7  /* ... and smoothed: new = KEEP * old + (1 - KEEP) * this read */
+#define CGD_FO_TICK_MS 1000 /* the failover controller looks at the clock this often */
 
 /* cgd_commit() flags */
 #define CGD_DRY_RUN (1U << 0) /* compute the changes and check the rules; change nothing */
@@ -76,6 +81,16 @@ struct cgd {
 	uint32_t seed_cell;    /* flow hash seeds from the hash key (--hash-key) */
 	uint32_t seed_admit;
 	char key_fp[CG_HASH_KEY_FP]; /* the hash key's fingerprint, shown by status */
+	/* failover.c */
+	struct cg_cell_overlay ov[CG_MAX_CELLS]; /* what the controllers add, by cell id */
+	struct cg_stats_snap *load_prev, *load_cur, *load_delta; /* the load's counter reads */
+	double *load_ewma;	   /* offered new flows/s by (cell id, class), smoothed */
+	bool load_valid;	   /* load_ewma holds a measurement */
+	int load_id;		   /* its timer */
+	int fo_tick_id;		   /* the controller's timer */
+	bool fo_nospc;		   /* "no survivor" was logged for the current overlay */
+	char fo_refused[640];	   /* the controller's last refused event, logged once */
+	struct cgd_health *health; /* the health prober (health.c), NULL until the loop runs */
 };
 
 /* cgd_log - one line to stderr (journald adds time and unit), printf-style. */
@@ -165,6 +180,64 @@ int cgd_sync_ifaces(struct cgd *d);
  * system, while cellgated was down), one log line each.
  */
 void cgd_drop_stale_links(struct cgd *d);
+
+/* failover.c */
+/*
+ * cgd_fo_overlay - rebuild d->ov from the persisted region records, health
+ * and the offered load (cg_failover_overlay()); cgd_reconcile() calls it
+ * before every apply, so the maps follow the persisted state.
+ */
+void cgd_fo_overlay(struct cgd *d);
+/* cgd_fo_start / _stop - the load reads and the controller's timer; -errno. */
+int cgd_fo_start(struct cgd *d);
+void cgd_fo_stop(struct cgd *d);
+/*
+ * cgd_fo_event - one region event (operator command or the controller: the
+ * same path): the transition and its rules (cg_evac_transition), the plan
+ * (shares before and after, the load that moves, pre-shed levels), then,
+ * unless CGD_DRY_RUN, the change: an evacuation runs as a saga (pre-shed,
+ * shift, settle; each a commit, progress persisted in st.saga), the others
+ * as one commit. *result (may be NULL) gets {region, from, to, changed,
+ * record, rules, plan, preshed, generation}. Asking for the state a region
+ * is already in changes nothing and succeeds (changed false). Returns 0 or
+ * -errno with one line in err ("rule wait: ... (--force overrides it)").
+ */
+int cgd_fo_event(struct cgd *d, const char *region, enum cg_region_event ev, unsigned int flags,
+		 const char *by, const char *reason, int64_t extend, json_t **result, char *err,
+		 size_t errlen);
+/* cgd_fo_resume - at start: finish or compensate the saga the persisted state names; logged. */
+int cgd_fo_resume(struct cgd *d);
+/* cgd_fo_tick - the automatic controller: apply the event health and the clock make due. */
+void cgd_fo_tick(struct cgd *d);
+/* cgd_fo_fault - the tests' fault injection at STEP (CELLGATED_FAULT=failover[-crash]:STEP). */
+bool cgd_fo_fault(const char *step);
+
+/* health.c */
+struct cgd_health;
+/* cgd_health_init - the prober on d->loop, every cell unknown; 0 or -errno. */
+int cgd_health_init(struct cgd *d);
+/* cgd_health_free - stop every probe and timer, clear the overlay. NULL d->health is a no-op. */
+void cgd_health_free(struct cgd *d);
+/*
+ * cgd_health_sync - follow d->st: cells added, removed, renamed or re-targeted
+ * start again unknown, changed health settings restart every cell, probes off
+ * leaves every cell unknown with no overlay; hands the overlay to d->rec.
+ * Called by cgd_reconcile() before every apply; reconciles nothing itself.
+ */
+void cgd_health_sync(struct cgd *d);
+/* cgd_health_cell_json - {state, since_s, last_error, latency_us, ...} of cell id (new ref). */
+json_t *cgd_health_cell_json(const struct cgd *d, uint32_t id);
+/* cgd_health_status_json - {probe, up, down, unknown, panic, panic_why, panic_since_s}. */
+json_t *cgd_health_status_json(const struct cgd *d);
+/*
+ * cgd_health_view - each cell's health (per d->st.cells[i], enum
+ * cg_health_state) into h; false (h all unknown) when probes are off or the
+ * prober is not running. frozen: what the overlay acts on, which a panic
+ * freezes (a cell is down only if it was taken out before the panic began).
+ */
+bool cgd_health_view(const struct cgd *d, uint8_t *h, bool frozen);
+/* cgd_health_panicking - the panic threshold is passed: health moves nothing. */
+bool cgd_health_panicking(const struct cgd *d);
 
 /* The control-socket commands (cellgated_cmds.c). */
 extern const struct cg_ctl_cmd cgd_cmds[];

@@ -11,6 +11,7 @@
 
 #include "cellgate/config.h"
 #include "cellgate/names.h"
+#include "cellgate/region.h"
 #include "cellgate/view.h"
 #include "cellgate/field.h"
 #include "cellgate/text.h"
@@ -302,6 +303,7 @@ static int cmd_status(void *ctx, const json_t *args, json_t **result, char *err,
 		return -ENOMEM;
 	json_object_set_new(*result, "fail_static",
 			    d->fail_static[0] ? json_string(d->fail_static) : json_null());
+	json_object_set_new(*result, "health", cgd_health_status_json(d));
 	/* names the key so a fleet's LBs can be compared; gives neither the key nor its seeds */
 	json_object_set_new(*result, "hash_key_fingerprint", json_string(d->key_fp));
 	return 0;
@@ -311,8 +313,17 @@ static int cmd_cell_list(void *ctx, const json_t *args, json_t **result, char *e
 {
 	struct cgd *d = ctx;
 
+	json_t *c;
+	size_t i;
+
 	*result = cg_view_cells(&d->st, d->dp);
-	return *result ? 0 : -ENOMEM;
+	if (!*result)
+		return -ENOMEM;
+	json_array_foreach(*result, i, c)
+		json_object_set_new(c, "health",
+				    cgd_health_cell_json(d, (uint32_t)json_integer_value(
+								    json_object_get(c, "id"))));
+	return 0;
 }
 
 static int cmd_service_list(void *ctx, const json_t *args, json_t **result, char *err,
@@ -418,6 +429,9 @@ static int cmd_config_apply(void *ctx, const json_t *args, json_t **result, char
 		return ret;
 	cg_state_init(&st);
 	ret = parse_text(args, &st, err, errlen);
+	/* evacuation records and the saga are cellctl region's: carried, not replaced */
+	if (!ret)
+		ret = cg_evac_carry(&st, d->st_valid ? &d->st : NULL, err, errlen);
 	if (ret) {
 		cg_state_free(&st);
 		return ret;
@@ -870,6 +884,87 @@ static int cmd_shed_clear(void *ctx, const json_t *args, json_t **result, char *
 	return commit_reply(d, &next, "shed clear", false, result, err, errlen);
 }
 
+/* ---- region transitions (failover.c runs them) ---- */
+
+/*
+ * region.evacuate / restore / abort / extend {name, dry_run, force, by,
+ * reason, ttl_s (extend: required, seconds from now)}: who asked is the
+ * kernel's word (SO_PEERCRED), what the client says is kept as "for X".
+ */
+/* text (may be NULL) as one line of at most max - 1 bytes, nothing hidden: 0 or -EINVAL */
+static int arg_line(const char *text, const char *key, size_t max, char *err, size_t errlen)
+{
+	char why[96];
+	size_t off;
+
+	if (!text)
+		return 0;
+	if (strlen(text) >= max)
+		return ERR("'%s' is longer than %zu bytes", key, max - 1);
+	if (cg_text_check(text, strlen(text), 0, &off, why, sizeof(why)))
+		return ERR("'%s': %s at byte %zu", key, why, off);
+	return 0;
+}
+
+static int region_event(struct cgd *d, const json_t *args, enum cg_region_event ev, json_t **result,
+			char *err, size_t errlen)
+{
+	static const char *const known[] = { "name",   "dry_run", "force", "by",
+					     "reason", "ttl_s",	  NULL };
+	const char *name, *by, *reason;
+	char who[CG_SHED_BY_MAX];
+	unsigned int flags;
+	uint64_t ttl = 0;
+	bool set = false;
+	int ret;
+
+	if ((ret = args_known(args, known, err, errlen)) ||
+	    (ret = arg_flags(args, &flags, err, errlen)) ||
+	    (ret = arg_need_str(args, "name", &name, err, errlen)) ||
+	    (ret = arg_str(args, "by", &by, err, errlen)) ||
+	    (ret = arg_str(args, "reason", &reason, err, errlen)) ||
+	    (ret = arg_uint(args, "ttl_s", CG_EVAC_TTL_MAX, &ttl, &set, err, errlen)))
+		return ret;
+	if (ev == CG_EV_EXTEND && (!set || !ttl))
+		return ERR("extend needs 'ttl_s', 1..%u seconds", CG_EVAC_TTL_MAX);
+	if (ev != CG_EV_EXTEND && set)
+		return ERR("'ttl_s' is for extend only");
+	if ((ret = arg_line(reason, "reason", CG_SHED_REASON_MAX, err, errlen)) ||
+	    (ret = arg_line(by, "by", CG_SHED_BY_MAX - 24, err, errlen)))
+		return ret;
+	peer_who(d, false, who, sizeof(who));
+	if (by && by[0]) {
+		size_t o = strlen(who);
+
+		snprintf(who + o, sizeof(who) - o, " for %s", by);
+	}
+	return cgd_fo_event(d, name, ev, flags, who, reason, (int64_t)ttl, result, err, errlen);
+}
+
+static int cmd_region_evacuate(void *ctx, const json_t *args, json_t **result, char *err,
+			       size_t errlen)
+{
+	return region_event(ctx, args, CG_EV_EVACUATE, result, err, errlen);
+}
+
+static int cmd_region_restore(void *ctx, const json_t *args, json_t **result, char *err,
+			      size_t errlen)
+{
+	return region_event(ctx, args, CG_EV_RESTORE, result, err, errlen);
+}
+
+static int cmd_region_abort(void *ctx, const json_t *args, json_t **result, char *err,
+			    size_t errlen)
+{
+	return region_event(ctx, args, CG_EV_ABORT, result, err, errlen);
+}
+
+static int cmd_region_extend(void *ctx, const json_t *args, json_t **result, char *err,
+			     size_t errlen)
+{
+	return region_event(ctx, args, CG_EV_EXTEND, result, err, errlen);
+}
+
 /* ---- fail-static: what runs while the data plane is left as it is ---- */
 
 enum gate {
@@ -912,6 +1007,10 @@ GATED(cmd_service_list, GATE_STATE)
 GATED(cmd_service_add, GATE_RUN)
 GATED(cmd_service_del, GATE_RUN)
 GATED(cmd_region_list, GATE_STATE)
+GATED(cmd_region_evacuate, GATE_RUN)
+GATED(cmd_region_restore, GATE_RUN)
+GATED(cmd_region_abort, GATE_RUN)
+GATED(cmd_region_extend, GATE_RUN)
 GATED(cmd_config_get, GATE_STATE)
 GATED(cmd_class_list, GATE_STATE)
 GATED(cmd_class_rule_list, GATE_STATE)
@@ -932,6 +1031,10 @@ const struct cg_ctl_cmd cgd_cmds[] = {
 	{ "service.add", cmd_service_add_gated, true },
 	{ "service.del", cmd_service_del_gated, true },
 	{ "region.list", cmd_region_list_gated, false },
+	{ "region.evacuate", cmd_region_evacuate_gated, true },
+	{ "region.restore", cmd_region_restore_gated, true },
+	{ "region.abort", cmd_region_abort_gated, true },
+	{ "region.extend", cmd_region_extend_gated, true },
 	{ "config.get", cmd_config_get_gated, false },
 	{ "config.check", cmd_config_check, false },
 	{ "config.apply", cmd_config_apply, true },

@@ -106,8 +106,10 @@ int cgd_reconcile(struct cgd *d, const char *cause, char *err, size_t errlen)
 	struct cg_rec_report rep;
 	int ret;
 
+	cgd_health_sync(d);
 	if (d->fail_static[0])
-		return 0; /* the data plane is left as it is until a repair */
+		return 0;  /* the data plane is left as it is until a repair */
+	cgd_fo_overlay(d); /* the region records and health, as persisted and seen now */
 	ret = cg_rec_apply(d->rec, &d->st, cgd_nh_lookup, d, &rep, err, errlen);
 	d->last_rec = rep;
 	d->rec_failed = ret != 0;
@@ -277,18 +279,52 @@ static int host_check(const struct cgd *d, const struct cg_state *next, char *er
  * rule and by how much in err. A repair is not held to them (the old state is
  * not one to compare with).
  */
+/* Each cell's effective weight in st (per st->cells[i]): its weight if active, at its region's share. */
+static uint32_t *eff_weights(const struct cg_state *st, const struct cg_rules *r)
+{
+	uint32_t frac[CG_MAX_REGIONS], *w = calloc(st->ncells + 1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	cg_evac_fractions(st, st->evacs, st->nevacs, &r->ramp, frac);
+	for (size_t i = 0; i < st->ncells; i++) {
+		const struct cg_cell_cfg *c = &st->cells[i];
+		uint32_t f = CG_PPM;
+
+		for (size_t g = 0; g < st->nregions; g++)
+			if (!strcmp(st->regions[g].name, c->region))
+				f = frac[g];
+		w[i] = c->state == CG_CELL_ACTIVE ? (uint32_t)((uint64_t)c->weight * f / CG_PPM) :
+						    0;
+		if (c->state == CG_CELL_ACTIVE && f && !w[i])
+			w[i] = 1; /* a sliver of a share is still a share */
+	}
+	return w;
+}
+
 static int rules_gate(struct cgd *d, const struct cg_state *next, unsigned int flags,
 		      const char *cause, char *err, size_t errlen)
 {
 	struct cg_rules_result res = { 0 };
+	uint32_t *ow, *nw;
 	struct cg_rules r;
 	int ret;
 
 	if (!d->st_valid || d->fail_static[0] || flags & CGD_RULES_CHECKED)
 		return 0;
-	cg_rules_defaults(&r);
-	ret = cg_rules_check(&(struct cg_eff){ &d->st, NULL }, &(struct cg_eff){ next, NULL }, &r,
+	cg_rules_from(&next->failover, &r);
+	ow = eff_weights(&d->st, &r);
+	nw = eff_weights(next, &r);
+	if (!ow || !nw) {
+		free(ow);
+		free(nw);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	ret = cg_rules_check(&(struct cg_eff){ &d->st, ow }, &(struct cg_eff){ next, nw }, &r,
 			     flags & CGD_FORCE, &res);
+	free(ow);
+	free(nw);
 	if (ret) {
 		snprintf(err, errlen, "%s (--force overrides it)", res.why);
 		cgd_log("refused (%s): %s", cause, err);

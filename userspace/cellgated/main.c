@@ -196,6 +196,7 @@ int cgd_dp_start(struct cgd *d)
 		return -1;
 	}
 	cg_rec_set_seeds(d->rec, d->seed_cell, d->seed_admit);
+	cg_rec_set_overlay(d->rec, d->ov);
 	return 0;
 }
 
@@ -455,6 +456,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	d.started_ms = cg_loop_now_ms();
+	if (cgd_health_init(&d)) {
+		cgd_log("cannot start the health prober: %s", strerror(errno ? errno : ENOMEM));
+		goto out;
+	}
 	srandom((unsigned int)getpid() ^ (unsigned int)d.started_ms); /* retry jitter only */
 
 	/* every interface must be there before any is touched: else fail-static, as it is */
@@ -490,6 +495,11 @@ int main(int argc, char **argv)
 		if (cgd_reconcile(&d, d.adopted ? "adopt" : "start", err, sizeof(err)))
 			goto out;
 	}
+	if (cgd_fo_start(&d)) {
+		cgd_log("cannot start: %s", strerror(ENOMEM));
+		goto out;
+	}
+	cgd_fo_resume(&d); /* a region transition a crash cut in half: finished or undone */
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -519,6 +529,8 @@ out:
 	if (sfd >= 0)
 		close(sfd);
 	cg_nl_close(d.nl);
+	cgd_health_free(&d);
+	cgd_fo_stop(&d);
 	cg_loop_free(d.loop);
 	cg_rec_free(d.rec);
 	cg_dp_close(d.dp); /* pins and pinned links stay: fail-static */

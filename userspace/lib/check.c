@@ -11,6 +11,7 @@
 #include "cellgate/field.h"
 #include "cellgate/health.h"
 #include "cellgate/maglev.h"
+#include "cellgate/region.h"
 
 struct chk {
 	const struct cg_state *st;
@@ -372,6 +373,23 @@ static int check_health(struct chk *c)
 	return 0;
 }
 
+/* The failover settings: each field in range, then the ramp as a whole (cg_ramp_check). */
+static int check_failover(struct chk *c)
+{
+	const struct cg_failover_settings *f = &c->st->failover;
+	struct cg_rules r;
+	char msg[CG_RULE_WHY_MAX];
+	int ret;
+
+	ret = fields(c, &cg_failover_obj, f, 0, "failover: ");
+	if (ret)
+		return ret;
+	cg_rules_from(f, &r);
+	if (cg_ramp_check(&r.ramp, msg, sizeof(msg)))
+		return cerr(c, at(c, "failover", 0, "ramp", -1), "failover: %s", msg);
+	return 0;
+}
+
 static int check_regions(struct chk *c)
 {
 	const struct cg_state *st = c->st;
@@ -622,6 +640,83 @@ static int check_shed(struct chk *c)
 	return ret < 0 ? cerr(c, 0, "out of memory") : 0;
 }
 
+/*
+ * Evacuation records: each field, the region exists, one record a region,
+ * a ramp step only while restoring and below the ramp's length, an expiry
+ * only while draining or evacuated, the step not begun before the transition.
+ */
+static int check_evacs(struct chk *c)
+{
+	const struct cg_state *st = c->st;
+	const struct cg_evac *e;
+	char pre[CG_NAME_MAX + 40];
+	size_t i;
+	int ret;
+
+	if (st->nevacs > CG_MAX_REGIONS)
+		return cerr(c, 0, "too many evacuation records (%zu, at most %d)", st->nevacs,
+			    CG_MAX_REGIONS);
+	for (i = 0; i < st->nevacs; i++) {
+		e = &st->evacs[i];
+		label("evacuation", e->region, i, pre, sizeof(pre));
+		ret = fields(c, &cg_evac_obj, e, i, pre);
+		if (ret)
+			return ret;
+		if (!cg_state_find_region(st, e->region))
+			return cerr(c, at(c, "evacuation", i, "region", -1),
+				    "%sunknown region '%s'", pre, e->region);
+		if (e->state == CG_REGION_RESTORING ? e->step >= st->failover.nramp : e->step)
+			return cerr(c, at(c, "evacuation", i, "step", -1),
+				    "%sstep %u: a step is only kept while restoring, below the "
+				    "ramp's %zu steps",
+				    pre, e->step, st->failover.nramp);
+		if (e->expires && e->state != CG_REGION_DRAINING && e->state != CG_REGION_EVACUATED)
+			return cerr(c, at(c, "evacuation", i, "expires", -1),
+				    "%sexpires %lld: only a draining or evacuated region expires",
+				    pre, (long long)e->expires);
+		if (e->step_started < e->changed)
+			return cerr(c, at(c, "evacuation", i, "since", -1),
+				    "%ssince %lld is before its last transition (changed %lld)",
+				    pre, (long long)e->step_started, (long long)e->changed);
+	}
+	return unique_names(c, "evacuation", st->evacs, sizeof(*st->evacs), st->nevacs);
+}
+
+/* The saga in flight (none when its region is ""): a region with a record, sane progress. */
+static int check_saga(struct chk *c)
+{
+	const struct cg_saga_cfg *g = &c->st->saga;
+	int ret;
+
+	if (!g->region[0])
+		return 0;
+	ret = fields(c, &cg_saga_obj, g, 0, "saga: ");
+	if (ret)
+		return ret;
+	if (!cg_state_find_region(c->st, g->region))
+		return cerr(c, at(c, "saga", 0, "region", -1), "saga: unknown region '%s'",
+			    g->region);
+	if (!cg_evac_find(c->st, g->region))
+		return cerr(c, at(c, "saga", 0, "region", -1),
+			    "saga: region '%s' has no evacuation record", g->region);
+	if (g->rec.phase == CG_SAGA_IDLE)
+		return cerr(c, at(c, "saga", 0, "phase", -1),
+			    "saga: phase idle: a saga in flight has started");
+	if (g->rec.done > g->nsteps)
+		return cerr(c, at(c, "saga", 0, "done", -1),
+			    "saga: done %u is more than its %u steps", g->rec.done, g->nsteps);
+	if (g->rec.in_step && g->rec.phase != CG_SAGA_FORWARD && g->rec.phase != CG_SAGA_BACK &&
+	    g->rec.phase != CG_SAGA_STUCK)
+		return cerr(c, at(c, "saga", 0, "in_step", -1),
+			    "saga: in_step 1: no step runs in phase %s",
+			    cg_enum_name(cg_saga_phase_names, g->rec.phase, "?"));
+	if ((g->rec.in_step && g->rec.phase == CG_SAGA_FORWARD && g->rec.done >= g->nsteps) ||
+	    (g->rec.phase == CG_SAGA_BACK && g->rec.in_step && !g->rec.done))
+		return cerr(c, at(c, "saga", 0, "done", -1),
+			    "saga: done %u: no such step is in flight", g->rec.done);
+	return 0;
+}
+
 int cg_state_check(const struct cg_state *st, const struct cg_where *where, char *err,
 		   size_t errlen)
 {
@@ -639,6 +734,8 @@ int cg_state_check(const struct cg_state *st, const struct cg_where *where, char
 	if (!ret)
 		ret = check_health(&c);
 	if (!ret)
+		ret = check_failover(&c);
+	if (!ret)
 		ret = check_regions(&c);
 	if (!ret)
 		ret = check_cells(&c);
@@ -646,6 +743,10 @@ int cg_state_check(const struct cg_state *st, const struct cg_where *where, char
 		ret = check_services(&c);
 	if (!ret)
 		ret = check_shed(&c);
+	if (!ret)
+		ret = check_evacs(&c);
+	if (!ret)
+		ret = check_saga(&c);
 	if (!ret)
 		ret = check_mtu(&c);
 	return ret;

@@ -637,30 +637,48 @@ static int get_time(struct cg_parse *p, const struct cg_obj *o, const char *key,
 }
 
 /* A shed level: an unquoted decimal 0..1, at most CG_LEVEL_DECIMALS decimals. */
-static int get_level(struct cg_parse *p, const struct cg_obj *o, const struct cg_ynode *v,
-		     uint32_t *ppm)
+static int get_level(struct cg_parse *p, const struct cg_obj *o, const char *key,
+		     const struct cg_ynode *v, uint32_t *ppm)
 {
 	if (v->kind != CG_Y_SCALAR)
-		return perr(p, v->line, "%slevel: expected a number, found %s", o->pre,
+		return perr(p, v->line, "%s%s: expected a number, found %s", o->pre, key,
 			    found(p, v));
 	if (!v->str[0])
-		return perr(p, v->line, "%slevel has no value", o->pre);
+		return perr(p, v->line, "%s%s has no value", o->pre, key);
 	if (!v->plain)
-		return perr(p, v->line, "%slevel: expected a number, found the quoted string '%s'",
-			    o->pre, show(p, v->str));
+		return perr(p, v->line, "%s%s: expected a number, found the quoted string '%s'",
+			    o->pre, key, show(p, v->str));
 	switch (cg_level_parse(v->str, ppm)) {
 	case 0:
 		return 0;
 	case -ERANGE:
-		return perr(p, v->line, "%slevel %s is out of range (0..1)", o->pre,
+		return perr(p, v->line, "%s%s %s is out of range (0..1)", o->pre, key,
 			    show(p, v->str));
 	case -EDOM:
-		return perr(p, v->line, "%slevel %s has more than %d decimals", o->pre,
+		return perr(p, v->line, "%s%s %s has more than %d decimals", o->pre, key,
 			    show(p, v->str), CG_LEVEL_DECIMALS);
 	default:
-		return perr(p, v->line, "%slevel '%s' is not a number from 0 to 1 (e.g. 0.25)",
-			    o->pre, show(p, v->str));
+		return perr(p, v->line, "%s%s '%s' is not a number from 0 to 1 (e.g. 0.25)", o->pre,
+			    key, show(p, v->str));
 	}
+}
+
+/* A CG_F_LEVELS list: min..max levels into the struct's array, the count at f->aux. */
+static int get_levels(struct cg_parse *p, const struct cg_obj *o, const char *key,
+		      const struct cg_ynode *list, const struct cg_field *f, void *obj)
+{
+	uint32_t *v = (uint32_t *)(void *)((char *)obj + f->offset);
+	size_t i, n = 0;
+	int ret;
+
+	ret = get_list(p, o, key, list, f->min, f->max);
+	for (i = 0; !ret && i < list->n; i++) {
+		ret = get_level(p, o, key, list->kid[i], &v[i]);
+		n = i + 1;
+	}
+	if (!ret)
+		memcpy((char *)obj + f->aux, &n, sizeof(n));
+	return ret;
 }
 
 /* ADDRESS/LENGTH, host bits zero: cg_prefix_parse(), the one prefix parser. */
@@ -761,7 +779,7 @@ static int get_value(struct cg_parse *p, const struct cg_obj *o, const char *key
 		return get_prefix(p, o, key, v, (struct cg_addr *)(void *)mem,
 				  (uint8_t *)obj + f->aux);
 	case CG_F_LEVEL:
-		ret = get_level(p, o, v, &ppm);
+		ret = get_level(p, o, key, v, &ppm);
 		x = ppm;
 		break;
 	case CG_F_TEXT:
@@ -776,6 +794,8 @@ static int get_value(struct cg_parse *p, const struct cg_obj *o, const char *key
 		break;
 	case CG_F_NAMES:
 		return get_names(p, o, key, v, f, obj);
+	case CG_F_LEVELS:
+		return get_levels(p, o, key, v, f, obj);
 	default: /* CG_F_ID, CG_F_U8, CG_F_U16, CG_F_U32 */
 		ret = get_u64(p, o, key, v, f->type == CG_F_ID ? 0 : f->min, f->max, &x);
 		break;
@@ -971,7 +991,14 @@ struct cg_section {
 	unsigned int flags; /* CG_SEC_* */
 	cg_item_fn *before, *after;		  /* per item, around its fields */
 	int (*cmp)(const void *a, const void *b); /* written order; NULL: by name */
+	bool (*unused)(const void *obj);	  /* CG_SEC_ONE: not written when true */
 };
+
+/* The saga is written only while a transition is in flight. */
+static bool saga_unused(const void *obj)
+{
+	return !((const struct cg_saga_cfg *)obj)->region[0];
+}
 
 #define ST(m) offsetof(struct cg_state, m)
 
@@ -979,24 +1006,32 @@ struct cg_section {
 static const struct cg_section sections[] = {
 	{ "classes", "class", &cg_class_obj, 1, CG_MAX_CLASSES, ST(classes), ST(nclasses),
 	  offsetof(struct cg_class_cfg, line), CG_SEC_INLINE | CG_SEC_NAMED, NULL, class_after,
-	  cg_class_cmp_v },
+	  cg_class_cmp_v, NULL },
 	{ "class_rules", "class_rule", &cg_class_rule_obj, 0,
 	  2 * CG_MAX_CLASS_RULES + CG_MAX_DSCP + 1, ST(rules), ST(nrules),
-	  offsetof(struct cg_class_rule_cfg, line), CG_SEC_FLOW, rule_before, NULL, cg_rule_cmp_v },
+	  offsetof(struct cg_class_rule_cfg, line), CG_SEC_FLOW, rule_before, NULL, cg_rule_cmp_v,
+	  NULL },
 	{ "guard", "guard", &cg_guard_obj, 1, 1, ST(guard), 0, 0, CG_SEC_ONE, NULL, guard_after,
+	  NULL, NULL },
+	{ "health", "health", &cg_health_obj, 1, 1, ST(health), 0, 0, CG_SEC_ONE, NULL, NULL, NULL,
 	  NULL },
-	{ "health", "health", &cg_health_obj, 1, 1, ST(health), 0, 0, CG_SEC_ONE, NULL, NULL,
-	  NULL },
+	{ "failover", "failover", &cg_failover_obj, 1, 1, ST(failover), 0, 0, CG_SEC_ONE, NULL,
+	  NULL, NULL, NULL },
 	{ "regions", "region", &cg_region_obj, 1, CG_MAX_REGIONS, ST(regions), ST(nregions),
 	  offsetof(struct cg_region_cfg, line), CG_SEC_NAMED | CG_SEC_FLOW | CG_SEC_NEEDED, NULL,
-	  NULL, NULL },
+	  NULL, NULL, NULL },
 	{ "cells", "cell", &cg_cell_obj, 0, CG_MAX_CELLS, ST(cells), ST(ncells),
-	  offsetof(struct cg_cell_cfg, line), CG_SEC_NAMED, NULL, NULL, NULL },
+	  offsetof(struct cg_cell_cfg, line), CG_SEC_NAMED, NULL, NULL, NULL, NULL },
 	{ "services", "service", &cg_service_obj, 0, CG_MAX_SERVICES, ST(services), ST(nservices),
 	  offsetof(struct cg_service_cfg, line), CG_SEC_NAMED | CG_SEC_LISTLAST | CG_SEC_WRAP, NULL,
-	  service_after, NULL },
+	  service_after, NULL, NULL },
 	{ "shed", "shed", &cg_shed_obj, 0, CG_MAX_SHED, ST(shed), ST(nshed),
-	  offsetof(struct cg_shed_cfg, line), 0, NULL, NULL, cg_shed_cmp_v },
+	  offsetof(struct cg_shed_cfg, line), 0, NULL, NULL, cg_shed_cmp_v, NULL },
+	/* operational records, set by cellctl region (cg_evac_carry() on a config apply) */
+	{ "evacuations", "evacuation", &cg_evac_obj, 0, CG_MAX_REGIONS, ST(evacs), ST(nevacs),
+	  offsetof(struct cg_evac, line), 0, NULL, NULL, NULL, NULL },
+	{ "saga", "saga", &cg_saga_obj, 1, 1, ST(saga), 0, 0, CG_SEC_ONE, NULL, NULL, NULL,
+	  saga_unused },
 };
 
 #define CG_NSECTIONS (sizeof(sections) / sizeof(sections[0]))
@@ -1118,12 +1153,14 @@ static const struct cg_ynode *kind_node(const struct cg_ynode *root, const char 
 		{ "region", "regions" },	 { "cell", "cells" },
 		{ "service", "services" },	 { "class", "classes" },
 		{ "class_rule", "class_rules" }, { "shed", "shed" },
+		{ "evacuation", "evacuations" },
 	};
 	size_t i;
 
 	if (!strcmp(kind, "settings"))
 		return root;
-	if (!strcmp(kind, "guard") || !strcmp(kind, "health"))
+	if (!strcmp(kind, "guard") || !strcmp(kind, "health") || !strcmp(kind, "failover") ||
+	    !strcmp(kind, "saga"))
 		return map_get(root, kind);
 	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		if (!strcmp(kind, lists[i][0]))
@@ -1543,6 +1580,22 @@ static void emit_names(struct cg_emit *em, const struct cg_field *f, const void 
 	free(idx);
 }
 
+/* A CG_F_LEVELS list: a flow sequence of levels, in their order. */
+static void emit_levels(struct cg_emit *em, const struct cg_field *f, const void *obj)
+{
+	const uint32_t *v = (const uint32_t *)(const void *)((const char *)obj + f->offset);
+	char one[16];
+	size_t i, n;
+
+	memcpy(&n, (const char *)obj + f->aux, sizeof(n));
+	emit_seq(em, true);
+	for (i = 0; i < n && i < f->size / sizeof(*v); i++) {
+		cg_level_format(v[i], one, sizeof(one));
+		emit_plain(em, one);
+	}
+	emit_seq_end(em);
+}
+
 /* Field f of obj in its canonical text (the reader's get_value() reads it back). */
 static void emit_value(struct cg_emit *em, const struct cg_field *f, const void *obj)
 {
@@ -1574,6 +1627,9 @@ static void emit_value(struct cg_emit *em, const struct cg_field *f, const void 
 		break; /* by id */
 	case CG_F_NAMES:
 		emit_names(em, f, obj);
+		return;
+	case CG_F_LEVELS:
+		emit_levels(em, f, obj);
 		return;
 	default:
 		break;
@@ -1734,6 +1790,8 @@ static int encode(const struct cg_state *st, bool generation, char **buf, size_t
 	emit_fields(em, &cg_settings_obj, st);
 	emit_finish(em);
 	for (i = 0; i < CG_NSECTIONS; i++) {
+		if (sections[i].unused && sections[i].unused((const char *)st + sections[i].arr))
+			continue;
 		emit_begin(em, sections[i].flags & CG_SEC_WRAP ? CG_WRAP_WIDTH : -1);
 		emit_section(em, &sections[i]);
 		emit_finish(em);

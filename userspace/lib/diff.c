@@ -288,6 +288,8 @@ static void diff_settings(struct cg_differ *d, const struct cg_state *a, const s
 	diff_setting_fields(d, &cg_settings_obj, a, b, a, b, "");
 	diff_setting_fields(d, &cg_guard_obj, &a->guard, &b->guard, a, b, "guard.");
 	diff_setting_fields(d, &cg_health_obj, &a->health, &b->health, a, b, "health.");
+	diff_setting_fields(d, &cg_failover_obj, &a->failover, &b->failover, a, b, "failover.");
+	diff_setting_fields(d, &cg_saga_obj, &a->saga, &b->saga, a, b, "saga.");
 }
 
 /* Walk two arrays of one kind in name order; describe() fills the detail. */
@@ -324,6 +326,17 @@ static int describe_service(struct cg_strbuf *b, const void *old, const void *cu
 		obj_fields(&cg_service_obj, old, NULL, &fo);
 	fields_detail(b, old ? &fo : NULL, &fc);
 	return cells_detail(b, old, cur);
+}
+
+static int describe_evac(struct cg_strbuf *b, const void *old, const void *cur)
+{
+	struct cg_fields fo, fc;
+
+	obj_fields(&cg_evac_obj, cur, NULL, &fc);
+	if (old)
+		obj_fields(&cg_evac_obj, old, NULL, &fo);
+	fields_detail(b, old ? &fo : NULL, &fc);
+	return 0;
 }
 
 static int describe_class(struct cg_strbuf *b, const void *old, const void *cur)
@@ -499,6 +512,9 @@ int cg_state_diff(const struct cg_state *from, const struct cg_state *to, cg_con
 				to->nservices, sizeof(*from->services), describe_service);
 	if (!ret)
 		ret = diff_keyed(&d, from, to, false);
+	if (!ret)
+		ret = diff_kind(&d, CG_KIND_EVACUATION, from->evacs, from->nevacs, to->evacs,
+				to->nevacs, sizeof(*from->evacs), describe_evac);
 	free(d.sb.s);
 	return ret ? ret : d.count;
 }

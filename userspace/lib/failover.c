@@ -108,6 +108,16 @@ int cg_failover_decide(const struct cg_fo_input *in, struct cg_fo_action *out)
 	return 0;
 }
 
+/* The fraction of cell c's region (CG_PPM if frac is NULL or the region unknown). */
+static uint32_t cell_frac(const struct cg_state *st, const uint32_t *frac,
+			  const struct cg_cell_cfg *c)
+{
+	for (size_t g = 0; frac && g < st->nregions; g++)
+		if (!strcmp(st->regions[g].name, c->region))
+			return frac[g];
+	return CG_PPM;
+}
+
 int cg_failover_overlay(const struct cg_state *st, const uint32_t *frac, const uint32_t *load,
 			const uint8_t *health, struct cg_cell_overlay *ov)
 {
@@ -132,8 +142,10 @@ int cg_failover_overlay(const struct cg_state *st, const uint32_t *frac, const u
 		goto out;
 	}
 	memcpy(view.cells, st->cells, st->ncells * sizeof(*view.cells));
+	/* a down cell takes no share; one of a region below its full share still gives its own */
 	for (size_t i = 0; i < st->ncells; i++)
-		if (health && health[i] == CG_HEALTH_DOWN)
+		if (health && health[i] == CG_HEALTH_DOWN &&
+		    cell_frac(st, frac, &st->cells[i]) == CG_PPM)
 			view.cells[i].state = CG_CELL_DOWN;
 	ret = cg_plan_weights(&view, frac, load, weight, NULL);
 	if (ret)
@@ -141,8 +153,9 @@ int cg_failover_overlay(const struct cg_state *st, const uint32_t *frac, const u
 	for (size_t i = 0; i < st->ncells; i++) {
 		struct cg_cell_overlay *o;
 
-		if (st->cells[i].id >= CG_MAX_CELLS || view.cells[i].state != CG_CELL_ACTIVE)
-			continue;
+		if (st->cells[i].id >= CG_MAX_CELLS || view.cells[i].state != CG_CELL_ACTIVE ||
+		    (health && health[i] == CG_HEALTH_DOWN))
+			continue; /* out of the tables by its cap */
 		o = &ov[st->cells[i].id];
 		o->weight = weight[i];
 		o->flags |= CG_OVERLAY_F_WEIGHT;

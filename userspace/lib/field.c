@@ -206,6 +206,75 @@ static const struct cg_field health_fields[] = {
 	{ 0 },
 };
 
+static const struct cg_field failover_fields[] = {
+	{ F(struct cg_failover_settings, min_cells, CG_F_U32), .flags = CG_FF_RUNTIME,
+	  .max = CG_MAX_CELLS, .def = CG_MIN_CELLS_DEF,
+	  .doc = "active cells each service keeps; a transition that leaves fewer is refused" },
+	{ F(struct cg_failover_settings, min_regions, CG_F_U32), .flags = CG_FF_RUNTIME,
+	  .max = CG_MAX_REGIONS, .def = CG_MIN_REGIONS_DEF,
+	  .doc = "active regions kept; an evacuation that leaves fewer is refused" },
+	{ F(struct cg_failover_settings, wait, CG_F_U32), .flags = CG_FF_RUNTIME,
+	  .max = CG_WAIT_MAX, .def = CG_WAIT_DEF, .doc = "seconds between two region transitions" },
+	{ F(struct cg_failover_settings, evacuation_ttl, CG_F_U32), .flags = CG_FF_RUNTIME,
+	  .max = CG_EVAC_TTL_MAX, .def = CG_EVAC_TTL_DEF,
+	  .doc = "seconds an evacuation lasts unless extended, then a restore; 0 = forever" },
+	{ FK(struct cg_failover_settings, max_out_ppm, "max_out", CG_F_LEVEL),
+	  .flags = CG_FF_RUNTIME, .min = 1, .max = CG_LEVEL_ONE, .def = CG_MAX_OUT_DEF,
+	  .doc = "share of a service's capacity one transition may take out" },
+	{ FK(struct cg_failover_settings, ramp_ppm, "ramp", CG_F_LEVELS), .flags = CG_FF_RUNTIME,
+	  .aux = OFF(struct cg_failover_settings, nramp), .min = 1, .max = CG_RAMP_MAX,
+	  .doc = "restore ramp: the region's share at each step, rising to 1" },
+	{ F(struct cg_failover_settings, dwell, CG_F_U32), .flags = CG_FF_RUNTIME,
+	  .max = CG_DWELL_MAX, .def = CG_DWELL_DEF, .doc = "seconds each ramp step is held" },
+	{ FK(struct cg_failover_settings, max_step_ppm, "max_step", CG_F_LEVEL),
+	  .flags = CG_FF_RUNTIME, .max = CG_LEVEL_ONE, .def = CG_MAX_STEP_DEF,
+	  .doc = "largest rise from one ramp step to the next; 0 = any" },
+	{ FK(struct cg_failover_settings, auto_evacuate_ppm, "auto_evacuate", CG_F_LEVEL),
+	  .flags = CG_FF_RUNTIME, .max = CG_LEVEL_ONE, .def = CG_AUTO_EVACUATE_DEF,
+	  .doc = "share of a region's cells down to health that evacuates it; 0 = never" },
+	{ 0 },
+};
+
+static const struct cg_field evac_fields[] = {
+	{ F(struct cg_evac, region, CG_F_REF), .flags = CG_FF_REQUIRED | CG_FF_KEY, .ref = "region",
+	  .doc = "the region" },
+	{ F(struct cg_evac, state, CG_F_ENUM), .flags = CG_FF_REQUIRED,
+	  .words = cg_region_state_names, .doc = "active, draining, evacuated or restoring" },
+	{ F(struct cg_evac, step, CG_F_U16), .max = CG_RAMP_MAX - 1,
+	  .doc = "restoring: the ramp step it is at" },
+	{ FK(struct cg_evac, step_started, "since", CG_F_TIME),
+	  .doc = "unix time the current state or ramp step began" },
+	{ F(struct cg_evac, expires, CG_F_TIME),
+	  .doc = "draining or evacuated: unix time a restore starts; 0 = never" },
+	{ F(struct cg_evac, changed, CG_F_TIME),
+	  .doc = "unix time the last transition started (rule wait)" },
+	{ F(struct cg_evac, forced, CG_F_BOOL), .doc = "a safety rule was overridden to get here" },
+	{ F(struct cg_evac, by, CG_F_TEXT), .doc = "who asked for the last transition" },
+	{ F(struct cg_evac, reason, CG_F_TEXT), .doc = "why" },
+	{ 0 },
+};
+
+static const struct cg_field saga_fields[] = {
+	{ F(struct cg_saga_cfg, region, CG_F_REF), .flags = CG_FF_REQUIRED, .ref = "region",
+	  .doc = "the region the transition in flight moves" },
+	{ F(struct cg_saga_cfg, event, CG_F_ENUM), .flags = CG_FF_REQUIRED,
+	  .words = cg_region_event_names, .doc = "what started it: evacuate, restore, ..." },
+	{ F(struct cg_saga_cfg, from, CG_F_ENUM), .flags = CG_FF_REQUIRED,
+	  .words = cg_region_state_names, .doc = "the region's state before: compensation's aim" },
+	{ F(struct cg_saga_cfg, from_step, CG_F_U16), .max = CG_RAMP_MAX - 1,
+	  .doc = "the ramp step before" },
+	{ F(struct cg_saga_cfg, started, CG_F_TIME), .doc = "unix time it began" },
+	{ FK(struct cg_saga_cfg, nsteps, "steps", CG_F_U32), .flags = CG_FF_REQUIRED, .min = 1,
+	  .max = CG_SAGA_STEPS_MAX, .doc = "steps of the saga" },
+	{ FK(struct cg_saga_cfg, rec.phase, "phase", CG_F_ENUM), .flags = CG_FF_REQUIRED,
+	  .words = cg_saga_phase_names, .doc = "forward, back, done, compensated or stuck" },
+	{ FK(struct cg_saga_cfg, rec.done, "done", CG_F_U32), .max = CG_SAGA_STEPS_MAX,
+	  .doc = "forward: steps done; back: steps not yet undone" },
+	{ FK(struct cg_saga_cfg, rec.in_step, "in_step", CG_F_U8), .max = 1,
+	  .doc = "1: a step was started and not finished" },
+	{ 0 },
+};
+
 const struct cg_object cg_settings_obj = { "settings", sizeof(struct cg_state), settings_fields };
 const struct cg_object cg_region_obj = { "region", sizeof(struct cg_region_cfg), region_fields };
 const struct cg_object cg_cell_obj = { "cell", sizeof(struct cg_cell_cfg), cell_fields };
@@ -218,6 +287,10 @@ const struct cg_object cg_shed_obj = { "shed", sizeof(struct cg_shed_cfg), shed_
 const struct cg_object cg_guard_obj = { "guard", sizeof(struct cg_guard_cfg), guard_fields };
 const struct cg_object cg_health_obj = { "health", sizeof(struct cg_health_settings),
 					 health_fields };
+const struct cg_object cg_failover_obj = { "failover", sizeof(struct cg_failover_settings),
+					   failover_fields };
+const struct cg_object cg_evac_obj = { "evacuation", sizeof(struct cg_evac), evac_fields };
+const struct cg_object cg_saga_obj = { "saga", sizeof(struct cg_saga_cfg), saga_fields };
 
 static int ferr(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -533,6 +606,53 @@ static bool is_num(const struct cg_field *f)
 	       f->type == CG_F_TIME || f->type == CG_F_ENUM || f->type == CG_F_BOOL;
 }
 
+/* The count of a CG_F_LEVELS field and its values. */
+static size_t levels_get(const struct cg_field *f, const void *obj, const uint32_t **v)
+{
+	size_t n;
+
+	memcpy(&n, (const char *)obj + f->aux, sizeof(n));
+	*v = (const uint32_t *)(const void *)((const char *)obj + f->offset);
+	return n;
+}
+
+/* "0.1,0.25,1": levels separated by commas (spaces after them allowed), min..max of them. */
+static int levels_parse(const struct cg_field *f, void *obj, const char *s, char *err,
+			size_t errlen)
+{
+	uint32_t v[64], *mem = (uint32_t *)(void *)((char *)obj + f->offset);
+	size_t n = 0, cap = f->size / sizeof(uint32_t), k;
+	char item[32], q[CG_SHOW_TEXT_MAX];
+	const char *p = s;
+
+	if (cap > sizeof(v) / sizeof(v[0]))
+		cap = sizeof(v) / sizeof(v[0]);
+	while (*p) {
+		k = strcspn(p, ",");
+		if (n == cap || k >= sizeof(item))
+			return ferr(err, errlen, "%s '%s': at most %zu levels", f->name,
+				    cg_show(s, q, sizeof(q)), cap);
+		memcpy(item, p, k);
+		item[k] = '\0';
+		if (cg_level_parse(item, &v[n]))
+			return ferr(err, errlen,
+				    "%s '%s' is not a list of levels (0..1, at most %d decimals, "
+				    "separated by commas)",
+				    f->name, cg_show(s, q, sizeof(q)), CG_LEVEL_DECIMALS);
+		n++;
+		p += k;
+		if (*p == ',')
+			for (p++; *p == ' '; p++)
+				;
+	}
+	if (n < f->min || n > f->max)
+		return ferr(err, errlen, "%s: %zu levels (%llu to %llu)", f->name, n,
+			    (unsigned long long)f->min, (unsigned long long)f->max);
+	memcpy(mem, v, n * sizeof(*v));
+	memcpy((char *)obj + f->aux, &n, sizeof(n));
+	return 0;
+}
+
 int cg_field_parse(const struct cg_field *f, void *obj, const char *s, char *err, size_t errlen)
 {
 	char *p = (char *)obj + f->offset, expect[128], qs[CG_SHOW_TEXT_MAX];
@@ -596,6 +716,8 @@ int cg_field_parse(const struct cg_field *f, void *obj, const char *s, char *err
 		return 0;
 	case CG_F_NAMES:
 		return ferr(err, errlen, "%s is a list", f->name);
+	case CG_F_LEVELS:
+		return levels_parse(f, obj, s, err, errlen);
 	default:
 		ret = cg_u64_parse(s, f->min, f->max, &x);
 		if (ret == -ERANGE)
@@ -642,6 +764,20 @@ const char *cg_field_format(const struct cg_field *f, const void *obj, char *buf
 	case CG_F_NAMES:
 		snprintf(buf, len, "[...]");
 		break;
+	case CG_F_LEVELS: {
+		const uint32_t *v;
+		size_t n = levels_get(f, obj, &v), i, o;
+		char one[16];
+
+		o = (size_t)snprintf(buf, len, "[");
+		for (i = 0; i < n && i < f->size / sizeof(*v) && o < len; i++) {
+			cg_level_format(v[i], one, sizeof(one));
+			o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? ", " : "", one);
+		}
+		if (o < len)
+			snprintf(buf + o, len - o, "]");
+		break;
+	}
 	default:
 		snprintf(buf, len, "%" PRIu64, cg_field_get(f, obj));
 		break;
@@ -670,6 +806,15 @@ int cg_field_cmp(const struct cg_field *f, const void *a, const void *b)
 		return (x > y) - (x < y);
 	case CG_F_NAMES:
 		return 0; /* walked by the owner */
+	case CG_F_LEVELS: {
+		const uint32_t *va, *vb;
+		size_t na = levels_get(f, a, &va), nb = levels_get(f, b, &vb), i;
+
+		for (i = 0; i < na && i < nb && i < f->size / sizeof(*va); i++)
+			if (va[i] != vb[i])
+				return va[i] < vb[i] ? -1 : 1;
+		return (na > nb) - (na < nb);
+	}
 	case CG_F_TIME:
 		x = cg_field_get(f, a);
 		y = cg_field_get(f, b);
@@ -767,6 +912,19 @@ int cg_field_check(const struct cg_field *f, const void *obj, char *err, size_t 
 				    f->name, cg_field_format(f, obj, val, sizeof(val)), f->min,
 				    f->max);
 		return 0;
+	case CG_F_LEVELS: {
+		const uint32_t *v;
+
+		n = levels_get(f, obj, &v);
+		if (n < f->min || n > f->max || n > f->size / sizeof(*v))
+			return ferr(err, errlen, "%s: %zu levels (%" PRIu64 " to %" PRIu64 ")",
+				    f->name, n, f->min, f->max);
+		for (i = 0; i < n; i++)
+			if (v[i] > CG_LEVEL_ONE)
+				return ferr(err, errlen, "%s: level %u ppm is out of range (0..1)",
+					    f->name, v[i]);
+		return 0;
+	}
 	default: /* CG_F_BOOL, and CG_F_PREFIX and CG_F_NAMES, which their owner checks */
 		return 0;
 	}

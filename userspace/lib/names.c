@@ -43,6 +43,32 @@ const struct cg_enum cg_probe_names[] = {
 	{ NULL, 0 },
 };
 
+const struct cg_enum cg_region_state_names[] = {
+	{ "active", CG_REGION_ACTIVE },
+	{ "draining", CG_REGION_DRAINING },
+	{ "evacuated", CG_REGION_EVACUATED },
+	{ "restoring", CG_REGION_RESTORING },
+	{ NULL, 0 },
+};
+
+/* cg_region_event_name()'s words */
+const struct cg_enum cg_region_event_names[] = {
+	{ "evacuate", CG_EV_EVACUATE },	  { "restore", CG_EV_RESTORE },
+	{ "abort", CG_EV_ABORT },	  { "extend", CG_EV_EXTEND },
+	{ "expire", CG_EV_EXPIRE },	  { "flap", CG_EV_FLAP },
+	{ "step-done", CG_EV_STEP_DONE }, { NULL, 0 },
+};
+
+const struct cg_enum cg_saga_phase_names[] = {
+	{ "idle", CG_SAGA_IDLE },
+	{ "forward", CG_SAGA_FORWARD },
+	{ "back", CG_SAGA_BACK },
+	{ "done", CG_SAGA_DONE },
+	{ "compensated", CG_SAGA_COMPENSATED },
+	{ "stuck", CG_SAGA_STUCK },
+	{ NULL, 0 },
+};
+
 const char *cg_enum_name(const struct cg_enum *t, unsigned int value, const char *unknown)
 {
 	for (; t->name; t++)

@@ -2,15 +2,17 @@
 /* region.c - the region transition state machine, its safety rules and the restore ramp */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "cellgate/field.h"
 #include "cellgate/region.h"
 
 void cg_rules_defaults(struct cg_rules *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->min_cells = 1;
-	r->min_regions = 1;
+	r->min_cells = CG_MIN_CELLS_DEF;
+	r->min_regions = CG_MIN_REGIONS_DEF;
 	r->wait = CG_WAIT_DEF;
 	r->ttl = CG_EVAC_TTL_DEF;
 	r->max_out_ppm = CG_MAX_OUT_DEF;
@@ -19,8 +21,25 @@ void cg_rules_defaults(struct cg_rules *r)
 	r->ramp.step_ppm[1] = 250000;
 	r->ramp.step_ppm[2] = 500000;
 	r->ramp.step_ppm[3] = CG_PPM;
-	r->ramp.max_step_ppm = 500000;
+	r->ramp.max_step_ppm = CG_MAX_STEP_DEF;
 	r->ramp.dwell = CG_DWELL_DEF;
+}
+
+void cg_rules_from(const struct cg_failover_settings *f, struct cg_rules *r)
+{
+	size_t i, n = f->nramp < CG_RAMP_MAX ? f->nramp : CG_RAMP_MAX;
+
+	memset(r, 0, sizeof(*r));
+	r->min_cells = f->min_cells;
+	r->min_regions = f->min_regions;
+	r->wait = f->wait;
+	r->ttl = f->evacuation_ttl;
+	r->max_out_ppm = f->max_out_ppm;
+	r->ramp.nsteps = n;
+	for (i = 0; i < n; i++)
+		r->ramp.step_ppm[i] = f->ramp_ppm[i];
+	r->ramp.max_step_ppm = f->max_step_ppm;
+	r->ramp.dwell = f->dwell;
 }
 
 const char *cg_rule_name(uint32_t rule)
@@ -461,5 +480,78 @@ int cg_evac_transition(struct cg_evac *rec, enum cg_region_event ev, const struc
 	if (res->overridden)
 		r.forced = 1;
 	*rec = r;
+	return 0;
+}
+
+struct cg_evac *cg_evac_find(const struct cg_state *st, const char *region)
+{
+	for (size_t i = 0; i < st->nevacs; i++)
+		if (!strcmp(st->evacs[i].region, region))
+			return &st->evacs[i];
+	return NULL;
+}
+
+static int carry_err(char *err, size_t len, int ret, const char *fmt, const char *a, const char *b)
+{
+	if (err && len)
+		snprintf(err, len, fmt, a, b);
+	return ret;
+}
+
+int cg_evac_carry(struct cg_state *next, const struct cg_state *prev, char *err, size_t errlen)
+{
+	static const char differs[] =
+		"evacuations: region '%s': the config's record differs from the running one%s; "
+		"records are set by 'cellctl region', not by a config (leave the section out)";
+	struct cg_evac *recs;
+	size_t i, n = 0;
+
+	if (!prev)
+		return 0;
+	/* a config that writes the records writes the running ones: a fresh config dump */
+	for (i = 0; i < next->nevacs; i++) {
+		const struct cg_evac *p = cg_evac_find(prev, next->evacs[i].region);
+
+		if (!p || !cg_object_equal(&cg_evac_obj, p, &next->evacs[i]))
+			return carry_err(err, errlen, -EINVAL, differs, next->evacs[i].region,
+					 p ? "" : " (there is none)");
+	}
+	for (i = 0; i < prev->nevacs; i++)
+		if (!cg_evac_find(next, prev->evacs[i].region) && next->nevacs)
+			return carry_err(err, errlen, -EINVAL, differs, prev->evacs[i].region,
+					 " (the config has none)");
+	if ((next->saga.region[0] || prev->saga.region[0]) &&
+	    (strcmp(next->saga.region, prev->saga.region) ||
+	     !cg_object_equal(&cg_saga_obj, &next->saga, &prev->saga)) &&
+	    (next->saga.region[0] || next->nevacs))
+		return carry_err(err, errlen, -EINVAL,
+				 "saga: the config's differs from the transition in flight%s%s; it "
+				 "is cellgated's (leave the section out)",
+				 "", "");
+	recs = calloc(prev->nevacs ? prev->nevacs : 1, sizeof(*recs));
+	if (!recs)
+		return -ENOMEM;
+	for (i = 0; i < prev->nevacs; i++) {
+		const struct cg_evac *p = &prev->evacs[i];
+
+		if (cg_state_find_region(next, p->region)) {
+			recs[n++] = *p;
+			continue;
+		}
+		if (p->state != CG_REGION_ACTIVE || !strcmp(prev->saga.region, p->region)) {
+			free(recs);
+			return carry_err(
+				err, errlen, -EBUSY,
+				"region '%s' is %s: restore it before removing it from the "
+				"config",
+				p->region,
+				p->state != CG_REGION_ACTIVE ? cg_region_state_name(p->state) :
+							       "in a transition");
+		}
+	}
+	free(next->evacs);
+	next->evacs = recs;
+	next->nevacs = n;
+	next->saga = prev->saga;
 	return 0;
 }

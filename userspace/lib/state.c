@@ -49,6 +49,19 @@ void cg_state_init(struct cg_state *st)
 	st->health.panic_ppm = CG_HEALTH_PANIC_DEF;
 	snprintf(st->health.http_path, sizeof(st->health.http_path), "/");
 	st->too_big_rate = CG_ICMP_RATE_DEF;
+	st->failover.min_cells = CG_MIN_CELLS_DEF;
+	st->failover.min_regions = CG_MIN_REGIONS_DEF;
+	st->failover.wait = CG_WAIT_DEF;
+	st->failover.evacuation_ttl = CG_EVAC_TTL_DEF;
+	st->failover.max_out_ppm = CG_MAX_OUT_DEF;
+	st->failover.nramp = 4; /* 10%, 25%, 50%, all: region.c's cg_rules_defaults() */
+	st->failover.ramp_ppm[0] = 100000;
+	st->failover.ramp_ppm[1] = 250000;
+	st->failover.ramp_ppm[2] = 500000;
+	st->failover.ramp_ppm[3] = CG_LEVEL_ONE;
+	st->failover.dwell = CG_DWELL_DEF;
+	st->failover.max_step_ppm = CG_MAX_STEP_DEF;
+	st->failover.auto_evacuate_ppm = CG_AUTO_EVACUATE_DEF;
 }
 
 void cg_state_free(struct cg_state *st)
@@ -63,6 +76,7 @@ void cg_state_free(struct cg_state *st)
 	free(st->services);
 	free(st->rules);
 	free(st->shed);
+	free(st->evacs);
 	cg_state_init(st);
 }
 
@@ -77,6 +91,13 @@ int cg_state_copy(struct cg_state *dst, const struct cg_state *src)
 	t.nservices = 0;
 	t.rules = NULL;
 	t.shed = NULL;
+	t.evacs = NULL;
+	if (src->nevacs) {
+		t.evacs = malloc(src->nevacs * sizeof(*t.evacs));
+		if (!t.evacs)
+			goto nomem;
+		memcpy(t.evacs, src->evacs, src->nevacs * sizeof(*t.evacs));
+	}
 	if (src->nrules) {
 		t.rules = malloc(src->nrules * sizeof(*t.rules));
 		if (!t.rules)
@@ -521,6 +542,8 @@ void cg_state_sort(struct cg_state *st)
 			      sizeof(st->services[i].cells[0]), cmp_name_v);
 	if (st->nshed)
 		qsort(st->shed, st->nshed, sizeof(*st->shed), cg_shed_cmp_v);
+	if (st->nevacs)
+		qsort(st->evacs, st->nevacs, sizeof(*st->evacs), cmp_name_v);
 }
 
 int cg_state_generation_next(const struct cg_state *cur, uint64_t *next)

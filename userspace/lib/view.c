@@ -9,6 +9,7 @@
 
 #include "cellgate/config.h"
 #include "cellgate/names.h"
+#include "cellgate/region.h"
 #include "cellgate/stats.h"
 #include "cellgate/view.h"
 #include "cellgate/field.h"
@@ -45,6 +46,18 @@ json_t *cg_object_json(const struct cg_object *o, const void *obj)
 				json_array_append_new(arr,
 						      json_string((*(char(*const *)[CG_NAME_MAX])(
 							      const void *)mem)[i]));
+			v = arr;
+			break;
+		case CG_F_LEVELS: /* levels in their text form, in order */
+			arr = json_array();
+			memcpy(&n, (const char *)obj + f->aux, sizeof(n));
+			for (i = 0; arr && i < n && i < f->size / sizeof(uint32_t); i++) {
+				uint32_t ppm;
+
+				memcpy(&ppm, mem + i * sizeof(ppm), sizeof(ppm));
+				cg_level_format(ppm, buf, sizeof(buf));
+				json_array_append_new(arr, json_string(buf));
+			}
 			v = arr;
 			break;
 		case CG_F_TIME:
@@ -228,7 +241,9 @@ json_t *cg_view_services(const struct cg_state *st, struct cg_dp *dp)
 
 json_t *cg_view_regions(const struct cg_state *st, struct cg_dp *dp)
 {
+	uint32_t frac[CG_MAX_REGIONS];
 	const struct cg_region_cfg **v;
+	struct cg_rules rules;
 	json_t *arr = json_array();
 	size_t i, j;
 
@@ -241,9 +256,14 @@ json_t *cg_view_regions(const struct cg_state *st, struct cg_dp *dp)
 	for (i = 0; i < st->nregions; i++)
 		v[i] = &st->regions[i];
 	qsort(v, st->nregions, sizeof(*v), by_region_cost);
+	cg_rules_from(&st->failover, &rules);
+	cg_evac_fractions(st, st->evacs, st->nevacs, &rules.ramp, frac);
 	for (i = 0; i < st->nregions; i++) {
+		const struct cg_evac *e = cg_evac_find(st, v[i]->name);
 		unsigned int cells = 0, active = 0;
-		json_t *o;
+		json_t *o, *ramp;
+		char lvl[16];
+		size_t k;
 
 		for (j = 0; j < st->ncells; j++) {
 			const struct cg_cell_cfg *c = &st->cells[j];
@@ -262,6 +282,29 @@ json_t *cg_view_regions(const struct cg_state *st, struct cg_dp *dp)
 		json_object_set_new(o, "local", json_boolean(!strcmp(v[i]->name, st->region)));
 		json_object_set_new(o, "cells", json_integer((json_int_t)cells));
 		json_object_set_new(o, "active", json_integer((json_int_t)active));
+		/* the evacuation record (a region without one is active) and its share */
+		json_object_set_new(
+			o, "state",
+			json_string(cg_region_state_name(e ? e->state : CG_REGION_ACTIVE)));
+		json_object_set_new(o, "since", json_integer(e ? e->step_started : 0));
+		json_object_set_new(o, "expires", json_integer(e ? e->expires : 0));
+		json_object_set_new(o, "step", json_integer(e ? e->step : 0));
+		json_object_set_new(o, "forced", json_boolean(e && e->forced));
+		json_object_set_new(o, "by", json_string(e ? e->by : ""));
+		json_object_set_new(o, "reason", json_string(e ? e->reason : ""));
+		cg_level_format(frac[v[i] - st->regions], lvl, sizeof(lvl));
+		json_object_set_new(o, "share", json_string(lvl));
+		ramp = json_array();
+		for (k = 0; ramp && k < rules.ramp.nsteps; k++) {
+			cg_level_format(rules.ramp.step_ppm[k], lvl, sizeof(lvl));
+			json_array_append_new(ramp, json_string(lvl));
+		}
+		json_object_set_new(o, "ramp", ramp);
+		json_object_set_new(o, "dwell", json_integer((json_int_t)rules.ramp.dwell));
+		json_object_set_new(o, "transition",
+				    !strcmp(st->saga.region, v[i]->name) ?
+					    cg_object_json(&cg_saga_obj, &st->saga) :
+					    json_null());
 		json_array_append_new(arr, o);
 	}
 	free(v);

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# shellcheck disable=SC2015,SC2016 # "A && B || fail" is meant; jq programs are single-quoted
+# test_lab_drill.sh - the region-loss drill on the lab (3 regions x 2 cells, real traffic): every
+# cell of eu-west fails at once (links down, servers sick); health notices, cellgated evacuates
+# the region by itself within 3 probe intervals, connections on healthy cells are not moved or
+# reset, new flows go to the nearest survivors; then the region returns and ramps back in, step
+# by step, never more than a ramp step at a time
+#
+# One lab and daemon for all tests (setup); the tests run in order on its state (lib.sh, e2e_run).
+set -u
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+INTERVAL_MS=500
+
+setup() {
+	e2e_init drill
+	lab_up || return
+	CFG=$LAB_DIR/drill.yaml
+	{
+		cat "$LAB_CONFIG"
+		echo "health: {probe: tcp, interval_ms: $INTERVAL_MS, timeout_ms: 100, jitter: 0.1, rise: 2, fall: 2, panic_threshold: 0.5}"
+		echo "failover: {wait: 0, dwell: 1, ramp: [0.25, 0.5, 1], max_step: 0.5, auto_evacuate: 1}"
+	} >"$CFG"
+	gd_start "$CFG" || fail cellgated_start "cellgated did not become ready"
+}
+
+region_field() { cctl -j region show "$1" | jq -r ".$2"; }
+shares() { cctl -j service show "$1" | jq -c '.table.shares'; }
+all_up() { cctl -j cell list | jq -e 'all(.[]; .health.state == "up")' >/dev/null; }
+sick() { kill -USR2 "$(cat "$LAB_DIR/pids/cellsrv-$1.pid")"; }
+ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# cut CELL up|down: the cell's link, on the router's side (its connected route comes back with
+# it; the cell keeps its own routes)
+cut() { ip -n "$LAB_NS_RTR" link set "to-$1" "$2"; }
+
+test_all_cells_up_first() {
+	wait_for 20 all_up || e2e_fail_reason "not every cell up within 20 s"
+}
+
+# eu-west dies while connections run on every cell: evacuated within 3 probe intervals, by
+# cellgated alone; the connections on the other regions' cells finish untouched; new flows land
+# on the survivors, us-east (the nearest) taking eu-west's share, ap-south keeping its own
+test_region_loss_is_evacuated() {
+	local long=$LAB_DIR/long.out fresh=$LAB_DIR/fresh.out before after t0 t1 bad on_eu
+	before=$(shares web)
+	client_bg "$long" "$LAB_NS_C1" tcp "$LAB_VIP4" "$LAB_TCP_PORT" --conns 40 --requests 40 \
+		--interval-ms 100
+	sleep 1
+	t0=$(ms)
+	for c in euw1-a euw1-b; do
+		cut "$c" down
+		sick "$c"
+	done
+	wait_for 10 eval '[ "$(region_field eu-west state)" = evacuated ]'
+	t1=$(ms)
+	[ "$(region_field eu-west state)" = evacuated ] ||
+		{ show "$GD_LOG" 10; e2e_fail_reason "eu-west not evacuated 10 s after it died"; return; }
+	pass "failure_to_evacuated_$((t1 - t0))ms"
+	[ $((t1 - t0)) -le $((3 * INTERVAL_MS + 200)) ] ||
+		e2e_fail_reason "$((t1 - t0)) ms is more than 3 probe intervals ($((3 * INTERVAL_MS)) ms, +200 ms of polling)" || return
+	grep -q 'region evacuate eu-west (cellgated: health: 2 of 2 cells' "$GD_LOG" ||
+		e2e_fail_reason "the log does not say health evacuated it" || return
+	after=$(shares web)
+	jq -e -n --argjson b "$before" --argjson a "$after" \
+		'($a | has("euw1-a") or has("euw1-b") | not) and ($a["aps1-a"] == $b["aps1-a"]) and
+		 ($a["aps1-b"] == $b["aps1-b"]) and ($a["use1-a"] > $b["use1-a"])' >/dev/null ||
+		e2e_fail_reason "shares before $before, after $after" || return
+	wait "$CLIENT_PID"
+	# every connection on a healthy cell ran to the end, on its cell
+	bad=$(grep '^conn=' "$long" | grep -v 'cells=euw1-' | grep -cv 'ok=40 fail=0 reset=0')
+	[ "$bad" = 0 ] || { show "$long" 8; e2e_fail_reason "$bad connections on healthy cells were hurt"; return; }
+	client "$LAB_NS_C2" tcp "$LAB_VIP4" "$LAB_TCP_PORT" --conns 60 --requests 1 >"$fresh"
+	on_eu=$(conns "$fresh" | awk '$2 ~ /^euw1-/' | wc -l)
+	[ "$on_eu" -eq 0 ] && [ "$(total "$fresh" ok)" = 60 ] ||
+		{ show "$fresh" 5; e2e_fail_reason "$on_eu new flows on eu-west, ok=$(total "$fresh" ok) of 60"; }
+}
+
+# the region comes back (links up, servers well): its cells are up again, the operator restores
+# it, and the ramp is seen step by step: 0.25, 0.5, 1 of its share, never a jump
+test_region_returns_and_ramps() {
+	local seen="" s i
+	for c in euw1-a euw1-b; do
+		cut "$c" up
+		sick "$c" # toggles back to well
+	done
+	wait_for 20 all_up || e2e_fail_reason "eu-west's cells not up again within 20 s" || return
+	[ "$(region_field eu-west state)" = evacuated ] || e2e_fail_reason "eu-west came back by itself" || return
+	cctl region restore eu-west --reason "drill: region back" >/dev/null || e2e_fail_reason "restore refused" || return
+	for ((i = 0; i < 200; i++)); do
+		s=$(region_field eu-west share)
+		case " $seen " in *" $s "*) ;; *) seen="$seen $s" ;; esac
+		[ "$(region_field eu-west state)" = active ] && break
+		sleep 0.1
+	done
+	[ "$(region_field eu-west state)" = active ] || e2e_fail_reason "still $(region_field eu-west state) after 20 s" || return
+	[ "$seen" = " 0.25 0.5 1" ] || e2e_fail_reason "shares seen:$seen (want 0.25 0.5 1)" || return
+	shares web | jq -e 'has("euw1-a") and has("euw1-b")' >/dev/null || e2e_fail_reason "eu-west is not in the tables"
+}
+
+E2E_TESTS=(
+	test_all_cells_up_first
+	test_region_loss_is_evacuated
+	test_region_returns_and_ramps
+)
+e2e_run "$@"
