@@ -63,7 +63,28 @@ static int get_cells(json_t **cells)
 
 #define CELL_COLS 13 /* columns of cell list */
 
-static void cell_row(struct cli_table *t, const json_t *c)
+/* Is any cell probed (health without a "why")? Else the HEALTH column is left out. */
+static bool any_probed(const json_t *cells)
+{
+	const json_t *c, *h;
+	size_t i;
+
+	json_array_foreach(cells, i, c) {
+		h = json_object_get(c, "health");
+		if (h && !json_is_string(json_object_get(h, "why")))
+			return true;
+	}
+	return false;
+}
+
+/* Column 9 (HEALTH) is dropped from row (CELL_COLS entries) unless health is shown. */
+static void drop_health(const char **row, bool health)
+{
+	if (!health)
+		memmove(row + 9, row + 10, (CELL_COLS - 10) * sizeof(*row));
+}
+
+static void cell_row(struct cli_table *t, const json_t *c, bool health)
 {
 	char id[16], encap[24], weight[16], cap[16], pkts[16], bytes[16], drops[16];
 	const char *row[CELL_COLS];
@@ -92,13 +113,19 @@ static void cell_row(struct cli_table *t, const json_t *c)
 	row[10] = counted ? cli_count(cli_u64(c, "packets"), pkts, sizeof(pkts)) : NULL;
 	row[11] = counted ? cli_bytes(cli_u64(c, "bytes"), bytes, sizeof(bytes)) : NULL;
 	row[12] = counted ? cli_count(cli_u64(c, "drops"), drops, sizeof(drops)) : NULL;
+	drop_health(row, health);
 	cli_table_row(t, row);
 }
 
 static int do_list(int argc, char **argv)
 {
 	static const bool right[] = { 0, 1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 1, 1 };
+	static const bool right_nh[] = { 0, 1, 0, 0, 0, 1, 1, 0, 0, 1, 1, 1 };
+	const char *head[CELL_COLS] = { "NAME",	   "ID",       "REGION", "GATEWAY", "ENCAP",
+					"WEIGHT",  "CAPACITY", "STATE",	 "DP",	    "HEALTH",
+					"PACKETS", "BYTES",    "DROPS" };
 	struct cli_table *t;
+	bool health;
 	json_t *cells, *c;
 	size_t i;
 	int ret;
@@ -113,12 +140,12 @@ static int do_list(int argc, char **argv)
 		json_decref(cells);
 		return ret;
 	}
-	t = cli_table_new(CELL_COLS, right);
-	cli_table_row(t, (const char *const[]){ "NAME", "ID", "REGION", "GATEWAY", "ENCAP",
-						"WEIGHT", "CAPACITY", "STATE", "DP", "HEALTH",
-						"PACKETS", "BYTES", "DROPS" });
+	health = any_probed(cells);
+	t = cli_table_new(health ? CELL_COLS : CELL_COLS - 1, health ? right : right_nh);
+	drop_health(head, health);
+	cli_table_row(t, head);
 	json_array_foreach(cells, i, c)
-		cell_row(t, c);
+		cell_row(t, c, health);
 	cli_table_print(t);
 	json_decref(cells);
 	return CLI_OK;
