@@ -208,6 +208,17 @@ test_script_failure_compensates() {
 	gd_start "$FAST" || e2e_fail_reason "restart failed"
 }
 
+# a practice failover: evacuated, held, rolled back, with a report by class
+test_drill_rolls_back() {
+	local out=$LAB_DIR/drill.out
+	in_lb env CELLCTL="$build_dir/cellctl" "$top/scripts/drill" -s "$GD_SOCK" --hold 1 -t 30 eu-west >"$out" 2>&1 ||
+		{ show "$out"; e2e_fail_reason "the drill failed"; return; }
+	grep -q "^drill: evacuated 'eu-west' in [0-9]*s on 1 load balancer" "$out" &&
+		grep -q "^drill: rolled back: 'eu-west' active again" "$out" &&
+		grep -q "^drill: .*: class critical: [0-9]* new flows, [0-9]* shed, [0-9]* dropped$" "$out" &&
+		[ "$(region_field eu-west state)" = active ] || { show "$out"; e2e_fail_reason "the drill's report or rollback"; }
+}
+
 E2E_TESTS=(
 	test_dry_run_changes_nothing
 	test_evacuate_moves_share_and_keeps_flows
@@ -218,5 +229,6 @@ E2E_TESTS=(
 	test_bad_region_commands
 	test_scripts_failover_and_restore
 	test_script_failure_compensates
+	test_drill_rolls_back
 )
 e2e_run "$@"
