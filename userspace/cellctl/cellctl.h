@@ -123,6 +123,13 @@ struct cli_opt {
 int cli_parse_opts(int argc, char **argv, struct cli_opt *opts);
 
 /*
+ * cli_name_opts - the words of 'OBJECT CMD NAME [OPTIONS]': NAME first (a
+ * valid object name, not an option), then opts as cli_parse_opts() reads
+ * them. Returns CLI_OK with *name set, or CLI_USAGE (printed).
+ */
+int cli_name_opts(int argc, char **argv, const char **name, struct cli_opt *opts);
+
+/*
  * cli_parse_u64 - read text as a decimal integer in min..max (no sign, no
  * spaces, no suffix). On failure print "bad OPT 'TEXT': not a number" or
  * "... must be MIN..MAX" as a usage error and return -1; else 0.

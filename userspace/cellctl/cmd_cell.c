@@ -246,14 +246,7 @@ static int add_or_set(int argc, char **argv, const char *cmd, bool add)
 	int ret;
 
 	cell_opts_init(&co);
-	REQ_ARGS("NAME");
-	name = *argv;
-	if (name[0] == '-')
-		return cli_usage_err("missing NAME before '%s'", name);
-	NEXT_ARG();
-	if (!cli_check_name("NAME", name))
-		return CLI_USAGE;
-	ret = cli_parse_opts(argc, argv, co.opt);
+	ret = cli_name_opts(argc, argv, &name, co.opt);
 	if (ret)
 		return ret;
 	for (i = 0; i < co.n; i++) {

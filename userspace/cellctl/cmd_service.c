@@ -192,14 +192,7 @@ static int do_add(int argc, char **argv)
 	bool dry;
 	int ret;
 
-	REQ_ARGS("NAME");
-	name = *argv;
-	if (name[0] == '-')
-		return cli_usage_err("missing NAME before '%s'", name);
-	NEXT_ARG();
-	if (!cli_check_name("NAME", name))
-		return CLI_USAGE;
-	ret = cli_parse_opts(argc, argv, o);
+	ret = cli_name_opts(argc, argv, &name, o);
 	if (ret)
 		return ret;
 	for (i = 0; i < 4; i++)

@@ -196,6 +196,18 @@ int cli_show_one(int argc, char **argv, const char *kind, const char *cmd, cli_l
 	return CLI_OK;
 }
 
+int cli_name_opts(int argc, char **argv, const char **name, struct cli_opt *opts)
+{
+	REQ_ARGS("NAME");
+	*name = *argv;
+	if ((*name)[0] == '-')
+		return cli_usage_err("missing NAME before '%s'", *name);
+	NEXT_ARG();
+	if (!cli_check_name("NAME", *name))
+		return CLI_USAGE;
+	return cli_parse_opts(argc, argv, opts);
+}
+
 int cli_parse_duration(const char *opt, const char *text, uint64_t max, uint64_t *out)
 {
 	size_t digits = strspn(text, "0123456789");
@@ -249,14 +261,7 @@ int cli_change_named(int argc, char **argv, const char *cmd)
 	bool dry;
 	int ret;
 
-	REQ_ARGS("NAME");
-	name = *argv;
-	if (name[0] == '-')
-		return cli_usage_err("missing NAME before '%s'", name);
-	NEXT_ARG();
-	if (!cli_check_name("NAME", name))
-		return CLI_USAGE;
-	ret = cli_parse_opts(argc, argv, o);
+	ret = cli_name_opts(argc, argv, &name, o);
 	if (ret)
 		return ret;
 	args = json_pack("{s:s}", "name", name);
