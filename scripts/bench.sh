@@ -11,6 +11,10 @@
 #   apply       cellgated in namespaces made here: config apply and cell set to the tables the
 #               program reads (bench apply), cellgated's RSS with a lab-sized and a big config
 #   throughput  packets per second through the lab (scripts/lab.sh) with cellgate and without
+#   failover    the lab's region-loss drill (tests/e2e/test_lab_drill.sh), 3 runs (1 with
+#               BENCH_QUICK): failure_to_evacuated_ms (links cut to the region's state
+#               evacuated, polled every 100 ms) and restore_ramp_step_error (the largest rise of
+#               the region's share seen during the restore, over the ramp's largest step, ppm)
 #
 # Environment: BENCH_QUICK=1 (fewer, shorter rounds), BENCH_PARTS (default
 # "dataplane profile apply throughput"), BENCH_SECONDS (throughput, default 5).
@@ -27,7 +31,7 @@ CELLCTL=$build_dir/cellctl
 CELLGATED=$build_dir/cellgated
 OUT=$build_dir/bench.json
 PROFILE_OUT=$build_dir/bench-profile.txt
-PARTS=${BENCH_PARTS:-dataplane profile apply throughput}
+PARTS=${BENCH_PARTS:-dataplane profile apply throughput failover}
 QUICK=${BENCH_QUICK:-0}
 SECONDS_TP=${BENCH_SECONDS:-5}
 
@@ -367,10 +371,43 @@ if want throughput; then
 	fi
 fi
 
+# ---- failover: the lab's region-loss drill, several runs ----
+
+if want failover; then
+	runs=3
+	[ "$QUICK" = 1 ] && runs=1
+	log "failover: the region-loss drill, $runs run(s) (about 40 s each)"
+	: >"$TMP/drill-figs"
+	for ((r = 0; r < runs; r++)); do
+		if BUILD=$BUILD bash "$top/tests/e2e/test_lab_drill.sh" >"$TMP/drill-$r.log" 2>&1; then
+			sed -n 's/^PASS failure_to_evacuated_\([0-9]*\)ms$/evac \1/p;
+				s/^PASS restore_ramp_step_error_\([0-9]*\)ppm$/ramp \1/p' \
+				"$TMP/drill-$r.log" >>"$TMP/drill-figs"
+		else
+			log "drill run $r failed:"
+			grep '^FAIL' "$TMP/drill-$r.log" >&2
+		fi
+	done
+	if grep -q '^evac ' "$TMP/drill-figs"; then
+		jq -R -s 'split("\n") | map(select(length > 0) | split(" ")) as $l |
+			def med: sort | .[(length / 2 | floor)];
+			([$l[] | select(.[0] == "evac") | .[1] | tonumber]) as $e |
+			([$l[] | select(.[0] == "ramp") | .[1] | tonumber]) as $p |
+			[{name: "failure_to_evacuated_ms", ms: ($e | med), baseline: null, ratio: null,
+			  runs: $e, what: "lab drill: eu-west cut (links, servers) to evacuated; probes tcp 500 ms, fall 2"},
+			 {name: "restore_ramp_step_error", ppm: (if ($p | length) > 0 then ($p | med) else null end),
+			  baseline: null, ratio: null, runs: $p,
+			  what: "largest rise of the share seen while restoring, over the ramp'"'"'s largest step"}]' \
+			"$TMP/drill-figs" >"$TMP/failover.json"
+	else
+		part_failed failover "no drill run succeeded"
+	fi
+fi
+
 # ---- results ----
 
 parts=()
-for f in dataplane shed rss-lab rss-big apply-lab cellset-lab apply-big cellset-big throughput; do
+for f in dataplane shed rss-lab rss-big apply-lab cellset-lab apply-big cellset-big throughput failover; do
 	[ -s "$TMP/$f.json" ] && parts+=("$TMP/$f.json")
 done
 if [ ${#parts[@]} -eq 0 ]; then
@@ -383,7 +420,8 @@ jq -s 'add' "${parts[@]}" >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"
 jq -r '.[] |
 	(if has("ns_per_packet") then ["ns", .ns_per_packet]
 	 elif has("ms") then ["ms", .ms] elif has("mib") then ["MiB", .mib]
-	 elif has("pps") then ["pps", .pps] else ["", null] end) as [$u, $v] |
+	 elif has("pps") then ["pps", .pps] elif has("ppm") then ["ppm", .ppm]
+	 else ["", null] end) as [$u, $v] |
 	(if .target == null then "-"
 	 elif $u == "ns" then "<= \(.target)x"
 	 else "< \(.target) \($u)" end) as $t |

@@ -96,6 +96,10 @@ test_region_returns_and_ramps() {
 		sleep 0.1
 	done
 	[ "$(region_field eu-west state)" = active ] || e2e_fail_reason "still $(region_field eu-west state) after 20 s" || return
+	# the largest rise seen against the ramp's largest step (0.5: 0.5 -> 1), in ppm of the share
+	pass "restore_ramp_step_error_$(awk -v s="$seen" 'BEGIN { n = split(s, a, " "); p = 0; m = 0
+		for (i = 1; i <= n; i++) { d = a[i] - p; if (d > m) m = d; p = a[i] }
+		e = (m - 0.5) * 1000000; printf "%d", (e > 0 ? e : 0) }')ppm"
 	[ "$seen" = " 0.25 0.5 1" ] || e2e_fail_reason "shares seen:$seen (want 0.25 0.5 1)" || return
 	shares web | jq -e 'has("euw1-a") and has("euw1-b")' >/dev/null || e2e_fail_reason "eu-west is not in the tables"
 }
