@@ -137,27 +137,36 @@ test_failing_step_compensates() {
 	gd_start "$FAST" || e2e_fail_reason "restart failed"
 }
 
-# kill -9 inside the saga (at its last step): after a restart the state is one the saga
-# describes (a transition in flight), and cellgated finishes it or undoes it by itself
+# kill -9 inside the saga, at each of its steps and at a progress save: after a restart the
+# state is one the saga describes (a transition in flight), and cellgated finishes it or undoes
+# it by itself; the state it ends in matches the tables
 test_kill9_in_saga_is_resumed_or_compensated() {
-	gd_stop
-	CELLGATED_FAULT=failover-crash:settle gd_start "$FAST" || e2e_fail_reason "restart failed" || return
-	cctl region evacuate eu-west >/dev/null 2>&1
-	wait_for 5 eval '! kill -0 "$GD_PID" 2>/dev/null' || e2e_fail_reason "the crash was not injected" || return
-	GD_PID=
-	grep -q 'region: eu-west' "$GD_STATE/state.yaml" && grep -q '^saga:' "$GD_STATE/state.yaml" ||
-		e2e_fail_reason "the persisted state names no transition in flight" || return
-	gd_start "$FAST" || e2e_fail_reason "restart after the crash failed" || return
-	grep -q 'region evacuate eu-west (resumed after a restart).*: \(done\|compensated\)' "$GD_LOG" ||
-		{ grep -v 'change (' "$GD_LOG" | tail -n 12 | sed 's/^/    /'; e2e_fail_reason "the saga was not finished or undone"; return; }
-	case $(region_field eu-west state) in
-	active) shares web | jq -e 'has("euw1-a")' >/dev/null ;;
-	evacuated) shares web | jq -e 'has("euw1-a") | not' >/dev/null ;;
-	*) false ;;
-	esac || e2e_fail_reason "state $(region_field eu-west state) does not match the tables"
-	[ "$(region_field eu-west transition)" = null ] || e2e_fail_reason "a transition is still in flight"
-	[ "$(region_field eu-west state)" = active ] || cctl region restore eu-west --force >/dev/null
-	wait_for 15 eval '[ "$(region_field eu-west state)" = active ]' || e2e_fail_reason "eu-west did not come back"
+	local step inflight
+	for step in preshed shift settle persist; do
+		gd_stop
+		CELLGATED_FAULT=failover-crash:$step gd_start "$FAST" || e2e_fail_reason "restart failed" || return
+		cctl region evacuate eu-west >/dev/null 2>&1
+		wait_for 5 eval '! kill -0 "$GD_PID" 2>/dev/null' || e2e_fail_reason "$step: the crash was not injected" || return
+		GD_PID=
+		# a crash before the first progress save leaves the old state: nothing in flight
+		inflight=0
+		grep -q '^saga:' "$GD_STATE/state.yaml" && inflight=1
+		[ "$inflight" = 1 ] || [ "$step" = persist ] ||
+			e2e_fail_reason "$step: the persisted state names no transition in flight" || return
+		gd_start "$FAST" || e2e_fail_reason "$step: restart after the crash failed" || return
+		[ "$inflight" = 0 ] || grep -q 'region evacuate eu-west (resumed after a restart): \(done\|compensated\)' "$GD_LOG" ||
+			{ grep -v 'change (' "$GD_LOG" | tail -n 12 | sed 's/^/    /'; e2e_fail_reason "$step: the saga was not finished or undone"; return; }
+		case $(region_field eu-west state) in
+		active) shares web | jq -e 'has("euw1-a")' >/dev/null ;;
+		evacuated) shares web | jq -e 'has("euw1-a") | not' >/dev/null ;;
+		*) false ;;
+		esac || e2e_fail_reason "$step: state $(region_field eu-west state) does not match the tables" || return
+		[ "$(region_field eu-west transition)" = null ] || e2e_fail_reason "$step: a transition is still in flight" || return
+		pass "kill9_at_${step}_$(region_field eu-west state)"
+		[ "$(region_field eu-west state)" = active ] || cctl region restore eu-west --force >/dev/null
+		wait_for 15 eval '[ "$(region_field eu-west state)" = active ]' || e2e_fail_reason "$step: eu-west did not come back" || return
+		: >"$GD_LOG" # the next round's lines only
+	done
 }
 
 # bad region commands: one clear line, nothing changed
@@ -195,15 +204,26 @@ test_scripts_failover_and_restore() {
 		{ show "$out"; e2e_fail_reason "region-restore did not ramp back"; }
 }
 
-# a failure inside region-failover's evacuation leaves the LB as it was (compensated, exit 1)
+# a failure at each step of the evacuation inside region-failover leaves the LB as it was: the
+# region active, in the tables, no pre-shed level, nothing in flight (compensated, exit 1)
 test_script_failure_compensates() {
-	local out=$LAB_DIR/scriptfail.out rc
-	gd_stop
-	CELLGATED_FAULT=failover:settle gd_start "$FAST" || e2e_fail_reason "restart failed" || return
-	in_lb env CELLCTL="$build_dir/cellctl" "$top/scripts/region-failover" -s "$GD_SOCK" --settle 1 -t 20 eu-west >"$out" 2>&1
-	rc=$?
-	[ "$rc" = 1 ] && grep -q 'compensated: back_to_active' "$out" && [ "$(region_field eu-west state)" = active ] ||
-		{ show "$out"; e2e_fail_reason "exit $rc, state $(region_field eu-west state)"; }
+	local out=$LAB_DIR/scriptfail.out rc step
+	for step in preshed shift settle persist; do
+		gd_stop
+		CELLGATED_FAULT=failover:$step gd_start "$FAST" || e2e_fail_reason "restart failed" || return
+		in_lb env CELLCTL="$build_dir/cellctl" "$top/scripts/region-failover" -s "$GD_SOCK" --settle 1 -t 20 eu-west >"$out" 2>&1
+		rc=$?
+		if [ "$rc" = 1 ] && grep -q 'compensated: back_to_active' "$out" &&
+			[ "$(region_field eu-west state)" = active ] && [ "$(region_field eu-west transition)" = null ] &&
+			shares web | jq -e 'has("euw1-a") and has("euw1-b")' >/dev/null &&
+			cctl -j shed show | jq -e '[.. | objects | select(.by? // "" | startswith("cellgated: pre-shed"))] | length == 0' >/dev/null; then
+			pass "script_failure_at_${step}_compensated"
+		else
+			show "$out"
+			e2e_fail_reason "$step: exit $rc, state $(region_field eu-west state)"
+			return
+		fi
+	done
 	gd_stop
 	gd_start "$FAST" || e2e_fail_reason "restart failed"
 }

@@ -413,6 +413,11 @@ static int preshed_run(void *arg, size_t step, char *err, size_t len)
 	(void)step;
 	if (ret)
 		return ret;
+	if (cgd_fo_fault("preshed")) {
+		cg_state_free(&next);
+		snprintf(err, len, "injected failure");
+		return -EIO;
+	}
 	preshed_clear(&next, x->before.region);
 	if (preshed_add(&next, x->pre, x->npre)) {
 		cg_state_free(&next);
@@ -440,6 +445,10 @@ static int shift_run(void *arg, size_t step, char *err, size_t len)
 	struct evac_run *x = arg;
 
 	(void)step;
+	if (cgd_fo_fault("shift")) {
+		snprintf(err, len, "injected failure");
+		return -EIO;
+	}
 	return put_and_commit(x, &x->draining, false, "take the region out of the tables", err,
 			      len);
 }
@@ -512,8 +521,9 @@ static int evac_persist(void *arg, const struct cg_saga_rec *rec, char *err, siz
 
 /*
  * A fault injected by the tests: CELLGATED_FAULT=failover:STEP makes STEP
- * fail ("settle", "persist"), CELLGATED_FAULT=failover-crash:STEP kills the
- * daemon there (as a kill -9 would, nothing cleaned up).
+ * fail ("preshed", "shift", "settle", "persist"), CELLGATED_FAULT=
+ * failover-crash:STEP kills the daemon there (as a kill -9 would, nothing
+ * cleaned up).
  */
 bool cgd_fo_fault(const char *step)
 {
