@@ -40,6 +40,23 @@ test_all_cells_up_first() {
 	wait_for 20 all_up || e2e_fail_reason "not every cell up within 20 s"
 }
 
+# the prober is cut off (every cell fails its probes at once): panic, nothing is evacuated
+# whatever auto_evacuate says, status says why; when the probes answer again, all is as before
+test_panic_evacuates_nothing() {
+	local c
+	for c in use1-a use1-b euw1-a euw1-b aps1-a aps1-b; do sick "$c"; done
+	wait_for 10 eval 'cctl -j status | jq -e ".health.panic == true" >/dev/null' ||
+		e2e_fail_reason "no panic with every probe failing" || return
+	sleep $((3 * INTERVAL_MS / 1000 + 1))
+	cctl -j region list | jq -e 'all(.[]; .state == "active")' >/dev/null ||
+		e2e_fail_reason "a region was evacuated in panic: $(cctl -j region list | jq -c '[.[] | {name, state}]')" || return
+	cctl -j status | jq -e '.health.panic_why | test("probed cells failing")' >/dev/null &&
+		cctl status | grep -q 'PANIC' || e2e_fail_reason "status does not say why" || return
+	for c in use1-a use1-b euw1-a euw1-b aps1-a aps1-b; do sick "$c"; done
+	wait_for 20 all_up || e2e_fail_reason "the cells did not come back up" || return
+	wait_for 10 eval 'cctl -j status | jq -e ".health.panic == false" >/dev/null' || e2e_fail_reason "panic did not end"
+}
+
 # eu-west dies while connections run on every cell: evacuated within 3 probe intervals, by
 # cellgated alone; the connections on the other regions' cells finish untouched; new flows land
 # on the survivors, us-east (the nearest) taking eu-west's share, ap-south keeping its own
@@ -106,6 +123,7 @@ test_region_returns_and_ramps() {
 
 E2E_TESTS=(
 	test_all_cells_up_first
+	test_panic_evacuates_nothing
 	test_region_loss_is_evacuated
 	test_region_returns_and_ramps
 )
