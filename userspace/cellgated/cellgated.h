@@ -236,7 +236,11 @@ json_t *cgd_health_status_json(const struct cgd *d);
  * freezes (a cell is down only if it was taken out before the panic began).
  */
 bool cgd_health_view(const struct cgd *d, uint8_t *h, bool frozen);
-/* cgd_health_panicking - the panic threshold is passed: health moves nothing. */
+/*
+ * cgd_health_panicking - the panic threshold is passed, or a panic ended less
+ * than (rise + 1) x 1.5 intervals ago (the cells coming back have not had the
+ * time to rise): the controller moves nothing for health.
+ */
 bool cgd_health_panicking(const struct cgd *d);
 
 /* The control-socket commands (cellgated_cmds.c). */

@@ -46,6 +46,7 @@ struct cgd_health {
 	struct cg_health_rng rng;		 /* per LB */
 	bool panic;				 /* frozen */
 	int64_t panic_ms;			 /* when it began */
+	int64_t calm_ms;			 /* after a panic: the controller waits until then */
 	char panic_why[160];			 /* "5 of 6 probed cells failing ..." */
 	struct cg_cell_overlay ov[CG_MAX_CELLS]; /* by cell id, given to the reconciler */
 	struct cgd_hcell cells[CG_MAX_CELLS];	 /* by cell id */
@@ -121,9 +122,14 @@ static bool evaluate(struct cgd *d)
 			hp->panic_why);
 	} else if (!panic && hp->panic) {
 		hp->panic = false;
+		/* cells coming back need rise good probes: until they had the time, a region
+		 * still down is not evacuated for it */
+		hp->calm_ms = now_ms() + (int64_t)(hp->cfg.rise + 1) *
+						 (hp->cfg.interval_ms + hp->cfg.interval_ms / 2);
 		cgd_log("health: panic over after %lld ms (%u of %u probed cells failing): "
-			"acting on health again",
-			(long long)(now_ms() - hp->panic_ms), failing, probed);
+			"acting on health again (no region evacuated for health for %lld ms)",
+			(long long)(now_ms() - hp->panic_ms), failing, probed,
+			(long long)(hp->calm_ms - now_ms()));
 		hp->panic_why[0] = '\0';
 	} else if (panic) {
 		snprintf(hp->panic_why, sizeof(hp->panic_why),
@@ -391,7 +397,7 @@ bool cgd_health_view(const struct cgd *d, uint8_t *h, bool frozen)
 
 bool cgd_health_panicking(const struct cgd *d)
 {
-	return d->health && d->health->panic;
+	return d->health && (d->health->panic || now_ms() < d->health->calm_ms);
 }
 
 json_t *cgd_health_cell_json(const struct cgd *d, uint32_t id)
