@@ -404,40 +404,39 @@ static int put_and_commit(struct evac_run *x, const struct cg_evac *r, bool clea
 	return step_commit(x, &next, what, err, len);
 }
 
-static int preshed_run(void *arg, size_t step, char *err, size_t len)
+/* region's pre-shed levels: set (the plan's, replacing earlier ones) or cleared, in one commit */
+static int preshed_commit(struct evac_run *x, bool set, char *err, size_t len)
 {
-	struct evac_run *x = arg;
 	struct cg_state next;
 	int ret = copy_of(x, &next, err, len);
 
-	(void)step;
 	if (ret)
 		return ret;
-	if (cgd_fo_fault("preshed")) {
-		cg_state_free(&next);
-		snprintf(err, len, "injected failure");
-		return -EIO;
-	}
 	preshed_clear(&next, x->before.region);
-	if (preshed_add(&next, x->pre, x->npre)) {
+	if (set && preshed_add(&next, x->pre, x->npre)) {
 		cg_state_free(&next);
 		snprintf(err, len, "out of memory");
 		return -ENOMEM;
 	}
-	return step_commit(x, &next, "pre-shed the survivors", err, len);
+	return step_commit(x, &next,
+			   set ? "pre-shed the survivors" : "undo: clear the pre-shed levels", err,
+			   len);
+}
+
+static int preshed_run(void *arg, size_t step, char *err, size_t len)
+{
+	(void)step;
+	if (cgd_fo_fault("preshed")) {
+		snprintf(err, len, "injected failure");
+		return -EIO;
+	}
+	return preshed_commit(arg, true, err, len);
 }
 
 static int preshed_undo(void *arg, size_t step, char *err, size_t len)
 {
-	struct evac_run *x = arg;
-	struct cg_state next;
-	int ret = copy_of(x, &next, err, len);
-
 	(void)step;
-	if (ret)
-		return ret;
-	preshed_clear(&next, x->before.region);
-	return step_commit(x, &next, "undo: clear the pre-shed levels", err, len);
+	return preshed_commit(arg, false, err, len);
 }
 
 static int shift_run(void *arg, size_t step, char *err, size_t len)

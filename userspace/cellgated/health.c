@@ -39,15 +39,15 @@ struct cgd_hcell {
 };
 
 struct cgd_health {
-	struct cg_prober *pr;			 /* probes on d->loop */
-	struct cg_health_settings set;		 /* the settings synced last */
-	bool set_valid;				 /* set was synced once */
-	struct cg_health_cfg cfg;		 /* the state machine's view of set */
-	struct cg_health_rng rng;		 /* per LB */
-	bool panic;				 /* frozen */
-	int64_t panic_ms;			 /* when it began */
-	int64_t calm_ms;			 /* after a panic: the controller waits until then */
-	char panic_why[160];			 /* "5 of 6 probed cells failing ..." */
+	struct cg_prober *pr;	       /* probes on d->loop */
+	struct cg_health_settings set; /* the settings synced last */
+	bool set_valid;		       /* set was synced once */
+	struct cg_health_cfg cfg;      /* the state machine's view of set */
+	struct cg_health_rng rng;      /* per LB */
+	bool panic;		       /* frozen */
+	int64_t panic_ms;	       /* when it began */
+	int64_t calm_ms;	       /* after a panic: the controller waits until then */
+	char panic_why[160];	       /* "5 of 6 probed cells failing ..." */
 	struct cg_cell_overlay ov[CG_MAX_CELLS]; /* by cell id, given to the reconciler */
 	struct cgd_hcell cells[CG_MAX_CELLS];	 /* by cell id */
 };
