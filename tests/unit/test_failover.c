@@ -8,6 +8,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "tstate.h"
+
 #include "cellgate/config.h"
 #include "cellgate/failover.h"
 
@@ -44,13 +46,9 @@ struct fx {
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	char err[256];
 
-	cg_state_init(&f->st);
-	if (cg_config_parse_buf("t.yaml", cfg, strlen(cfg), &f->st, err, sizeof(err))) {
-		print_error("%s\n", err);
+	if (!f || tstate_parse(&f->st, cfg))
 		return -1;
-	}
 	cg_rules_defaults(&f->rules);
 	f->rules.max_out_ppm = CG_PPM;
 	strcpy(f->recs[R1].region, "r1");

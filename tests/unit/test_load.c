@@ -8,6 +8,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "tstate.h"
+
 #include "cellgate/config.h"
 #include "cellgate/load.h"
 #include "cellgate/region.h"
@@ -34,13 +36,9 @@ struct fx {
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	char err[256];
 
-	cg_state_init(&f->st);
-	if (cg_config_parse_buf("t.yaml", cfg, strlen(cfg), &f->st, err, sizeof(err))) {
-		print_error("%s\n", err);
+	if (!f || tstate_parse(&f->st, cfg))
 		return -1;
-	}
 	f->st.cells[0].id = 3; /* ids as cellgated would assign them, not indexes */
 	f->st.cells[1].id = 7;
 	f->d = cg_stats_new();

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "tstate.h"
+
 #include "cellgate/config.h"
 #include "cellgate/region.h"
 #include "cellgate/saga.h"
@@ -47,13 +49,9 @@ struct fx {
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	char err[256];
 
-	cg_state_init(&f->st);
-	if (cg_config_parse_buf("t.yaml", cfg, strlen(cfg), &f->st, err, sizeof(err))) {
-		print_error("%s\n", err);
+	if (!f || tstate_parse(&f->st, cfg))
 		return -1;
-	}
 	cg_rules_defaults(&f->rules);
 	f->rules.max_out_ppm = CG_PPM; /* tests of max_out set their own */
 	strcpy(f->recs[0].region, "r1");
