@@ -201,6 +201,7 @@ e2e_cleanup() {
 		in_lb "$build_dir/cellgated" --teardown -p "$LAB_PIN_DIR" >/dev/null 2>&1
 	fi
 	bash "$top/scripts/lab.sh" down >/dev/null 2>&1
+	[ -n "${E2E_KEEP_LOG:-}" ] && [ -f "${GD_LOG:-}" ] && cp "$GD_LOG" "$E2E_KEEP_LOG"
 	rm -rf "$LAB_DIR"
 }
 

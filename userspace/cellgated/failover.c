@@ -21,7 +21,7 @@
 #include "cellgate/stats.h"
 #include "cellgated.h"
 
-#define PRESHED_BY "cellgated: pre-shed for the evacuation of "
+#define PRESHED_BY "cellgated: pre-shed for " /* then the region: fits CG_SHED_BY_MAX */
 
 /* ---- the records in the desired state ---- */
 
@@ -581,6 +581,7 @@ int cgd_fo_event(struct cgd *d, const char *region, enum cg_region_event ev, uns
 	struct cg_evac after;
 	struct cg_rules r;
 	struct cg_evac_ctx ctx;
+	char rname[CG_NAME_MAX];
 	json_t *out = NULL, *pre;
 	int ret;
 
@@ -590,6 +591,9 @@ int cgd_fo_event(struct cgd *d, const char *region, enum cg_region_event ev, uns
 		snprintf(err, errlen, "region '%s' not found", region);
 		return -ENOENT;
 	}
+	/* region must not point into d->st: every commit below replaces it */
+	snprintf(rname, sizeof(rname), "%s", region);
+	region = rname;
 	rules_of(&d->st, &r);
 	x.before = after = rec_of(&d->st, region);
 	ctx = (struct cg_evac_ctx){ .st = &d->st,
@@ -748,7 +752,9 @@ void cgd_fo_tick(struct cgd *d)
 				   .auto_ppm = d->st.failover.auto_evacuate_ppm,
 				   .now = (int64_t)time(NULL) };
 	if (cg_failover_decide(&in, &a)) {
-		const char *name = d->st.regions[a.region].name;
+		char name[CG_NAME_MAX]; /* a copy: the commit replaces d->st and its names */
+
+		snprintf(name, sizeof(name), "%s", d->st.regions[a.region].name);
 		char key[sizeof(d->fo_refused)];
 
 		ret = cgd_fo_event(d, name, (enum cg_region_event)a.ev, 0, "cellgated", a.why, 0,
