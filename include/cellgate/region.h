@@ -59,11 +59,7 @@ struct cg_eff {
 	const uint32_t *weight;	   /* per st->cells[i]; NULL = active cells at their weight */
 };
 
-/*
- * cg_rules_defaults - min_cells 1, min_regions 1, wait CG_WAIT_DEF, ttl
- * CG_EVAC_TTL_DEF, max_out CG_MAX_OUT_DEF, ramp 10%, 25%, 50%, 100% held
- * CG_DWELL_DEF s each, max step 50%.
- */
+/* cg_rules_defaults - the rules of cg_failover_defaults()' settings (cg_rules_from()). */
 void cg_rules_defaults(struct cg_rules *r);
 
 /*

@@ -321,6 +321,14 @@ struct cg_state {
 };
 
 /*
+ * cg_failover_defaults - the failover settings of a config without a
+ * failover section: min_cells 1, min_regions 1, the ramp 10%, 25%, 50%, all
+ * (docs/config.md, Failover). cg_state_init() and cg_rules_defaults() both
+ * take them from here.
+ */
+void cg_failover_defaults(struct cg_failover_settings *f);
+
+/*
  * cg_state_init - make *st an empty state with the defaults: no interfaces,
  * objects or source addresses, xdp_mode auto, mtu CG_DEFAULT_MTU, conntrack
  * CG_DEFAULT_CONNTRACK; the four default classes (0 critical, protected; 1

@@ -17,13 +17,7 @@
 
 /* 3 regions x 2 cells; r1 nearest. Capacities in new flows/s. */
 static const char cfg[] =
-	"region: r1\n"
-	"interfaces: [eth0]\n"
-	"source: {ipv4: 198.18.0.1}\n"
-	"regions:\n"
-	"  - {name: r1, cost: 0}\n"
-	"  - {name: r2, cost: 10}\n"
-	"  - {name: r3, cost: 20}\n"
+	TSTATE_REGIONS3
 	"cells:\n"
 	"  - {name: a1, region: r1, gateway: 198.18.1.10, encap: gue, capacity: 250}\n"
 	"  - {name: a2, region: r1, gateway: 198.18.1.11, encap: gue, capacity: 150}\n"

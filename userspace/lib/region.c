@@ -10,19 +10,10 @@
 
 void cg_rules_defaults(struct cg_rules *r)
 {
-	memset(r, 0, sizeof(*r));
-	r->min_cells = CG_MIN_CELLS_DEF;
-	r->min_regions = CG_MIN_REGIONS_DEF;
-	r->wait = CG_WAIT_DEF;
-	r->ttl = CG_EVAC_TTL_DEF;
-	r->max_out_ppm = CG_MAX_OUT_DEF;
-	r->ramp.nsteps = 4;
-	r->ramp.step_ppm[0] = 100000;
-	r->ramp.step_ppm[1] = 250000;
-	r->ramp.step_ppm[2] = 500000;
-	r->ramp.step_ppm[3] = CG_PPM;
-	r->ramp.max_step_ppm = CG_MAX_STEP_DEF;
-	r->ramp.dwell = CG_DWELL_DEF;
+	struct cg_failover_settings f;
+
+	cg_failover_defaults(&f);
+	cg_rules_from(&f, r);
 }
 
 void cg_rules_from(const struct cg_failover_settings *f, struct cg_rules *r)

@@ -26,6 +26,24 @@ static const struct cg_class_cfg default_classes[CG_DEFAULT_CLASSES] = {
 	{ .name = "sheddable", .id = 3, .burst = 1 },
 };
 
+void cg_failover_defaults(struct cg_failover_settings *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->min_cells = CG_MIN_CELLS_DEF;
+	f->min_regions = CG_MIN_REGIONS_DEF;
+	f->wait = CG_WAIT_DEF;
+	f->evacuation_ttl = CG_EVAC_TTL_DEF;
+	f->max_out_ppm = CG_MAX_OUT_DEF;
+	f->nramp = 4; /* 10%, 25%, 50%, all */
+	f->ramp_ppm[0] = 100000;
+	f->ramp_ppm[1] = 250000;
+	f->ramp_ppm[2] = 500000;
+	f->ramp_ppm[3] = CG_LEVEL_ONE;
+	f->dwell = CG_DWELL_DEF;
+	f->max_step_ppm = CG_MAX_STEP_DEF;
+	f->auto_evacuate_ppm = CG_AUTO_EVACUATE_DEF;
+}
+
 void cg_state_init(struct cg_state *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -49,19 +67,7 @@ void cg_state_init(struct cg_state *st)
 	st->health.panic_ppm = CG_HEALTH_PANIC_DEF;
 	snprintf(st->health.http_path, sizeof(st->health.http_path), "/");
 	st->too_big_rate = CG_ICMP_RATE_DEF;
-	st->failover.min_cells = CG_MIN_CELLS_DEF;
-	st->failover.min_regions = CG_MIN_REGIONS_DEF;
-	st->failover.wait = CG_WAIT_DEF;
-	st->failover.evacuation_ttl = CG_EVAC_TTL_DEF;
-	st->failover.max_out_ppm = CG_MAX_OUT_DEF;
-	st->failover.nramp = 4; /* 10%, 25%, 50%, all: region.c's cg_rules_defaults() */
-	st->failover.ramp_ppm[0] = 100000;
-	st->failover.ramp_ppm[1] = 250000;
-	st->failover.ramp_ppm[2] = 500000;
-	st->failover.ramp_ppm[3] = CG_LEVEL_ONE;
-	st->failover.dwell = CG_DWELL_DEF;
-	st->failover.max_step_ppm = CG_MAX_STEP_DEF;
-	st->failover.auto_evacuate_ppm = CG_AUTO_EVACUATE_DEF;
+	cg_failover_defaults(&st->failover);
 }
 
 void cg_state_free(struct cg_state *st)
