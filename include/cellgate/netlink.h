@@ -136,4 +136,25 @@ int cg_nl_monitor_read(struct cg_nl *nl, cg_nl_event_cb cb, void *arg);
  */
 int cg_nl_ifindex_mac(struct cg_nl *nl, int ifindex, uint8_t mac[6]);
 
+/* An interface's counters as the kernel keeps them (IFLA_STATS64), from boot. */
+struct cg_link_stats {
+	uint64_t rx_packets; /* packets received (XDP drops and redirects included) */
+	uint64_t rx_bytes;   /* their bytes */
+	uint64_t rx_dropped; /* dropped by the kernel after the driver: no buffer, ... */
+	uint64_t rx_missed;  /* missed by the device: its ring was full */
+	uint64_t rx_errors;  /* bad frames */
+	uint64_t tx_packets; /* packets sent */
+	uint64_t tx_bytes;   /* their bytes */
+	uint64_t tx_dropped; /* not sent: queue full, no carrier, ... */
+};
+
+/*
+ * cg_nl_link_stats - the interface's counters (RTM_GETLINK, IFLA_STATS64):
+ * the receive rate and drops the backpressure view takes from the LB
+ * itself. Returns 0, -EINVAL (nl or st NULL, ifindex <= 0), -ENODEV (no such
+ * interface), -EPROTO (the answer had no IFLA_STATS64), -ETIMEDOUT or
+ * another -errno. *st is zeroed on error.
+ */
+int cg_nl_link_stats(struct cg_nl *nl, int ifindex, struct cg_link_stats *st);
+
 #endif /* CELLGATE_NETLINK_H */

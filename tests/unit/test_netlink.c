@@ -808,6 +808,79 @@ static void test_ifindex_mac_matches_sysfs(void **state)
 	}
 }
 
+/* One counter of /sys/class/net/NAME/statistics. */
+static uint64_t sysfs_stat(const char *name, const char *counter)
+{
+	char path[128];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/%s", name, counter);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%llu", &v), 1);
+	fclose(f);
+	return v;
+}
+
+/*
+ * The counters come from the kernel, as sysfs shows them: read between two
+ * sysfs reads (the peer may send something in between), and they move with
+ * traffic sent for the test (datagrams to the peer leave through veth0).
+ */
+static void test_link_stats_match_sysfs_and_count_traffic(void **state)
+{
+	static const char *const names[] = { "veth0", "lo" };
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(9) };
+	struct cg_link_stats st, st2;
+	uint64_t lo_rx, hi_rx, lo_tx, hi_tx;
+	int i, fd, ifx;
+
+	skip_if_no_lab();
+	cg_test_require(lab.sysfs, "cannot mount a sysfs for this namespace");
+	for (i = 0; i < 2; i++) {
+		ifx = ifindex_of(names[i]);
+		lo_rx = sysfs_stat(names[i], "rx_packets");
+		lo_tx = sysfs_stat(names[i], "tx_bytes");
+		assert_int_equal(cg_nl_link_stats(lab.nl, ifx, &st), 0);
+		hi_rx = sysfs_stat(names[i], "rx_packets");
+		hi_tx = sysfs_stat(names[i], "tx_bytes");
+		assert_in_range(st.rx_packets, lo_rx, hi_rx);
+		assert_in_range(st.tx_bytes, lo_tx, hi_tx);
+	}
+	/* 20 datagrams of 100 bytes to the peer: 20 packets more out of veth0 */
+	ifx = ifindex_of("veth0");
+	assert_int_equal(cg_nl_link_stats(lab.nl, ifx, &st), 0);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(inet_pton(AF_INET, "198.18.0.2", &to.sin_addr), 1);
+	for (i = 0; i < 20; i++) {
+		char buf[100] = { 0 };
+
+		assert_int_equal(sendto(fd, buf, sizeof(buf), 0, (struct sockaddr *)&to, sizeof(to)),
+				 (ssize_t)sizeof(buf));
+	}
+	close(fd);
+	assert_int_equal(cg_nl_link_stats(lab.nl, ifx, &st2), 0);
+	assert_true(st2.tx_packets >= st.tx_packets + 20);
+	/* each frame is at least 100 bytes of payload, 8 of UDP, 20 of IP, 14 of Ethernet */
+	assert_true(st2.tx_bytes >= st.tx_bytes + 20 * 142);
+	assert_true(st2.rx_packets >= st.rx_packets);
+}
+
+static void test_link_stats_of_missing_interface_is_enodev(void **state)
+{
+	struct cg_link_stats st;
+
+	skip_if_no_lab();
+	memset(&st, 0xee, sizeof(st));
+	assert_int_equal(cg_nl_link_stats(lab.nl, 999999, &st), -ENODEV);
+	assert_int_equal(st.rx_packets, 0);
+	assert_int_equal(cg_nl_link_stats(lab.nl, 0, &st), -EINVAL);
+	assert_int_equal(cg_nl_link_stats(NULL, 1, &st), -EINVAL);
+	assert_int_equal(cg_nl_link_stats(lab.nl, 1, NULL), -EINVAL);
+}
+
 static void test_ifindex_mac_of_missing_interface_is_enodev(void **state)
 {
 	uint8_t mac[6] = { 1, 2, 3, 4, 5, 6 };
@@ -956,6 +1029,8 @@ int main(void)
 		cmocka_unit_test(test_vlan_device_gives_vlan_id_and_lower_ifindex),
 		cmocka_unit_test(test_ifindex_mac_matches_sysfs),
 		cmocka_unit_test(test_ifindex_mac_of_missing_interface_is_enodev),
+		cmocka_unit_test(test_link_stats_match_sysfs_and_count_traffic),
+		cmocka_unit_test(test_link_stats_of_missing_interface_is_enodev),
 		cmocka_unit_test(test_late_answers_to_earlier_requests_are_skipped),
 	};
 	const struct CMUnitTest parsers[] = {

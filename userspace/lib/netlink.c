@@ -59,6 +59,8 @@ struct link_info {
 	uint16_t vlan_proto; /* IFLA_VLAN_PROTOCOL, host order; ETH_P_8021Q if absent */
 	int link;	     /* IFLA_LINK: the parent's ifindex, 0 if absent */
 	bool link_netns;     /* IFLA_LINK_NETNSID present: the parent is in another namespace */
+	bool has_stats;	     /* IFLA_STATS64 was present (only when asked for) */
+	struct rtnl_link_stats64 stats; /* valid if has_stats */
 };
 
 /* What the kernel's route lookup answered, from RTM_NEWROUTE. */
@@ -280,6 +282,11 @@ static void link_parse(const struct nlmsghdr *nlh, struct link_info *li)
 	if (tb[IFLA_LINK] && mnl_attr_validate(tb[IFLA_LINK], MNL_TYPE_U32) == 0)
 		li->link = (int)mnl_attr_get_u32(tb[IFLA_LINK]);
 	li->link_netns = tb[IFLA_LINK_NETNSID] != NULL;
+	/* 64-bit counters are 8-aligned in the kernel but not in the message: copied */
+	if (tb[IFLA_STATS64] && mnl_attr_get_payload_len(tb[IFLA_STATS64]) >= sizeof(li->stats)) {
+		memcpy(&li->stats, mnl_attr_get_payload(tb[IFLA_STATS64]), sizeof(li->stats));
+		li->has_stats = true;
+	}
 
 	if (!tb[IFLA_LINKINFO] ||
 	    mnl_attr_parse_nested(tb[IFLA_LINKINFO], linkinfo_attr_cb, info) < 0)
@@ -311,8 +318,11 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* RTM_GETLINK for ifindex into *li. Returns 0, -ENODEV, -EPROTO or another -errno. */
-static int nl_link_get(struct cg_nl *nl, int ifindex, struct link_info *li)
+/*
+ * RTM_GETLINK for ifindex into *li, its counters only if stats. Returns 0,
+ * -ENODEV, -EPROTO or another -errno.
+ */
+static int nl_link_query(struct cg_nl *nl, int ifindex, bool stats, struct link_info *li)
 {
 	char req[CG_NL_REQ_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
 	struct nlmsghdr *nlh;
@@ -325,13 +335,20 @@ static int nl_link_get(struct cg_nl *nl, int ifindex, struct link_info *li)
 	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
 	ifm->ifi_family = AF_UNSPEC;
 	ifm->ifi_index = ifindex;
-	/* leave the statistics out: only the address and link info are wanted */
-	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+	/* the statistics are left out unless asked for: they are most of the answer */
+	if (!stats)
+		mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
 
 	err = nl_request(nl, nlh, link_cb, li);
 	if (err)
 		return err;
 	return li->found ? 0 : -EPROTO;
+}
+
+/* RTM_GETLINK for ifindex into *li, without the counters. */
+static int nl_link_get(struct cg_nl *nl, int ifindex, struct link_info *li)
+{
+	return nl_link_query(nl, ifindex, false, li);
 }
 
 /* RTM_GETNEIGH for (addr, ifindex) into *ni. Returns 0, -ENOENT if none, or another -errno. */
@@ -707,5 +724,30 @@ int cg_nl_ifindex_mac(struct cg_nl *nl, int ifindex, uint8_t mac[6])
 	if (li.addr_len != 6)
 		return -EOPNOTSUPP;
 	memcpy(mac, li.mac, 6);
+	return 0;
+}
+
+int cg_nl_link_stats(struct cg_nl *nl, int ifindex, struct cg_link_stats *st)
+{
+	struct link_info li;
+	int err;
+
+	if (st)
+		memset(st, 0, sizeof(*st));
+	if (!nl || !st || ifindex <= 0)
+		return -EINVAL;
+	err = nl_link_query(nl, ifindex, true, &li);
+	if (err)
+		return err;
+	if (!li.has_stats)
+		return -EPROTO;
+	st->rx_packets = li.stats.rx_packets;
+	st->rx_bytes = li.stats.rx_bytes;
+	st->rx_dropped = li.stats.rx_dropped;
+	st->rx_missed = li.stats.rx_missed_errors;
+	st->rx_errors = li.stats.rx_errors;
+	st->tx_packets = li.stats.tx_packets;
+	st->tx_bytes = li.stats.tx_bytes;
+	st->tx_dropped = li.stats.tx_dropped;
 	return 0;
 }
