@@ -271,11 +271,13 @@ int cg_dp_cell_get(struct cg_dp *dp, uint32_t id, struct cg_cell *cell);
 
 /*
  * cg_dp_table_swap - make slots[0..size-1] (cell ids, host order) the live
- * Maglev table of service_id, atomically: a new inner map is built, frozen
- * and published with one update of the tables slot, so a packet sees the
- * whole old table or the whole new one. Returns once no program can still
- * be reading the old table: the kernel waits one RCU grace period (several
- * ms) per call, so swap many tables with cg_dp_table_swap_many().
+ * Maglev table of service_id, atomically: a table no program reads is
+ * filled (the one this service's previous swap retired, if of the same
+ * size, else a new inner map) and published with one update of the tables
+ * slot, so a packet sees the whole old table or the whole new one. Returns
+ * once no program can still be reading the old table: the kernel waits one
+ * RCU grace period (several ms) per call, so swap many tables with
+ * cg_dp_table_swap_many(). The old table is kept to be filled next time.
  * Returns 0; -EINVAL with nothing changed if service_id >= CG_MAX_SERVICES,
  * size is not in 1..CG_MAX_TABLE_SIZE or a slot is >= CG_MAX_CELLS; -errno
  * if the kernel refused (the old table then stays live).

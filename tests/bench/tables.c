@@ -140,7 +140,7 @@ static int tb_swap(struct cg_dp *dp, json_t *out)
 		}
 	}
 	if (tb_entry(out, "table_swap_1",
-		     "cg_dp_table_swap: build, fill, freeze, publish one "
+		     "cg_dp_table_swap: fill (a retired table) and publish one "
 		     "65537-slot table (one RCU grace period)",
 		     one, rounds, 0) ||
 	    tb_entry(out, "table_swap_16",

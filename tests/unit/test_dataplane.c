@@ -443,6 +443,60 @@ static void test_table_swap_changes_size(void **state)
 	free(small);
 }
 
+/* id of the inner table the pinned outer map holds for service sid */
+static uint32_t live_table_id(const char *dir, uint32_t sid)
+{
+	char path[512];
+	uint32_t id = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/tables", dir);
+	fd = bpf_obj_get(path);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_map_lookup_elem(fd, &sid, &id), 0);
+	close(fd);
+	return id;
+}
+
+/*
+ * A replaced table is kept and filled again for its service's next swap of
+ * the same size (two tables take turns); one of another size is new; what
+ * is read back is always what was swapped in last.
+ */
+static void test_table_swap_fills_retired_table_again(void **state)
+{
+	struct fx *fx = fx_get(state);
+	uint32_t *t[4], id[4], *small = table_random(SMALL, 100, 14), i;
+
+	fx->dp = open_pinned(fx, 4096, false);
+	assert_non_null(fx->dp);
+	for (i = 0; i < 4; i++) {
+		t[i] = table_random(BIG, CG_MAX_CELLS, 10 + i);
+		assert_int_equal(cg_dp_table_swap(fx->dp, 5, t[i], BIG), 0);
+		assert_table(fx->dp, 5, t[i], BIG);
+		id[i] = live_table_id(fx->pin_dir, 5);
+	}
+	assert_int_not_equal(id[0], id[1]);
+	assert_int_equal(id[2], id[0]);
+	assert_int_equal(id[3], id[1]);
+	/* another size: a new table; back to the first size: a new one again */
+	assert_int_equal(cg_dp_table_swap(fx->dp, 5, small, SMALL), 0);
+	assert_table(fx->dp, 5, small, SMALL);
+	assert_int_not_equal(live_table_id(fx->pin_dir, 5), id[0]);
+	assert_int_not_equal(live_table_id(fx->pin_dir, 5), id[1]);
+	assert_int_equal(cg_dp_table_swap(fx->dp, 5, t[0], BIG), 0);
+	assert_table(fx->dp, 5, t[0], BIG);
+	/* a deleted service keeps nothing: its next table is new */
+	id[0] = live_table_id(fx->pin_dir, 5);
+	assert_int_equal(cg_dp_table_del(fx->dp, 5), 0);
+	assert_int_equal(cg_dp_table_swap(fx->dp, 5, t[1], BIG), 0);
+	assert_int_not_equal(live_table_id(fx->pin_dir, 5), id[0]);
+	assert_table(fx->dp, 5, t[1], BIG);
+	for (i = 0; i < 4; i++)
+		free(t[i]);
+	free(small);
+}
+
 static void test_table_del_removes_table(void **state)
 {
 	struct fx *fx = fx_get(state);
@@ -988,6 +1042,8 @@ int main(void)
 		cmocka_unit_test(test_stat_names_cover_every_counter),
 		cmocka_unit_test_setup_teardown(test_packet_follows_swapped_table, setup_plain,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_table_swap_fills_retired_table_again,
+						setup_pinned, teardown),
 		cmocka_unit_test_setup_teardown(test_pinned_state_survives_adopt, setup_pinned,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_open_fresh_refuses_existing_pins,
