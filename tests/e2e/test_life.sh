@@ -44,13 +44,13 @@ test_dir_fsync_failure_is_applied_with_a_warning() {
 	fi
 }
 
-# the change is saved but the data plane cannot take it (no new table map): exit 3, its own
+# the change is saved but the data plane cannot take it (the table swap fails): exit 3, its own
 # marker in the reply; once the fault is gone the retry timer finishes the job
 test_dataplane_refusal_exits_3() {
 	local rc=0 out=$LAB_DIR/dp.json err=$LAB_DIR/dp.err
-	touch "$FAULT/map_create"
+	touch "$FAULT/table_publish"
 	cctl -j cell set "$cell" --weight 170 >"$out" 2>"$err" || rc=$?
-	rm -f "$FAULT/map_create"
+	rm -f "$FAULT/table_publish"
 	if [ "$rc" -ne 3 ] || ! jq -e '.applied and (.dataplane_error | startswith("saved, but the data plane refused it"))' \
 		"$out" >/dev/null || ! grep -q 'saved, but the data plane refused it' "$err" ||
 		! grep -q 'weight: 170' "$GD_STATE/state.yaml"; then

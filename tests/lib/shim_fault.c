@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* shim_fault.c - LD_PRELOAD fault injection for the e2e tests: fsync of a directory, BPF map creation */
+/* shim_fault.c - LD_PRELOAD fault injection for the e2e tests: fsync of a directory, BPF map calls */
 /*
  * Built as build/tests/lib/shim_fault.so, never linked into a product or a
  * test program. A test starts cellgated with LD_PRELOAD=.../shim_fault.so and
@@ -8,9 +8,11 @@
  *
  *   DIR/fsync_dir    fsync() of a directory fails with EIO (the state file's
  *                    directory sync, after the rename)
- *   DIR/map_create   bpf(BPF_MAP_CREATE) fails with ENOMEM (a reconcile that
- *                    swaps a table needs a new inner map: the data plane
- *                    refuses the change)
+ *   DIR/map_create   bpf(BPF_MAP_CREATE) fails with ENOMEM (a table of a new
+ *                    size needs a new inner map)
+ *   DIR/table_publish bpf(BPF_MAP_UPDATE_BATCH) fails with ENOMEM (only the
+ *                    tables' swap uses it: whatever table was filled, the
+ *                    data plane refuses the change)
  *
  * Without CG_FAULT_DIR, or without the file, every call is passed through.
  */
@@ -65,7 +67,8 @@ long syscall(long nr, ...)
 	for (i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
-	if (nr == __NR_bpf && a[0] == BPF_MAP_CREATE && fault_on("map_create")) {
+	if (nr == __NR_bpf && ((a[0] == BPF_MAP_CREATE && fault_on("map_create")) ||
+			       (a[0] == BPF_MAP_UPDATE_BATCH && fault_on("table_publish")))) {
 		errno = ENOMEM;
 		return -1;
 	}
