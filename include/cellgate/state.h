@@ -210,7 +210,7 @@ enum cg_bp_mode {
 #define CG_BP_DWELL_DEF	     5000 /* ms a cell's levels are held after a change before a release */
 #define CG_BP_DWELL_MAX	     3600000 /* ms: an hour */
 #define CG_BP_MAX_STEP_DEF   500000  /* the shed ladder rises by at most half a class a period */
-#define CG_BP_RELEASE_DEF    50000   /* and falls by at most 5% of a class a period */
+#define CG_BP_RELEASE_DEF    250000  /* and falls by at most a quarter of a class a period */
 #define CG_BP_RISE_DEF	     500000  /* EWMA weight of a new sample above the smoothed load */
 #define CG_BP_FALL_DEF	     200000  /* EWMA weight of a new sample below it (slow to believe) */
 #define CG_BP_STALE_DEF	     3000    /* ms without an accepted report: the cell's load is unknown */
