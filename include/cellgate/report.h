@@ -21,9 +21,9 @@
 #define CG_REPORT_BODY	   44	       /* bytes of a version 1 body */
 #define CG_REPORT_TAG	   32	       /* bytes of the tag (crypto_auth_BYTES) */
 #define CG_REPORT_MAX	   (CG_REPORT_BODY + CG_REPORT_TAG) /* largest version 1 datagram */
-#define CG_REPORT_KEY	   32	       /* bytes of the shared key (crypto_auth_KEYBYTES) */
-#define CG_REPORT_NONE	   UINT32_MAX  /* a signal the cell does not measure */
-#define CG_REPORT_UTIL_MAX 10000000U   /* utilization ppm at most: 10 x capacity */
+#define CG_REPORT_KEY	   32	      /* bytes of the shared key (crypto_auth_KEYBYTES) */
+#define CG_REPORT_NONE	   UINT32_MAX /* a signal the cell does not measure */
+#define CG_REPORT_UTIL_MAX 10000000U  /* utilization ppm at most: 10 x capacity */
 
 #define CG_REPORT_F_CAPACITY 0x01 /* the capacity field is given */
 #define CG_REPORT_F_AUTH     0x02 /* a tag follows the body */

@@ -202,15 +202,15 @@ enum cg_bp_mode {
 
 /* Ranges and defaults of the backpressure section (docs/backpressure.md). */
 #define CG_BP_TARGET_DEF     800000  /* keep each cell at or under 80% of its capacity (ppm) */
-#define CG_BP_TARGET_MAX     2000000 /* ppm: a target above capacity is allowed, up to 2 */
+#define CG_BP_TARGET_MAX     1000000 /* ppm: at most the whole capacity */
 #define CG_BP_HYST_DEF	     50000   /* release only under target - 5% of capacity (ppm) */
 #define CG_BP_PERIOD_DEF     1000    /* ms between two control steps */
 #define CG_BP_PERIOD_MIN     100     /* ms */
 #define CG_BP_PERIOD_MAX     60000   /* ms */
-#define CG_BP_DWELL_DEF	     5000 /* ms a cell's levels are held after a change before a release */
+#define CG_BP_DWELL_DEF	     5000    /* ms a cell's levels are held after a rise before a release */
 #define CG_BP_DWELL_MAX	     3600000 /* ms: an hour */
-#define CG_BP_MAX_STEP_DEF   500000  /* the shed ladder rises by at most half a class a period */
-#define CG_BP_RELEASE_DEF    250000  /* and falls by at most a quarter of a class a period */
+#define CG_BP_MAX_STEP_DEF   1000000 /* the shed ladder rises by at most one class a period */
+#define CG_BP_RELEASE_DEF    300000  /* and falls by at most 0.3 of a class a period */
 #define CG_BP_RISE_DEF	     500000  /* EWMA weight of a new sample above the smoothed load */
 #define CG_BP_FALL_DEF	     200000  /* EWMA weight of a new sample below it (slow to believe) */
 #define CG_BP_STALE_DEF	     3000    /* ms without an accepted report: the cell's load is unknown */

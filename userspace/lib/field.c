@@ -250,7 +250,7 @@ static const struct cg_field bp_fields[] = {
 	  .doc = "ms between two control steps" },
 	{ F(struct cg_bp_settings, dwell_ms, CG_F_U32), .flags = CG_FF_RUNTIME,
 	  .max = CG_BP_DWELL_MAX, .def = CG_BP_DWELL_DEF,
-	  .doc = "ms a cell's levels are held after a change before they are released" },
+	  .doc = "ms a cell's levels are held after a rise before they are released" },
 	{ FK(struct cg_bp_settings, max_step_ppm, "max_step", CG_F_LEVEL), .flags = CG_FF_RUNTIME,
 	  .min = 1, .max = CG_LEVEL_ONE, .def = CG_BP_MAX_STEP_DEF,
 	  .doc = "largest rise of the shed ladder a period, as a share of one class" },

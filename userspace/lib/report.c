@@ -101,11 +101,12 @@ static int check_values(const struct cg_report *r, char *err, size_t len)
 			    r->util_ppm, CG_REPORT_UTIL_MAX);
 	if (r->flags & CG_REPORT_F_CAPACITY ? !r->capacity || r->capacity == CG_REPORT_NONE :
 					      r->capacity != 0)
-		return rerr(-EBADMSG, err, len,
-			    r->flags & CG_REPORT_F_CAPACITY ?
-				    "capacity %u is out of range (1..4294967294 with the capacity flag)" :
-				    "capacity %u given without the capacity flag (must be 0)",
-			    r->capacity);
+		return rerr(
+			-EBADMSG, err, len,
+			r->flags & CG_REPORT_F_CAPACITY ?
+				"capacity %u is out of range (1..4294967294 with the capacity flag)" :
+				"capacity %u given without the capacity flag (must be 0)",
+			r->capacity);
 	if (r->util_ppm == CG_REPORT_NONE && r->queue_us == CG_REPORT_NONE &&
 	    (r->inflight == CG_REPORT_NONE || !r->capacity))
 		return rerr(-EBADMSG, err, len,
@@ -169,11 +170,11 @@ int cg_report_decode(const uint8_t *buf, size_t len, const uint8_t *key, struct 
 	length = get16(buf + OFF_LENGTH);
 	want = r.flags & CG_REPORT_F_AUTH ? CG_REPORT_MAX : CG_REPORT_BODY;
 	if (length != want)
-		return rerr(-EBADMSG, err, errlen, "length %u is not %zu (the length its flags give)",
-			    length, want);
+		return rerr(-EBADMSG, err, errlen,
+			    "length %u is not %zu (the length its flags give)", length, want);
 	if (len != want)
-		return rerr(-EBADMSG, err, errlen, "length %u does not match the datagram's %zu bytes",
-			    length, len);
+		return rerr(-EBADMSG, err, errlen,
+			    "length %u does not match the datagram's %zu bytes", length, len);
 	if (key && !(r.flags & CG_REPORT_F_AUTH))
 		return rerr(-EPERM, err, errlen, "auth: unsigned report refused (a key is set)");
 	if (!key && r.flags & CG_REPORT_F_AUTH)
@@ -234,8 +235,7 @@ int cg_report_key_parse(const char *text, uint8_t key[CG_REPORT_KEY], char *err,
 	return 0;
 }
 
-bool cg_report_rate_allow(struct cg_report_bucket *b, int64_t now_ms, uint32_t rate,
-			  uint32_t burst)
+bool cg_report_rate_allow(struct cg_report_bucket *b, int64_t now_ms, uint32_t rate, uint32_t burst)
 {
 	uint64_t full = (uint64_t)burst * 1000;
 
@@ -286,8 +286,8 @@ enum cg_report_verdict cg_report_admit(struct cg_report_rx *rx, const struct cg_
 			r->cell, (long long)skew, max_skew_ms);
 		return CG_REPORT_SKEWED;
 	}
-	if (rx->last_rx_ms && (r->ts_ms < rx->last_ts_ms ||
-			       (r->ts_ms == rx->last_ts_ms && r->seq <= rx->last_seq))) {
+	if (rx->last_rx_ms &&
+	    (r->ts_ms < rx->last_ts_ms || (r->ts_ms == rx->last_ts_ms && r->seq <= rx->last_seq))) {
 		rx->replayed++;
 		why_set(why, whylen,
 			"cell %u: seq %llu at %llu is not after seq %llu at %llu (replayed or late)",
