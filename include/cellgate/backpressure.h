@@ -31,8 +31,11 @@
  *   L < T - hysteresis pos falls to where it would be A * (T - hysteresis) / L,
  *                      at most release_step a period, and only once dwell_ms
  *                      passed since the last rise;
- *   otherwise, or the load unknown (no report for stale_ms: never "idle"),
- *                      or no report since the last change, pos holds.
+ *   otherwise pos holds; and it holds whatever the load when the load is
+ *   unknown (no report for stale_ms: never "idle"), when no report measured
+ *   after the last change came in (report timestamps: late reports describe
+ *   the past), or when the last rise was meant to be enough and the load is
+ *   falling towards it (a queue draining is not a new overload).
  */
 
 #define CG_BP_WHY_MAX 160 /* one line of a change's cause */
@@ -40,20 +43,23 @@
 /* One cell's load as the controller sees it. */
 struct cg_bp_signal {
 	uint32_t raw_ppm;  /* the last accepted report's load, share of capacity */
+	uint32_t prev_ppm; /* the one before */
 	uint32_t load_ppm; /* smoothed (EWMA, rise and fall weights from the settings) */
 	int64_t at_ms;	   /* when the last report was accepted; 0: none yet */
+	int64_t ts_ms;	   /* when its sender measured it (its clock); 0: not known */
 };
 
 /* The controller's record of one cell (indexed by cell id). */
 struct cg_bp_cell {
-	bool present;		  /* a cell of the state has this id (cg_bp_sync()) */
-	uint8_t mode;		  /* enum cg_bp_mode at the last step */
-	uint32_t pos_ppm;	  /* position on the shed ladder */
-	int64_t changed_ms;	  /* last change of pos; 0: none */
-	int64_t rose_ms;	  /* last rise of pos; 0: none */
-	int64_t stepped_ms;	  /* last step that looked at the cell; 0: none */
-	struct cg_bp_signal sig;  /* its load */
-	struct cg_report_rx rx;	  /* its reports: replay, rate, counters */
+	bool present;			/* a cell of the state has this id (cg_bp_sync()) */
+	uint8_t mode;			/* enum cg_bp_mode at the last step */
+	uint32_t pos_ppm;		/* position on the shed ladder */
+	int64_t changed_ms;		/* last change of pos; 0: none */
+	int64_t rose_ms;		/* last rise of pos; 0: none */
+	uint32_t pred_ppm;		/* the load the last rise should lead to */
+	int64_t stepped_ms;		/* last step that looked at the cell; 0: none */
+	struct cg_bp_signal sig;	/* its load */
+	struct cg_report_rx rx;		/* its reports: replay, rate, counters */
 	uint32_t level[CG_MAX_CLASSES]; /* the levels pos gives, ppm, by class id */
 };
 
@@ -74,28 +80,28 @@ enum cg_bp_why {
 
 /* One controller change of one (cell, class) level, with what caused it. */
 struct cg_bp_change {
-	uint32_t cell;	      /* cell id */
-	uint8_t class;	      /* class id */
-	uint8_t why;	      /* enum cg_bp_why */
-	bool advisory;	      /* manual mode: what it would do, not applied */
-	uint32_t from_ppm;    /* the level before */
-	uint32_t to_ppm;      /* and after */
-	uint32_t load_ppm;    /* smoothed load of the cell */
-	uint32_t raw_ppm;     /* its last report's load */
-	uint32_t target_ppm;  /* the target */
-	uint32_t pos_ppm;     /* the ladder position after */
-	int64_t at_ms;	      /* when */
+	uint32_t cell;	     /* cell id */
+	uint8_t class;	     /* class id */
+	uint8_t why;	     /* enum cg_bp_why */
+	bool advisory;	     /* manual mode: what it would do, not applied */
+	uint32_t from_ppm;   /* the level before */
+	uint32_t to_ppm;     /* and after */
+	uint32_t load_ppm;   /* smoothed load of the cell */
+	uint32_t raw_ppm;    /* its last report's load */
+	uint32_t target_ppm; /* the target */
+	uint32_t pos_ppm;    /* the ladder position after */
+	int64_t at_ms;	     /* when */
 };
 
 /* What one step is given. */
 struct cg_bp_input {
-	const struct cg_state *st;	/* cells, classes (protected), the backpressure settings */
-	const uint32_t *offered;	/* per st->cells[i] x CG_MAX_CLASSES, new flows a second
+	const struct cg_state *st;     /* cells, classes (protected), the backpressure settings */
+	const uint32_t *offered;       /* per st->cells[i] x CG_MAX_CLASSES, new flows a second
 					 * offered (cg_load_offered()); NULL: classes weigh alike */
-	const struct cg_shed_eff *eff;	/* what applies now (cg_rec_shed()), by cell id x class:
+	const struct cg_shed_eff *eff; /* what applies now (cg_rec_shed()), by cell id x class:
 					 * operator levels are held; NULL: none */
-	const uint8_t *mode;		/* per st->cells[i], enum cg_bp_mode; NULL: st->bp.mode */
-	int64_t now_ms;			/* the clock */
+	const uint8_t *mode;	       /* per st->cells[i], enum cg_bp_mode; NULL: st->bp.mode */
+	int64_t now_ms;		       /* the clock */
 };
 
 /* cg_bp_new - a controller with no cell, no report. NULL with errno ENOMEM. */

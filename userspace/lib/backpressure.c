@@ -79,6 +79,7 @@ void cg_bp_smooth(struct cg_bp_signal *sig, uint32_t sample, int64_t now_ms,
 
 		sig->load_ppm = (uint32_t)((int64_t)sig->load_ppm + d * (int64_t)w / (int64_t)ONE);
 	}
+	sig->prev_ppm = sig->raw_ppm;
 	sig->raw_ppm = sample;
 	sig->at_ms = now_ms ? now_ms : 1;
 }
@@ -111,18 +112,20 @@ int cg_bp_report(struct cg_bp *bp, const struct cg_bp_settings *s, const uint8_t
 			    err, errlen);
 	if (v != CG_REPORT_ACCEPTED)
 		return codes[v];
-	if (cg_bp_report_load(&r, s, &load))
+	if (cg_bp_report_load(&r, s, &load)) {
 		cg_bp_smooth(&c->sig, load, now_ms, s);
+		c->sig.ts_ms = r.ts_ms > INT64_MAX ? INT64_MAX : (int64_t)r.ts_ms;
+	}
 	return 0;
 }
 
 /* A cell's ladder and the load model of one step. */
 struct ladder {
-	size_t n;			  /* rungs */
-	uint8_t rung[CG_MAX_CLASSES];	  /* class id of each, lowest priority first */
-	bool held[CG_MAX_CLASSES];	  /* by rung: an operator level applies to it */
-	double o[CG_MAX_CLASSES];	  /* by rung: offered load */
-	double fixed;			  /* load admitted outside the ladder's control */
+	size_t n;		      /* rungs */
+	uint8_t rung[CG_MAX_CLASSES]; /* class id of each, lowest priority first */
+	bool held[CG_MAX_CLASSES];    /* by rung: an operator level applies to it */
+	double o[CG_MAX_CLASSES];     /* by rung: offered load */
+	double fixed;		      /* load admitted outside the ladder's control */
 };
 
 /* The level rung r has at position pos. */
@@ -157,7 +160,8 @@ static void ladder_build(const struct cg_bp_input *in, size_t i, struct ladder *
 		off = NULL; /* nothing counted yet: every class weighs alike */
 	for (size_t j = st->nclasses; j-- > 0;) {
 		const struct cg_class_cfg *k = &st->classes[j];
-		const struct cg_shed_eff *e = in->eff ? &in->eff[id * CG_MAX_CLASSES + k->id] : NULL;
+		const struct cg_shed_eff *e =
+			in->eff ? &in->eff[id * CG_MAX_CLASSES + k->id] : NULL;
 		double o = off ? off[k->id] : 1.0;
 		bool op = e && e->source == CG_SHED_OPERATOR;
 
@@ -267,7 +271,7 @@ static size_t step_cell(struct cg_bp *bp, const struct cg_bp_input *in, size_t i
 	if (c->stepped_ms && now - c->stepped_ms < (int64_t)s->period_ms)
 		return n;
 	c->stepped_ms = now ? now : 1;
-	/* unknown is not idle: hold; and act only on a report newer than the last change */
+	/* unknown is not idle: hold; and act only on a report received since the last change */
 	if (!cg_bp_known(&c->sig, now, s) || c->sig.at_ms <= c->changed_ms || !l.n)
 		return n;
 	/* to shed more both the smoothed and the last load must be over; to release, both under */
@@ -275,10 +279,19 @@ static size_t step_cell(struct cg_bp *bp, const struct cg_bp_input *in, size_t i
 	lo = c->sig.load_ppm < c->sig.raw_ppm ? c->sig.load_ppm : c->sig.raw_ppm;
 	a = admitted(&l, pos);
 	if (lo > s->target_ppm && a > 0) {
-		want = solve(&l, a * s->target_ppm / lo);
+		/* to shed more, the report must be measured after the last change (late
+		 * reports describe the past), and if the last rise was meant to be enough
+		 * while the load falls towards it (a queue draining), wait */
+		if (c->sig.ts_ms && c->sig.ts_ms <= c->changed_ms)
+			return n;
+		if (c->rose_ms && c->pred_ppm <= s->target_ppm && c->sig.raw_ppm < c->sig.prev_ppm)
+			return n;
+		/* sized by the last report: the smoothed load lags a step of the load */
+		want = solve(&l, a * s->target_ppm / c->sig.raw_ppm);
 		if (want < pos + MIN_MOVE)
 			return n;
 		want = want - pos > s->max_step_ppm ? pos + s->max_step_ppm : want;
+		c->pred_ppm = (uint32_t)(c->sig.raw_ppm * admitted(&l, want) / a);
 		return emit(c, id, &l, want, CG_BP_WHY_OVERLOAD, mode == CG_BP_MANUAL, s, now, out,
 			    cap, n);
 	}
