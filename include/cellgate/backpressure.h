@@ -54,6 +54,7 @@ struct cg_bp_cell {
 	bool present;			/* a cell of the state has this id (cg_bp_sync()) */
 	uint8_t mode;			/* enum cg_bp_mode at the last step */
 	uint32_t pos_ppm;		/* position on the shed ladder */
+	uint32_t prev_ppm;		/* the position before the last change */
 	int64_t changed_ms;		/* last change of pos; 0: none */
 	int64_t rose_ms;		/* last rise of pos; 0: none */
 	uint32_t pred_ppm;		/* the load the last rise should lead to */

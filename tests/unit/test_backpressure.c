@@ -665,6 +665,7 @@ struct qrun {
 	double goodput0; /* class 0 served of offered */
 	int released_at; /* periods of the 0.6 x until the ladder is at 0 */
 	double peak;	 /* admitted load at most while releasing */
+	double after;	 /* admitted load at most in periods 11..80 of the 2 x */
 };
 
 static void qrun(struct fx *f, struct qsim *s, struct qrun *out)
@@ -688,13 +689,15 @@ static void qrun(struct fx *f, struct qsim *s, struct qrun *out)
 			out->under_at = p;
 		if (p > 40)
 			out->late += (int)f->nch;
+		if (p > 10)
+			out->after = adm > out->after ? adm : out->after;
 		for (size_t i = 0; i < f->nch; i++) {
 			int d = f->ch[i].why == CG_BP_WHY_OVERLOAD ? 1 : -1;
 
 			out->reversals += dir && d != dir;
 			dir = d;
 		}
-		if (p <= 10 || p % 20 == 0)
+		if (p <= 10 || p % 20 == 0 || f->nch)
 			print_message("%6d  %.3f     %.3f    %.3f  %.3f  %.3f\n", p, adm,
 				      s->q / 1000 + (adm < 1 ? adm : 1), applied(f, 0, 3) / 1e6,
 				      applied(f, 0, 2) / 1e6, applied(f, 0, 1) / 1e6);
@@ -708,9 +711,10 @@ static void qrun(struct fx *f, struct qsim *s, struct qrun *out)
 			out->released_at = p;
 	}
 	print_message("2x: under target + 5%% after %d periods; %d changes in periods 41..80; %d "
-		      "reversals; class 0 goodput %.4f; 0.6x: released after %d periods, peak %.3f\n",
-		      out->under_at, out->late, out->reversals, out->goodput0, out->released_at,
-		      out->peak);
+		      "reversals; at most %.3f after period 10; class 0 goodput %.4f; 0.6x: released "
+		      "after %d periods, peak %.3f\n",
+		      out->under_at, out->late, out->reversals, out->after, out->goodput0,
+		      out->released_at, out->peak);
 }
 
 static void test_bp_closed_loop_late_and_lost_reports(void **state)
@@ -725,6 +729,7 @@ static void test_bp_closed_loop_late_and_lost_reports(void **state)
 	assert_true(r.under_at >= 1 && r.under_at <= 6);
 	assert_true(r.late <= 2);
 	assert_true(r.reversals <= 1);
+	assert_true(r.after <= 0.8 * 1.05);
 	assert_true(r.goodput0 >= 0.99);
 	assert_true(r.released_at >= 1 && r.released_at <= 10);
 	assert_true(r.peak <= 0.8);
@@ -745,6 +750,7 @@ static void test_bp_closed_loop_queue_signal(void **state)
 	qrun(f, &s, &r);
 	assert_true(r.under_at >= 1 && r.under_at <= 6);
 	assert_true(r.late <= 2);
+	assert_true(r.after <= 0.8 * 1.05); /* the deep shed is released without passing the target */
 	assert_true(r.goodput0 >= 0.99);
 	assert_true(r.released_at >= 1 && r.released_at <= 12);
 	assert_true(r.peak <= 0.8);

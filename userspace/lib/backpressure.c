@@ -236,8 +236,10 @@ static size_t emit(struct cg_bp_cell *c, uint32_t id, const struct ladder *l, ui
 		n++;
 	}
 	memcpy(c->level, level, sizeof(level));
-	if (pos != c->pos_ppm)
+	if (pos != c->pos_ppm) {
 		c->changed_ms = now ? now : 1;
+		c->prev_ppm = c->pos_ppm;
+	}
 	if (pos > c->pos_ppm)
 		c->rose_ms = c->changed_ms;
 	c->pos_ppm = pos;
@@ -277,7 +279,9 @@ static size_t step_cell(struct cg_bp *bp, const struct cg_bp_input *in, size_t i
 	/* to shed more both the smoothed and the last load must be over; to release, both under */
 	hi = c->sig.load_ppm > c->sig.raw_ppm ? c->sig.load_ppm : c->sig.raw_ppm;
 	lo = c->sig.load_ppm < c->sig.raw_ppm ? c->sig.load_ppm : c->sig.raw_ppm;
-	a = admitted(&l, pos);
+	/* what was admitted when the last report was measured: a late report measured
+	 * before the last change saw the position before it */
+	a = admitted(&l, c->sig.ts_ms && c->sig.ts_ms <= c->changed_ms ? c->prev_ppm : pos);
 	if (lo > s->target_ppm && a > 0) {
 		/* to shed more, the report must be measured after the last change (late
 		 * reports describe the past), and if the last rise was meant to be enough
