@@ -256,6 +256,10 @@ static void test_report_replay_order_restart_and_skew(void **unused)
 			 CG_REPORT_ACCEPTED);
 	assert_int_equal(rx.accepted, 4);
 	assert_int_equal(rx.limited, 0);
+	/* a timestamp at the end of time is skewed, not an overflow */
+	r.seq = 3;
+	r.ts_ms = UINT64_MAX;
+	assert_int_equal(cg_report_admit(&rx, &r, now, 5000, 20, 10, NULL, 0), CG_REPORT_SKEWED);
 }
 
 static void test_report_rate_limit_per_cell(void **unused)

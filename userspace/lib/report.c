@@ -246,8 +246,9 @@ bool cg_report_rate_allow(struct cg_report_bucket *b, int64_t now_ms, uint32_t r
 		b->at_ms = now_ms;
 		b->started = true;
 	} else if (now_ms > b->at_ms) {
-		/* rate tokens a second: rate milli-tokens a ms */
-		uint64_t add = (uint64_t)(now_ms - b->at_ms) * rate;
+		/* rate tokens a second: rate milli-tokens a ms; a long pause fills it */
+		uint64_t gap = (uint64_t)now_ms - (uint64_t)b->at_ms;
+		uint64_t add = gap >= full ? full : gap * rate;
 
 		b->milli = add >= full || b->milli + add >= full ? full : b->milli + add;
 		b->at_ms = now_ms;
@@ -276,10 +277,11 @@ enum cg_report_verdict cg_report_admit(struct cg_report_rx *rx, const struct cg_
 				       int64_t now_ms, uint32_t max_skew_ms, uint32_t rate,
 				       uint32_t burst, char *why, size_t whylen)
 {
-	int64_t skew = (int64_t)r->ts_ms - now_ms;
+	int64_t skew = INT64_MAX;
 
-	if (r->ts_ms > INT64_MAX)
-		skew = INT64_MAX;
+	/* both within +-2^62 ms (146 million years) cannot overflow the difference */
+	if (r->ts_ms < (1ULL << 62) && now_ms > -(1LL << 62) && now_ms < (1LL << 62))
+		skew = (int64_t)r->ts_ms - now_ms;
 	if (max_skew_ms && (skew > (int64_t)max_skew_ms || skew < -(int64_t)max_skew_ms)) {
 		rx->skewed++;
 		why_set(why, whylen, "cell %u: timestamp %lld ms off this clock (at most %u)",
