@@ -18,24 +18,27 @@
  * cg_rec_set_controller(), and each change it returns is logged with the
  * signal that caused it. docs/backpressure.md has the law and its constants:
  *
- * Each cell has a shed ladder: its classes that are neither protected nor
- * held by an operator level, lowest priority (highest id) first, and a
- * position pos on it in ppm of a class: rung r (0 the lowest class) is shed
- * at clamp(pos - r * 1e6, 0, 1e6). So the lowest class is shed first and the
- * next only once the one below is fully shed, by construction.
+ * Each cell has a shed ladder: its classes that are not protected, lowest
+ * priority (highest id) first, and a position pos on it in ppm of a class:
+ * rung r (0 the lowest class) is shed at clamp(pos - r * 1e6, 0, 1e6). So the
+ * lowest class is shed first and the next only once the one below is fully
+ * shed, by construction. A class an operator level holds stays on the ladder
+ * at the operator's level, worth nothing to shed: the ladder walks past it.
  *
- * Every period, with L the cell's smoothed load and T its target:
- *   L > T              pos rises to where the admitted load would be A * T / L
- *                      (A the load admitted now, by class from the LB's own
- *                      counts), at most max_step a period;
- *   L < T - hysteresis pos falls to where it would be A * (T - hysteresis) / L,
- *                      at most release_step a period, and only once dwell_ms
- *                      passed since the last rise;
+ * Every period, with L the cell's smoothed load, x its last report's, T the
+ * target, h the hysteresis and A(p) the load admitted at position p (by class
+ * from the LB's own counts), p_x the position x was measured under:
+ *   L and x > T        pos rises to where A = A(p_x) * T / x, at most
+ *                      max_step a period;
+ *   L and x < T - h    pos falls to where A = A(p_x) * (T - h) / max(L, x),
+ *                      at most release_step a period, once dwell_ms passed
+ *                      since the last rise;
  *   otherwise pos holds; and it holds whatever the load when the load is
- *   unknown (no report for stale_ms: never "idle"), when no report measured
- *   after the last change came in (report timestamps: late reports describe
- *   the past), or when the last rise was meant to be enough and the load is
- *   falling towards it (a queue draining is not a new overload).
+ *   unknown (no report for stale_ms: never "idle"), when no report came in
+ *   since the last change, to rise when the last report was measured before
+ *   the last change (late reports describe the past), or when the last rise
+ *   was meant to be enough and the load is falling towards it (a queue
+ *   draining is not a new overload).
  */
 
 #define CG_BP_WHY_MAX 160 /* one line of a change's cause */
