@@ -39,7 +39,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wmissing-prototype
 CFLAGS := -O2 -g -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -I$(BUILD) -MMD -MP $(SANFLAGS)
 TEST_CFLAGS := -Itests/lib -Itests/bench
 LDFLAGS := $(SANFLAGS)
-LDLIBS := -lbpf -lelf -lz -lmnl -lyaml -ljansson
+LDLIBS := -lbpf -lelf -lz -lmnl -lyaml -ljansson -lsodium
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Werror \
 	-Iinclude -Ibpf -I$(BUILD) -MMD -MP
 

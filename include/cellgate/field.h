@@ -78,6 +78,7 @@ extern const struct cg_object cg_shed_obj;	 /* struct cg_shed_cfg */
 extern const struct cg_object cg_guard_obj;	 /* struct cg_guard_cfg */
 extern const struct cg_object cg_health_obj;	 /* struct cg_health_settings */
 extern const struct cg_object cg_failover_obj;	 /* struct cg_failover_settings */
+extern const struct cg_object cg_bp_obj;	 /* struct cg_bp_settings */
 extern const struct cg_object cg_evac_obj;	 /* struct cg_evac */
 extern const struct cg_object cg_saga_obj;	 /* struct cg_saga_cfg */
 

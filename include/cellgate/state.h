@@ -193,6 +193,60 @@ struct cg_failover_settings {
 					* it automatically; 0 = never */
 };
 
+/* What the backpressure controller does with a cell (cellgate/backpressure.h). */
+enum cg_bp_mode {
+	CG_BP_AUTO = 0,	  /* it moves the cell's shed levels from the cell's load */
+	CG_BP_MANUAL = 1, /* it computes and logs what it would do; only operators set levels */
+	CG_BP_OFF = 2,	  /* it ignores the cell: no levels, no advice */
+};
+
+/* Ranges and defaults of the backpressure section (docs/backpressure.md). */
+#define CG_BP_TARGET_DEF     800000  /* keep each cell at or under 80% of its capacity (ppm) */
+#define CG_BP_TARGET_MAX     1000000 /* ppm: at most the whole capacity */
+#define CG_BP_HYST_DEF	     50000   /* release only under target - 5% of capacity (ppm) */
+#define CG_BP_PERIOD_DEF     1000    /* ms between two control steps */
+#define CG_BP_PERIOD_MIN     100     /* ms */
+#define CG_BP_PERIOD_MAX     60000   /* ms */
+#define CG_BP_DWELL_DEF	     5000    /* ms a cell's levels are held after a rise before a release */
+#define CG_BP_DWELL_MAX	     3600000 /* ms: an hour */
+#define CG_BP_MAX_STEP_DEF   1000000 /* the shed ladder rises by at most one class a period */
+#define CG_BP_RELEASE_DEF    300000  /* and falls by at most 0.3 of a class a period */
+#define CG_BP_RISE_DEF	     500000  /* EWMA weight of a new sample above the smoothed load */
+#define CG_BP_FALL_DEF	     200000  /* EWMA weight of a new sample below it (slow to believe) */
+#define CG_BP_STALE_DEF	     3000    /* ms without an accepted report: the cell's load is unknown */
+#define CG_BP_STALE_MAX	     600000  /* ms */
+#define CG_BP_QUEUE_FULL_DEF 0	     /* us of queue delay that count as full load; 0 = not used */
+#define CG_BP_QUEUE_FULL_MAX 60000000 /* us: a minute */
+#define CG_BP_RATE_DEF	     20	      /* reports a second accepted per cell */
+#define CG_BP_RATE_MAX	     1000     /* reports a second */
+#define CG_BP_BURST_DEF	     10	      /* reports above the rate accepted in a burst */
+#define CG_BP_SKEW_DEF	     5000 /* ms a report's timestamp may be off the LB's clock; 0 = any */
+#define CG_BP_SKEW_MAX	     3600000 /* ms */
+#define CG_BP_KEY_FILE_MAX   128     /* backpressure.key_file: 0..127 bytes and a NUL */
+
+/* The backpressure controller's targets and constants (the `backpressure:` section). */
+struct cg_bp_settings {
+	uint8_t mode;		   /* enum cg_bp_mode of every cell (cellctl shed mode overrides) */
+	uint16_t report_port;	   /* UDP port cell load reports come to; 0 = none received */
+	uint32_t target_ppm;	   /* load each cell is kept at or under, share of its capacity */
+	uint32_t hysteresis_ppm;   /* levels are released only under target - this */
+	uint32_t period_ms;	   /* between two control steps */
+	uint32_t dwell_ms;	   /* a cell's levels are held this long after a change */
+	uint32_t max_step_ppm;	   /* largest rise of the shed ladder a period, share of a class */
+	uint32_t release_step_ppm; /* largest fall of the ladder a period, share of a class */
+	uint32_t rise_ppm;	   /* EWMA weight of a sample above the smoothed load */
+	uint32_t fall_ppm;	   /* EWMA weight of a sample below the smoothed load */
+	uint32_t stale_ms;	   /* a cell without an accepted report this long: load unknown */
+	uint32_t queue_full_us;	   /* queue delay counted as load 1 (full); 0: delay not a signal */
+	uint32_t report_rate;	   /* reports a second accepted per cell */
+	uint32_t report_burst;	   /* reports accepted at once above the rate */
+	uint32_t max_skew_ms;	   /* a report's timestamp this far off the LB's clock is refused */
+	char key_file[CG_BP_KEY_FILE_MAX]; /* shared report key file; "" = reports not signed */
+};
+
+/* cg_bp_settings_defaults - *b as a config without a `backpressure:` section has it. */
+void cg_bp_settings_defaults(struct cg_bp_settings *b);
+
 /* A region's state. */
 enum cg_region_state {
 	CG_REGION_ACTIVE = 0,	 /* in the tables at its full share */
@@ -315,9 +369,10 @@ struct cg_state {
 	struct cg_guard_cfg guard;
 	struct cg_health_settings health;
 	struct cg_failover_settings failover;
-	size_t nevacs;		 /* 0..CG_MAX_REGIONS */
-	struct cg_evac *evacs;	 /* each region's evacuation record, sorted by region */
-	struct cg_saga_cfg saga; /* the transition in flight, if any */
+	struct cg_bp_settings bp; /* the backpressure controller's targets and constants */
+	size_t nevacs;		  /* 0..CG_MAX_REGIONS */
+	struct cg_evac *evacs;	  /* each region's evacuation record, sorted by region */
+	struct cg_saga_cfg saga;  /* the transition in flight, if any */
 };
 
 /*

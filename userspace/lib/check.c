@@ -390,6 +390,31 @@ static int check_failover(struct chk *c)
 	return 0;
 }
 
+/* The backpressure settings: each field in range, then what holds between them. */
+static int check_bp(struct chk *c)
+{
+	const struct cg_bp_settings *b = &c->st->bp;
+	int ret;
+
+	ret = fields(c, &cg_bp_obj, b, 0, "backpressure: ");
+	if (ret)
+		return ret;
+	if (b->hysteresis_ppm >= b->target_ppm)
+		return cerr(c, at(c, "backpressure", 0, "hysteresis", -1),
+			    "backpressure: hysteresis %u ppm is not below the target (%u ppm)",
+			    b->hysteresis_ppm, b->target_ppm);
+	if (b->stale_ms <= b->period_ms)
+		return cerr(c, at(c, "backpressure", 0, "stale_ms", -1),
+			    "backpressure: stale_ms %u is not longer than period_ms (%u)",
+			    b->stale_ms, b->period_ms);
+	if (b->release_step_ppm > b->max_step_ppm)
+		return cerr(c, at(c, "backpressure", 0, "release_step", -1),
+			    "backpressure: release_step %u ppm is above max_step (%u ppm): release "
+			    "must be the slower",
+			    b->release_step_ppm, b->max_step_ppm);
+	return 0;
+}
+
 static int check_regions(struct chk *c)
 {
 	const struct cg_state *st = c->st;
@@ -735,6 +760,8 @@ int cg_state_check(const struct cg_state *st, const struct cg_where *where, char
 		ret = check_health(&c);
 	if (!ret)
 		ret = check_failover(&c);
+	if (!ret)
+		ret = check_bp(&c);
 	if (!ret)
 		ret = check_regions(&c);
 	if (!ret)

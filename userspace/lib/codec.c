@@ -1000,6 +1000,15 @@ static bool saga_unused(const void *obj)
 	return !((const struct cg_saga_cfg *)obj)->region[0];
 }
 
+/* The backpressure section is written only when it differs from the defaults. */
+static bool bp_unused(const void *obj)
+{
+	struct cg_bp_settings d;
+
+	cg_bp_settings_defaults(&d);
+	return cg_object_equal(&cg_bp_obj, obj, &d);
+}
+
 #define ST(m) offsetof(struct cg_state, m)
 
 /* classes first: rules, services and shed entries refer to them */
@@ -1017,6 +1026,8 @@ static const struct cg_section sections[] = {
 	  NULL },
 	{ "failover", "failover", &cg_failover_obj, 1, 1, ST(failover), 0, 0, CG_SEC_ONE, NULL,
 	  NULL, NULL, NULL },
+	{ "backpressure", "backpressure", &cg_bp_obj, 1, 1, ST(bp), 0, 0, CG_SEC_ONE, NULL, NULL,
+	  NULL, bp_unused },
 	{ "regions", "region", &cg_region_obj, 1, CG_MAX_REGIONS, ST(regions), ST(nregions),
 	  offsetof(struct cg_region_cfg, line), CG_SEC_NAMED | CG_SEC_FLOW | CG_SEC_NEEDED, NULL,
 	  NULL, NULL, NULL },
@@ -1160,7 +1171,7 @@ static const struct cg_ynode *kind_node(const struct cg_ynode *root, const char 
 	if (!strcmp(kind, "settings"))
 		return root;
 	if (!strcmp(kind, "guard") || !strcmp(kind, "health") || !strcmp(kind, "failover") ||
-	    !strcmp(kind, "saga"))
+	    !strcmp(kind, "backpressure") || !strcmp(kind, "saga"))
 		return map_get(root, kind);
 	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		if (!strcmp(kind, lists[i][0]))

@@ -235,6 +235,56 @@ static const struct cg_field failover_fields[] = {
 	{ 0 },
 };
 
+static const struct cg_field bp_fields[] = {
+	{ F(struct cg_bp_settings, mode, CG_F_ENUM), .flags = CG_FF_RUNTIME,
+	  .words = cg_bp_mode_names, .def = CG_BP_AUTO,
+	  .doc = "every cell's mode: auto (the controller sheds), manual (it only advises) or off" },
+	{ FK(struct cg_bp_settings, target_ppm, "target", CG_F_LEVEL), .flags = CG_FF_RUNTIME,
+	  .min = 1, .max = CG_BP_TARGET_MAX, .def = CG_BP_TARGET_DEF,
+	  .doc = "load each cell is kept at or under, as a share of its capacity" },
+	{ FK(struct cg_bp_settings, hysteresis_ppm, "hysteresis", CG_F_LEVEL),
+	  .flags = CG_FF_RUNTIME, .max = CG_LEVEL_ONE, .def = CG_BP_HYST_DEF,
+	  .doc = "levels are released only when the load is this far under the target" },
+	{ F(struct cg_bp_settings, period_ms, CG_F_U32), .flags = CG_FF_RUNTIME,
+	  .min = CG_BP_PERIOD_MIN, .max = CG_BP_PERIOD_MAX, .def = CG_BP_PERIOD_DEF,
+	  .doc = "ms between two control steps" },
+	{ F(struct cg_bp_settings, dwell_ms, CG_F_U32), .flags = CG_FF_RUNTIME,
+	  .max = CG_BP_DWELL_MAX, .def = CG_BP_DWELL_DEF,
+	  .doc = "ms a cell's levels are held after a rise before they are released" },
+	{ FK(struct cg_bp_settings, max_step_ppm, "max_step", CG_F_LEVEL), .flags = CG_FF_RUNTIME,
+	  .min = 1, .max = CG_LEVEL_ONE, .def = CG_BP_MAX_STEP_DEF,
+	  .doc = "largest rise of the shed ladder a period, as a share of one class" },
+	{ FK(struct cg_bp_settings, release_step_ppm, "release_step", CG_F_LEVEL),
+	  .flags = CG_FF_RUNTIME, .min = 1, .max = CG_LEVEL_ONE, .def = CG_BP_RELEASE_DEF,
+	  .doc = "largest fall of the shed ladder a period, as a share of one class" },
+	{ FK(struct cg_bp_settings, rise_ppm, "smoothing_rise", CG_F_LEVEL), .flags = CG_FF_RUNTIME,
+	  .min = 1, .max = CG_LEVEL_ONE, .def = CG_BP_RISE_DEF,
+	  .doc = "EWMA weight of a load sample above the smoothed load" },
+	{ FK(struct cg_bp_settings, fall_ppm, "smoothing_fall", CG_F_LEVEL), .flags = CG_FF_RUNTIME,
+	  .min = 1, .max = CG_LEVEL_ONE, .def = CG_BP_FALL_DEF,
+	  .doc = "EWMA weight of a load sample below the smoothed load" },
+	{ F(struct cg_bp_settings, stale_ms, CG_F_U32), .flags = CG_FF_RUNTIME,
+	  .min = CG_BP_PERIOD_MIN, .max = CG_BP_STALE_MAX, .def = CG_BP_STALE_DEF,
+	  .doc = "ms without an accepted report after which a cell's load is unknown" },
+	{ F(struct cg_bp_settings, queue_full_us, CG_F_U32), .flags = CG_FF_RUNTIME,
+	  .max = CG_BP_QUEUE_FULL_MAX, .def = CG_BP_QUEUE_FULL_DEF,
+	  .doc = "us of reported queue delay that count as full load; 0 = delay is not a signal" },
+	{ F(struct cg_bp_settings, report_port, CG_F_U16), .max = 65535,
+	  .doc = "UDP port cell load reports come to; 0 = none are received" },
+	{ F(struct cg_bp_settings, report_rate, CG_F_U32), .flags = CG_FF_RUNTIME, .min = 1,
+	  .max = CG_BP_RATE_MAX, .def = CG_BP_RATE_DEF,
+	  .doc = "reports a second accepted from each cell" },
+	{ F(struct cg_bp_settings, report_burst, CG_F_U32), .flags = CG_FF_RUNTIME, .min = 1,
+	  .max = CG_BP_RATE_MAX, .def = CG_BP_BURST_DEF,
+	  .doc = "reports accepted at once above the rate" },
+	{ F(struct cg_bp_settings, max_skew_ms, CG_F_U32), .flags = CG_FF_RUNTIME,
+	  .max = CG_BP_SKEW_MAX, .def = CG_BP_SKEW_DEF,
+	  .doc = "ms a report's timestamp may be off this LB's clock; 0 = not checked" },
+	{ F(struct cg_bp_settings, key_file, CG_F_TEXT),
+	  .doc = "file of the key reports are signed with; \"\" = reports are not signed" },
+	{ 0 },
+};
+
 static const struct cg_field evac_fields[] = {
 	{ F(struct cg_evac, region, CG_F_REF), .flags = CG_FF_REQUIRED | CG_FF_KEY, .ref = "region",
 	  .doc = "the region" },
@@ -289,6 +339,7 @@ const struct cg_object cg_health_obj = { "health", sizeof(struct cg_health_setti
 					 health_fields };
 const struct cg_object cg_failover_obj = { "failover", sizeof(struct cg_failover_settings),
 					   failover_fields };
+const struct cg_object cg_bp_obj = { "backpressure", sizeof(struct cg_bp_settings), bp_fields };
 const struct cg_object cg_evac_obj = { "evacuation", sizeof(struct cg_evac), evac_fields };
 const struct cg_object cg_saga_obj = { "saga", sizeof(struct cg_saga_cfg), saga_fields };
 

@@ -36,6 +36,13 @@ const struct cg_enum cg_proto_names[] = {
 	{ NULL, 0 },
 };
 
+const struct cg_enum cg_bp_mode_names[] = {
+	{ "auto", CG_BP_AUTO },
+	{ "manual", CG_BP_MANUAL },
+	{ "off", CG_BP_OFF },
+	{ NULL, 0 },
+};
+
 const struct cg_enum cg_probe_names[] = {
 	{ "off", CG_PROBE_OFF },
 	{ "tcp", CG_PROBE_TCP },

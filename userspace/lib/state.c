@@ -68,6 +68,26 @@ void cg_state_init(struct cg_state *st)
 	snprintf(st->health.http_path, sizeof(st->health.http_path), "/");
 	st->too_big_rate = CG_ICMP_RATE_DEF;
 	cg_failover_defaults(&st->failover);
+	cg_bp_settings_defaults(&st->bp);
+}
+
+void cg_bp_settings_defaults(struct cg_bp_settings *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->mode = CG_BP_AUTO;
+	b->target_ppm = CG_BP_TARGET_DEF;
+	b->hysteresis_ppm = CG_BP_HYST_DEF;
+	b->period_ms = CG_BP_PERIOD_DEF;
+	b->dwell_ms = CG_BP_DWELL_DEF;
+	b->max_step_ppm = CG_BP_MAX_STEP_DEF;
+	b->release_step_ppm = CG_BP_RELEASE_DEF;
+	b->rise_ppm = CG_BP_RISE_DEF;
+	b->fall_ppm = CG_BP_FALL_DEF;
+	b->stale_ms = CG_BP_STALE_DEF;
+	b->queue_full_us = CG_BP_QUEUE_FULL_DEF;
+	b->report_rate = CG_BP_RATE_DEF;
+	b->report_burst = CG_BP_BURST_DEF;
+	b->max_skew_ms = CG_BP_SKEW_DEF;
 }
 
 void cg_state_free(struct cg_state *st)
