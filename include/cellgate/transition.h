@@ -53,14 +53,14 @@ struct cg_trans_ops {
 /* One region transition in flight. */
 struct cg_trans {
 	const struct cg_trans_ops *ops;
-	uint8_t event;		       /* CG_EV_EVACUATE or CG_EV_RESTORE */
-	struct cg_evac before;	       /* the region's record before the saga began */
-	struct cg_evac target;	       /* the record the next step writes (draining; a ramp step) */
-	struct cg_evac back;	       /* restore: the record ramp1's compensation writes; "": before */
+	uint8_t event;	       /* CG_EV_EVACUATE or CG_EV_RESTORE */
+	struct cg_evac before; /* the region's record before the saga began */
+	struct cg_evac target; /* the record the next step writes (draining; a ramp step) */
+	struct cg_evac back;   /* restore: the record ramp1's compensation writes; "": before */
 	const struct cg_shed_cfg *pre; /* evacuate: the pre-shed levels to set */
 	size_t npre;
-	size_t nsteps;	 /* restore: the saga's steps, the ramp's and "active" (2..CG_RAMP_MAX + 1) */
-	int64_t now;	 /* unix seconds: the time of the step (or compensation) run */
+	size_t nsteps; /* restore: the saga's steps, the ramp's and "active" (2..CG_RAMP_MAX + 1) */
+	int64_t now;   /* unix seconds: the time of the step (or compensation) run */
 	char cause[160]; /* what started it, the head of every commit's cause */
 };
 

@@ -219,7 +219,8 @@ static int ramp_run(void *arg, size_t i, char *err, size_t len)
 		return injected(err, len);
 	if (last ? x->target.state != CG_REGION_ACTIVE :
 		   x->target.state != CG_REGION_RESTORING || x->target.step != i) {
-		snprintf(err, len, "the record (%s at ramp step %u) is not the saga's step %zu of %zu",
+		snprintf(err, len,
+			 "the record (%s at ramp step %u) is not the saga's step %zu of %zu",
 			 cg_region_state_name(x->target.state), x->target.step, i + 1, x->nsteps);
 		return -EINVAL;
 	}
@@ -358,8 +359,10 @@ int cg_trans_resume(struct cg_trans *x, struct cg_saga_rec *rec, char *err, size
 	struct cg_saga s;
 
 	saga_of(x, &s, steps);
-	if (x->event == CG_EV_RESTORE && cg_saga_decide(rec) == CG_SAGA_RESUME)
-		return 0; /* between two ramp steps: the next one falls due by itself */
+	/* between two ramp steps: the next one falls due by itself (after the last: the end) */
+	if (x->event == CG_EV_RESTORE && cg_saga_decide(rec) == CG_SAGA_RESUME &&
+	    rec->done < s.nsteps)
+		return 0;
 	return cg_saga_resume(&s, rec, err, len);
 }
 
