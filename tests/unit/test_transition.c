@@ -14,25 +14,6 @@
 #include "cellgate/failover.h"
 #include "cellgate/transition.h"
 
-/* 3 regions x 2 cells, as the lab has them */
-static const char cfg[] = "region: r1\n"
-			  "interfaces: [eth0]\n"
-			  "source: {ipv4: 198.18.0.1}\n"
-			  "regions:\n"
-			  "  - {name: r1, cost: 0}\n"
-			  "  - {name: r2, cost: 10}\n"
-			  "  - {name: r3, cost: 20}\n"
-			  "cells:\n"
-			  "  - {name: a1, region: r1, gateway: 198.18.1.10, encap: gue}\n"
-			  "  - {name: a2, region: r1, gateway: 198.18.1.11, encap: gue}\n"
-			  "  - {name: b1, region: r2, gateway: 198.18.2.10, encap: gue}\n"
-			  "  - {name: b2, region: r2, gateway: 198.18.2.11, encap: gue}\n"
-			  "  - {name: c1, region: r3, gateway: 198.18.3.10, encap: gue}\n"
-			  "  - {name: c2, region: r3, gateway: 198.18.3.11, encap: gue}\n"
-			  "services:\n"
-			  "  - {name: web, vip: 203.0.113.10, port: 80, protocol: tcp,"
-			  " cells: [a1, a2, b1, b2, c1, c2]}\n";
-
 #define T0  100000 /* the virtual clock's start */
 #define TTL 600	   /* the rules' evacuation ttl */
 
@@ -99,13 +80,13 @@ static void shed_add(struct cg_state *st, uint8_t class, const char *by, int64_t
 	snprintf(e->by, sizeof(e->by), "%s", by);
 }
 
-/* r2 evacuated (expiring at T0 + TTL) with a pre-shed level on a1, and an operator's level */
+/* tstate_lab with r2 evacuated (expiring at T0 + TTL) with a pre-shed level on a1, and an operator's level */
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	struct cg_evac r = { .region = "r2", .state = CG_REGION_EVACUATED };
 
-	if (!f || tstate_parse(&f->st, cfg))
+	if (!f || tstate_parse(&f->st, tstate_lab))
 		return -1;
 	cg_rules_defaults(&f->rules);
 	f->rules.wait = 0;

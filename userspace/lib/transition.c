@@ -323,20 +323,26 @@ int cg_trans_restore(struct cg_trans *x, struct cg_saga_rec *rec, char *err, siz
 	return cg_saga_next(&s, rec, err, len);
 }
 
+/* Is x a restore that has begun? Says why not in err. */
+static bool restoring(const struct cg_trans *x, const struct cg_saga_rec *rec, char *err,
+		      size_t len)
+{
+	if (x->event == CG_EV_RESTORE && rec->phase != CG_SAGA_IDLE)
+		return true;
+	snprintf(err, len, "%s",
+		 x->event != CG_EV_RESTORE ? "the transition in flight is not a restore" :
+					     "the restore has not begun");
+	return false;
+}
+
 int cg_trans_ramp(struct cg_trans *x, struct cg_saga_rec *rec, char *err, size_t len)
 {
 	struct cg_saga_step steps[CG_RAMP_MAX + 1];
 	struct cg_saga s;
 
-	if (x->event != CG_EV_RESTORE) {
-		snprintf(err, len, "the transition in flight is not a restore");
+	if (!restoring(x, rec, err, len))
 		return -EINVAL;
-	}
 	saga_of(x, &s, steps);
-	if (rec->phase == CG_SAGA_IDLE) {
-		snprintf(err, len, "the restore has not begun");
-		return -EINVAL;
-	}
 	return cg_saga_next(&s, rec, err, len);
 }
 
@@ -345,10 +351,8 @@ int cg_trans_back(struct cg_trans *x, struct cg_saga_rec *rec, char *err, size_t
 	struct cg_saga_step steps[CG_RAMP_MAX + 1];
 	struct cg_saga s;
 
-	if (x->event != CG_EV_RESTORE) {
-		snprintf(err, len, "the transition in flight is not a restore");
+	if (!restoring(x, rec, err, len))
 		return -EINVAL;
-	}
 	saga_of(x, &s, steps);
 	return cg_saga_abort(&s, rec, err, len);
 }
