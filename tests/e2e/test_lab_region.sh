@@ -263,6 +263,21 @@ test_kill9_in_restore_is_resumed_or_compensated() {
 	pass "kill9_restore_between_steps_resumed_active"
 }
 
+# abort in the middle of the ramp compensates the restore's steps in reverse, down to evacuated
+test_abort_of_restore_compensates() {
+	evacuated_first || return
+	: >"$GD_LOG"
+	cctl region restore eu-west >/dev/null || e2e_fail_reason "restore refused" || return
+	wait_for 5 eval '[ "$(region_field eu-west share)" = 0.5 ]' || e2e_fail_reason "the ramp did not reach 0.5" || return
+	cctl region abort eu-west --reason "lab abort" >/dev/null 2>&1 || e2e_fail_reason "abort failed" || return
+	region_settled evacuated || return
+	[ "$(region_field eu-west reason)" = "lab abort" ] || e2e_fail_reason "reason $(region_field eu-west reason)" || return
+	grep -q 'undo: back to ramp step 1' "$GD_LOG" && grep -q 'undo: evacuated again' "$GD_LOG" ||
+		{ log_tail; e2e_fail_reason "the ramp's steps were not compensated"; return; }
+	cctl region restore eu-west >/dev/null && wait_for 15 region_settled active ||
+		e2e_fail_reason "eu-west did not come back: $E2E_REASON"
+}
+
 # bad region commands: one clear line, nothing changed
 test_bad_region_commands() {
 	local g0 e=$LAB_DIR/bad.err
@@ -342,6 +357,7 @@ E2E_TESTS=(
 	test_kill9_in_saga_is_resumed_or_compensated
 	test_failing_restore_step_compensates
 	test_kill9_in_restore_is_resumed_or_compensated
+	test_abort_of_restore_compensates
 	test_bad_region_commands
 	test_scripts_failover_and_restore
 	test_script_failure_compensates
