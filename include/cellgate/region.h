@@ -86,6 +86,12 @@ int cg_evac_carry(struct cg_state *next, const struct cg_state *prev, char *err,
 /* cg_evac_find - the record of region in st, or NULL. */
 struct cg_evac *cg_evac_find(const struct cg_state *st, const char *region);
 
+/* cg_evac_get - a copy of the record of region in st, or an active one if it has none. */
+struct cg_evac cg_evac_get(const struct cg_state *st, const char *region);
+
+/* cg_evac_put - put r into st as its region's record, replacing the old one; 0 or -ENOMEM. */
+int cg_evac_put(struct cg_state *st, const struct cg_evac *r);
+
 /* cg_rule_name - "min_cells", "min_regions", ... for one bit; "?" otherwise. */
 const char *cg_rule_name(uint32_t rule);
 

@@ -66,6 +66,23 @@ enum cg_saga_action {
  */
 int cg_saga_run(const struct cg_saga *s, struct cg_saga_rec *rec, char *err, size_t len);
 
+/*
+ * cg_saga_next - run one step, for a saga whose steps fall due one at a time
+ * (a restore's ramp): the first when rec is IDLE, else step rec->done of a
+ * saga FORWARD between two steps. After the last step rec is DONE. Returns
+ * like cg_saga_run() (a failing step compensates every started one, in
+ * reverse); -EINVAL when rec is not between two steps.
+ */
+int cg_saga_next(const struct cg_saga *s, struct cg_saga_rec *rec, char *err, size_t len);
+
+/*
+ * cg_saga_abort - compensate, in reverse, every step a saga FORWARD between
+ * two steps has done (a restore's ramp given up). Returns 0 (rec
+ * COMPENSATED), -EIO when a compensation failed (rec STUCK), -EINVAL when
+ * rec is not between two steps.
+ */
+int cg_saga_abort(const struct cg_saga *s, struct cg_saga_rec *rec, char *err, size_t len);
+
 /* cg_saga_decide - what to do with rec after a crash (see enum cg_saga_action). */
 enum cg_saga_action cg_saga_decide(const struct cg_saga_rec *rec);
 

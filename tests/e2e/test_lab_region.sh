@@ -4,8 +4,9 @@
 # test_lab_region.sh - region evacuation and restore on the lab (3 regions x 2 cells, real
 # traffic): the dry run's plan changes nothing, an evacuation moves the region's share to the
 # nearest survivors while established flows stay, the rules refuse and --force overrides, the
-# restore ramps step by step, a failing step and a kill -9 inside the saga leave a state the saga
-# describes, and region-failover / region-restore drive it from outside with cellctl -j only
+# restore ramps step by step, a failing step and a kill -9 inside the saga of an evacuation and of
+# a restore leave a state the saga describes, and region-failover / region-restore drive it from
+# outside with cellctl -j only
 #
 # One lab and daemon for all tests (setup); the tests run in order on its state (lib.sh, e2e_run).
 set -u
@@ -137,25 +138,38 @@ test_failing_step_compensates() {
 	gd_start "$FAST" || e2e_fail_reason "restart failed"
 }
 
+# log_tail: the daemon's last lines, without the reconciles' changes, indented
+log_tail() { grep -v 'change (' "$GD_LOG" | tail -n 12 | sed 's/^/    /'; }
+
+# crash_at STEP CELLCTL-ARGS...: restart cellgated with CELLGATED_FAULT=failover-crash:STEP (a
+# fresh log), run the command, wait for the crash; INFLIGHT=1 when the persisted state names a
+# transition in flight (a crash before the first progress save leaves the old state: nothing in
+# flight, which only STEP persist may); then start it again, without faults
+crash_at() {
+	local step=$1
+	shift
+	gd_stop
+	: >"$GD_LOG"
+	CELLGATED_FAULT=failover-crash:$step gd_start "$FAST" || e2e_fail_reason "restart failed" || return
+	cctl "$@" >/dev/null 2>&1
+	wait_for 8 eval '! kill -0 "$GD_PID" 2>/dev/null' || e2e_fail_reason "$step: the crash was not injected" || return
+	GD_PID=
+	INFLIGHT=0
+	grep -q '^saga:' "$GD_STATE/state.yaml" && INFLIGHT=1
+	[ "$INFLIGHT" = 1 ] || [ "$step" = persist ] ||
+		e2e_fail_reason "$step: the persisted state names no transition in flight" || return
+	gd_start "$FAST" || e2e_fail_reason "$step: restart after the crash failed"
+}
+
 # kill -9 inside the saga, at each of its steps and at a progress save: after a restart the
 # state is one the saga describes (a transition in flight), and cellgated finishes it or undoes
 # it by itself; the state it ends in matches the tables
 test_kill9_in_saga_is_resumed_or_compensated() {
-	local step inflight
+	local step
 	for step in preshed shift settle persist; do
-		gd_stop
-		CELLGATED_FAULT=failover-crash:$step gd_start "$FAST" || e2e_fail_reason "restart failed" || return
-		cctl region evacuate eu-west >/dev/null 2>&1
-		wait_for 5 eval '! kill -0 "$GD_PID" 2>/dev/null' || e2e_fail_reason "$step: the crash was not injected" || return
-		GD_PID=
-		# a crash before the first progress save leaves the old state: nothing in flight
-		inflight=0
-		grep -q '^saga:' "$GD_STATE/state.yaml" && inflight=1
-		[ "$inflight" = 1 ] || [ "$step" = persist ] ||
-			e2e_fail_reason "$step: the persisted state names no transition in flight" || return
-		gd_start "$FAST" || e2e_fail_reason "$step: restart after the crash failed" || return
-		[ "$inflight" = 0 ] || grep -q 'region evacuate eu-west (resumed after a restart): \(done\|compensated\)' "$GD_LOG" ||
-			{ grep -v 'change (' "$GD_LOG" | tail -n 12 | sed 's/^/    /'; e2e_fail_reason "$step: the saga was not finished or undone"; return; }
+		crash_at "$step" region evacuate eu-west || return
+		[ "$INFLIGHT" = 0 ] || grep -q 'region evacuate eu-west (resumed after a restart): \(done\|compensated\)' "$GD_LOG" ||
+			{ log_tail; e2e_fail_reason "$step: the saga was not finished or undone"; return; }
 		case $(region_field eu-west state) in
 		active) shares web | jq -e 'has("euw1-a")' >/dev/null ;;
 		evacuated) shares web | jq -e 'has("euw1-a") | not' >/dev/null ;;
@@ -165,8 +179,103 @@ test_kill9_in_saga_is_resumed_or_compensated() {
 		pass "kill9_at_${step}_$(region_field eu-west state)"
 		[ "$(region_field eu-west state)" = active ] || cctl region restore eu-west --force >/dev/null
 		wait_for 15 eval '[ "$(region_field eu-west state)" = active ]' || e2e_fail_reason "$step: eu-west did not come back" || return
-		: >"$GD_LOG" # the next round's lines only
 	done
+}
+
+# eu-west's state and tables agree, nothing in flight: "evacuated" (out of the tables, share 0) or
+# "active" (both cells in them); names what does not agree in E2E_REASON
+region_settled() {
+	local want=$1 show
+	show=$(cctl -j region show eu-west)
+	[ "$(jq -r .transition <<<"$show")" = null ] ||
+		e2e_fail_reason "a transition is still in flight: $(jq -c .transition <<<"$show")" || return
+	case $want in
+	evacuated)
+		jq -e '.state == "evacuated" and .share == "0"' <<<"$show" >/dev/null &&
+			shares web | jq -e 'has("euw1-a") or has("euw1-b") | not' >/dev/null ;;
+	active)
+		jq -e '.state == "active" and .share == "1"' <<<"$show" >/dev/null &&
+			shares web | jq -e 'has("euw1-a") and has("euw1-b")' >/dev/null ;;
+	esac || e2e_fail_reason "not $want: $(jq -c '{state, share}' <<<"$show"), shares $(shares web)"
+}
+
+# evacuate eu-west (with a daemon without faults) unless it is evacuated already
+evacuated_first() {
+	[ "$(region_field eu-west state)" = evacuated ] && return 0
+	cctl region evacuate eu-west >/dev/null 2>&1 && region_settled evacuated
+}
+
+# a step of the restore that fails (injected at each: the first ramp step, the later ones the
+# controller takes after their dwell, the last one to active) is compensated in reverse: eu-west is
+# evacuated again, out of the tables, nothing in flight, and the log names the step
+test_failing_restore_step_compensates() {
+	local step err=$LAB_DIR/rfail.err
+	gd_stop
+	gd_start "$FAST" || e2e_fail_reason "restart failed" || return
+	evacuated_first || return
+	for step in ramp1 ramp2 ramp3 active; do
+		gd_stop
+		: >"$GD_LOG"
+		CELLGATED_FAULT=failover:$step gd_start "$FAST" || e2e_fail_reason "restart failed" || return
+		if [ "$step" = ramp1 ]; then
+			! cctl region restore eu-west 2>"$err" && grep -q "step 'ramp1': injected failure" "$err" ||
+				{ show "$err"; e2e_fail_reason "ramp1: the restore did not fail with the step"; return; }
+		else
+			cctl region restore eu-west >/dev/null 2>&1 || e2e_fail_reason "$step: restore refused" || return
+			wait_for 10 grep -q "step '$step': injected failure" "$GD_LOG" ||
+				{ log_tail; e2e_fail_reason "$step: the step did not fail"; return; }
+		fi
+		wait_for 5 region_settled evacuated || e2e_fail_reason "$step: $E2E_REASON" || return
+		pass "restore_failure_at_${step}_back_to_evacuated"
+	done
+	gd_stop
+	gd_start "$FAST" || e2e_fail_reason "restart failed" || return
+	cctl region restore eu-west >/dev/null && wait_for 15 region_settled active ||
+		e2e_fail_reason "eu-west did not come back: $E2E_REASON"
+}
+
+# kill -9 inside the restore's saga, at each of its steps and at its first progress save: the
+# persisted state names the transition in flight (but for the save), and after a restart it is
+# compensated (back to evacuated, the tables agreeing); a kill -9 between two ramp steps is
+# resumed: the ramp goes on to active
+test_kill9_in_restore_is_resumed_or_compensated() {
+	local step
+	evacuated_first || return
+	for step in ramp1 ramp2 ramp3 active persist; do
+		crash_at "$step" region restore eu-west || return
+		[ "$INFLIGHT" = 0 ] || grep -q 'region restore eu-west (resumed after a restart): compensated' "$GD_LOG" ||
+			{ log_tail; e2e_fail_reason "$step: the saga was not undone"; return; }
+		region_settled evacuated || e2e_fail_reason "$step: $E2E_REASON" || return
+		pass "kill9_restore_at_${step}_evacuated"
+	done
+	# between two steps: the saga waits, persisted, for its next step; a restart goes on with it
+	: >"$GD_LOG"
+	cctl region restore eu-west >/dev/null || e2e_fail_reason "restore refused" || return
+	wait_for 5 eval '[ "$(region_field eu-west share)" = 0.5 ]' || e2e_fail_reason "the ramp did not reach 0.5" || return
+	kill -9 "$GD_PID"
+	wait_for 5 eval '! kill -0 "$GD_PID" 2>/dev/null' || e2e_fail_reason "kill -9 did not kill" || return
+	GD_PID=
+	grep -q 'in_step: 1' "$GD_STATE/state.yaml" && e2e_fail_reason "killed between steps, yet a step in flight" && return
+	gd_start "$FAST" || e2e_fail_reason "restart after kill -9 failed" || return
+	wait_for 15 region_settled active || e2e_fail_reason "between steps: $E2E_REASON" || return
+	grep -q 'region restore eu-west (resumed after a restart): resumed at ramp step' "$GD_LOG" ||
+		{ log_tail; e2e_fail_reason "the ramp was not resumed"; return; }
+	pass "kill9_restore_between_steps_resumed_active"
+}
+
+# abort in the middle of the ramp compensates the restore's steps in reverse, down to evacuated
+test_abort_of_restore_compensates() {
+	evacuated_first || return
+	: >"$GD_LOG"
+	cctl region restore eu-west >/dev/null || e2e_fail_reason "restore refused" || return
+	wait_for 5 eval '[ "$(region_field eu-west share)" = 0.5 ]' || e2e_fail_reason "the ramp did not reach 0.5" || return
+	cctl region abort eu-west --reason "lab abort" >/dev/null 2>&1 || e2e_fail_reason "abort failed" || return
+	region_settled evacuated || return
+	[ "$(region_field eu-west reason)" = "lab abort" ] || e2e_fail_reason "reason $(region_field eu-west reason)" || return
+	grep -q 'undo: back to ramp step 1' "$GD_LOG" && grep -q 'undo: evacuated again' "$GD_LOG" ||
+		{ log_tail; e2e_fail_reason "the ramp's steps were not compensated"; return; }
+	cctl region restore eu-west >/dev/null && wait_for 15 region_settled active ||
+		e2e_fail_reason "eu-west did not come back: $E2E_REASON"
 }
 
 # bad region commands: one clear line, nothing changed
@@ -246,6 +355,9 @@ E2E_TESTS=(
 	test_restore_ramps_step_by_step
 	test_failing_step_compensates
 	test_kill9_in_saga_is_resumed_or_compensated
+	test_failing_restore_step_compensates
+	test_kill9_in_restore_is_resumed_or_compensated
+	test_abort_of_restore_compensates
 	test_bad_region_commands
 	test_scripts_failover_and_restore
 	test_script_failure_compensates

@@ -25,4 +25,11 @@
  */
 int tstate_parse(struct cg_state *st, const char *yaml);
 
+/*
+ * tstate_lab - 3 regions x 2 cells as the lab has them: r1 (cost 0: a1,
+ * a2), r2 (10: b1, b2), r3 (20: c1, c2 draining), GUE; one service web on
+ * all six cells.
+ */
+extern const char tstate_lab[];
+
 #endif

@@ -13,20 +13,7 @@
 #include "cellgate/config.h"
 #include "cellgate/failover.h"
 
-/* 3 regions x 2 cells, as the lab has them */
-static const char cfg[] =
-	TSTATE_REGIONS3
-	"cells:\n"
-	"  - {name: a1, region: r1, gateway: 198.18.1.10, encap: gue}\n"
-	"  - {name: a2, region: r1, gateway: 198.18.1.11, encap: gue}\n"
-	"  - {name: b1, region: r2, gateway: 198.18.2.10, encap: gue}\n"
-	"  - {name: b2, region: r2, gateway: 198.18.2.11, encap: gue}\n"
-	"  - {name: c1, region: r3, gateway: 198.18.3.10, encap: gue}\n"
-	"  - {name: c2, region: r3, gateway: 198.18.3.11, encap: gue, state: draining}\n"
-	"services:\n"
-	"  - {name: web, vip: 203.0.113.10, port: 80, protocol: tcp,"
-	" cells: [a1, a2, b1, b2, c1, c2]}\n";
-
+/* tstate_lab: 3 regions x 2 cells, as the lab has them (c2 draining) */
 enum { A1, A2, B1, B2, C1, C2, NC };
 enum { R1, R2, R3 };
 
@@ -41,7 +28,7 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	if (!f || tstate_parse(&f->st, cfg))
+	if (!f || tstate_parse(&f->st, tstate_lab))
 		return -1;
 	cg_rules_defaults(&f->rules);
 	f->rules.max_out_ppm = CG_PPM;

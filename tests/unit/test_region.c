@@ -32,7 +32,7 @@ static const char cfg[] =
 
 /* cell indexes in the sorted state */
 enum { A1, A2, B1, B2, C1, C2, NC };
-#define L(cell, class) ((cell) * CG_MAX_CLASSES + (class))
+#define L(cell, class) ((cell)*CG_MAX_CLASSES + (class))
 
 struct fx {
 	struct cg_state st;
@@ -66,8 +66,13 @@ static int teardown(void **state)
 
 static struct cg_evac_ctx ctx(struct fx *f, int64_t now)
 {
-	return (struct cg_evac_ctx){ .st = &f->st, .recs = f->recs, .nrecs = 3,
-				     .rules = &f->rules, .now = now, .by = "ops", .reason = "t" };
+	return (struct cg_evac_ctx){ .st = &f->st,
+				     .recs = f->recs,
+				     .nrecs = 3,
+				     .rules = &f->rules,
+				     .now = now,
+				     .by = "ops",
+				     .reason = "t" };
 }
 
 static int ev(struct fx *f, int r, enum cg_region_event e, int64_t now, struct cg_rules_result *res)
@@ -224,8 +229,8 @@ static void test_region_wait_rule_at_boundary(void **state)
 
 	f->recs[1].changed = 1000; /* r2 ended a transition at 1000 */
 	assert_int_equal(ev(f, 2, CG_EV_EVACUATE, 1000 + CG_WAIT_DEF - 1, &res), -EAGAIN);
-	assert_string_equal(res.why,
-			    "rule wait: region 'r2' changed 299s ago, wait 300s between transitions");
+	assert_string_equal(
+		res.why, "rule wait: region 'r2' changed 299s ago, wait 300s between transitions");
 	assert_int_equal(res.failed, CG_RULE_WAIT);
 	assert_int_equal(ev(f, 2, CG_EV_EVACUATE, 1000 + CG_WAIT_DEF, &res), 0);
 }
@@ -243,7 +248,8 @@ static void test_region_min_cells_at_boundary_and_force(void **state)
 	strcpy(f->recs[2].region, "r3");
 	f->rules.min_cells = 2;
 	assert_int_equal(ev(f, 2, CG_EV_EVACUATE, 1000, &res), -EPERM);
-	assert_string_equal(res.why, "rule min_cells: service 'api' would keep 1 active cell, needs 2");
+	assert_string_equal(res.why,
+			    "rule min_cells: service 'api' would keep 1 active cell, needs 2");
 	assert_int_equal(res.failed, CG_RULE_MIN_CELLS);
 	c.force = true;
 	assert_int_equal(cg_evac_transition(&f->recs[2], CG_EV_EVACUATE, &c, &res), 0);
@@ -469,8 +475,8 @@ static void test_region_plan_short_of_capacity(void **state)
 #define NSTEPS 4
 struct world {
 	int v[NSTEPS];
-	int fail_at;		/* step whose do fails, -1 none */
-	int crash_after;	/* persist calls before a crash, -1 none */
+	int fail_at;	 /* step whose do fails, -1 none */
+	int crash_after; /* persist calls before a crash, -1 none */
 	int persists;
 	struct cg_saga_rec disk;
 	char log[64];
@@ -608,6 +614,50 @@ static void test_saga_crash_while_compensating_finishes_compensation(void **stat
 	}
 }
 
+static void test_saga_one_step_at_a_time_then_abort_in_reverse(void **state)
+{
+	struct world w = { .fail_at = -1, .crash_after = -1 };
+	struct cg_saga s = { steps, NSTEPS, w_persist, &w };
+	struct cg_saga_rec rec = { 0 };
+	char err[256];
+
+	/* each call runs one step and leaves the saga between two steps */
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(cg_saga_next(&s, &rec, err, sizeof(err)), 0);
+		assert_int_equal(rec.phase, CG_SAGA_FORWARD);
+		assert_int_equal(rec.done, k + 1);
+		assert_int_equal(rec.in_step, 0);
+		assert_memory_equal(&w.disk, &rec, sizeof(rec));
+	}
+	assert_int_equal(cg_saga_abort(&s, &rec, err, sizeof(err)), 0);
+	assert_string_equal(w.log, "210");
+	assert_int_equal(w.disk.phase, CG_SAGA_COMPENSATED);
+	for (int i = 0; i < NSTEPS; i++)
+		assert_int_equal(w.v[i], 0);
+	/* neither runs on a saga that is not between two steps */
+	assert_int_equal(cg_saga_abort(&s, &rec, err, sizeof(err)), -EINVAL);
+	assert_int_equal(cg_saga_next(&s, &rec, err, sizeof(err)), -EINVAL);
+
+	/* to the end: the last step makes it DONE */
+	memset(&rec, 0, sizeof(rec));
+	for (int k = 0; k < NSTEPS; k++)
+		assert_int_equal(cg_saga_next(&s, &rec, err, sizeof(err)), 0);
+	assert_int_equal(rec.phase, CG_SAGA_DONE);
+	assert_int_equal(w.disk.phase, CG_SAGA_DONE);
+
+	/* a failing step compensates the earlier ones too, in reverse */
+	struct world f = { .fail_at = 2, .crash_after = -1 };
+	struct cg_saga sf = { steps, NSTEPS, w_persist, &f };
+
+	memset(&rec, 0, sizeof(rec));
+	assert_int_equal(cg_saga_next(&sf, &rec, err, sizeof(err)), 0);
+	assert_int_equal(cg_saga_next(&sf, &rec, err, sizeof(err)), 0);
+	assert_int_equal(cg_saga_next(&sf, &rec, err, sizeof(err)), -EIO);
+	assert_string_equal(err, "step 'persist': injected");
+	assert_string_equal(f.log, "210");
+	assert_int_equal(f.disk.phase, CG_SAGA_COMPENSATED);
+}
+
 /* A config's failover section: parsed, checked, mapped to the rules, diffed, written back. */
 static void diff_count(void *arg, char op, const char *kind, const char *name, const char *detail)
 {
@@ -620,10 +670,11 @@ static void diff_count(void *arg, char op, const char *kind, const char *name, c
 
 static void test_failover_section_parses_maps_to_rules_and_diffs(void **unused)
 {
-	static const char text[] = "region: r1\ninterfaces: [eth0]\nregions:\n  - {name: r1, cost: 0}\n"
-				  "failover:\n  min_cells: 2\n  min_regions: 2\n  wait: 30\n"
-				  "  evacuation_ttl: 0\n  max_out: 0.25\n  ramp: [0.2, 0.6, 1]\n"
-				  "  dwell: 5\n  max_step: 0.4\n  auto_evacuate: 0.5\n";
+	static const char text[] =
+		"region: r1\ninterfaces: [eth0]\nregions:\n  - {name: r1, cost: 0}\n"
+		"failover:\n  min_cells: 2\n  min_regions: 2\n  wait: 30\n"
+		"  evacuation_ttl: 0\n  max_out: 0.25\n  ramp: [0.2, 0.6, 1]\n"
+		"  dwell: 5\n  max_step: 0.4\n  auto_evacuate: 0.5\n";
 	struct cg_state def, st, back;
 	struct cg_rules r, d;
 	char err[256], changes[512] = "", *buf = NULL;
@@ -636,7 +687,8 @@ static void test_failover_section_parses_maps_to_rules_and_diffs(void **unused)
 	cg_rules_defaults(&d);
 	assert_memory_equal(&r, &d, sizeof(r)); /* the section's defaults are the rules' */
 
-	assert_int_equal(cg_config_parse_buf("t.yaml", text, strlen(text), &st, err, sizeof(err)), 0);
+	assert_int_equal(cg_config_parse_buf("t.yaml", text, strlen(text), &st, err, sizeof(err)),
+			 0);
 	assert_int_equal(st.failover.auto_evacuate_ppm, 500000);
 	cg_rules_from(&st.failover, &r);
 	assert_int_equal(r.min_cells, 2);
@@ -674,8 +726,8 @@ static void test_failover_section_parses_maps_to_rules_and_diffs(void **unused)
 }
 
 /* Two regions, one record each state can be checked against, a saga in flight. */
-#define EVAC_TOP                                                                                   \
-	"region: r1\ninterfaces: [eth0]\nregions:\n  - {name: r1, cost: 0}\n"                      \
+#define EVAC_TOP                                                              \
+	"region: r1\ninterfaces: [eth0]\nregions:\n  - {name: r1, cost: 0}\n" \
 	"  - {name: r2, cost: 5}\n"
 
 static const char evac_text[] =
@@ -882,6 +934,7 @@ int main(void)
 		cmocka_unit_test(test_saga_failure_at_every_step_compensates_in_reverse),
 		cmocka_unit_test(test_saga_crash_at_every_persist_resumes_or_compensates),
 		cmocka_unit_test(test_saga_crash_while_compensating_finishes_compensation),
+		cmocka_unit_test(test_saga_one_step_at_a_time_then_abort_in_reverse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -195,17 +195,25 @@ void cgd_fo_stop(struct cgd *d);
  * cgd_fo_event - one region event (operator command or the controller: the
  * same path): the transition and its rules (cg_evac_transition), the plan
  * (shares before and after, the load that moves, pre-shed levels), then,
- * unless CGD_DRY_RUN, the change: an evacuation runs as a saga (pre-shed,
- * shift, settle; each a commit, progress persisted in st.saga), the others
- * as one commit. *result (may be NULL) gets {region, from, to, changed,
- * record, rules, plan, preshed, generation}. Asking for the state a region
+ * unless CGD_DRY_RUN, the change, through cellgate/transition.h: an
+ * evacuation runs as a saga (pre-shed, shift, settle; each a commit,
+ * progress persisted in st.saga); a restore (or an expiry) runs the first
+ * step of the restore's saga, a step done of a restoring region its next
+ * step, a flap or an abort of it compensates it back to evacuated; extend
+ * and the abort of a draining region are one commit. *result (may be
+ * NULL) gets {region, from, to, changed, record, rules, plan, preshed,
+ * generation}. Asking for the state a region
  * is already in changes nothing and succeeds (changed false). Returns 0 or
  * -errno with one line in err ("rule wait: ... (--force overrides it)").
  */
 int cgd_fo_event(struct cgd *d, const char *region, enum cg_region_event ev, unsigned int flags,
 		 const char *by, const char *reason, int64_t extend, json_t **result, char *err,
 		 size_t errlen);
-/* cgd_fo_resume - at start: finish or compensate the saga the persisted state names; logged. */
+/*
+ * cgd_fo_resume - at start: the saga the persisted state names, cut inside a
+ * step, is compensated; between steps an evacuation is finished, a restore
+ * left to its next ramp step; logged.
+ */
 int cgd_fo_resume(struct cgd *d);
 /* cgd_fo_tick - the automatic controller: apply the event health and the clock make due. */
 void cgd_fo_tick(struct cgd *d);

@@ -19,42 +19,8 @@
 #include "cellgate/load.h"
 #include "cellgate/saga.h"
 #include "cellgate/stats.h"
+#include "cellgate/transition.h"
 #include "cellgated.h"
-
-#define PRESHED_BY "cellgated: pre-shed for " /* then the region: fits CG_SHED_BY_MAX */
-
-/* ---- the records in the desired state ---- */
-
-/* Put r as its region's record into st (replacing the old one); -ENOMEM. */
-static int rec_put(struct cg_state *st, const struct cg_evac *r)
-{
-	struct cg_evac *a;
-
-	for (size_t i = 0; i < st->nevacs; i++)
-		if (!strcmp(st->evacs[i].region, r->region)) {
-			st->evacs[i] = *r;
-			return 0;
-		}
-	a = realloc(st->evacs, (st->nevacs + 1) * sizeof(*a));
-	if (!a)
-		return -ENOMEM;
-	st->evacs = a;
-	st->evacs[st->nevacs++] = *r;
-	return 0;
-}
-
-/* The record of region in st, or an active one. */
-static struct cg_evac rec_of(const struct cg_state *st, const char *region)
-{
-	const struct cg_evac *r = cg_evac_find(st, region);
-	struct cg_evac a = { 0 };
-
-	if (r)
-		return *r;
-	snprintf(a.region, sizeof(a.region), "%s", region);
-	a.state = CG_REGION_ACTIVE;
-	return a;
-}
 
 static void rules_of(const struct cg_state *st, struct cg_rules *r)
 {
@@ -250,10 +216,10 @@ static int preshed_entries(const struct cg_state *st, const struct cg_plan *plan
 				continue;
 			/* an operator's level for the pair wins: it is left alone */
 			for (size_t j = 0; j < st->nshed; j++)
-				operator_set |=
-					!strcmp(st->shed[j].cell, st->cells[i].name) &&
-					st->shed[j].class == k &&
-					strncmp(st->shed[j].by, PRESHED_BY, strlen(PRESHED_BY));
+				operator_set |= !strcmp(st->shed[j].cell, st->cells[i].name) &&
+						st->shed[j].class == k &&
+						strncmp(st->shed[j].by, CG_PRESHED_BY,
+							strlen(CG_PRESHED_BY));
 			if (operator_set)
 				continue;
 			g = realloc(a, (*n + 1) * sizeof(*a));
@@ -268,7 +234,7 @@ static int preshed_entries(const struct cg_state *st, const struct cg_plan *plan
 			e->class = (uint8_t)k;
 			e->level_ppm = plan->cells[i].shed_ppm[k];
 			e->expires = expires;
-			snprintf(e->by, sizeof(e->by), PRESHED_BY "%s", region);
+			snprintf(e->by, sizeof(e->by), CG_PRESHED_BY "%s", region);
 			snprintf(
 				e->reason, sizeof(e->reason),
 				"survivor short of capacity: %llu new flows/s expected, capacity %u",
@@ -276,47 +242,6 @@ static int preshed_entries(const struct cg_state *st, const struct cg_plan *plan
 		}
 	}
 	*out = a;
-	return 0;
-}
-
-static bool is_preshed_of(const struct cg_shed_cfg *e, const char *region)
-{
-	size_t n = strlen(PRESHED_BY);
-
-	return !strncmp(e->by, PRESHED_BY, n) && !strcmp(e->by + n, region);
-}
-
-/* next without region's pre-shed entries */
-static void preshed_clear(struct cg_state *next, const char *region)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < next->nshed; i++)
-		if (!is_preshed_of(&next->shed[i], region))
-			next->shed[n++] = next->shed[i];
-	next->nshed = n;
-}
-
-/* next with entries added (replacing an earlier pre-shed of the same pair) */
-static int preshed_add(struct cg_state *next, const struct cg_shed_cfg *e, size_t n)
-{
-	for (size_t k = 0; k < n; k++) {
-		size_t i;
-
-		for (i = 0; i < next->nshed; i++)
-			if (!strcmp(next->shed[i].cell, e[k].cell) &&
-			    next->shed[i].class == e[k].class)
-				break;
-		if (i == next->nshed) {
-			struct cg_shed_cfg *g = realloc(next->shed, (next->nshed + 1) * sizeof(*g));
-
-			if (!g)
-				return -ENOMEM;
-			next->shed = g;
-			next->nshed++;
-		}
-		next->shed[i] = e[k];
-	}
 	return 0;
 }
 
@@ -356,173 +281,12 @@ static json_t *plan_json(const struct cg_state *st, const struct cg_plan *p,
 	return o;
 }
 
-/* One evacuation's saga: its records and pre-shed levels, and the commits it makes. */
-struct evac_run {
-	struct cgd *d;
-	struct cg_evac before, draining, evacuated;
-	struct cg_shed_cfg *pre;
-	size_t npre;
-	char cause[160];
-};
-
-/* Commit next (freed) as one step of x; 0 or -errno with err. */
-static int step_commit(struct evac_run *x, struct cg_state *next, const char *what, char *err,
-		       size_t len)
-{
-	char cause[256];
-	int ret;
-
-	snprintf(cause, sizeof(cause), "%s: %s", x->cause, what);
-	ret = cgd_commit(x->d, next, cause, CGD_RULES_CHECKED, NULL, NULL, err, len);
-	cg_state_free(next);
-	return ret < 0 ? ret : 0;
-}
-
-static int copy_of(struct evac_run *x, struct cg_state *next, char *err, size_t len)
-{
-	if (!cg_state_copy(next, &x->d->st))
-		return 0;
-	snprintf(err, len, "out of memory");
-	return -ENOMEM;
-}
-
-static int put_and_commit(struct evac_run *x, const struct cg_evac *r, bool clear, const char *what,
-			  char *err, size_t len)
-{
-	struct cg_state next;
-	int ret = copy_of(x, &next, err, len);
-
-	if (ret)
-		return ret;
-	if (rec_put(&next, r)) {
-		cg_state_free(&next);
-		snprintf(err, len, "out of memory");
-		return -ENOMEM;
-	}
-	if (clear)
-		preshed_clear(&next, r->region);
-	return step_commit(x, &next, what, err, len);
-}
-
-/* region's pre-shed levels: set (the plan's, replacing earlier ones) or cleared, in one commit */
-static int preshed_commit(struct evac_run *x, bool set, char *err, size_t len)
-{
-	struct cg_state next;
-	int ret = copy_of(x, &next, err, len);
-
-	if (ret)
-		return ret;
-	preshed_clear(&next, x->before.region);
-	if (set && preshed_add(&next, x->pre, x->npre)) {
-		cg_state_free(&next);
-		snprintf(err, len, "out of memory");
-		return -ENOMEM;
-	}
-	return step_commit(x, &next,
-			   set ? "pre-shed the survivors" : "undo: clear the pre-shed levels", err,
-			   len);
-}
-
-static int preshed_run(void *arg, size_t step, char *err, size_t len)
-{
-	(void)step;
-	if (cgd_fo_fault("preshed")) {
-		snprintf(err, len, "injected failure");
-		return -EIO;
-	}
-	return preshed_commit(arg, true, err, len);
-}
-
-static int preshed_undo(void *arg, size_t step, char *err, size_t len)
-{
-	(void)step;
-	return preshed_commit(arg, false, err, len);
-}
-
-static int shift_run(void *arg, size_t step, char *err, size_t len)
-{
-	struct evac_run *x = arg;
-
-	(void)step;
-	if (cgd_fo_fault("shift")) {
-		snprintf(err, len, "injected failure");
-		return -EIO;
-	}
-	return put_and_commit(x, &x->draining, false, "take the region out of the tables", err,
-			      len);
-}
-
-static int shift_undo(void *arg, size_t step, char *err, size_t len)
-{
-	struct evac_run *x = arg;
-
-	(void)step;
-	return put_and_commit(x, &x->before, false, "undo: the region back at its share", err, len);
-}
-
-static int settle_run(void *arg, size_t step, char *err, size_t len)
-{
-	struct evac_run *x = arg;
-
-	(void)step;
-	if (cgd_fo_fault("settle") || x->d->rec_failed) {
-		snprintf(err, len, "the data plane has not taken the shift (reconcile failed)");
-		return -EIO;
-	}
-	return put_and_commit(x, &x->evacuated, false, "evacuated", err, len);
-}
-
-static int settle_undo(void *arg, size_t step, char *err, size_t len)
-{
-	struct evac_run *x = arg;
-
-	(void)step;
-	return put_and_commit(x, &x->draining, false, "undo: back to draining", err, len);
-}
-
-static const struct cg_saga_step evac_steps[] = {
-	{ "preshed", preshed_run, preshed_undo },
-	{ "shift", shift_run, shift_undo },
-	{ "settle", settle_run, settle_undo },
-};
-
-static int evac_persist(void *arg, const struct cg_saga_rec *rec, char *err, size_t len)
-{
-	struct evac_run *x = arg;
-	struct cg_state next;
-	int ret;
-
-	if (cgd_fo_fault("persist"))
-		return -EIO;
-	ret = copy_of(x, &next, err, len);
-	if (ret)
-		return ret;
-	if (rec->phase == CG_SAGA_DONE || rec->phase == CG_SAGA_COMPENSATED) {
-		memset(&next.saga, 0, sizeof(next.saga)); /* nothing in flight any more */
-	} else {
-		if (!next.saga.region[0])
-			next.saga.started = (int64_t)time(NULL);
-		/* the saga names a region with a record: an active one if it had none */
-		if (!cg_evac_find(&next, x->before.region) && rec_put(&next, &x->before)) {
-			cg_state_free(&next);
-			snprintf(err, len, "out of memory");
-			return -ENOMEM;
-		}
-		snprintf(next.saga.region, sizeof(next.saga.region), "%s", x->before.region);
-		next.saga.event = CG_EV_EVACUATE;
-		next.saga.from = x->before.state;
-		next.saga.from_step = x->before.step;
-		next.saga.nsteps = sizeof(evac_steps) / sizeof(evac_steps[0]);
-		next.saga.rec = *rec;
-	}
-	return step_commit(x, &next, "saga progress", err, len);
-}
-
 /*
  * A fault injected by the tests: CELLGATED_FAULT=failover:STEP makes STEP
- * fail ("preshed", "shift", "settle", "persist"), CELLGATED_FAULT=
- * failover-crash:STEP kills the daemon there (as a kill -9 would, nothing
- * cleaned up).
+ * fail, CELLGATED_FAULT=failover-crash:STEP kills the daemon there (as a
+ * kill -9 would, nothing cleaned up). STEP: an evacuation's "preshed",
+ * "shift", "settle"; a restore's "ramp1".."rampN" (ramp step K reached) and
+ * "active"; "persist" (a progress save, of either).
  */
 bool cgd_fo_fault(const char *step)
 {
@@ -536,6 +300,66 @@ bool cgd_fo_fault(const char *step)
 		abort();
 	snprintf(want, sizeof(want), "failover:%s", step);
 	return !strcmp(f, want);
+}
+
+/* ---- a transition's commits (cellgate/transition.h runs the sagas) ---- */
+
+static const struct cg_state *trans_state(void *arg)
+{
+	return &((struct cgd *)arg)->st;
+}
+
+static int trans_commit(void *arg, struct cg_state *next, const char *what, char *err, size_t len)
+{
+	int ret = cgd_commit(arg, next, what, CGD_RULES_CHECKED, NULL, NULL, err, len);
+
+	return ret < 0 ? ret : 0;
+}
+
+static bool trans_fault(void *arg, const char *point)
+{
+	(void)arg;
+	return cgd_fo_fault(point);
+}
+
+static bool trans_applied(void *arg)
+{
+	return !((struct cgd *)arg)->rec_failed;
+}
+
+static struct cg_trans_ops trans_ops(struct cgd *d)
+{
+	return (struct cg_trans_ops){ trans_state, trans_commit, trans_fault, trans_applied, d };
+}
+
+/*
+ * A step done, a flap or an abort of the restoring region: the next step of
+ * the restore in flight, or its compensation down to after (evacuated).
+ */
+static int restore_in_flight(struct cgd *d, struct cg_trans *x, const char *region,
+			     enum cg_region_event ev, const struct cg_evac *after,
+			     const struct cg_rules *r, char *err, size_t len)
+{
+	struct cg_saga_rec rec;
+	char cause[sizeof(x->cause)];
+	int ret;
+
+	memcpy(cause, x->cause, sizeof(cause));
+	ret = cg_trans_of(x, &rec, &d->st, region, r, (int64_t)time(NULL));
+	memcpy(x->cause, cause, sizeof(cause));
+	if (ret) {
+		snprintf(err, len, "region '%s': no restore in flight", region);
+		return ret;
+	}
+	if (ev == CG_EV_STEP_DONE) {
+		x->target = *after;
+		return cg_trans_ramp(x, &rec, err, len);
+	}
+	x->back = *after; /* the flap's or the abort's record */
+	ret = cg_trans_back(x, &rec, err, len);
+	if (ret == -EIO)
+		cgd_log("%s: STUCK: %s; an operator must look", x->cause, err);
+	return ret;
 }
 
 /* Every region's share (ppm) with the records of st, and with rec in place of its region's. */
@@ -559,16 +383,6 @@ static void fractions(const struct cg_state *st, const struct cg_rules *r,
 	free(recs);
 }
 
-/* The saga of an evacuation x, resumed from rec when resume. */
-static int evac_saga(struct evac_run *x, struct cg_saga_rec *rec, bool resume, char *err,
-		     size_t len)
-{
-	struct cg_saga s = { evac_steps, sizeof(evac_steps) / sizeof(evac_steps[0]), evac_persist,
-			     x };
-
-	return resume ? cg_saga_resume(&s, rec, err, len) : cg_saga_run(&s, rec, err, len);
-}
-
 int cgd_fo_event(struct cgd *d, const char *region, enum cg_region_event ev, unsigned int flags,
 		 const char *by, const char *reason, int64_t extend, json_t **result, char *err,
 		 size_t errlen)
@@ -577,12 +391,15 @@ int cgd_fo_event(struct cgd *d, const char *region, enum cg_region_event ev, uns
 	struct cg_rules_result res = { 0 };
 	struct cg_plan plan = { 0 };
 	struct cg_saga_rec srec = { 0 };
-	struct evac_run x = { .d = d };
+	struct cg_trans_ops ops = trans_ops(d);
+	struct cg_trans x = { .ops = &ops };
+	struct cg_shed_cfg *pre = NULL;
 	struct cg_evac after;
 	struct cg_rules r;
 	struct cg_evac_ctx ctx;
 	char rname[CG_NAME_MAX];
-	json_t *out = NULL, *pre;
+	json_t *out = NULL, *jpre;
+	uint8_t from;
 	int ret;
 
 	if (result)
@@ -595,7 +412,8 @@ int cgd_fo_event(struct cgd *d, const char *region, enum cg_region_event ev, uns
 	snprintf(rname, sizeof(rname), "%s", region);
 	region = rname;
 	rules_of(&d->st, &r);
-	x.before = after = rec_of(&d->st, region);
+	x.before = after = cg_evac_get(&d->st, region);
+	from = x.before.state;
 	ctx = (struct cg_evac_ctx){ .st = &d->st,
 				    .recs = d->st.evacs,
 				    .nrecs = d->st.nevacs,
@@ -628,29 +446,29 @@ int cgd_fo_event(struct cgd *d, const char *region, enum cg_region_event ev, uns
 		return -ENOMEM;
 	}
 	free(load);
-	x.draining = after;
-	x.evacuated = after;
-	x.evacuated.state = CG_REGION_EVACUATED;
+	x.target = after;
+	x.now = ctx.now;
 	ret = ev == CG_EV_EVACUATE ?
-		      preshed_entries(&d->st, &plan, region, after.expires, &x.pre, &x.npre) :
+		      preshed_entries(&d->st, &plan, region, after.expires, &pre, &x.npre) :
 		      0;
+	x.pre = pre;
 	if (ret) {
 		snprintf(err, errlen, "out of memory");
 		goto done;
 	}
-	pre = json_array();
+	jpre = json_array();
 	for (size_t i = 0; i < x.npre; i++)
-		json_array_append_new(pre, json_pack("{s:s, s:I, s:I, s:s}", "cell", x.pre[i].cell,
-						     "class", (json_int_t)x.pre[i].class,
-						     "level_ppm", (json_int_t)x.pre[i].level_ppm,
-						     "reason", x.pre[i].reason));
+		json_array_append_new(jpre, json_pack("{s:s, s:I, s:I, s:s}", "cell", x.pre[i].cell,
+						      "class", (json_int_t)x.pre[i].class,
+						      "level_ppm", (json_int_t)x.pre[i].level_ppm,
+						      "reason", x.pre[i].reason));
 	out = json_pack(
 		"{s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o}", "region", region, "from",
 		cg_region_state_name(x.before.state), "to",
 		cg_region_state_name(ev == CG_EV_EVACUATE ? CG_REGION_EVACUATED : after.state),
 		"changed", true, "record", record_json(&after, &r), "rules",
 		rules_json(&res, rules_checked(ev)), "plan", plan_json(&d->st, &plan, &d->st),
-		"preshed", pre);
+		"preshed", jpre);
 	if (flags & CGD_DRY_RUN)
 		goto done;
 	snprintf(x.cause, sizeof(x.cause), "region %s %s (%s%s%s)", cg_region_event_name(ev),
@@ -659,21 +477,26 @@ int cgd_fo_event(struct cgd *d, const char *region, enum cg_region_event ev, uns
 	if (res.overridden)
 		cgd_log("forced (%s): %s", x.cause, res.why);
 	if (ev == CG_EV_EVACUATE) {
-		ret = evac_saga(&x, &srec, false, err, errlen);
+		ret = cg_trans_evacuate(&x, &srec, err, errlen);
+	} else if (ev == CG_EV_RESTORE || ev == CG_EV_EXPIRE) {
+		x.nsteps = r.ramp.nsteps + 1; /* the ramp's steps, then active */
+		ret = cg_trans_restore(&x, &srec, err, errlen);
+	} else if (x.before.state == CG_REGION_RESTORING) {
+		ret = restore_in_flight(d, &x, region, ev, &after, &r, err, errlen);
 	} else {
 		/* one commit: the record (a region back at its full share sheds no more for it) */
-		ret = put_and_commit(&x, &after, after.state == CG_REGION_ACTIVE,
-				     cg_region_state_name(after.state), err, errlen);
+		ret = cg_trans_set(&x, &after, after.state == CG_REGION_ACTIVE,
+				   cg_region_state_name(after.state), err, errlen);
 	}
 	if (ret)
 		cgd_log("%s failed: %s", x.cause, err);
 	else
-		cgd_log("%s: %s -> %s", x.cause, cg_region_state_name(x.before.state),
-			cg_region_state_name(rec_of(&d->st, region).state));
+		cgd_log("%s: %s -> %s", x.cause, cg_region_state_name(from),
+			cg_region_state_name(cg_evac_get(&d->st, region).state));
 	if (!ret && out)
 		json_object_set_new(out, "generation", json_integer((json_int_t)d->st.generation));
 done:
-	free(x.pre);
+	free(pre);
 	cg_plan_free(&plan);
 	if (ret || !result)
 		json_decref(out);
@@ -684,43 +507,36 @@ done:
 
 int cgd_fo_resume(struct cgd *d)
 {
-	struct evac_run x = { .d = d };
-	struct cg_saga_rec rec;
+	struct cg_trans_ops ops = trans_ops(d);
+	struct cg_trans x = { .ops = &ops };
+	char err[256], region[CG_NAME_MAX];
 	enum cg_saga_action act;
-	char err[256];
+	struct cg_saga_rec rec;
+	struct cg_rules r;
 	int ret;
 
 	if (!d->st_valid || d->fail_static[0] || !d->st.saga.region[0])
 		return 0;
-	rec = d->st.saga.rec;
+	/* a copy: the commits below replace d->st */
+	snprintf(region, sizeof(region), "%s", d->st.saga.region);
+	rules_of(&d->st, &r);
+	if (cg_trans_of(&x, &rec, &d->st, region, &r, (int64_t)time(NULL)))
+		return 0;
 	act = cg_saga_decide(&rec);
 	if (act == CG_SAGA_NOTHING)
 		return 0;
-	x.before = rec_of(&d->st, d->st.saga.region);
-	x.before.state = d->st.saga.from; /* what compensation goes back to */
-	x.before.step = d->st.saga.from_step;
-	if (x.before.state == CG_REGION_ACTIVE || x.before.state == CG_REGION_RESTORING)
-		x.before.expires = 0; /* only an evacuation expires */
-	x.draining = x.before;
-	x.draining.state = CG_REGION_DRAINING;
-	x.draining.step = 0;
-	x.draining.step_started = x.draining.changed = (int64_t)time(NULL);
-	{
-		const struct cg_evac *cur = cg_evac_find(&d->st, x.before.region);
-
-		if (cur && cur->state == CG_REGION_DRAINING)
-			x.draining = *cur; /* the record the shift wrote, as persisted */
-	}
-	x.evacuated = x.draining;
-	x.evacuated.state = CG_REGION_EVACUATED;
-	snprintf(x.cause, sizeof(x.cause), "region evacuate %s (resumed after a restart)",
-		 x.before.region);
+	snprintf(x.cause, sizeof(x.cause), "region %s %s (resumed after a restart)",
+		 cg_region_event_name(x.event), region);
 	cgd_log("%s: the saga was cut at step %u (%s): %s", x.cause, rec.done,
 		rec.phase == CG_SAGA_BACK ? "compensating" : "forward",
-		act == CG_SAGA_RESUME ? "resuming" : "compensating");
-	ret = evac_saga(&x, &rec, true, err, sizeof(err));
+		act != CG_SAGA_RESUME	  ? "compensating" :
+		x.event == CG_EV_EVACUATE ? "resuming" :
+					    "resuming: the ramp goes on when its step falls due");
+	ret = cg_trans_resume(&x, &rec, err, sizeof(err));
 	if (ret == -EIO)
 		cgd_log("%s: STUCK: %s; an operator must look", x.cause, err);
+	else if (act == CG_SAGA_RESUME && x.event == CG_EV_RESTORE && !ret)
+		cgd_log("%s: resumed at ramp step %u of %zu", x.cause, rec.done, x.nsteps - 1);
 	else
 		cgd_log("%s: %s", x.cause, !ret ? "done" : ret == -ECANCELED ? "compensated" : err);
 	return ret;

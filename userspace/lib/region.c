@@ -482,6 +482,34 @@ struct cg_evac *cg_evac_find(const struct cg_state *st, const char *region)
 	return NULL;
 }
 
+struct cg_evac cg_evac_get(const struct cg_state *st, const char *region)
+{
+	const struct cg_evac *r = cg_evac_find(st, region);
+	struct cg_evac a = { 0 };
+
+	if (r)
+		return *r;
+	snprintf(a.region, sizeof(a.region), "%s", region);
+	a.state = CG_REGION_ACTIVE;
+	return a;
+}
+
+int cg_evac_put(struct cg_state *st, const struct cg_evac *r)
+{
+	struct cg_evac *a = cg_evac_find(st, r->region);
+
+	if (a) {
+		*a = *r;
+		return 0;
+	}
+	a = realloc(st->evacs, (st->nevacs + 1) * sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	st->evacs = a;
+	st->evacs[st->nevacs++] = *r;
+	return 0;
+}
+
 static int carry_err(char *err, size_t len, int ret, const char *fmt, const char *a, const char *b)
 {
 	if (err && len)

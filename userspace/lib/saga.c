@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* saga.c - the generic saga runner: do in order, persist around each step, undo in reverse */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,13 +39,14 @@ static int compensate(const struct cg_saga *s, struct cg_saga_rec *rec, char *er
 	return 0;
 }
 
-/* Run steps rec->done.. forward; on failure compensate everything started. */
-static int forward(const struct cg_saga *s, struct cg_saga_rec *rec, char *err, size_t len)
+/* Run at most max steps from rec->done forward; on failure compensate everything started. */
+static int forward(const struct cg_saga *s, struct cg_saga_rec *rec, size_t max, char *err,
+		   size_t len)
 {
 	char e[256];
 	int ret;
 
-	while (rec->done < s->nsteps) {
+	for (; rec->done < s->nsteps && max; max--) {
 		size_t i = rec->done;
 
 		e[0] = '\0';
@@ -67,13 +69,42 @@ static int forward(const struct cg_saga *s, struct cg_saga_rec *rec, char *err, 
 			return ret;
 		}
 	}
+	if (rec->done < s->nsteps)
+		return 0; /* between steps: the caller runs the next one when it is due */
 	return save(s, rec, (uint32_t)s->nsteps, CG_SAGA_DONE, 0, err, len);
 }
 
 int cg_saga_run(const struct cg_saga *s, struct cg_saga_rec *rec, char *err, size_t len)
 {
 	memset(rec, 0, sizeof(*rec));
-	return forward(s, rec, err, len);
+	return forward(s, rec, s->nsteps, err, len);
+}
+
+/* Is rec FORWARD between two steps? Says why not in err. */
+static bool between(const struct cg_saga_rec *rec, char *err, size_t len)
+{
+	if (rec->phase == CG_SAGA_FORWARD && !rec->in_step)
+		return true;
+	if (err && len)
+		snprintf(err, len, "the saga is %s, not between two steps",
+			 rec->in_step ? "inside a step" : "not running forward");
+	return false;
+}
+
+int cg_saga_next(const struct cg_saga *s, struct cg_saga_rec *rec, char *err, size_t len)
+{
+	if (rec->phase == CG_SAGA_IDLE)
+		memset(rec, 0, sizeof(*rec));
+	else if (!between(rec, err, len))
+		return -EINVAL;
+	return forward(s, rec, 1, err, len);
+}
+
+int cg_saga_abort(const struct cg_saga *s, struct cg_saga_rec *rec, char *err, size_t len)
+{
+	if (!between(rec, err, len))
+		return -EINVAL;
+	return compensate(s, rec, err, len) ? -EIO : 0;
 }
 
 enum cg_saga_action cg_saga_decide(const struct cg_saga_rec *rec)
@@ -92,7 +123,7 @@ int cg_saga_resume(const struct cg_saga *s, struct cg_saga_rec *rec, char *err, 
 {
 	switch (cg_saga_decide(rec)) {
 	case CG_SAGA_RESUME:
-		return forward(s, rec, err, len);
+		return forward(s, rec, s->nsteps, err, len);
 	case CG_SAGA_COMPENSATE:
 		if (rec->phase == CG_SAGA_FORWARD)
 			rec->done++; /* the half-done step is undone too */
