@@ -129,11 +129,13 @@ cells_new_flows() {
 		'[.cells | to_entries[] | select(.key as $k | $c | index($k)) | .value.new_flows] | add // 0'
 }
 
-# lb_reachable SOCK: cellgated answers and is not fail-static
+# lb_reachable SOCK: cellgated itself answers (not cellctl's read-only fallback on the pins and
+# the persisted state, which has no pid and says its "source") and is not fail-static
 lb_reachable() {
 	local out
 	out=$(ctl "$1" status 2>/dev/null) || return 1
-	jq -e '(.fail_static // "") == ""' <<<"$out" >/dev/null
+	jq -e '(.source == null) and (.pid | type == "number") and ((.fail_static // "") == "")' \
+		<<<"$out" >/dev/null
 }
 
 # common_usage: the options every script takes
