@@ -94,10 +94,14 @@ finish() {
 	exit "$1"
 }
 
+# ignore_signals: while compensating, a second Ctrl-C or TERM does not cut the compensation
+# short (each of its waits is bounded by --timeout); it is said, not obeyed
+ignore_signals() { trap 'say "compensating: interrupt ignored until the compensation is done"' INT TERM; }
+
 # fail WHY: a step failed: compensate, report, exit EX_FAILED (EX_STUCK if a compensation failed)
 fail() {
 	report "failed: $*"
-	trap - INT TERM
+	ignore_signals
 	if compensate "$*"; then
 		finish "$EX_FAILED"
 	fi
@@ -106,7 +110,7 @@ fail() {
 
 # on_signal: Ctrl-C or TERM in the middle: compensate, exit EX_INTERRUPTED (or EX_STUCK)
 on_signal() {
-	trap - INT TERM
+	ignore_signals
 	report "interrupted"
 	if compensate "interrupted"; then
 		finish "$EX_INTERRUPTED"
