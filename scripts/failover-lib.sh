@@ -15,8 +15,8 @@ DRY_RUN=0
 FORCE=0
 REASON=""
 TIMEOUT=120	  # seconds a wait may take, whole
-BACKOFF_BASE_MS=200 # first wait's cap
-BACKOFF_MAX_MS=5000 # no wait longer than this
+BACKOFF_BASE_MS=${CG_BACKOFF_BASE_MS:-200} # first wait's cap, ms (the environment may set it)
+BACKOFF_MAX_MS=${CG_BACKOFF_MAX_MS:-5000}   # no wait longer than this, ms
 
 # Exit statuses, the same for every script (docs/failover.md).
 EX_OK=0		 # done (or there was nothing to do)
@@ -46,19 +46,21 @@ rand_ms() { echo $((((RANDOM << 15) | RANDOM) % ($1 + 1))); }
 sleep_ms() { sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"; }
 
 # wait_for WHAT CMD...: run CMD until it succeeds, waiting between tries with exponential
-# backoff and full jitter (a uniform wait in [0, min(max, base * 2^n)]), for at most $TIMEOUT
-# seconds in all. Returns 0 once CMD succeeded, 1 on timeout (said with WHAT).
+# backoff and full jitter (a uniform wait in [0, min(max, base * 2^n, time left)]), for at most
+# $TIMEOUT seconds in all. Returns 0 once CMD succeeded, 1 on timeout (said with WHAT).
 wait_for() {
-	local what=$1 n=0 cap deadline
+	local what=$1 n=0 cap deadline left
 	shift
 	deadline=$((SECONDS + TIMEOUT))
 	while ! "$@"; do
-		if [ "$SECONDS" -ge "$deadline" ]; then
+		left=$(((deadline - SECONDS) * 1000))
+		if [ "$left" -le 0 ]; then
 			say "timed out after ${TIMEOUT}s waiting for $what"
 			return 1
 		fi
 		cap=$((BACKOFF_BASE_MS << (n < 10 ? n : 10)))
 		[ "$cap" -gt "$BACKOFF_MAX_MS" ] && cap=$BACKOFF_MAX_MS
+		[ "$cap" -gt "$left" ] && cap=$left
 		sleep_ms "$(rand_ms "$cap")"
 		n=$((n + 1))
 	done
@@ -155,6 +157,8 @@ common_usage() {
   -r, --reason TEXT   why (kept with the transition; default: "$PROG")
   -t, --timeout S     longest wait for one step, seconds (default $TIMEOUT)
   -h, --help          this help
+Environment: CELLCTL (the cellctl to run), CG_BACKOFF_BASE_MS and CG_BACKOFF_MAX_MS (the
+waits' backoff: first cap and largest wait, default $BACKOFF_BASE_MS and $BACKOFF_MAX_MS ms).
 EOF
 }
 
@@ -201,6 +205,11 @@ parse_common() {
 		esac
 		shift
 	done
+	if ! [[ $BACKOFF_BASE_MS =~ ^[1-9][0-9]{0,5}$ && $BACKOFF_MAX_MS =~ ^[1-9][0-9]{0,5}$ ]] ||
+		[ "$BACKOFF_BASE_MS" -gt "$BACKOFF_MAX_MS" ]; then
+		say "CG_BACKOFF_BASE_MS and CG_BACKOFF_MAX_MS need 1..999999 ms, the base not above the max"
+		exit "$EX_USAGE"
+	fi
 	[ "${#LBS[@]}" -gt 0 ] || LBS=(/run/cellgate/ctl.sock)
 	[ -n "$REASON" ] || REASON=$PROG
 	command -v jq >/dev/null || { say "jq is needed"; exit "$EX_USAGE"; }
