@@ -26,8 +26,16 @@ EX_PREFLIGHT=3	 # a preflight check refused: nothing was changed
 EX_STUCK=4	 # a step failed and so did a compensation: an operator must look (see the report)
 EX_INTERRUPTED=130 # Ctrl-C or TERM; compensated like a failure
 
+WHY=""		  # why the step (or compensation) running now failed, for the report
+
 say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 report() { REPORT+=("$*"); }
+
+# why SOCK TEXT: say what went wrong on that LB, and keep TEXT for the report's line
+why() {
+	WHY=$2
+	say "$1: $2"
+}
 
 # ctl SOCK ARGS...: cellctl -j against one LB; its JSON on stdout, its status returned
 ctl() {
@@ -55,7 +63,8 @@ wait_for() {
 	while ! "$@"; do
 		left=$(((deadline - SECONDS) * 1000))
 		if [ "$left" -le 0 ]; then
-			say "timed out after ${TIMEOUT}s waiting for $what"
+			WHY="timed out after ${TIMEOUT}s waiting for $what"
+			say "$WHY"
 			return 1
 		fi
 		cap=$((BACKOFF_BASE_MS << (n < 10 ? n : 10)))
@@ -78,10 +87,11 @@ compensate() {
 	say "compensating (${#COMP[@]} step(s)): $1"
 	for ((i = ${#COMP[@]} - 1; i >= 0; i--)); do
 		read -r -a words <<<"${COMP[i]}"
+		WHY=""
 		if "${words[@]}"; then
 			report "compensated: ${COMP[i]}"
 		else
-			report "COMPENSATION FAILED: ${COMP[i]}"
+			report "COMPENSATION FAILED: ${COMP[i]}${WHY:+: $WHY}"
 			rc=1
 		fi
 	done
@@ -100,14 +110,16 @@ finish() {
 # short (each of its waits is bounded by --timeout); it is said, not obeyed
 ignore_signals() { trap 'say "compensating: interrupt ignored until the compensation is done"' INT TERM; }
 
-# fail WHY: a step failed: compensate, report, exit EX_FAILED (EX_STUCK if a compensation failed)
+# fail WHAT: a step failed: compensate, report (what failed and why, each compensation, the
+# outcome), exit EX_FAILED (EX_STUCK if a compensation failed)
 fail() {
-	report "failed: $*"
+	report "failed: $*${WHY:+: $WHY}"
 	ignore_signals
 	if compensate "$*"; then
+		report "result: failed; compensated: every load balancer touched is as it was (exit $EX_FAILED)"
 		finish "$EX_FAILED"
 	fi
-	finish "$EX_STUCK"
+	stuck
 }
 
 # on_signal: Ctrl-C or TERM in the middle: compensate, exit EX_INTERRUPTED (or EX_STUCK)
@@ -115,8 +127,15 @@ on_signal() {
 	ignore_signals
 	report "interrupted"
 	if compensate "interrupted"; then
+		report "result: interrupted; compensated: every load balancer touched is as it was (exit $EX_INTERRUPTED)"
 		finish "$EX_INTERRUPTED"
 	fi
+	stuck
+}
+
+# stuck: a compensation failed: the last line says so, exit EX_STUCK
+stuck() {
+	report "result: STUCK: a compensation failed (above); an operator must look (exit $EX_STUCK)"
 	finish "$EX_STUCK"
 }
 
