@@ -6,6 +6,7 @@
 #                 and namespaces)
 # make check-layers  includes go one way (scripts/check-layers.sh) and its self-test; shellcheck
 #                 of every script (scripts/check-shell.sh)
+# make check-shell   only the shellcheck of every script
 # make demo       install missing packages, build, run the built-in demo
 # make bench      fast-path and control-plane benchmarks
 # make fuzz       build the libFuzzer targets into build/fuzz/ (clang) and run each FUZZ_SECONDS
@@ -74,7 +75,7 @@ BENCH := $(if $(BENCH_SRCS),$(BUILD)/tests/bench/bench)
 # the namespace lab's own programs (LAB_BINS)
 include tests/lab/lab.mk
 
-.PHONY: all deps check-layers test unit-test prog-test e2e-test demo bench fuzz fuzz-build fuzz-seeds format \
+.PHONY: all deps check-layers check-shell test unit-test prog-test e2e-test demo bench fuzz fuzz-build fuzz-seeds format \
 	format-fix clean
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -181,6 +182,10 @@ fuzz: deps
 check-layers:
 	$(Q)bash scripts/check-layers-selftest.sh
 	$(Q)bash scripts/check-layers.sh
+	$(Q)bash scripts/check-shell.sh
+
+# no build, no root: shellcheck of every script (also part of check-layers)
+check-shell:
 	$(Q)bash scripts/check-shell.sh
 
 test: deps check-layers

@@ -15,8 +15,8 @@ DRY_RUN=0
 FORCE=0
 REASON=""
 TIMEOUT=120	  # seconds a wait may take, whole
-BACKOFF_BASE_MS=200 # first wait's cap
-BACKOFF_MAX_MS=5000 # no wait longer than this
+BACKOFF_BASE_MS=${CG_BACKOFF_BASE_MS:-200} # first wait's cap, ms (the environment may set it)
+BACKOFF_MAX_MS=${CG_BACKOFF_MAX_MS:-5000}   # no wait longer than this, ms
 
 # Exit statuses, the same for every script (docs/failover.md).
 EX_OK=0		 # done (or there was nothing to do)
@@ -26,8 +26,16 @@ EX_PREFLIGHT=3	 # a preflight check refused: nothing was changed
 EX_STUCK=4	 # a step failed and so did a compensation: an operator must look (see the report)
 EX_INTERRUPTED=130 # Ctrl-C or TERM; compensated like a failure
 
+WHY=""		  # why the step (or compensation) running now failed, for the report
+
 say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 report() { REPORT+=("$*"); }
+
+# why SOCK TEXT: say what went wrong on that LB, and keep TEXT for the report's line
+why() {
+	WHY=$2
+	say "$1: $2"
+}
 
 # ctl SOCK ARGS...: cellctl -j against one LB; its JSON on stdout, its status returned
 ctl() {
@@ -46,19 +54,22 @@ rand_ms() { echo $((((RANDOM << 15) | RANDOM) % ($1 + 1))); }
 sleep_ms() { sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"; }
 
 # wait_for WHAT CMD...: run CMD until it succeeds, waiting between tries with exponential
-# backoff and full jitter (a uniform wait in [0, min(max, base * 2^n)]), for at most $TIMEOUT
-# seconds in all. Returns 0 once CMD succeeded, 1 on timeout (said with WHAT).
+# backoff and full jitter (a uniform wait in [0, min(max, base * 2^n, time left)]), for at most
+# $TIMEOUT seconds in all. Returns 0 once CMD succeeded, 1 on timeout (said with WHAT).
 wait_for() {
-	local what=$1 n=0 cap deadline
+	local what=$1 n=0 cap deadline left
 	shift
 	deadline=$((SECONDS + TIMEOUT))
 	while ! "$@"; do
-		if [ "$SECONDS" -ge "$deadline" ]; then
-			say "timed out after ${TIMEOUT}s waiting for $what"
+		left=$(((deadline - SECONDS) * 1000))
+		if [ "$left" -le 0 ]; then
+			WHY="timed out after ${TIMEOUT}s waiting for $what"
+			say "$WHY"
 			return 1
 		fi
 		cap=$((BACKOFF_BASE_MS << (n < 10 ? n : 10)))
 		[ "$cap" -gt "$BACKOFF_MAX_MS" ] && cap=$BACKOFF_MAX_MS
+		[ "$cap" -gt "$left" ] && cap=$left
 		sleep_ms "$(rand_ms "$cap")"
 		n=$((n + 1))
 	done
@@ -76,10 +87,11 @@ compensate() {
 	say "compensating (${#COMP[@]} step(s)): $1"
 	for ((i = ${#COMP[@]} - 1; i >= 0; i--)); do
 		read -r -a words <<<"${COMP[i]}"
+		WHY=""
 		if "${words[@]}"; then
 			report "compensated: ${COMP[i]}"
 		else
-			report "COMPENSATION FAILED: ${COMP[i]}"
+			report "COMPENSATION FAILED: ${COMP[i]}${WHY:+: $WHY}"
 			rc=1
 		fi
 	done
@@ -94,23 +106,36 @@ finish() {
 	exit "$1"
 }
 
-# fail WHY: a step failed: compensate, report, exit EX_FAILED (EX_STUCK if a compensation failed)
+# ignore_signals: while compensating, a second Ctrl-C or TERM does not cut the compensation
+# short (each of its waits is bounded by --timeout); it is said, not obeyed
+ignore_signals() { trap 'say "compensating: interrupt ignored until the compensation is done"' INT TERM; }
+
+# fail WHAT: a step failed: compensate, report (what failed and why, each compensation, the
+# outcome), exit EX_FAILED (EX_STUCK if a compensation failed)
 fail() {
-	report "failed: $*"
-	trap - INT TERM
+	report "failed: $*${WHY:+: $WHY}"
+	ignore_signals
 	if compensate "$*"; then
+		report "result: failed; compensated: every load balancer touched is as it was (exit $EX_FAILED)"
 		finish "$EX_FAILED"
 	fi
-	finish "$EX_STUCK"
+	stuck
 }
 
 # on_signal: Ctrl-C or TERM in the middle: compensate, exit EX_INTERRUPTED (or EX_STUCK)
 on_signal() {
-	trap - INT TERM
+	ignore_signals
 	report "interrupted"
 	if compensate "interrupted"; then
+		report "result: interrupted; compensated: every load balancer touched is as it was (exit $EX_INTERRUPTED)"
 		finish "$EX_INTERRUPTED"
 	fi
+	stuck
+}
+
+# stuck: a compensation failed: the last line says so, exit EX_STUCK
+stuck() {
+	report "result: STUCK: a compensation failed (above); an operator must look (exit $EX_STUCK)"
 	finish "$EX_STUCK"
 }
 
@@ -129,11 +154,16 @@ cells_new_flows() {
 		'[.cells | to_entries[] | select(.key as $k | $c | index($k)) | .value.new_flows] | add // 0'
 }
 
-# lb_reachable SOCK: cellgated answers and is not fail-static
+# ramp_seconds SOCK REGION: how long the region's restore ramp takes on that LB (steps x dwell)
+ramp_seconds() { ctl "$1" region show "$2" | jq -er '(.ramp | length) * .dwell'; }
+
+# lb_reachable SOCK: cellgated itself answers (not cellctl's read-only fallback on the pins and
+# the persisted state, which has no pid and says its "source") and is not fail-static
 lb_reachable() {
 	local out
 	out=$(ctl "$1" status 2>/dev/null) || return 1
-	jq -e '(.fail_static // "") == ""' <<<"$out" >/dev/null
+	jq -e '(.source == null) and (.pid | type == "number") and ((.fail_static // "") == "")' \
+		<<<"$out" >/dev/null
 }
 
 # common_usage: the options every script takes
@@ -146,6 +176,8 @@ common_usage() {
   -r, --reason TEXT   why (kept with the transition; default: "$PROG")
   -t, --timeout S     longest wait for one step, seconds (default $TIMEOUT)
   -h, --help          this help
+Environment: CELLCTL (the cellctl to run), CG_BACKOFF_BASE_MS and CG_BACKOFF_MAX_MS (the
+waits' backoff: first cap and largest wait, default $BACKOFF_BASE_MS and $BACKOFF_MAX_MS ms).
 EOF
 }
 
@@ -192,6 +224,11 @@ parse_common() {
 		esac
 		shift
 	done
+	if ! [[ $BACKOFF_BASE_MS =~ ^[1-9][0-9]{0,5}$ && $BACKOFF_MAX_MS =~ ^[1-9][0-9]{0,5}$ ]] ||
+		[ "$BACKOFF_BASE_MS" -gt "$BACKOFF_MAX_MS" ]; then
+		say "CG_BACKOFF_BASE_MS and CG_BACKOFF_MAX_MS need 1..999999 ms, the base not above the max"
+		exit "$EX_USAGE"
+	fi
 	[ "${#LBS[@]}" -gt 0 ] || LBS=(/run/cellgate/ctl.sock)
 	[ -n "$REASON" ] || REASON=$PROG
 	command -v jq >/dev/null || { say "jq is needed"; exit "$EX_USAGE"; }
