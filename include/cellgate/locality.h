@@ -72,33 +72,31 @@ struct cg_loc_cell {
 
 /* What the policy did with one service. */
 struct cg_loc_svc {
-	char name[CG_NAME_MAX];		     /* the service */
-	uint8_t mode;			     /* enum cg_loc_mode */
-	bool active;			     /* local-first shares published (else weights as they are) */
-	uint32_t spill;			     /* published ppm of new flows sent out of the region */
-	uint32_t ramp;			     /* the spill tracked at bounded rates */
-	uint32_t goal;			     /* the spill the offered load asks for now */
-	uint64_t load[CG_MAX_CLASSES];	     /* offered new flows/s by class */
-	uint64_t total;			     /* their sum */
-	uint64_t local_avail;		     /* what the local cells take before any spill */
-	uint64_t shed[CG_MAX_CLASSES];	     /* flows/s left to shed: no reachable capacity */
-	uint64_t shed_cost[CG_MAX_CLASSES];  /* flows/s left to shed: sent where the class may
-					      * not be carried */
-	bool short_of;			     /* cells stay over target with every unprotected
-					      * class shed */
-	uint64_t changes;		     /* publications so far */
-	int64_t changed_ms;		     /* virtual time of the last one */
-	char why[CG_LOC_WHY_MAX];	     /* the last publication and its inputs */
-	size_t ncells;			     /* = the service's cells */
-	struct cg_loc_cell *cells;	     /* in the service's order */
+	char name[CG_NAME_MAX];	       /* the service */
+	uint8_t mode;		       /* enum cg_loc_mode */
+	bool active;		       /* local-first shares published, else weights as they are */
+	bool short_of;		       /* over target even with every unprotected class shed */
+	uint32_t spill;		       /* published ppm of new flows sent out of the region */
+	uint32_t ramp;		       /* the spill tracked at bounded rates */
+	uint32_t goal;		       /* the spill the offered load asks for now */
+	uint64_t load[CG_MAX_CLASSES]; /* offered new flows/s by class */
+	uint64_t total;		       /* their sum */
+	uint64_t local_avail;	       /* what the local cells take before any spill */
+	uint64_t shed[CG_MAX_CLASSES]; /* left to shed, flows/s: no reachable capacity */
+	uint64_t shed_cost[CG_MAX_CLASSES]; /* left to shed: sent where it may not be carried */
+	uint64_t changes;		    /* publications so far */
+	int64_t changed_ms;		    /* virtual time of the last one */
+	char why[CG_LOC_WHY_MAX];	    /* the last publication and its inputs */
+	size_t ncells;			    /* = the service's cells */
+	struct cg_loc_cell *cells;	    /* in the service's order */
 };
 
 /* The policy's memory between steps. */
 struct cg_loc {
-	size_t nsvc;		 /* = st->nservices of the last step */
-	struct cg_loc_svc *svc;	 /* per st->services[i] of the last step */
-	int64_t last_ms;	 /* the last step that moved the ramps */
-	bool started;		 /* a step ran */
+	size_t nsvc;		/* = st->nservices of the last step */
+	struct cg_loc_svc *svc; /* per st->services[i] of the last step */
+	int64_t last_ms;	/* the last step that moved the ramps */
+	bool started;		/* a step ran */
 };
 
 /* One step's inputs. */

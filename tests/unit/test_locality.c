@@ -467,8 +467,8 @@ static void test_locality_closed_loop_simulation(void **unused)
 	int from = 0;
 
 	(void)unused;
-	print_message("%5s %8s %7s %7s %7s %7s %8s %7s\n", "t(s)", "offered", "local", "r2", "r3",
-		      "cross", "shed/s", "changes");
+	print_message("%5s %8s %7s %7s %7s %7s %8s %8s %7s\n", "t(s)", "offered", "local", "r2",
+		      "r3", "cross", "cross/s", "shed/s", "changes");
 	for (size_t p = 0; p < sizeof(trace) / sizeof(trace[0]); p++) {
 		for (int t = from; t < trace[p].until; t++) {
 			int64_t a = (int64_t)trace[p].load, b = (int64_t)trace[p].load2;
@@ -483,10 +483,11 @@ static void test_locality_closed_loop_simulation(void **unused)
 			crossed += l * web(f)->spill / CG_PPM;
 			offered += l;
 			if (t % 10 == 9)
-				print_message("%5d %8llu %7.3f %7.3f %7.3f %7.3f %8llu %7llu\n", t + 1,
-					      (unsigned long long)l,
+				print_message("%5d %8llu %7.3f %7.3f %7.3f %7.3f %8llu %8llu %7llu\n",
+					      t + 1, (unsigned long long)l,
 					      region_share(f, A1) / 1e6, region_share(f, B1) / 1e6,
 					      region_share(f, C1) / 1e6, web(f)->spill / 1e6,
+					      (unsigned long long)(l * web(f)->spill / CG_PPM),
 					      (unsigned long long)sum, (unsigned long long)changes);
 			/* at the steady points */
 			if (t == 19)

@@ -67,7 +67,8 @@ static void split(uint64_t total, const uint64_t *key, size_t n, uint64_t *out)
 		for (size_t i = 0; i < n; i++) {
 			unsigned __int128 r = (unsigned __int128)total * key[i] % sum;
 
-			if (key[i] && out[i] == (uint64_t)((unsigned __int128)total * key[i] / sum) &&
+			if (key[i] &&
+			    out[i] == (uint64_t)((unsigned __int128)total * key[i] / sum) &&
 			    (best == n || r > bestr))
 				best = i, bestr = r;
 		}
@@ -151,8 +152,8 @@ static uint64_t fill(const struct work *w, uint64_t amount, uint64_t *put, uint6
 		unsigned __int128 cap;
 
 		for (size_t m = 0; m < w->n; m++)
-			if (w->cells[m].eligible && !w->cells[m].local && w->cells[m].cost >= tier &&
-			    w->cells[m].cost < next)
+			if (w->cells[m].eligible && !w->cells[m].local &&
+			    w->cells[m].cost >= tier && w->cells[m].cost < next)
 				next = w->cells[m].cost;
 		if (next == UINT32_MAX)
 			break;
@@ -179,7 +180,7 @@ static uint64_t fill(const struct work *w, uint64_t amount, uint64_t *put, uint6
 
 /* Spread amount over the cells selected by local (eligible ones), by avail, else by weight. */
 static void share_out(const struct work *w, bool local, uint64_t amount, uint64_t *put,
-		   uint64_t *key)
+		      uint64_t *key)
 {
 	uint64_t *part = put + w->n, sum = 0;
 
@@ -243,13 +244,13 @@ static uint32_t goal_of(struct work *w, uint64_t *put, uint64_t *key, struct cg_
 
 		for (size_t k = 0; flows && k < CG_MAX_CLASSES; k++)
 			if (w->cells[m].no_carry & (1U << k))
-				s->shed_cost[k] += (uint64_t)((unsigned __int128)flows * w->load[k] /
-							      w->total);
+				s->shed_cost[k] += (uint64_t)((unsigned __int128)flows *
+							      w->load[k] / w->total);
 	}
 	/* what no reachable region takes stays local: shed, the lowest class first */
 	if (over > placed) {
-		uint64_t took = (uint64_t)(((unsigned __int128)placed * w->total + CG_PPM / 2) /
-					   CG_PPM);
+		uint64_t took =
+			(uint64_t)(((unsigned __int128)placed * w->total + CG_PPM / 2) / CG_PPM);
 
 		excess = flows_over > took ? flows_over - took : 0;
 	}
@@ -257,8 +258,8 @@ static uint32_t goal_of(struct work *w, uint64_t *put, uint64_t *key, struct cg_
 		excess = 0; /* nothing known to be short of */
 	for (int k = CG_MAX_CLASSES - 1; k >= 0 && excess; k--) {
 		const struct cg_class_cfg *cl = cg_state_class_by_id(w->st, (uint32_t)k);
-		uint64_t can = w->load[k] - (s->shed_cost[k] < w->load[k] ? s->shed_cost[k] :
-									    w->load[k]);
+		uint64_t can =
+			w->load[k] - (s->shed_cost[k] < w->load[k] ? s->shed_cost[k] : w->load[k]);
 		uint64_t x = excess < can ? excess : can;
 
 		if (cl && cl->protected)
@@ -349,8 +350,8 @@ static void spares_str(const struct work *w, char *buf, size_t len)
 		uint32_t next = UINT32_MAX;
 
 		for (size_t m = 0; m < w->n; m++)
-			if (w->cells[m].eligible && !w->cells[m].local && w->cells[m].cost >= tier &&
-			    w->cells[m].cost < next)
+			if (w->cells[m].eligible && !w->cells[m].local &&
+			    w->cells[m].cost >= tier && w->cells[m].cost < next)
 				next = w->cells[m].cost;
 		if (next == UINT32_MAX)
 			break;
