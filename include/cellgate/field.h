@@ -45,6 +45,8 @@ enum cg_ftype {
 #define CG_FF_BYID     0x10 /* CG_F_CLASS: written as the class's id, not its name */
 #define CG_FF_INLINE \
 	0x20 /* CG_F_NAMES: char[max][size / max] in the struct, not a pointer to char[][CG_NAME_MAX] */
+#define CG_FF_OMITDEF \
+	0x40 /* written only when it is not its default (older files stay as they were) */
 
 /* One field of an object. */
 struct cg_field {
@@ -76,6 +78,7 @@ extern const struct cg_object cg_class_obj;	 /* struct cg_class_cfg */
 extern const struct cg_object cg_class_rule_obj; /* struct cg_class_rule_cfg */
 extern const struct cg_object cg_shed_obj;	 /* struct cg_shed_cfg */
 extern const struct cg_object cg_guard_obj;	 /* struct cg_guard_cfg */
+extern const struct cg_object cg_loc_obj;	 /* struct cg_loc_settings */
 extern const struct cg_object cg_health_obj;	 /* struct cg_health_settings */
 extern const struct cg_object cg_failover_obj;	 /* struct cg_failover_settings */
 extern const struct cg_object cg_bp_obj;	 /* struct cg_bp_settings */

@@ -14,6 +14,7 @@ extern const struct cg_enum cg_encap_names[];	     /* ipip, gue */
 extern const struct cg_enum cg_cell_state_names[];   /* active, draining, down */
 extern const struct cg_enum cg_proto_names[];	     /* tcp, udp */
 extern const struct cg_enum cg_probe_names[];	     /* off, tcp, http */
+extern const struct cg_enum cg_loc_mode_names[];     /* spread, local-first */
 extern const struct cg_enum cg_region_state_names[]; /* active, draining, evacuated, restoring */
 extern const struct cg_enum cg_region_event_names[]; /* evacuate, restore, ..., step-done */
 extern const struct cg_enum cg_saga_phase_names[];   /* idle, forward, back, done, ... */

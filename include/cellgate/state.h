@@ -70,6 +70,7 @@ struct cg_service_cfg {
 	uint8_t proto;	       /* IPPROTO_TCP or IPPROTO_UDP */
 	uint8_t default_class; /* < CG_MAX_CLASSES */
 	uint32_t table_size;   /* prime, <= CG_MAX_TABLE_SIZE; CG_DEFAULT_TABLE_SIZE if not given */
+	uint8_t locality;      /* enum cg_loc_mode: spread (default) or local-first */
 	size_t ncells;
 	char (*cells)[CG_NAME_MAX]; /* names of the cells that serve it, sorted, unique */
 	unsigned int line;
@@ -95,6 +96,8 @@ struct cg_class_cfg {
 	uint32_t new_flows_per_sec; /* ceiling on new flows of the class, whole LB; 0 = none */
 	uint32_t packets_per_sec;   /* ceiling on packets of the class, whole LB; 0 = none */
 	uint32_t burst;		    /* depth of each ceiling's bucket in its unit, >= 1 */
+	uint32_t max_spill_cost;    /* not spilled to a region of a higher cost (shed instead);
+				     * CG_MAX_REGION_COST: any region */
 	unsigned int line;	    /* config line it was defined on, 0 if not from a file */
 };
 
@@ -163,6 +166,34 @@ struct cg_health_settings {
 	uint32_t panic_ppm;   /* more than this share of cells failing at once: freeze */
 	char http_path[CG_HTTP_PATH_MAX]; /* what an HTTP probe asks for */
 };
+
+/* Where a service's new flows go (cellgate/locality.h runs it). */
+enum cg_loc_mode {
+	CG_LOC_SPREAD = 0,	/* every cell at its weight, whatever its region (the default) */
+	CG_LOC_LOCAL_FIRST = 1, /* this LB's region up to its target, the overflow nearest first */
+};
+
+/* Ranges and defaults of the locality section (docs/locality.md). */
+#define CG_LOC_TARGET_DEF   800000 /* local cells take new flows up to 80% of their capacity */
+#define CG_LOC_STEP_DEF	    50000  /* shares are republished when one moves by more than 5% */
+#define CG_LOC_STEP_MAX	    500000 /* ppm */
+#define CG_LOC_RISE_DEF	    250000 /* the spill rises by at most 25% of the flows a period */
+#define CG_LOC_WITHDRAW_DEF 20000  /* and is withdrawn by at most 2% a period */
+#define CG_LOC_PERIOD_DEF   1000   /* ms between two steps */
+#define CG_LOC_PERIOD_MIN   100	   /* ms */
+#define CG_LOC_PERIOD_MAX   60000  /* ms */
+
+/* The locality policy's constants (the `locality:` section). */
+struct cg_loc_settings {
+	uint32_t target_ppm;   /* a cell takes new flows up to this share of its capacity */
+	uint32_t step_ppm;     /* hysteresis: shares change only when one moves by more */
+	uint32_t rise_ppm;     /* largest rise of the spill a period, share of the flows */
+	uint32_t withdraw_ppm; /* largest fall of the spill a period (the slower) */
+	uint32_t period_ms;    /* between two steps */
+};
+
+/* cg_loc_settings_defaults - *l as a config without a `locality:` section has it. */
+void cg_loc_settings_defaults(struct cg_loc_settings *l);
 
 /* Ranges and defaults of the failover section (cellgate/region.h runs it). */
 #define CG_RAMP_MAX	     8	      /* restore ramp steps at most */
@@ -367,6 +398,7 @@ struct cg_state {
 	struct cg_class_rule_cfg *rules; /* prefix (by family, address, length), then DSCP */
 	struct cg_shed_cfg *shed;	 /* sorted by cell, then class */
 	struct cg_guard_cfg guard;
+	struct cg_loc_settings locality; /* the locality policy's constants */
 	struct cg_health_settings health;
 	struct cg_failover_settings failover;
 	struct cg_bp_settings bp; /* the backpressure controller's targets and constants */

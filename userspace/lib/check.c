@@ -373,6 +373,23 @@ static int check_health(struct chk *c)
 	return 0;
 }
 
+/* The locality settings: each field in range, and the spill withdrawn no faster than it rises. */
+static int check_locality(struct chk *c)
+{
+	const struct cg_loc_settings *l = &c->st->locality;
+	int ret;
+
+	ret = fields(c, &cg_loc_obj, l, 0, "locality: ");
+	if (ret)
+		return ret;
+	if (l->withdraw_ppm > l->rise_ppm)
+		return cerr(c, at(c, "locality", 0, "withdraw", -1),
+			    "locality: withdraw %u ppm is above rise (%u ppm): withdrawal must be "
+			    "the slower",
+			    l->withdraw_ppm, l->rise_ppm);
+	return 0;
+}
+
 /* The failover settings: each field in range, then the ramp as a whole (cg_ramp_check). */
 static int check_failover(struct chk *c)
 {
@@ -756,6 +773,8 @@ int cg_state_check(const struct cg_state *st, const struct cg_where *where, char
 		ret = check_rules(&c);
 	if (!ret)
 		ret = check_guard(&c);
+	if (!ret)
+		ret = check_locality(&c);
 	if (!ret)
 		ret = check_health(&c);
 	if (!ret)

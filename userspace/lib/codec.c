@@ -994,6 +994,15 @@ struct cg_section {
 	bool (*unused)(const void *obj);	  /* CG_SEC_ONE: not written when true */
 };
 
+/* The locality section is written only when it differs from the defaults. */
+static bool loc_unused(const void *obj)
+{
+	struct cg_loc_settings d;
+
+	cg_loc_settings_defaults(&d);
+	return cg_object_equal(&cg_loc_obj, obj, &d);
+}
+
 /* The saga is written only while a transition is in flight. */
 static bool saga_unused(const void *obj)
 {
@@ -1022,6 +1031,8 @@ static const struct cg_section sections[] = {
 	  NULL },
 	{ "guard", "guard", &cg_guard_obj, 1, 1, ST(guard), 0, 0, CG_SEC_ONE, NULL, guard_after,
 	  NULL, NULL },
+	{ "locality", "locality", &cg_loc_obj, 1, 1, ST(locality), 0, 0, CG_SEC_ONE, NULL, NULL,
+	  NULL, loc_unused },
 	{ "health", "health", &cg_health_obj, 1, 1, ST(health), 0, 0, CG_SEC_ONE, NULL, NULL, NULL,
 	  NULL },
 	{ "failover", "failover", &cg_failover_obj, 1, 1, ST(failover), 0, 0, CG_SEC_ONE, NULL,
@@ -1168,6 +1179,8 @@ static const struct cg_ynode *kind_node(const struct cg_ynode *root, const char 
 	};
 	size_t i;
 
+	if (!strcmp(kind, "locality"))
+		return map_get(root, kind);
 	if (!strcmp(kind, "settings"))
 		return root;
 	if (!strcmp(kind, "guard") || !strcmp(kind, "health") || !strcmp(kind, "failover") ||
@@ -1684,6 +1697,7 @@ static void emit_fields(struct cg_emit *em, const struct cg_object *o, const voi
 			sub = true;
 		}
 		if ((f->type == CG_F_ID && cg_field_get(f, obj) == CG_ID_AUTO) ||
+		    (f->flags & CG_FF_OMITDEF && cg_field_get(f, obj) == f->def) ||
 		    (f->type == CG_F_ADDR && !(f->flags & CG_FF_REQUIRED) &&
 		     !((const struct cg_addr *)(const void *)((const char *)obj + f->offset))
 			      ->family) ||

@@ -82,6 +82,7 @@ struct cg_fields {
 	size_t n;		  /* fields used */
 	const char *key[16];	  /* field names */
 	char val[16][CG_VAL_MAX]; /* their values */
+	bool quiet[16];		  /* CG_FF_OMITDEF at its default: not listed for an added object */
 };
 
 static void field(struct cg_fields *f, const char *key, const char *fmt, ...)
@@ -117,6 +118,7 @@ static void obj_fields(const struct cg_object *o, const void *obj, const struct 
 		if (fl->flags & CG_FF_KEY || fl->type == CG_F_NAMES)
 			continue;
 		x = cg_field_get(fl, obj);
+		f->quiet[f->n] = fl->flags & CG_FF_OMITDEF && x == fl->def;
 		switch (fl->type) {
 		case CG_F_ID:
 			if (x == CG_ID_AUTO)
@@ -158,7 +160,9 @@ static void fields_detail(struct cg_strbuf *b, const struct cg_fields *old,
 	size_t i;
 
 	for (i = 0; i < cur->n; i++) {
-		if (!old) {
+		if (!old && cur->quiet[i]) {
+			continue;
+		} else if (!old) {
 			sb_add(b, "%s%s %s", b->len ? ", " : "", cur->key[i], cur->val[i]);
 		} else if (strcmp(old->val[i], cur->val[i])) {
 			sb_add(b, "%s%s %s -> %s", b->len ? ", " : "", cur->key[i], old->val[i],
@@ -287,6 +291,7 @@ static void diff_settings(struct cg_differ *d, const struct cg_state *a, const s
 	diff_setting(d, "interfaces", x, y);
 	diff_setting_fields(d, &cg_settings_obj, a, b, a, b, "");
 	diff_setting_fields(d, &cg_guard_obj, &a->guard, &b->guard, a, b, "guard.");
+	diff_setting_fields(d, &cg_loc_obj, &a->locality, &b->locality, a, b, "locality.");
 	diff_setting_fields(d, &cg_health_obj, &a->health, &b->health, a, b, "health.");
 	diff_setting_fields(d, &cg_failover_obj, &a->failover, &b->failover, a, b, "failover.");
 	diff_setting_fields(d, &cg_bp_obj, &a->bp, &b->bp, a, b, "backpressure.");

@@ -96,6 +96,9 @@ static const struct cg_field service_fields[] = {
 	  .words = cg_proto_names, .def = IPPROTO_TCP, .doc = "protocol: tcp or udp" },
 	{ F(struct cg_service_cfg, table_size, CG_F_U32), .min = 2, .max = CG_MAX_TABLE_SIZE,
 	  .def = CG_DEFAULT_TABLE_SIZE, .doc = "Maglev table slots, a prime" },
+	{ F(struct cg_service_cfg, locality, CG_F_ENUM), .flags = CG_FF_OMITDEF,
+	  .words = cg_loc_mode_names, .def = CG_LOC_SPREAD,
+	  .doc = "spread (every cell at its weight) or local-first (this LB's region first)" },
 	{ F(struct cg_service_cfg, default_class, CG_F_CLASS), .flags = CG_FF_RUNTIME | CG_FF_BYID,
 	  .max = CG_MAX_CLASSES - 1, .doc = "class of flows no class rule matches" },
 	{ .name = "cells",
@@ -123,6 +126,9 @@ static const struct cg_field class_fields[] = {
 	  .max = UINT32_MAX, .doc = "ceiling on packets of the class; 0 = none" },
 	{ F(struct cg_class_cfg, burst, CG_F_U32), .flags = CG_FF_RUNTIME, .min = 1,
 	  .max = UINT32_MAX, .def = 1, .doc = "depth of each ceiling's bucket in its unit" },
+	{ F(struct cg_class_cfg, max_spill_cost, CG_F_U32), .flags = CG_FF_OMITDEF,
+	  .max = CG_MAX_REGION_COST, .def = CG_MAX_REGION_COST,
+	  .doc = "not spilled to a region of a higher locality cost: shed instead" },
 	{ 0 },
 };
 
@@ -174,6 +180,22 @@ static const struct cg_field guard_fields[] = {
 	  .max = UINT32_MAX, .doc = "new flows per second per aggregate; 0 = 16 x the rate" },
 	{ F(struct cg_guard_cfg, aggregate_burst, CG_F_U32), .flags = CG_FF_RUNTIME,
 	  .max = UINT32_MAX, .doc = "the aggregate's bucket depth; 0 = 16 x burst" },
+	{ 0 },
+};
+
+static const struct cg_field loc_fields[] = {
+	{ FK(struct cg_loc_settings, target_ppm, "target", CG_F_LEVEL), .min = 1,
+	  .max = CG_LEVEL_ONE, .def = CG_LOC_TARGET_DEF,
+	  .doc = "a cell takes new flows up to this share of its capacity before spill" },
+	{ FK(struct cg_loc_settings, step_ppm, "step", CG_F_LEVEL), .max = CG_LOC_STEP_MAX,
+	  .def = CG_LOC_STEP_DEF, .doc = "hysteresis: shares change only when one moves by more" },
+	{ FK(struct cg_loc_settings, rise_ppm, "rise", CG_F_LEVEL), .min = 1, .max = CG_LEVEL_ONE,
+	  .def = CG_LOC_RISE_DEF, .doc = "largest rise of the spill a period, share of the flows" },
+	{ FK(struct cg_loc_settings, withdraw_ppm, "withdraw", CG_F_LEVEL), .min = 1,
+	  .max = CG_LEVEL_ONE, .def = CG_LOC_WITHDRAW_DEF,
+	  .doc = "largest fall of the spill a period, at most rise" },
+	{ F(struct cg_loc_settings, period_ms, CG_F_U32), .min = CG_LOC_PERIOD_MIN,
+	  .max = CG_LOC_PERIOD_MAX, .def = CG_LOC_PERIOD_DEF, .doc = "ms between two steps" },
 	{ 0 },
 };
 
@@ -335,6 +357,7 @@ const struct cg_object cg_class_rule_obj = { "class_rule", sizeof(struct cg_clas
 					     class_rule_fields };
 const struct cg_object cg_shed_obj = { "shed", sizeof(struct cg_shed_cfg), shed_fields };
 const struct cg_object cg_guard_obj = { "guard", sizeof(struct cg_guard_cfg), guard_fields };
+const struct cg_object cg_loc_obj = { "locality", sizeof(struct cg_loc_settings), loc_fields };
 const struct cg_object cg_health_obj = { "health", sizeof(struct cg_health_settings),
 					 health_fields };
 const struct cg_object cg_failover_obj = { "failover", sizeof(struct cg_failover_settings),

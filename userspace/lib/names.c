@@ -30,6 +30,12 @@ const struct cg_enum cg_cell_state_names[] = {
 	{ NULL, 0 },
 };
 
+const struct cg_enum cg_loc_mode_names[] = {
+	{ "spread", CG_LOC_SPREAD },
+	{ "local-first", CG_LOC_LOCAL_FIRST },
+	{ NULL, 0 },
+};
+
 const struct cg_enum cg_proto_names[] = {
 	{ "tcp", IPPROTO_TCP },
 	{ "udp", IPPROTO_UDP },

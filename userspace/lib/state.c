@@ -20,10 +20,14 @@
 
 /* The classes of a config without `classes:` (docs/config.md). */
 static const struct cg_class_cfg default_classes[CG_DEFAULT_CLASSES] = {
-	{ .name = "critical", .id = 0, .protected = true, .burst = 1 },
-	{ .name = "high", .id = 1, .burst = 1 },
-	{ .name = "normal", .id = 2, .burst = 1 },
-	{ .name = "sheddable", .id = 3, .burst = 1 },
+	{ .name = "critical",
+	  .id = 0,
+	  .protected = true,
+	  .burst = 1,
+	  .max_spill_cost = CG_MAX_REGION_COST },
+	{ .name = "high", .id = 1, .burst = 1, .max_spill_cost = CG_MAX_REGION_COST },
+	{ .name = "normal", .id = 2, .burst = 1, .max_spill_cost = CG_MAX_REGION_COST },
+	{ .name = "sheddable", .id = 3, .burst = 1, .max_spill_cost = CG_MAX_REGION_COST },
 };
 
 void cg_failover_defaults(struct cg_failover_settings *f)
@@ -56,6 +60,7 @@ void cg_state_init(struct cg_state *st)
 	st->guard.ipv6_prefix = CG_GUARD_PREFIX6_DEF;
 	st->guard.ipv4_aggregate = CG_GUARD_AGG4_DEF;
 	st->guard.ipv6_aggregate = CG_GUARD_AGG6_DEF;
+	cg_loc_settings_defaults(&st->locality);
 	st->icmp_rate = CG_ICMP_RATE_DEF;
 	st->health.probe = CG_PROBE_OFF;
 	st->health.http_status = 200;
@@ -578,4 +583,14 @@ int cg_state_generation_next(const struct cg_state *cur, uint64_t *next)
 		return -EOVERFLOW;
 	*next = cur->generation + 1;
 	return 0;
+}
+
+void cg_loc_settings_defaults(struct cg_loc_settings *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->target_ppm = CG_LOC_TARGET_DEF;
+	l->step_ppm = CG_LOC_STEP_DEF;
+	l->rise_ppm = CG_LOC_RISE_DEF;
+	l->withdraw_ppm = CG_LOC_WITHDRAW_DEF;
+	l->period_ms = CG_LOC_PERIOD_DEF;
 }
