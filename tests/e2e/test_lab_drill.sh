@@ -80,8 +80,9 @@ test_panic_evacuates_nothing() {
 CLASS0_N=1200 CLASS0_GAP_MS=10 CLASS0_TIMEOUT_MS=5000
 test_region_loss_is_evacuated() {
 	local long=$LAB_DIR/long.out fresh=$LAB_DIR/fresh.out stream=$LAB_DIR/class0.out before after
-	local t0 t1 bad on_eu churn spid ok n ppm lost
+	local t0 t1 bad on_eu churn spid ok n ppm lost moves0 moves
 	before=$(shares web)
+	moves0=$(cctl -j stats | jq -c '.cells | map_values(.moved)')
 	# sheddable churn from c2, bounded: the load the plan moves
 	(
 		for ((r = 0; r < 40; r++)); do
@@ -144,6 +145,15 @@ test_region_loss_is_evacuated() {
 	[ "$ppm" -ge 999000 ] ||
 		{ grep -v 'fail=0' "$stream" | head -n 8 | sed 's/^/    /'
 		  e2e_fail_reason "class 0: $ok of $n requests ok ($ppm ppm), under 99.9%"; return; }
+	# the data plane's own count of flows moved off cells (cell_moves): some off each of
+	# eu-west's cells (their flows, SYN retransmissions included, picked again), none off a
+	# healthy cell
+	moves=$(cctl -j stats | jq -c --argjson b "$moves0" '.cells | with_entries(.value = .value.moved - $b[.key])')
+	jq -e 'to_entries | all(if .key | startswith("euw1-") then .value > 0 else .value == 0 end)' \
+		<<<"$moves" >/dev/null || e2e_fail_reason "flows moved off cells: $moves" || return
+	pass "moved_off_eu_west_$(jq '[to_entries[] | select(.key | startswith("euw1-")) | .value] | add' <<<"$moves")_off_healthy_0"
+	cctl -j stats | jq -e '.moved == ([.cells[].moved] | add)' >/dev/null ||
+		e2e_fail_reason "stats' moved is not the sum of the cells'" || return
 	# new critical flows all succeed on the survivors (the sheddable ones are pre-shed)
 	client "$LAB_NS_C1" tcp "$LAB_VIP4" "$LAB_TCP_PORT" --conns 60 --requests 1 >"$fresh"
 	on_eu=$(conns "$fresh" | awk '$2 ~ /^euw1-/' | wc -l)
