@@ -103,6 +103,20 @@ struct {
 	__type(value, struct cg_cell_stats);
 } cell_stats SEC(".maps");
 
+/*
+ * Per cell id: flows picked again because their entry's cell could no longer
+ * hold them (down, or no longer a cell), counted on the cell they left. Its
+ * own map, not a field of cell_stats: a counter added to cell_stats would
+ * change its value size, and a kept map of another layout refuses the
+ * upgrade (userspace/lib/dataplane.c, DP_COUNTER).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CG_MAX_CELLS);
+	__type(key, __u32);
+	__type(value, __u64);
+} cell_moves SEC(".maps");
+
 /* IPv4 source prefix -> class: the longest match classifies a new flow. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

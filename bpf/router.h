@@ -38,6 +38,8 @@ struct cg_verdict {
 	__u32 len;     /* frame bytes as received */
 	__u8 new_flow; /* 1: a connection entry was created */
 	__u8 retry;    /* 1: a SYN of a flow still in the SYN state (a client retry) */
+	__u8 moved;    /* 1: the flow's entry was moved off cell from (set by record only) */
+	__u32 from;    /* the cell a moved flow left (record); read only when moved */
 };
 
 /*
@@ -52,8 +54,8 @@ struct cg_verdict {
  *             and the flow key is hashed and looked up whole), conn (NULL: a
  *             pure SYN is classified and admitted before the lookup step),
  *             now (0: read when first needed), held (0), v.len, v.svc and
- *             v.cell (CG_NO_ID), v.new_flow and v.retry (0): cg_count reads
- *             them on every path
+ *             v.cell (CG_NO_ID), v.new_flow, v.retry and v.moved (0):
+ *             cg_count reads them on every path
  *   parse:    pkt, syn, v.stat (its verdicts)
  *   config:   cfg (and the VLAN verdict)
  *   lookup:   conn; if it has an entry v.class; if established held, cell,
@@ -61,7 +63,7 @@ struct cg_verdict {
  *   service:  svc, v.svc, hash
  *   classify: v.class (a flow without an entry)
  *   pick:     cell, v.cell
- *   record:   v.new_flow
+ *   record:   v.new_flow, v.moved, v.from
  *   any step returning a verdict: v.stat (encap always returns one)
  */
 struct cg_ctx {
@@ -479,7 +481,10 @@ static __always_inline int cg_step_admit(struct cg_ctx *c)
  * Record: the flow's connection entry, new or (its cell went down) pointing
  * at the cell just picked, once every check passed (police, mtu). Not for an
  * established flow, nor for an ICMP error, which follows its flow and never
- * creates one.
+ * creates one. A flow that had an entry here was picked again because its
+ * entry's cell could no longer hold it (down, or gone: the lookup step):
+ * it is counted as moved off that cell (cell_moves), once, when its entry
+ * points elsewhere.
  */
 static __always_inline int cg_step_record(struct cg_ctx *c)
 {
@@ -493,8 +498,12 @@ static __always_inline int cg_step_record(struct cg_ctx *c)
 	entry.flags =
 		(c->pkt.frag != CG_FRAG_NONE ? CG_CONN_F_FRAG : 0) | (c->syn ? CG_CONN_F_SYN : 0);
 	entry.hash = c->hash;
-	if (bpf_map_update_elem(&conntrack, &c->pkt.key, &entry, BPF_ANY) == 0)
+	/* read before the update replaces the entry c->conn points to */
+	c->v.from = c->conn ? c->conn->cell : CG_NO_ID;
+	if (bpf_map_update_elem(&conntrack, &c->pkt.key, &entry, BPF_ANY) == 0) {
 		c->v.new_flow = 1;
+		c->v.moved = !!c->conn;
+	}
 	return CG_CONTINUE;
 }
 
@@ -604,11 +613,17 @@ static __always_inline void cg_count(const struct cg_verdict *v)
 	struct cg_cell_stats *cs;
 	struct cg_svc_stats *ss;
 	struct cg_counter *c;
+	__u64 *moves;
 
 	c = bpf_map_lookup_elem(&stats, &stat);
 	if (c) {
 		c->packets++;
 		c->bytes += v->len;
+	}
+	if (v->moved) {
+		moves = bpf_map_lookup_elem(&cell_moves, &v->from);
+		if (moves)
+			(*moves)++;
 	}
 	if (v->svc == CG_NO_ID)
 		return;
@@ -661,6 +676,7 @@ static __always_inline int cg_router_run(struct xdp_md *ctx)
 	c.v.len = ctx->data_end - ctx->data;
 	c.v.new_flow = 0;
 	c.v.retry = 0;
+	c.v.moved = 0;
 	act = cg_step_parse(&c);
 	if (act == CG_CONTINUE)
 		act = cg_step_config(&c);

@@ -356,6 +356,14 @@ int cg_dp_cell_stats_read(struct cg_dp *dp, uint32_t cell_id, uint32_t class,
 			  struct cg_cell_stats *out);
 
 /*
+ * cg_dp_cell_moves_read - flows moved off cell_id (picked again because its
+ * entry's cell could no longer hold them), summed over CPUs, into *out (0
+ * on failure). -ERANGE if cell_id >= CG_MAX_CELLS; an error if the map
+ * cannot be read (a reader on pins older than the map).
+ */
+int cg_dp_cell_moves_read(struct cg_dp *dp, uint32_t cell_id, uint64_t *out);
+
+/*
  * cg_stat_name - metric name of a counter slot ("pass_not_ip", "fwd", ...),
  * lowercase enum cg_stat without its prefix; NULL if stat >= CG_STAT_MAX.
  */

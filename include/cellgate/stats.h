@@ -20,8 +20,9 @@ struct cg_stats_snap {
 	struct cg_counter stats[CG_STAT_MAX];			 /* by reason */
 	struct cg_svc_stats svc[CG_MAX_SERVICES];		 /* by service id */
 	struct cg_cell_stats cell[CG_MAX_CELLS][CG_MAX_CLASSES]; /* by (cell id, class) */
-	uint64_t conn_entries;					 /* connection entries in use */
-	uint64_t conn_capacity;					 /* size of the connection table */
+	uint64_t moved[CG_MAX_CELLS]; /* by cell id: flows moved off it (cell_moves) */
+	uint64_t conn_entries;	      /* connection entries in use */
+	uint64_t conn_capacity;	      /* size of the connection table */
 };
 
 /* cg_stats_new - a zeroed snapshot; NULL with errno set when out of memory. */

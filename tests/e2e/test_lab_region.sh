@@ -345,6 +345,7 @@ test_drill_rolls_back() {
 	grep -q "^drill: evacuated 'eu-west' in [0-9]*s on 1 load balancer" "$out" &&
 		grep -q "^drill: rolled back: 'eu-west' active again" "$out" &&
 		grep -q "^drill: .*: class critical: [0-9]* new flows, [0-9]* shed, [0-9]* dropped$" "$out" &&
+		grep -q "^drill: .*: flows moved off cells: [0-9]* off failed or evacuated cells, 0 off healthy cells$" "$out" &&
 		[ "$(region_field eu-west state)" = active ] || { show "$out"; e2e_fail_reason "the drill's report or rollback"; }
 }
 

@@ -30,8 +30,17 @@
  * once --deadline-ms has passed since the start every unanswered request
  * fails, so ok + fail is always --requests per connection.
  *
+ * With --stream the connections are a paced stream instead, as HTTP/1.0
+ * clients make: connection i opens at start + i * --interval-ms, sends its
+ * one request ("req <i> 0") as soon as it is connected and is closed once
+ * answered. No request is retried by labclient: the kernel's own SYN
+ * retransmissions are the only retries, and the request fails unless
+ * answered within --timeout-ms of its connect() (the SYN), or at once on a
+ * refusal or a reset. At most --conns connections, ok + fail is --conns,
+ * and the "connected" line is not printed.
+ *
  * Output (stdout, line-buffered):
- *   connected conns=<n> failed=<n>           once the connections are set up
+ *   connected conns=<n> failed=<n>           once the connections are set up (not --stream)
  *   conn=<i> sport=<port> cells=<a>[,<b>...] ok=<n> fail=<n> reset=<0|1>
  *   total ok=<n> fail=<n> reset=<n> moved=<n>
  * SIGUSR1 prints the same lines prefixed with "status " while it runs;
@@ -85,6 +94,7 @@ struct lc {
 	int timeout_ms;			/* --timeout-ms for one answer */
 	int connect_timeout_ms;		/* --connect-timeout-ms for the TCP handshakes */
 	int deadline_ms;		/* --deadline-ms cap on the whole run */
+	bool stream;			/* --stream: one request a connection, paced opens */
 	const char *src;		/* --src address to bind, or NULL */
 	struct sockaddr_storage dst;	/* parsed vip:port */
 	socklen_t dstlen;		/* its length */
@@ -121,7 +131,8 @@ static void usage(FILE *f)
 		"usage: labclient tcp VIP PORT [--conns N] [options]\n"
 		"       labclient udp VIP PORT [--flows N] [options]\n"
 		"options: --requests M (1)  --interval-ms T (100)  --timeout-ms X (2000)\n"
-		"         --connect-timeout-ms X (5000)  --deadline-ms X (30000)  --src ADDR\n");
+		"         --connect-timeout-ms X (5000)  --deadline-ms X (30000)  --src ADDR\n"
+		"         --stream (N one-request connections, one opened every T ms)\n");
 }
 
 static int parse_int(const char *s, long min, long max, int *out)
@@ -169,6 +180,7 @@ static int parse_args(struct lc *lc, int argc, char **argv)
 		{ "connect-timeout-ms", required_argument, NULL, 'c' },
 		{ "deadline-ms", required_argument, NULL, 'd' },
 		{ "src", required_argument, NULL, 's' },
+		{ "stream", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -203,6 +215,9 @@ static int parse_args(struct lc *lc, int argc, char **argv)
 		case 's':
 			lc->src = optarg;
 			break;
+		case 'S':
+			lc->stream = true;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -214,6 +229,10 @@ static int parse_args(struct lc *lc, int argc, char **argv)
 			fprintf(stderr, "labclient: bad value '%s'\n", optarg);
 			return -1;
 		}
+	}
+	if (lc->stream && lc->requests != 1) {
+		fprintf(stderr, "labclient: --stream sends one request a connection (no --requests)\n");
+		return -1;
 	}
 	/* GNU getopt has moved the positional arguments (before or after the options) last */
 	if (argc - optind != 3) {
@@ -630,6 +649,125 @@ static int run(struct lc *lc, const sigset_t *waitmask)
 	return 0;
 }
 
+/* stream_open - connection i of --stream: connect started, its request due within timeout_ms. */
+static int stream_open(struct lc *lc, int i, int64_t now)
+{
+	struct lc_conn *c = &lc->conns[i];
+	int err;
+
+	c->pending = -1;
+	c->state = lc->tcp ? LC_CONNECTING : LC_IDLE;
+	err = open_conn(lc, c);
+	if (err == -EMFILE || err == -ENFILE || err == -ENOBUFS || err == -ENOMEM) {
+		fprintf(stderr, "labclient: cannot open connection %d: %s\n", i, strerror(-err));
+		return -1;
+	}
+	if (err < 0) {
+		fprintf(stderr, "labclient: conn %d: %s\n", i, strerror(-err));
+		conn_reset(lc, c);
+		return 0;
+	}
+	if (c->state == LC_IDLE)
+		send_request(lc, i, now);
+	c->due = now + lc->timeout_ms; /* from the connect(): the SYN's retransmissions count */
+	return 0;
+}
+
+/* stream_event - what poll saw on a --stream connection; a finished one is closed. */
+static void stream_event(struct lc *lc, int i, short revents, int64_t now)
+{
+	struct lc_conn *c = &lc->conns[i];
+	socklen_t el = sizeof(int);
+	int64_t due = c->due;
+	int err = 0;
+
+	if (c->state == LC_CONNECTING) {
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+			err = errno;
+		if (err) {
+			conn_reset(lc, c); /* refused, or unreachable */
+			return;
+		}
+		c->state = LC_IDLE;
+		send_request(lc, i, now);
+		c->due = due;
+	} else {
+		if (revents & POLLOUT && c->nout)
+			flush_request(lc, c);
+		if (c->state != LC_DONE && revents & (POLLIN | POLLERR | POLLHUP)) {
+			if (lc->tcp)
+				receive_tcp(lc, i, now);
+			else
+				receive_udp(lc, i, now);
+		}
+	}
+	if (c->state == LC_DONE && c->fd >= 0) {
+		close(c->fd);
+		c->fd = -1;
+	}
+}
+
+/*
+ * run_stream - --stream: open connection i at start + i * interval_ms, one
+ * request on each, until all are answered or failed or time is up.
+ */
+static int run_stream(struct lc *lc, const sigset_t *waitmask)
+{
+	int64_t now, wake, at;
+	int i, opened = 0, active;
+
+	lc->start = now_ms();
+	for (i = 0; i < lc->nconns; i++)
+		lc->pfds[i].fd = -1;
+	for (;;) {
+		now = now_ms();
+		if (got_stop || now >= lc->deadline)
+			break;
+		while (opened < lc->nconns &&
+		       now >= lc->start + (int64_t)opened * lc->interval_ms) {
+			if (stream_open(lc, opened, now) < 0)
+				return -1;
+			opened++;
+		}
+		at = lc->start + (int64_t)opened * lc->interval_ms;
+		wake = opened < lc->nconns && at < lc->deadline ? at : lc->deadline;
+		active = opened < lc->nconns;
+		for (i = 0; i < opened; i++) {
+			struct lc_conn *c = &lc->conns[i];
+
+			if (c->state != LC_DONE && now >= c->due) {
+				conn_resolve(lc, c, false, now); /* unanswered in time: failed */
+				close(c->fd);
+				c->fd = -1;
+			}
+			lc->pfds[i].fd = c->state == LC_DONE ? -1 : c->fd;
+			lc->pfds[i].events = c->state == LC_CONNECTING ? POLLOUT :
+					     POLLIN | (c->nout ? POLLOUT : 0);
+			lc->pfds[i].revents = 0;
+			if (c->state == LC_DONE)
+				continue;
+			active++;
+			if (c->due < wake)
+				wake = c->due;
+		}
+		if (!active)
+			break;
+		if (wait_events(lc, wake - now, waitmask) < 0)
+			return -1;
+		now = now_ms();
+		for (i = 0; i < opened; i++)
+			if (lc->pfds[i].revents && lc->conns[i].state != LC_DONE)
+				stream_event(lc, i, lc->pfds[i].revents, now);
+	}
+	if (got_stop || now_ms() >= lc->deadline)
+		fprintf(stderr, "labclient: %s: unanswered requests fail\n",
+			got_stop ? "stopped" : "deadline reached");
+	for (i = 0; i < lc->nconns; i++)
+		if (lc->conns[i].state != LC_DONE)
+			conn_finish_all(lc, &lc->conns[i]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -665,7 +803,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < lc.nconns; i++)
 		lc.conns[i].fd = -1;
 	lc.deadline = now_ms() + lc.deadline_ms;
-	if (connect_all(&lc, &waitmask) < 0 || run(&lc, &waitmask) < 0)
+	if (lc.stream ? run_stream(&lc, &waitmask) < 0 :
+			(connect_all(&lc, &waitmask) < 0 || run(&lc, &waitmask) < 0))
 		goto out;
 	print_results(&lc, "");
 	for (i = 0; i < lc.nconns; i++)

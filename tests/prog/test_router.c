@@ -982,6 +982,87 @@ static void test_down_cell_flows_are_rehashed(void **state)
 	(void)state;
 }
 
+/* cell_moves of cell id, summed over CPUs. */
+static uint64_t moves_of(uint32_t id)
+{
+	uint64_t n = UINT64_MAX;
+
+	assert_int_equal(cg_dp_cell_moves_read(dp, id, &n), 0);
+	return n;
+}
+
+/* Every cell's cell_moves count since before[], f's by f_moves, the others' by 0. */
+static void assert_moves(const uint64_t *before, const struct tcell *f, uint64_t f_moves)
+{
+	for (size_t i = 0; i < NCELLS; i++)
+		assert_int_equal(moves_of(cells[i].id) - before[i],
+				 f && cells[i].id == f->id ? f_moves : 0);
+}
+
+/*
+ * cell_moves: a flow pinned to a cell that goes down is picked again and
+ * counted once, on the cell it left (1), none on the cell it lands on (0);
+ * its later packets count nothing. A SYN retransmission pinned to a down
+ * cell moves and counts the same way. A draining cell keeps its flows and
+ * counts nothing.
+ */
+static void test_moves_counted_on_the_cell_left(void **state)
+{
+	static const char *const without_e[] = { "a", "b", "f", "g", "h", NULL };
+	static const char *const without_f[] = { "a", "b", "e", "g", "h", NULL };
+	const struct tcell *e = cell_by_name("e"), *f = cell_by_name("f");
+	int on_e = -1, on_f = -1, syn_f = -1;
+	uint64_t before[NCELLS];
+	uint32_t to, to_syn;
+	struct tpkt p;
+
+	restore_multi();
+	for (int i = 0; i < 400 && (on_e < 0 || on_f < 0 || syn_f < 0); i++) {
+		uint32_t got;
+
+		p = multi_flow(7000 + i, TH_SYN);
+		got = send_flow(&p);
+		if (got == e->id && on_e < 0)
+			on_e = 7000 + i;
+		else if (got == f->id && on_f < 0)
+			on_f = 7000 + i;
+		else if (got == f->id && syn_f < 0)
+			syn_f = 7000 + i;
+	}
+	assert_true(on_e >= 0 && on_f >= 0 && syn_f >= 0);
+	for (size_t i = 0; i < NCELLS; i++)
+		before[i] = moves_of(cells[i].id);
+
+	/* draining: its flow stays on it, and nothing counts */
+	cell_write(e, CG_CELL_DRAINING);
+	table_build(&svcs[S_MULTI_TCP], without_e);
+	p = multi_flow(on_e, TH_ACK);
+	assert_int_equal(send_flow(&p), e->id);
+	assert_int_equal(send_flow(&p), e->id);
+	assert_moves(before, NULL, 0);
+	restore_multi();
+
+	/* down: the next packet goes elsewhere; f counts 1, the cell it went to 0 */
+	cell_write(f, CG_CELL_DOWN);
+	table_build(&svcs[S_MULTI_TCP], without_f);
+	p = multi_flow(on_f, TH_ACK);
+	to = send_flow(&p);
+	assert_int_not_equal(to, f->id);
+	assert_int_not_equal(to, UINT32_MAX);
+	assert_moves(before, f, 1);
+	/* once moved, its packets are established on the new cell: no more counts */
+	assert_int_equal(send_flow(&p), to);
+	assert_moves(before, f, 1);
+	/* a SYN retransmitted on an entry to the down cell: picked again, counted on f */
+	p = multi_flow(syn_f, TH_SYN);
+	to_syn = send_flow(&p);
+	assert_int_not_equal(to_syn, f->id);
+	assert_int_not_equal(to_syn, UINT32_MAX);
+	assert_moves(before, f, 2);
+	restore_multi();
+	(void)state;
+}
+
 /* A table still naming a down cell (the controller has not swapped yet): dropped, counted. */
 static void test_table_slot_on_down_cell_drops(void **state)
 {
@@ -1125,6 +1206,7 @@ int main(void)
 	ADD(test_conntrack_keeps_flows_across_a_swap);
 	ADD(test_draining_cell_keeps_flows_takes_no_new);
 	ADD(test_down_cell_flows_are_rehashed);
+	ADD(test_moves_counted_on_the_cell_left);
 	ADD(test_table_slot_on_down_cell_drops);
 	ADD(test_service_and_cell_counters);
 	ADD(test_vip_filter_follows_services);

@@ -931,6 +931,48 @@ static void test_adopt_recreates_derived_and_resettable_maps(void **state)
 	assert_int_equal(cg_dp_recreated(fx->dp), 0);
 }
 
+/*
+ * An old build's pins have no cell_moves (a counter map added later): a
+ * reader still opens them and reads the moves as 0; an adoption creates the
+ * map fresh at zero, keeps the kept counters, and pins it after.
+ */
+static void test_adopt_creates_a_missing_counter_map(void **state)
+{
+	struct fx *fx = fx_get(state);
+	struct cg_cell c1 = cell4("198.18.1.1", 0, 1), got;
+	struct cg_dp *reader;
+	char path[512];
+	uint64_t n = 1;
+
+	fx->dp = open_pinned(fx, 4096, false);
+	assert_non_null(fx->dp);
+	assert_int_equal(cg_dp_cell_set(fx->dp, 1, &c1), 0);
+	assert_int_equal(cg_dp_cell_moves_read(fx->dp, 1, &n), 0);
+	assert_int_equal(n, 0);
+	cg_dp_close(fx->dp);
+	fx->dp = NULL;
+	snprintf(path, sizeof(path), "%s/cell_moves", fx->pin_dir);
+	assert_int_equal(unlink(path), 0);
+
+	reader = cg_dp_open(&(struct cg_dp_opts){ .pin_dir = fx->pin_dir, .readonly = true });
+	assert_non_null(reader);
+	n = 1;
+	assert_int_not_equal(cg_dp_cell_moves_read(reader, 1, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(cg_dp_cell_get(reader, 1, &got), 0);
+	cg_dp_close(reader);
+
+	fx->dp = open_pinned(fx, 0, true);
+	assert_non_null(fx->dp);
+	assert_int_equal(cg_dp_recreated(fx->dp), 1);
+	n = 1;
+	assert_int_equal(cg_dp_cell_moves_read(fx->dp, 1, &n), 0);
+	assert_int_equal(n, 0);
+	assert_false(path_exists(fx->pin_dir, "cell_moves"));
+	assert_int_equal(cg_dp_pin_recreated(fx->dp), 0);
+	assert_true(path_exists(fx->pin_dir, "cell_moves"));
+}
+
 static void test_unpin_removes_pin_dir(void **state)
 {
 	struct fx *fx = fx_get(state);
@@ -1053,6 +1095,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_adopt_refuses_map_of_other_abi, setup_pinned,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_adopt_recreates_derived_and_resettable_maps,
+						setup_pinned, teardown),
+		cmocka_unit_test_setup_teardown(test_adopt_creates_a_missing_counter_map,
 						setup_pinned, teardown),
 		cmocka_unit_test_setup_teardown(test_unpin_removes_pin_dir, setup_pinned,
 						teardown),

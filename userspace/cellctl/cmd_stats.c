@@ -220,6 +220,64 @@ static json_t *shedding_cells(const struct span *sp)
 	return o;
 }
 
+/*
+ * The cells flows were moved off (picked again because the cell could no
+ * longer hold them), with the rate since the previous reading; nothing if
+ * none was. The total is printed by print_sample.
+ */
+static void print_moves(const struct span *sp)
+{
+	const json_t *cells = json_object_get(sp->cur->stats, "cells");
+	const json_t *prev_cells = json_object_get(sp->prev->stats, "cells");
+	static const bool right[3] = { false, true, true };
+	const char *row[3], **keys, *key;
+	size_t i = 0, n = 0, nkeys = json_object_size(cells);
+	struct cli_table *t;
+	char b1[24], b2[24];
+	json_t *c;
+	int slot;
+
+	keys = calloc(nkeys + 1, sizeof(*keys));
+	if (!keys)
+		return;
+	json_object_foreach((json_t *)cells, key, c) {
+		slot = cg_stats_slot(sp->names, CG_STATS_CELL, key);
+		if (slot >= 0 && sp->cur->snap->moved[slot])
+			keys[n++] = key;
+	}
+	if (!n) {
+		free(keys);
+		return;
+	}
+	qsort(keys, n, sizeof(*keys), by_key);
+	t = cli_table_new(3, right);
+	row[0] = "CELL";
+	row[1] = "MOVED OFF";
+	row[2] = "MOVE RATE";
+	cli_table_row(t, row);
+	for (i = 0; i < n; i++) {
+		slot = cg_stats_slot(sp->names, CG_STATS_CELL, keys[i]);
+		row[0] = keys[i];
+		row[1] = cli_count(sp->cur->snap->moved[slot], b1, sizeof(b1));
+		row[2] = !sp->d->t_ns || !json_object_get(prev_cells, keys[i]) ?
+				 NULL :
+				 cli_rate(cg_stats_rate(sp->d->moved[slot], sp->d->t_ns), "/s", b2,
+					  sizeof(b2));
+		cli_table_row(t, row);
+	}
+	cli_table_print(t);
+	putchar('\n');
+	free(keys);
+}
+
+/* The stats' "moved" total, 0 if absent (an older daemon). */
+static uint64_t moved_total(const json_t *stats)
+{
+	const json_t *v = json_object_get(stats, "moved");
+
+	return json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
+}
+
 /* The totals of the current reading with the rates since the previous; watch adds the time of day. */
 static void print_sample(const struct span *sp, bool watch)
 {
@@ -243,6 +301,7 @@ static void print_sample(const struct span *sp, bool watch)
 		putchar('\n');
 	}
 	json_decref(shedding);
+	print_moves(sp);
 	/* reasons in the data plane's order: verdicts grouped as the router counts them */
 	print_table("REASON", sp, "counters", CG_STATS_REASON, json_object_get(cur, "counters"),
 		    reason_cols, 2, false);
@@ -250,6 +309,8 @@ static void print_sample(const struct span *sp, bool watch)
 	printf("conntrack: %s of %s entries\n",
 	       cli_count(sp->cur->snap->conn_entries, n1, sizeof(n1)),
 	       cli_count(sp->cur->snap->conn_capacity, n2, sizeof(n2)));
+	printf("moved: %s flows picked again off a cell that could not hold them\n",
+	       cli_count(moved_total(sp->cur->stats), n1, sizeof(n1)));
 	fflush(stdout);
 }
 
@@ -378,7 +439,8 @@ out:
 static const struct cli_cmd cmds[] = {
 	{ "show", do_show, "[show] [--watch] [--interval SECONDS] [--count N]",
 	  "Counters and rates per service, per cell and per reason; the cells' drops by\n"
-	  "shedding, ceiling and guard when there are any.\n\n"
+	  "shedding, ceiling and guard, and the flows moved off cells (picked again\n"
+	  "because their cell could no longer hold them), when there are any.\n\n"
 	  "  --interval S      rates from two readings S seconds apart (default 1, 0.1..3600)\n"
 	  "  --watch           redraw every interval\n"
 	  "  --count N         with --watch: stop after N redraws\n"

@@ -55,11 +55,17 @@ struct cg_dp_link {
  * - DP_KEPT: program state that cannot be recomputed (the connection table,
  *   whose loss moves flows; the counters). A missing or mismatched pin
  *   refuses the adoption: only 'cellgated --teardown' starts them over.
+ * - DP_COUNTER: a counter map newer than the first pinned builds, so that an
+ *   upgrade from one of them finds no pin: created fresh at zero like a
+ *   resettable map, and logged. Losing counts moves no flow; readers take
+ *   deltas, and a counter that went down reads as a reset (cg_stats_delta()
+ *   gives 0). A reader (readonly) without its pin reads it as zero.
  */
 enum dp_map_kind {
 	DP_DERIVED,
 	DP_RESETTABLE,
 	DP_KEPT,
+	DP_COUNTER,
 };
 
 /* Every map of bpf/maps.h (its pin name) and its kind; cg_dp_open() checks the skeleton against it. */
@@ -84,6 +90,7 @@ static const struct dp_map_spec {
 	{ "stats", DP_KEPT },	      /* counters */
 	{ "svc_stats", DP_KEPT },     /* ditto */
 	{ "cell_stats", DP_KEPT },    /* ditto */
+	{ "cell_moves", DP_COUNTER }, /* added after the first pinned builds */
 };
 
 #define DP_NMAPS (sizeof(dp_maps) / sizeof(dp_maps[0]))
@@ -380,10 +387,12 @@ static const char *dp_map_mismatch(const struct bpf_map *map, const struct bpf_m
  * that the pinned map is the one this build expects. max_entries may differ
  * only for conntrack, which the loader sizes; the pinned size is kept.
  *
- * Unless readonly, a derived or resettable map (dp_maps[]) whose pin is
- * missing or does not match is left to the loader, which creates it fresh;
- * it is marked in dp->recreated and logged. The pin stays as it is until
- * cg_dp_pin_recreated(). A kept map's missing or mismatched pin refuses.
+ * Unless readonly, a derived, resettable or counter map (dp_maps[]) whose
+ * pin is missing or does not match is left to the loader, which creates it
+ * fresh; it is marked in dp->recreated and logged. The pin stays as it is
+ * until cg_dp_pin_recreated(). A kept map's missing or mismatched pin
+ * refuses. A reader skips a counter map without a matching pin: its reads
+ * fail, and the snapshot has zeros.
  */
 static int dp_adopt_maps(struct cg_dp *dp, const char *dir, bool readonly)
 {
@@ -414,6 +423,10 @@ static int dp_adopt_maps(struct cg_dp *dp, const char *dir, bool readonly)
 				err = 0;
 				goto recreate;
 			}
+			if (err == -ENOENT && readonly && kind == DP_COUNTER) {
+				err = 0;
+				continue;
+			}
 			dp_msg("cannot adopt '%s': %s", path, strerror(-err));
 			goto out;
 		}
@@ -432,6 +445,8 @@ static int dp_adopt_maps(struct cg_dp *dp, const char *dir, bool readonly)
 			snprintf(why[idx], sizeof(why[idx]), "%s %s", what, nums);
 			if (!readonly && kind != DP_KEPT)
 				goto recreate;
+			if (readonly && kind == DP_COUNTER)
+				continue;
 			err = -EPROTO;
 			dp_msg("cannot adopt '%s': its %s differs from this build's (%s)%s", path,
 			       what, nums,
@@ -458,6 +473,9 @@ recreate:
 			continue;
 		if (dp_maps[idx].kind == DP_DERIVED)
 			dp_msg("map '%s': recreated (%s), refilled from the desired state",
+			       dp_maps[idx].name, why[idx]);
+		else if (dp_maps[idx].kind == DP_COUNTER)
+			dp_msg("map '%s': recreated (%s), its counters start at zero",
 			       dp_maps[idx].name, why[idx]);
 		else
 			dp_msg("map '%s': recreated (%s), starts over (rate-limiter state: its "
@@ -1936,6 +1954,20 @@ int cg_dp_svc_stats_read(struct cg_dp *dp, uint32_t service_id, struct cg_svc_st
 		return -ERANGE;
 	return dp_percpu_sum(bpf_map__fd(dp->skel->maps.svc_stats), service_id, out,
 			     sizeof(*out) / sizeof(__u64));
+}
+
+int cg_dp_cell_moves_read(struct cg_dp *dp, uint32_t cell_id, uint64_t *out)
+{
+	__u64 sum = 0;
+	int err;
+
+	if (!dp || !out)
+		return -EINVAL;
+	if (cell_id >= CG_MAX_CELLS)
+		return -ERANGE;
+	err = dp_percpu_sum(bpf_map__fd(dp->skel->maps.cell_moves), cell_id, &sum, 1);
+	*out = err ? 0 : sum;
+	return err;
 }
 
 int cg_dp_cell_stats_read(struct cg_dp *dp, uint32_t cell_id, uint32_t class,

@@ -40,6 +40,8 @@ int cg_stats_read(struct cg_dp *dp, struct cg_stats_snap *s, uint64_t now_ns)
 		for (class = 0; class < CG_MAX_CLASSES; class ++)
 			if (cg_dp_cell_stats_read(dp, i, class, &s->cell[i][class]))
 				memset(&s->cell[i][class], 0, sizeof(s->cell[i][class]));
+	for (i = 0; i < CG_MAX_CELLS; i++)
+		cg_dp_cell_moves_read(dp, i, &s->moved[i]); /* 0 if it cannot be read */
 	cg_dp_conn_count(dp, &s->conn_entries);
 	s->conn_capacity = cg_dp_conn_capacity(dp);
 	return err;
@@ -83,6 +85,7 @@ void cg_stats_delta(const struct cg_stats_snap *a, const struct cg_stats_snap *b
 	sub_words(a->stats, b->stats, out->stats, sizeof(out->stats));
 	sub_words(a->svc, b->svc, out->svc, sizeof(out->svc));
 	sub_words(a->cell, b->cell, out->cell, sizeof(out->cell));
+	sub_words(a->moved, b->moved, out->moved, sizeof(out->moved));
 	/* occupancy is a level, not a counter: the delta carries the newer value */
 	out->conn_entries = b->conn_entries;
 	out->conn_capacity = b->conn_capacity;

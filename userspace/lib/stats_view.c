@@ -83,7 +83,8 @@ static json_t *record_json(const void *rec, const struct field *f, size_t n)
 static json_t *stats_json(const struct cg_state *st, const struct cg_stats_snap *s,
 			  bool counters_read)
 {
-	json_t *o, *counters, *svcs, *cells, *classes;
+	json_t *o, *counters, *svcs, *cells, *classes, *cell;
+	uint64_t moved = 0;
 	size_t i;
 
 	o = json_object();
@@ -114,10 +115,17 @@ static json_t *stats_json(const struct cg_state *st, const struct cg_stats_snap 
 		struct cg_cell_stats cs;
 
 		cg_stats_cell_sum(s, st->cells[i].id, &cs);
-		json_object_set_new(cells, st->cells[i].name,
-				    record_json(&cs, cell_fields, NFIELDS(cell_fields)));
+		cell = record_json(&cs, cell_fields, NFIELDS(cell_fields));
+		/* not by class: flows moved off the cell (its own map, cell_moves) */
+		if (st->cells[i].id < CG_MAX_CELLS) {
+			json_object_set_new(cell, "moved", u64_json(s->moved[st->cells[i].id]));
+			moved += s->moved[st->cells[i].id];
+		}
+		json_object_set_new(cells, st->cells[i].name, cell);
 	}
 	json_object_set_new(o, "cells", cells);
+	/* every cell's moved summed: flows picked again because their cell could not hold them */
+	json_object_set_new(o, "moved", u64_json(moved));
 
 	/* by class, every cell summed: what a drill counts as lost or kept per class */
 	classes = json_object();
@@ -319,6 +327,27 @@ static int get_named(const json_t *o, const char *path, char (*names)[CG_NAME_MA
 	return 0;
 }
 
+/* Each cell's "moved" (cells already read by get_named); absent (an older daemon's) is 0. */
+static int get_moved(const json_t *cells, const struct cg_stats_names *n, struct cg_stats_snap *out,
+		     char *err, size_t errlen)
+{
+	const char *name;
+	json_t *c, *v;
+	int slot;
+
+	json_object_foreach((json_t *)cells, name, c) {
+		v = json_object_get(c, "moved");
+		if (!v)
+			continue;
+		if (!json_is_integer(v))
+			return bad(err, errlen, "'cells.%.40s.moved' is not an integer", name);
+		slot = cg_stats_slot(n, CG_STATS_CELL, name);
+		if (slot >= 0)
+			out->moved[slot] = (uint64_t)json_integer_value(v);
+	}
+	return 0;
+}
+
 int cg_stats_from_json(const json_t *doc, struct cg_stats_names *n, struct cg_stats_snap *out,
 		       char *err, size_t errlen)
 {
@@ -358,7 +387,8 @@ int cg_stats_from_json(const json_t *doc, struct cg_stats_names *n, struct cg_st
 	/* a cell's counters are its classes' sum: rebuilt into class 0, the rest stay 0 */
 	if (get_object(doc, "", "cells", &cells, err, errlen) ||
 	    get_named(cells, "cells", n->cell, &n->cell_end, CG_MAX_CELLS, cell_fields,
-		      NFIELDS(cell_fields), out->cell, sizeof(out->cell[0]), err, errlen))
+		      NFIELDS(cell_fields), out->cell, sizeof(out->cell[0]), err, errlen) ||
+	    get_moved(cells, n, out, err, errlen))
 		return -EINVAL;
 	if (get_object(doc, "", "conntrack", &conn, err, errlen) ||
 	    get_fields(conn, "conntrack", conn_fields, NFIELDS(conn_fields), out, err, errlen))
