@@ -203,9 +203,10 @@ static void test_loss_evacuation_expiry_and_ramp(void **state)
 
 		cg_evac_fractions(&f->st, f->recs, 3, &f->rules.ramp, frac);
 		assert_int_equal(frac[R2], f->rules.ramp.step_ppm[s]);
-		assert_int_equal(step(f, start + f->rules.ramp.dwell - 1, 500000, &a), -1);
-		assert_int_equal(a.next_due, start + f->rules.ramp.dwell);
-		assert_int_equal(step(f, start + f->rules.ramp.dwell, 500000, &a),
+		/* stamps are whole seconds: held dwell for sure one second after */
+		assert_int_equal(step(f, start + f->rules.ramp.dwell, 500000, &a), -1);
+		assert_int_equal(a.next_due, start + f->rules.ramp.dwell + 1);
+		assert_int_equal(step(f, start + f->rules.ramp.dwell + 1, 500000, &a),
 				 CG_EV_STEP_DONE);
 	}
 	assert_int_equal(f->recs[R2].state, CG_REGION_ACTIVE);
@@ -236,7 +237,7 @@ static void test_step_waits_for_an_up_cell(void **state)
 	f->recs[R2].state = CG_REGION_RESTORING;
 	f->recs[R2].step_started = 1000;
 	f->health[B1] = f->health[B2] = CG_HEALTH_UNKNOWN;
-	i = in(f, 1000 + f->rules.ramp.dwell, 0);
+	i = in(f, 1000 + f->rules.ramp.dwell + 1, 0);
 	assert_int_equal(cg_failover_decide(&i, &a), 0);
 	f->health[B1] = CG_HEALTH_UP;
 	assert_int_equal(cg_failover_decide(&i, &a), 1);

@@ -64,7 +64,11 @@ static int region_due(const struct cg_fo_input *in, size_t g, struct cg_fo_actio
 				 r->name);
 			return found(out, g, CG_EV_FLAP);
 		}
-		t = rec->step_started + in->rules->ramp.dwell;
+		/*
+		 * Stamps are whole seconds: a step stamped S began in S..S+1, so it
+		 * has surely been held dwell seconds only from S + dwell + 1.
+		 */
+		t = rec->step_started + in->rules->ramp.dwell + 1;
 		if (in->now < t) {
 			due(&out->next_due, t);
 			return 0;
