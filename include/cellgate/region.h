@@ -197,6 +197,13 @@ struct cg_plan {
 };
 
 /*
+ * cg_split - split total over key[0..n) in proportion into out: the floors,
+ * then one each to the largest remainders (ties to the lower index), so out
+ * sums to total unless every key is 0 (all 0 then).
+ */
+void cg_split(uint64_t total, const uint64_t *key, size_t n, uint64_t *out);
+
+/*
  * cg_plan_weights - effective weights (per st->cells[i]) for region
  * fractions frac (per st->regions[i], ppm) and offered load (per cell,
  * CG_MAX_CLASSES new flows/s each, as the cell gets at its full share).

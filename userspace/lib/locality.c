@@ -48,37 +48,6 @@ void cg_loc_free(struct cg_loc *loc)
 	free(loc);
 }
 
-/* Split total over key[0..n) in proportion, largest remainders first (ties to the lower index). */
-static void split(uint64_t total, const uint64_t *key, size_t n, uint64_t *out)
-{
-	unsigned __int128 sum = 0;
-	uint64_t given = 0;
-
-	for (size_t i = 0; i < n; i++)
-		sum += key[i];
-	for (size_t i = 0; i < n; i++) {
-		out[i] = sum ? (uint64_t)((unsigned __int128)total * key[i] / sum) : 0;
-		given += out[i];
-	}
-	while (sum && given < total) { /* fewer than n units left: one each, largest remainder */
-		size_t best = n;
-		unsigned __int128 bestr = 0;
-
-		for (size_t i = 0; i < n; i++) {
-			unsigned __int128 r = (unsigned __int128)total * key[i] % sum;
-
-			if (key[i] &&
-			    out[i] == (uint64_t)((unsigned __int128)total * key[i] / sum) &&
-			    (best == n || r > bestr))
-				best = i, bestr = r;
-		}
-		if (best == n)
-			break;
-		out[best]++;
-		given++;
-	}
-}
-
 static long region_index(const struct cg_state *st, const char *name)
 {
 	for (size_t g = 0; g < st->nregions; g++)
@@ -168,7 +137,7 @@ static uint64_t fill(const struct work *w, uint64_t amount, uint64_t *put, uint6
 			cap = w->total ? (unsigned __int128)spare * CG_PPM * CG_PPM / w->total / a :
 					 (unsigned __int128)left;
 			take = cap < left ? (uint64_t)cap : left;
-			split(take, key, w->n, part);
+			cg_split(take, key, w->n, part);
 			for (size_t m = 0; m < w->n; m++)
 				put[m] += part[m];
 			left -= take;
@@ -193,7 +162,7 @@ static void share_out(const struct work *w, bool local, uint64_t amount, uint64_
 			key[m] = w->cells[m].eligible && w->cells[m].local == local ?
 					 w->st->cells[w->ci[m]].weight :
 					 0;
-	split(amount, key, w->n, part);
+	cg_split(amount, key, w->n, part);
 	for (size_t m = 0; m < w->n; m++)
 		put[m] += part[m];
 }

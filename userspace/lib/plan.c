@@ -19,8 +19,7 @@ static uint32_t region_frac(const struct cg_state *st, const uint32_t *frac, con
 	return frac ? 0 : CG_PPM;
 }
 
-/* Split total over key[0..n) in proportion (largest remainder, ties to the lower index). */
-static void split(uint64_t total, const uint64_t *key, size_t n, uint64_t *out)
+void cg_split(uint64_t total, const uint64_t *key, size_t n, uint64_t *out)
 {
 	unsigned __int128 sum = 0;
 	uint64_t given = 0;
@@ -43,6 +42,8 @@ static void split(uint64_t total, const uint64_t *key, size_t n, uint64_t *out)
 			if (key[i] && out[i] == fl && (best == n || r > bestr))
 				best = i, bestr = r;
 		}
+		if (best == n)
+			break;
 		out[best]++;
 		given++;
 	}
@@ -114,7 +115,7 @@ int cg_plan_weights(const struct cg_state *st, const uint32_t *frac, const uint3
 		}
 		uint64_t take = spare < left ? spare : left;
 
-		split(take, key, nc, part);
+		cg_split(take, key, nc, part);
 		for (size_t i = 0; i < nc; i++)
 			extra[i] += part[i];
 		left -= take;
@@ -129,13 +130,13 @@ int cg_plan_weights(const struct cg_state *st, const uint32_t *frac, const uint3
 			caps += surv[i] ? st->cells[i].capacity : 0;
 		for (size_t i = 0; i < nc; i++)
 			key[i] = surv[i] ? (caps ? st->cells[i].capacity : st->cells[i].weight) : 0;
-		split(left, key, nc, part);
+		cg_split(left, key, nc, part);
 		for (size_t i = 0; i < nc; i++)
 			extra[i] += part[i];
 	}
 	/* the moved weight follows the moved load */
 	if (m) {
-		split(wmoved, extra, nc, part);
+		cg_split(wmoved, extra, nc, part);
 	} else {
 		uint32_t best = UINT32_MAX;
 		uint64_t caps = 0;
@@ -149,7 +150,7 @@ int cg_plan_weights(const struct cg_state *st, const uint32_t *frac, const uint3
 			key[i] = surv[i] && cost[i] == best ?
 					 (caps ? st->cells[i].capacity : st->cells[i].weight) :
 					 0;
-		split(wmoved, key, nc, part);
+		cg_split(wmoved, key, nc, part);
 	}
 	for (size_t i = 0; i < nc; i++) {
 		uint64_t w = weight[i] + part[i];
@@ -161,7 +162,7 @@ int cg_plan_weights(const struct cg_state *st, const uint32_t *frac, const uint3
 			uint64_t bycl[CG_MAX_CLASSES], mv[CG_MAX_CLASSES];
 
 			memcpy(mv, moved, sizeof(mv));
-			split(extra[i], mv, CG_MAX_CLASSES, bycl);
+			cg_split(extra[i], mv, CG_MAX_CLASSES, bycl);
 			for (k = 0; k < CG_MAX_CLASSES; k++)
 				expected[i * CG_MAX_CLASSES + k] += bycl[k];
 		}
