@@ -78,4 +78,7 @@ FILE *cg_escape_stream(FILE *f, unsigned int flags);
  */
 const char *cg_show(const char *s, char *buf, size_t len);
 
+/* cg_hex_digit - the value of hex digit c (either case), or -1. */
+int cg_hex_digit(char c);
+
 #endif /* CELLGATE_TEXT_H */

@@ -13,20 +13,10 @@
 #include <unistd.h>
 
 #include "cellgate/hashkey.h"
+#include "cellgate/text.h"
 
 #define HEX_LEN	 (2 * CG_HASH_KEY_LEN) /* the text form's digits */
 #define READ_MAX (HEX_LEN + 3)	       /* enough to tell a longer file from a good one */
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* The key in buf[0..n): raw bytes, or hex digits and an optional newline. */
 static int key_parse(const char *buf, size_t n, struct cg_hash_key *key)
@@ -43,8 +33,8 @@ static int key_parse(const char *buf, size_t n, struct cg_hash_key *key)
 	if (n != HEX_LEN)
 		return -EINVAL;
 	for (i = 0; i < CG_HASH_KEY_LEN; i++) {
-		hi = hex_digit(buf[2 * i]);
-		lo = hex_digit(buf[2 * i + 1]);
+		hi = cg_hex_digit(buf[2 * i]);
+		lo = cg_hex_digit(buf[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
 		key->b[i] = (uint8_t)(hi << 4 | lo);

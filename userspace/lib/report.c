@@ -9,6 +9,7 @@
 
 #include "cellgate/abi/consts.h"
 #include "cellgate/report.h"
+#include "cellgate/text.h"
 
 _Static_assert(CG_REPORT_TAG == crypto_auth_BYTES, "the tag is crypto_auth's");
 _Static_assert(CG_REPORT_KEY == crypto_auth_KEYBYTES, "the key is crypto_auth's");
@@ -199,17 +200,6 @@ int cg_report_decode(const uint8_t *buf, size_t len, const uint8_t *key, struct 
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int cg_report_key_parse(const char *text, uint8_t key[CG_REPORT_KEY], char *err, size_t errlen)
 {
 	uint8_t k[CG_REPORT_KEY];
@@ -221,7 +211,7 @@ int cg_report_key_parse(const char *text, uint8_t key[CG_REPORT_KEY], char *err,
 		return rerr(-EINVAL, err, errlen, "key: %zu characters, not %d hex digits", n,
 			    2 * CG_REPORT_KEY);
 	for (size_t i = 0; i < CG_REPORT_KEY; i++) {
-		int hi = hexval(text[2 * i]), lo = hexval(text[2 * i + 1]);
+		int hi = cg_hex_digit(text[2 * i]), lo = cg_hex_digit(text[2 * i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			sodium_memzero(k, sizeof(k));

@@ -248,3 +248,14 @@ FILE *cg_escape_stream(FILE *f, unsigned int flags)
 		free(e);
 	return out;
 }
+
+int cg_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
