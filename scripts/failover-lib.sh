@@ -154,8 +154,9 @@ cells_new_flows() {
 		'[.cells | to_entries[] | select(.key as $k | $c | index($k)) | .value.new_flows] | add // 0'
 }
 
-# ramp_seconds SOCK REGION: how long the region's restore ramp takes on that LB (steps x dwell)
-ramp_seconds() { ctl "$1" region show "$2" | jq -er '(.ramp | length) * .dwell'; }
+# ramp_seconds SOCK REGION: how long the region's restore ramp takes on that LB at most: each
+# step is held its dwell plus up to a second (steps are stamped in whole seconds)
+ramp_seconds() { ctl "$1" region show "$2" | jq -er '(.ramp | length) * (.dwell + 1)'; }
 
 # lb_reachable SOCK: cellgated itself answers (not cellctl's read-only fallback on the pins and
 # the persisted state, which has no pid and says its "source") and is not fail-static
