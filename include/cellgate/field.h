@@ -43,6 +43,7 @@ enum cg_ftype {
 #define CG_FF_RUNTIME  0x4  /* settable at runtime (cellctl ... set) */
 #define CG_FF_ASSIGNED 0x8  /* assigned by cellgated when not given (ids) */
 #define CG_FF_BYID     0x10 /* CG_F_CLASS: written as the class's id, not its name */
+#define CG_FF_SPARSE   0x40 /* written only when it is not its default */
 #define CG_FF_INLINE \
 	0x20 /* CG_F_NAMES: char[max][size / max] in the struct, not a pointer to char[][CG_NAME_MAX] */
 

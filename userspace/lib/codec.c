@@ -1687,6 +1687,7 @@ static void emit_fields(struct cg_emit *em, const struct cg_object *o, const voi
 		    (f->type == CG_F_ADDR && !(f->flags & CG_FF_REQUIRED) &&
 		     !((const struct cg_addr *)(const void *)((const char *)obj + f->offset))
 			      ->family) ||
+		    ((f->flags & CG_FF_SPARSE) && cg_field_get(f, obj) == f->def) ||
 		    rule_unused(o, f, obj))
 			continue;
 		emit_plain(em, dot ? dot + 1 : f->name);

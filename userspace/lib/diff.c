@@ -82,6 +82,7 @@ struct cg_fields {
 	size_t n;		  /* fields used */
 	const char *key[16];	  /* field names */
 	char val[16][CG_VAL_MAX]; /* their values */
+	bool quiet[16];		  /* a CG_FF_SPARSE field at its default: not shown when added */
 };
 
 static void field(struct cg_fields *f, const char *key, const char *fmt, ...)
@@ -117,6 +118,7 @@ static void obj_fields(const struct cg_object *o, const void *obj, const struct 
 		if (fl->flags & CG_FF_KEY || fl->type == CG_F_NAMES)
 			continue;
 		x = cg_field_get(fl, obj);
+		f->quiet[f->n] = (fl->flags & CG_FF_SPARSE) && x == fl->def;
 		switch (fl->type) {
 		case CG_F_ID:
 			if (x == CG_ID_AUTO)
@@ -158,7 +160,9 @@ static void fields_detail(struct cg_strbuf *b, const struct cg_fields *old,
 	size_t i;
 
 	for (i = 0; i < cur->n; i++) {
-		if (!old) {
+		if (!old && cur->quiet[i]) {
+			continue;
+		} else if (!old) {
 			sb_add(b, "%s%s %s", b->len ? ", " : "", cur->key[i], cur->val[i]);
 		} else if (strcmp(old->val[i], cur->val[i])) {
 			sb_add(b, "%s%s %s -> %s", b->len ? ", " : "", cur->key[i], old->val[i],
