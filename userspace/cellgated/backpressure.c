@@ -36,14 +36,14 @@
 
 /* Why a datagram was refused (the counters' index); keep in sync with refuse_names. */
 enum bp_refuse {
-	BP_R_SOURCE = 0,   /* not from the reporting cell's configured address */
-	BP_R_MALFORMED,	   /* did not decode */
-	BP_R_AUTH,	   /* tag missing, unexpected or wrong */
-	BP_R_UNKNOWN,	   /* no cell of the state has its id */
-	BP_R_REPLAYED,	   /* not newer than the last accepted */
-	BP_R_SKEWED,	   /* timestamp too far from the LB's clock */
-	BP_R_LIMITED,	   /* over the cell's rate */
-	BP_R_KEY,	   /* the key file could not be read: nothing is accepted */
+	BP_R_SOURCE = 0, /* not from the reporting cell's configured address */
+	BP_R_MALFORMED,	 /* did not decode */
+	BP_R_AUTH,	 /* tag missing, unexpected or wrong */
+	BP_R_UNKNOWN,	 /* no cell of the state has its id */
+	BP_R_REPLAYED,	 /* not newer than the last accepted */
+	BP_R_SKEWED,	 /* timestamp too far from the LB's clock */
+	BP_R_LIMITED,	 /* over the cell's rate */
+	BP_R_KEY,	 /* the key file could not be read: nothing is accepted */
 	BP_R_MAX,
 };
 
@@ -53,29 +53,29 @@ static const char *const refuse_names[BP_R_MAX] = {
 
 /* What cellgated adds to the library's record of one cell. */
 struct bp_cell {
-	uint64_t accepted;	      /* reports accepted */
-	uint64_t refused[BP_R_MAX];   /* refused, by reason */
-	char last_refused[192];	      /* the last refusal's line */
+	uint64_t accepted;	    /* reports accepted */
+	uint64_t refused[BP_R_MAX]; /* refused, by reason */
+	char last_refused[192];	    /* the last refusal's line */
 };
 
 struct cgd_bp {
-	struct cg_bp *bp;		       /* the controller */
-	int fd4, fd6;			       /* the report sockets, -1 if none */
-	uint16_t port;			       /* what they are bound to; 0: none */
-	struct cg_addr src4, src6;	       /* ... on these addresses */
-	int timer_id;			       /* the step's timer, 0 if none */
-	uint32_t period_ms;		       /* of the timer armed */
-	char key_file[CG_BP_KEY_FILE_MAX];     /* the key file read last */
-	bool keyed;			       /* key holds its content */
-	char key_err[256];		       /* why the key file is not usable, or "" */
-	uint8_t key[CG_REPORT_KEY];	       /* the shared key */
-	uint64_t refused[BP_R_MAX];	       /* every refusal, by reason (cell or not) */
-	uint64_t accepted;		       /* every accepted report */
-	uint64_t logged;		       /* refusals up to the last summary line */
-	int64_t log_ms;			       /* when that line was written; 0: never */
-	uint64_t steps;			       /* control steps run */
-	struct bp_cell cells[CG_MAX_CELLS];    /* by cell id */
-	struct cg_bp_change ch[BP_CHANGES];    /* the last step's changes */
+	struct cg_bp *bp;		    /* the controller */
+	int fd4, fd6;			    /* the report sockets, -1 if none */
+	uint16_t port;			    /* what they are bound to; 0: none */
+	struct cg_addr src4, src6;	    /* ... on these addresses */
+	int timer_id;			    /* the step's timer, 0 if none */
+	uint32_t period_ms;		    /* of the timer armed */
+	char key_file[CG_BP_KEY_FILE_MAX];  /* the key file read last */
+	bool keyed;			    /* key holds its content */
+	char key_err[256];		    /* why the key file is not usable, or "" */
+	uint8_t key[CG_REPORT_KEY];	    /* the shared key */
+	uint64_t refused[BP_R_MAX];	    /* every refusal, by reason (cell or not) */
+	uint64_t accepted;		    /* every accepted report */
+	uint64_t logged;		    /* refusals up to the last summary line */
+	int64_t log_ms;			    /* when that line was written; 0: never */
+	uint64_t steps;			    /* control steps run */
+	struct bp_cell cells[CG_MAX_CELLS]; /* by cell id */
+	struct cg_bp_change ch[BP_CHANGES]; /* the last step's changes */
 };
 
 /* The clock the controller runs on: unix ms, as report timestamps are. */
@@ -175,8 +175,8 @@ static void refusals_log(struct cgd_bp *b, int64_t now)
 		return;
 	for (size_t r = 0; r < BP_R_MAX && o < sizeof(line); r++)
 		if (b->refused[r])
-			o += (size_t)snprintf(line + o, sizeof(line) - o, " %s %llu", refuse_names[r],
-					      (unsigned long long)b->refused[r]);
+			o += (size_t)snprintf(line + o, sizeof(line) - o, " %s %llu",
+					      refuse_names[r], (unsigned long long)b->refused[r]);
 	cgd_log("backpressure: %llu report(s) refused since the last line; so far:%s",
 		(unsigned long long)(total - b->logged), line);
 	b->logged = total;
@@ -262,7 +262,8 @@ static void readable(struct cg_loop *loop, int fd, uint32_t events, void *arg)
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		struct cg_addr src = { 0 };
-		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&ss, &sl);
+		ssize_t n =
+			recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&ss, &sl);
 
 		if (n < 0)
 			return;
@@ -326,8 +327,8 @@ static int sock_open(struct cgd *d, int af, const struct cg_addr *addr, uint16_t
 		inet_ntop(af, addr->a, a, sizeof(a));
 	if (bind(fd, (struct sockaddr *)&ss, sl) || cg_loop_add(d->loop, fd, EPOLLIN, readable, d))
 		goto fail;
-	cgd_log("backpressure: receiving cell load reports on udp %s%s%s:%u", af == AF_INET6 ? "[" : "",
-		a, af == AF_INET6 ? "]" : "", port);
+	cgd_log("backpressure: receiving cell load reports on udp %s%s%s:%u",
+		af == AF_INET6 ? "[" : "", a, af == AF_INET6 ? "]" : "", port);
 	return fd;
 fail:
 	cgd_log("backpressure: cannot receive reports on udp %s port %u: %s",
@@ -545,22 +546,25 @@ json_t *cgd_bp_cell_json(const struct cgd *d, const struct cg_cell_cfg *c)
 	mode = cgd_bp_mode_of(&d->st, c);
 	refused = json_object();
 	for (size_t r = 0; r < BP_R_MAX; r++)
-		json_object_set_new(refused, refuse_names[r], json_integer((json_int_t)x->refused[r]));
+		json_object_set_new(refused, refuse_names[r],
+				    json_integer((json_int_t)x->refused[r]));
 	would = json_object();
 	for (size_t k = 0; mode == CG_BP_MANUAL && k < CG_MAX_CLASSES; k++)
 		if (bc->level[k])
-			json_object_set_new(would, cg_state_class_by_id(&d->st, (uint8_t)k) ?
-							   cg_state_class_by_id(&d->st, (uint8_t)k)->name :
-							   "?",
+			json_object_set_new(would,
+					    cg_state_class_by_id(&d->st, (uint8_t)k) ?
+						    cg_state_class_by_id(&d->st, (uint8_t)k)->name :
+						    "?",
 					    ppm_json(bc->level[k]));
 	o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:b, s:I, s:o, s:I, s:I, s:I, s:s, s:o}",
 		      "cell", c->name, "mode", cg_enum_name(cg_bp_mode_names, mode, "?"), "load",
-		      ppm_json(bc->sig.load_ppm), "last_report", ppm_json(bc->sig.raw_ppm), "target",
-		      ppm_json(d->st.bp.target_ppm), "ladder", ppm_json(bc->pos_ppm), "stale",
-		      !cg_bp_known(&bc->sig, now, &d->st.bp), "accepted", (json_int_t)x->accepted,
-		      "refused", refused, "lost", (json_int_t)bc->rx.lost, "restarts",
-		      (json_int_t)bc->rx.restarts, "last_seq", (json_int_t)bc->rx.last_seq,
-		      "last_refused", x->last_refused, "would_shed", would);
+		      ppm_json(bc->sig.load_ppm), "last_report", ppm_json(bc->sig.raw_ppm),
+		      "target", ppm_json(d->st.bp.target_ppm), "ladder", ppm_json(bc->pos_ppm),
+		      "stale", !cg_bp_known(&bc->sig, now, &d->st.bp), "accepted",
+		      (json_int_t)x->accepted, "refused", refused, "lost", (json_int_t)bc->rx.lost,
+		      "restarts", (json_int_t)bc->rx.restarts, "last_seq",
+		      (json_int_t)bc->rx.last_seq, "last_refused", x->last_refused, "would_shed",
+		      would);
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "report_age_ms",
@@ -581,13 +585,14 @@ json_t *cgd_bp_json(const struct cgd *d)
 		return json_null();
 	refused = json_object();
 	for (size_t r = 0; r < BP_R_MAX; r++)
-		json_object_set_new(refused, refuse_names[r], json_integer((json_int_t)b->refused[r]));
+		json_object_set_new(refused, refuse_names[r],
+				    json_integer((json_int_t)b->refused[r]));
 	cells = json_array();
 	for (size_t i = 0; i < d->st.ncells; i++)
 		json_array_append_new(cells, cgd_bp_cell_json(d, &d->st.cells[i]));
 	o = json_pack("{s:s, s:i, s:b, s:s, s:I, s:I, s:I, s:o, s:o}", "mode",
-		      cg_enum_name(cg_bp_mode_names, d->st.bp.mode, "?"), "report_port", (int)b->port,
-		      "signed", b->keyed, "key_error", b->key_err, "period_ms",
+		      cg_enum_name(cg_bp_mode_names, d->st.bp.mode, "?"), "report_port",
+		      (int)b->port, "signed", b->keyed, "key_error", b->key_err, "period_ms",
 		      (json_int_t)d->st.bp.period_ms, "steps", (json_int_t)b->steps, "accepted",
 		      (json_int_t)b->accepted, "refused", refused, "cells", cells);
 	return o;
@@ -601,15 +606,14 @@ bool cgd_bp_inputs(const struct cgd *d, uint32_t cell, json_t *level)
 		return false;
 	bc = &d->bp->bp->cell[cell];
 	json_object_set_new(level, "by", json_string("controller"));
-	json_object_set_new(level, "inputs",
-			    json_pack("{s:o, s:o, s:o, s:o, s:o, s:b}", "load",
-				      ppm_json(bc->sig.load_ppm), "last_report",
-				      ppm_json(bc->sig.raw_ppm), "target",
-				      ppm_json(d->st.bp.target_ppm), "ladder",
-				      ppm_json(bc->pos_ppm), "report_age_ms",
-				      bc->sig.at_ms ? json_integer((json_int_t)(unix_ms() -
-										bc->sig.at_ms)) :
-						      json_null(),
-				      "stale", !cg_bp_known(&bc->sig, unix_ms(), &d->st.bp)));
+	json_object_set_new(
+		level, "inputs",
+		json_pack("{s:o, s:o, s:o, s:o, s:o, s:b}", "load", ppm_json(bc->sig.load_ppm),
+			  "last_report", ppm_json(bc->sig.raw_ppm), "target",
+			  ppm_json(d->st.bp.target_ppm), "ladder", ppm_json(bc->pos_ppm),
+			  "report_age_ms",
+			  bc->sig.at_ms ? json_integer((json_int_t)(unix_ms() - bc->sig.at_ms)) :
+					  json_null(),
+			  "stale", !cg_bp_known(&bc->sig, unix_ms(), &d->st.bp)));
 	return true;
 }
