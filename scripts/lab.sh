@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # lab.sh - build, show and remove cellgate's namespace lab: two clients, a router, the LB, six cells
 #
-# usage: scripts/lab.sh up [--direct] | down | status | env
+# usage: scripts/lab.sh up [--direct] | down | status | env | cellsrv CELL [ARG...]
 #
 #   up         build the lab; the router sends the VIPs to the LB (one-armed, one veth)
 #   up --direct  the same lab, but the router sends the VIPs straight to cell use1-a (no LB):
@@ -11,6 +11,9 @@
 #              idempotent, also removes what a crashed run left
 #   status     address plan, namespaces, servers and XDP programs
 #   env        shell-sourceable variables for tests and the demo: eval "$(scripts/lab.sh env)"
+#   cellsrv CELL [ARG...]  restart CELL's cellsrv with the lab's options and ARGs added (a
+#              capacity, load reports: --service-ms 20 --workers 2 --report ADDR:PORT ...);
+#              waits until it is ready
 #
 # Environment: LAB_PREFIX (cglab) starts every namespace name (and names the pin dir
 # /sys/fs/bpf/$LAB_PREFIX); LAB_DIR ($BUILD/lab) holds pids, logs and cellgate.yaml;
@@ -149,19 +152,21 @@ ensure_tools() {
 
 start_cellsrv() {
 	local c=$1 n log
+	shift
 	n=$(ns "$c")
 	log=$LAB_DIR/logs/cellsrv-$c.log
 	: >"$log"
 	ip netns exec "$n" "$CELLSRV" --name "$c" --tcp "$TCP_PORT" --udp "$UDP_PORT" \
 		--bind "$VIP4" --bind "$VIP6" --gateway "$(host_v4 "$c")" --gateway "$(host_v6 "$c")" \
-		</dev/null >>"$log" 2>&1 &
+		"$@" </dev/null >>"$log" 2>&1 &
 	echo "$!" >"$LAB_DIR/pids/cellsrv-$c.pid"
 }
 
-# Wait (bounded: 5 s) until every cellsrv says it is ready.
+# Wait (bounded: 5 s) until every cellsrv (or those named) says it is ready.
 wait_cellsrv() {
 	local c i pid
-	for c in "${CELLS[@]}"; do
+	[ $# -gt 0 ] || set -- "${CELLS[@]}"
+	for c; do
 		pid=$(cat "$LAB_DIR/pids/cellsrv-$c.pid")
 		for ((i = 0; i < 50; i++)); do
 			grep -q ': ready$' "$LAB_DIR/logs/cellsrv-$c.log" && break
@@ -377,6 +382,24 @@ cmd_env() {
 	env_vars
 }
 
+# cellsrv CELL [ARG...]: the cell's server again, with more options (its log starts again)
+cmd_cellsrv() {
+	local c=${1:-} pid i
+	if [ -z "$c" ] || [ -z "${LINK[$c]:-}" ] || [ -z "${REGION[$c]:-}" ]; then
+		die "cellsrv: no cell '$c'"
+	fi
+	shift
+	[ -f "$LAB_DIR/pids/cellsrv-$c.pid" ] || die "cellsrv: the lab is not up"
+	pid=$(cat "$LAB_DIR/pids/cellsrv-$c.pid")
+	kill "$pid" 2>/dev/null || true
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	start_cellsrv "$c" "$@"
+	wait_cellsrv "$c"
+}
+
 cmd_status() {
 	local h n state pid prog role mode=none
 	[ -f "$LAB_DIR/mode" ] && mode=$(cat "$LAB_DIR/mode")
@@ -474,6 +497,10 @@ up)
 down) cmd_down ;;
 status) cmd_status ;;
 env) cmd_env ;;
+cellsrv)
+	shift
+	cmd_cellsrv "$@"
+	;;
 *)
 	sed -n '3,20s/^# \{0,1\}//p' "$0" >&2
 	exit 2

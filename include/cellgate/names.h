@@ -19,6 +19,7 @@ extern const struct cg_enum cg_region_state_names[]; /* active, draining, evacua
 extern const struct cg_enum cg_region_event_names[]; /* evacuate, restore, ..., step-done */
 extern const struct cg_enum cg_saga_phase_names[];   /* idle, forward, back, done, ... */
 extern const struct cg_enum cg_bp_mode_names[];	     /* auto, manual, off */
+extern const struct cg_enum cg_bp_own_mode_names[];  /* default, auto, manual, off */
 
 /* cg_enum_name - the word for value, or unknown if the table has none. */
 const char *cg_enum_name(const struct cg_enum *t, unsigned int value, const char *unknown);

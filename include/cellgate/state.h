@@ -58,6 +58,7 @@ struct cg_cell_cfg {
 	uint32_t weight;	  /* relative Maglev weight, 1..65535 */
 	uint32_t capacity;	  /* load the cell can carry (new flows per second), 0 = unknown */
 	uint16_t probe_port;	  /* TCP port health probes connect to; 0 = each service's */
+	uint8_t shed_mode;	  /* enum cg_bp_own_mode: the controller's mode for the cell */
 	unsigned int line;
 };
 
@@ -71,6 +72,7 @@ struct cg_service_cfg {
 	uint8_t default_class; /* < CG_MAX_CLASSES */
 	uint32_t table_size;   /* prime, <= CG_MAX_TABLE_SIZE; CG_DEFAULT_TABLE_SIZE if not given */
 	uint8_t locality;      /* enum cg_loc_mode: spread (default) or local-first */
+	uint8_t shed_mode;     /* enum cg_bp_own_mode: the controller's mode for its cells */
 	size_t ncells;
 	char (*cells)[CG_NAME_MAX]; /* names of the cells that serve it, sorted, unique */
 	unsigned int line;
@@ -229,6 +231,19 @@ enum cg_bp_mode {
 	CG_BP_AUTO = 0,	  /* it moves the cell's shed levels from the cell's load */
 	CG_BP_MANUAL = 1, /* it computes and logs what it would do; only operators set levels */
 	CG_BP_OFF = 2,	  /* it ignores the cell: no levels, no advice */
+};
+
+/*
+ * The controller's mode set on one cell or service (`shed_mode`, cellctl shed
+ * mode --cell/--service): DEFAULT follows what is set above it, the others
+ * are enum cg_bp_mode + 1. A cell's own mode wins; else the most cautious of
+ * its services' modes (off, then manual, then auto); else backpressure.mode.
+ */
+enum cg_bp_own_mode {
+	CG_BP_OWN_DEFAULT = 0, /* not set here */
+	CG_BP_OWN_AUTO = 1,    /* CG_BP_AUTO */
+	CG_BP_OWN_MANUAL = 2,  /* CG_BP_MANUAL */
+	CG_BP_OWN_OFF = 3,     /* CG_BP_OFF */
 };
 
 /* Ranges and defaults of the backpressure section (docs/backpressure.md). */

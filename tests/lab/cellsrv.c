@@ -15,7 +15,10 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "cellgate/report.h"
 
 /*
  * One process, one epoll loop. TCP: every line received ("...\n") is
@@ -28,6 +31,18 @@
  * health probe asks for). SIGUSR2 toggles sickness: the TCP listeners of the
  * --gateway addresses (bound like --bind) are closed, so probes to the
  * gateway are refused while the VIP keeps serving, and opened again.
+ *
+ * A capacity, for the backpressure loop: with --service-ms MS each TCP
+ * request (not a GET) is served by one of --workers N workers for MS ms
+ * before its answer is sent; requests wait in arrival order while every
+ * worker is busy, so past N / MS requests a millisecond the queue and the
+ * answers' delay grow as a real server's would. With --report ADDR:PORT it
+ * sends cellgated a cell load report (docs/protocol.md, "Cell load
+ * reports") every --report-ms: --report-cell ID, requests in flight (queued
+ * or served), the workers as capacity, the share of workers busy, and the
+ * queue delay a request arriving now would see; signed with --report-key
+ * FILE (64 hex digits) when given, sent from --report-from ADDR if given.
+ * A GET is answered at once whatever the queue: health is not load.
  */
 
 #define SRV_MAX_BINDS 16	 /* --bind addresses accepted */
@@ -37,6 +52,8 @@
 #define SRV_DGRAM_MAX 65536	 /* largest UDP datagram */
 #define SRV_EVENTS 64		 /* epoll events taken per iteration */
 #define SRV_FD_RESERVE 16	 /* fds kept free of connections: listeners, epoll, stdio */
+#define SRV_WORKERS_MAX 4096	 /* --workers at most */
+#define SRV_JOBS_MAX 65536	 /* requests queued or in service at once; more close their connection */
 
 /* What an epoll cookie points to: the first member of every watched object. */
 enum srv_kind {
@@ -59,13 +76,22 @@ struct srv_sock {
 /* One accepted TCP connection. */
 struct srv_conn {
 	enum srv_kind kind;	/* SRV_CONN */
-	int fd;			/* the socket */
+	int fd;			/* the socket; -1 once closed with jobs still queued */
+	size_t jobs;		/* its requests queued or in service */
 	uint32_t events;	/* events registered with epoll */
 	size_t nin;		/* bytes in in[] */
 	char *out;		/* pending reply bytes (malloc'd, NULL when none yet) */
 	size_t nout;		/* bytes in out */
 	size_t outcap;		/* size of out */
 	char in[SRV_LINE_MAX];	/* received bytes not yet answered */
+};
+
+/* A request being served (--service-ms): answered at due. */
+struct srv_job {
+	struct srv_conn *conn;	/* whose request; freed when closed and its last job is done */
+	int64_t due;		/* monotonic ms when the answer goes out */
+	size_t len;		/* bytes of line */
+	char *line;		/* the request line, without its end (malloc'd) */
 };
 
 /* The server: options, sockets and counters. */
@@ -89,11 +115,45 @@ struct srv {
 	unsigned long long udp_requests;	/* UDP datagrams answered */
 	unsigned long long errors;		/* failed sends, receives and accepts */
 	bool stop;				/* SIGTERM or SIGINT seen */
+	int service_ms;				/* a request's service time; 0: answered at once */
+	int workers;				/* requests served at once (--workers) */
+	int64_t free_at[SRV_WORKERS_MAX];	/* monotonic ms each worker is free again */
+	struct srv_job *jobs;			/* ring of SRV_JOBS_MAX, in due order */
+	size_t job_head, njobs;			/* first job, jobs in the ring */
+	const char *report_to;			/* ADDR:PORT of the reports; NULL: none */
+	const char *report_from;		/* source address of the reports; NULL: any */
+	const char *report_key;			/* key file; NULL: unsigned */
+	uint8_t key[CG_REPORT_KEY];		/* the key read from it */
+	long report_cell;			/* the cell id in the reports; -1 if not given */
+	int report_ms;				/* between two reports */
+	int report_fd;				/* connected UDP socket, -1 if none */
+	uint64_t report_seq;			/* the last report's sequence number */
+	int64_t report_at;			/* monotonic ms of the next report */
+	unsigned long long reports;		/* reports sent */
 };
+
+static int64_t mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static uint64_t unix_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: cellsrv --name CELL [--tcp PORT] [--udp PORT] [--bind ADDR]... [--gateway ADDR]...\n"
+		   "               [--service-ms MS [--workers N]]\n"
+		   "               [--report ADDR:PORT --report-cell ID [--report-ms MS] [--report-from ADDR]\n"
+		   "                [--report-key FILE]]\n"
 		   "  answers each TCP line and UDP datagram with 'cell=CELL <request>';\n"
 		   "  without --bind listens on 0.0.0.0 and ::\n");
 }
@@ -233,8 +293,9 @@ static void print_counters(const struct srv *s, const char *when)
 {
 	fprintf(stderr,
 		"cellsrv: %s: %s: connections=%llu open=%ld tcp_requests=%llu udp_requests=%llu "
-		"errors=%llu\n",
-		s->name, when, s->accepted, s->nconns, s->tcp_requests, s->udp_requests, s->errors);
+		"queued=%zu reports=%llu errors=%llu\n",
+		s->name, when, s->accepted, s->nconns, s->tcp_requests, s->udp_requests, s->njobs,
+		s->reports, s->errors);
 }
 
 static void listeners_pause(struct srv *s, bool pause)
@@ -257,10 +318,13 @@ static void listeners_pause(struct srv *s, bool pause)
 static void conn_close(struct srv *s, struct srv_conn *c)
 {
 	close(c->fd); /* also removes it from epoll */
-	free(c->out);
-	free(c);
+	c->fd = -1;
 	if (--s->nconns < s->max_conns)
 		listeners_pause(s, false); /* no-op unless paused */
+	if (c->jobs)
+		return; /* freed with its last job */
+	free(c->out);
+	free(c);
 }
 
 /* conn_flush - send what is pending. Returns 0, or -1 if the connection failed. */
@@ -285,6 +349,221 @@ static int conn_flush(struct srv *s, struct srv_conn *c)
 	return 0;
 }
 
+/* out_room - make room for need more bytes in c->out. false if the client is not reading. */
+static bool out_room(struct srv_conn *c, size_t need)
+{
+	size_t cap = c->outcap ? c->outcap : 4096;
+	char *p;
+
+	if (c->nout + need <= c->outcap)
+		return true;
+	while (cap < c->nout + need)
+		cap *= 2;
+	if (cap > SRV_OUT_MAX)
+		return false;
+	p = realloc(c->out, cap);
+	if (!p)
+		return false;
+	c->out = p;
+	c->outcap = cap;
+	return true;
+}
+
+/* The earliest free worker. */
+static int worker_next(const struct srv *s)
+{
+	int i, w = 0;
+
+	for (i = 1; i < s->workers; i++)
+		if (s->free_at[i] < s->free_at[w])
+			w = i;
+	return w;
+}
+
+/*
+ * job_add - queue the request line for the earliest free worker. With one
+ * service time for all, answers fall due in arrival order: the ring stays
+ * sorted. -1 if the queue is full or out of memory (the connection closes).
+ */
+static int job_add(struct srv *s, struct srv_conn *c, const char *line, size_t len)
+{
+	int64_t now = mono_ms(), start;
+	struct srv_job *j;
+	int w;
+
+	if (s->njobs == SRV_JOBS_MAX) {
+		s->errors++;
+		return -1;
+	}
+	j = &s->jobs[(s->job_head + s->njobs) % SRV_JOBS_MAX];
+	j->line = malloc(len ? len : 1);
+	if (!j->line) {
+		s->errors++;
+		return -1;
+	}
+	memcpy(j->line, line, len);
+	j->len = len;
+	w = worker_next(s);
+	start = s->free_at[w] > now ? s->free_at[w] : now;
+	s->free_at[w] = start + s->service_ms;
+	j->due = s->free_at[w];
+	j->conn = c;
+	c->jobs++;
+	s->njobs++;
+	return 0;
+}
+
+static void conn_event(struct srv *s, struct srv_conn *c, uint32_t events);
+
+/*
+ * jobs_due - answer every job due by now, in order; a job whose connection
+ * closed meanwhile is dropped (the connection is freed with its last one).
+ */
+static void jobs_due(struct srv *s)
+{
+	int64_t now = mono_ms();
+
+	while (s->njobs && s->jobs[s->job_head].due <= now) {
+		struct srv_job *j = &s->jobs[s->job_head];
+		struct srv_conn *c = j->conn;
+		size_t need = sizeof("cell= \n") - 1 + s->namelen + j->len;
+
+		s->job_head = (s->job_head + 1) % SRV_JOBS_MAX;
+		s->njobs--;
+		c->jobs--;
+		if (c->fd >= 0 && out_room(c, need)) {
+			memcpy(c->out + c->nout, "cell=", 5);
+			memcpy(c->out + c->nout + 5, s->name, s->namelen);
+			c->out[c->nout + 5 + s->namelen] = ' ';
+			memcpy(c->out + c->nout + 6 + s->namelen, j->line, j->len);
+			c->out[c->nout + need - 1] = '\n';
+			c->nout += need;
+			s->tcp_requests++;
+		} else if (c->fd >= 0) {
+			s->errors++; /* the client stopped reading */
+		}
+		free(j->line);
+		if (c->fd < 0) {
+			if (!c->jobs) {
+				free(c->out);
+				free(c);
+			}
+			continue;
+		}
+		conn_event(s, c, EPOLLOUT);
+	}
+}
+
+/* report_send - one load report of the moment to cellgated. */
+static void report_send(struct srv *s)
+{
+	uint8_t buf[CG_REPORT_MAX];
+	int64_t now = mono_ms(), wait;
+	struct cg_report r = {
+		.version = CG_REPORT_VERSION,
+		.cell = (uint32_t)s->report_cell,
+		.seq = ++s->report_seq,
+		.ts_ms = unix_ms(),
+		.util_ppm = 0,
+		.queue_us = CG_REPORT_NONE,
+		.inflight = (uint32_t)s->njobs,
+		.capacity = (uint32_t)s->workers,
+	};
+	int i, busy = 0, n;
+
+	for (i = 0; i < s->workers; i++)
+		busy += s->free_at[i] > now;
+	r.util_ppm = (uint32_t)((uint64_t)busy * 1000000 / (uint64_t)s->workers);
+	if (s->service_ms) {
+		wait = s->free_at[worker_next(s)] - now;
+		r.queue_us = wait > 0 ? (uint32_t)(wait * 1000) : 0;
+	}
+	n = cg_report_encode(&r, s->report_key ? s->key : NULL, buf, sizeof(buf));
+	if (n >= 0 && send(s->report_fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+		s->reports++;
+	else if (n < 0 || errno != ECONNREFUSED) /* refused: nobody listens yet, or any more */
+		s->errors++;
+}
+
+/* report_open - the connected UDP socket the reports leave by. 0 or -1. */
+static int report_open(struct srv *s)
+{
+	struct sockaddr_storage to, from;
+	socklen_t tolen, fromlen;
+	char host[64];
+	const char *colon = strrchr(s->report_to, ':');
+	int family, port;
+	FILE *f;
+	char text[128], err[160];
+
+	if (!colon || colon == s->report_to || (size_t)(colon - s->report_to) >= sizeof(host) ||
+	    (port = parse_port(colon + 1)) < 0) {
+		fprintf(stderr, "cellsrv: --report '%s' is not ADDR:PORT\n", s->report_to);
+		return -1;
+	}
+	memcpy(host, s->report_to, (size_t)(colon - s->report_to));
+	host[colon - s->report_to] = '\0';
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	family = parse_addr(host, port, &to, &tolen);
+	if (family < 0) {
+		fprintf(stderr, "cellsrv: --report '%s': '%s' is not an IP address\n", s->report_to,
+			host);
+		return -1;
+	}
+	if (s->report_key) {
+		f = fopen(s->report_key, "r");
+		if (!f || !fgets(text, sizeof(text), f)) {
+			fprintf(stderr, "cellsrv: --report-key %s: cannot read it\n", s->report_key);
+			if (f)
+				fclose(f);
+			return -1;
+		}
+		fclose(f);
+		if (cg_report_key_parse(text, s->key, err, sizeof(err)) < 0) {
+			fprintf(stderr, "cellsrv: --report-key %s: %s\n", s->report_key, err);
+			return -1;
+		}
+	}
+	s->report_fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->report_fd < 0)
+		goto fail;
+	if (s->report_from) {
+		if (parse_addr(s->report_from, 0, &from, &fromlen) != family) {
+			fprintf(stderr, "cellsrv: --report-from '%s' is not an address of --report's family\n",
+				s->report_from);
+			return -1;
+		}
+		if (bind(s->report_fd, (struct sockaddr *)&from, fromlen) < 0)
+			goto fail;
+	}
+	if (connect(s->report_fd, (struct sockaddr *)&to, tolen) < 0)
+		goto fail;
+	s->report_at = mono_ms();
+	fprintf(stderr, "cellsrv: %s: reporting to %s as cell %ld every %d ms%s\n", s->name,
+		s->report_to, s->report_cell, s->report_ms, s->report_key ? ", signed" : "");
+	return 0;
+fail:
+	fprintf(stderr, "cellsrv: --report %s: %s\n", s->report_to, strerror(errno));
+	return -1;
+}
+
+/* The epoll timeout: until the next answer or report is due; -1 if none. */
+static int next_timeout(struct srv *s)
+{
+	int64_t now = mono_ms(), at = -1;
+
+	if (s->njobs)
+		at = s->jobs[s->job_head].due;
+	if (s->report_fd >= 0 && (at < 0 || s->report_at < at))
+		at = s->report_at;
+	if (at < 0)
+		return -1;
+	return at <= now ? 0 : (int)(at - now > 60000 ? 60000 : at - now);
+}
+
 /*
  * conn_answer - append a reply for every complete line in c->in while the
  * output buffer has room (the rest waits in c->in). Returns 0, or -1 for a
@@ -304,25 +583,20 @@ static int conn_answer(struct srv *s, struct srv_conn *c)
 			linelen--;
 		get = linelen > 4 && !memcmp(line, "GET ", 4);
 		need = get ? sizeof(http_ok) - 1 : sizeof("cell= \n") - 1 + s->namelen + linelen;
-		if (c->nout + need > c->outcap) {
-			size_t cap = c->outcap ? c->outcap : 4096;
-			char *p;
-
-			while (cap < c->nout + need)
-				cap *= 2;
-			if (cap > SRV_OUT_MAX)
-				break; /* the client is not reading: wait until it does */
-			p = realloc(c->out, cap);
-			if (!p)
-				break;
-			c->out = p;
-			c->outcap = cap;
-		}
+		/* a GET (a health probe) is answered at once, the rest after their service */
+		if ((get || !s->service_ms) && !out_room(c, need))
+			break; /* the client is not reading: wait until it does */
 		if (get) {
 			memcpy(c->out + c->nout, http_ok, need);
 			c->nout += need;
 			used = nl + 1 - c->in;
 			s->tcp_requests++;
+			continue;
+		}
+		if (s->service_ms) {
+			if (job_add(s, c, line, linelen) < 0)
+				return -1;
+			used = nl + 1 - c->in;
 			continue;
 		}
 		memcpy(c->out + c->nout, "cell=", 5);
@@ -553,7 +827,7 @@ static int srv_run(struct srv *s)
 	int i, n;
 
 	while (!s->stop) {
-		n = epoll_wait(s->epfd, ev, SRV_EVENTS, -1);
+		n = epoll_wait(s->epfd, ev, SRV_EVENTS, next_timeout(s));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -580,6 +854,13 @@ static int srv_run(struct srv *s)
 				break;
 			}
 		}
+		jobs_due(s);
+		if (s->report_fd >= 0 && mono_ms() >= s->report_at) {
+			report_send(s);
+			s->report_at += s->report_ms;
+			if (s->report_at < mono_ms()) /* a stall: no burst of reports to catch up */
+				s->report_at = mono_ms() + s->report_ms;
+		}
 	}
 	return 0;
 }
@@ -592,11 +873,21 @@ static int parse_args(struct srv *s, int argc, char **argv)
 		{ "udp", required_argument, NULL, 'u' },
 		{ "bind", required_argument, NULL, 'b' },
 		{ "gateway", required_argument, NULL, 'g' },
+		{ "service-ms", required_argument, NULL, 'S' },
+		{ "workers", required_argument, NULL, 'W' },
+		{ "report", required_argument, NULL, 'R' },
+		{ "report-cell", required_argument, NULL, 'C' },
+		{ "report-ms", required_argument, NULL, 'M' },
+		{ "report-from", required_argument, NULL, 'F' },
+		{ "report-key", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
+	s->workers = 1;
+	s->report_cell = -1;
+	s->report_ms = 100;
 	while ((c = getopt_long(argc, argv, "n:t:u:b:g:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
@@ -623,6 +914,51 @@ static int parse_args(struct srv *s, int argc, char **argv)
 			}
 			s->binds[s->nbinds++] = optarg;
 			break;
+		case 'S':
+		case 'W':
+		case 'C':
+		case 'M': {
+			/* each a whole number in its range */
+			static const struct {
+				int opt;
+				const char *name;
+				long lo, hi;
+			} r[] = { { 'S', "--service-ms", 0, 60000 },
+				  { 'W', "--workers", 1, SRV_WORKERS_MAX },
+				  { 'C', "--report-cell", 0, 4095 },
+				  { 'M', "--report-ms", 10, 60000 } };
+			char *end;
+			long v;
+			size_t k;
+
+			for (k = 0; r[k].opt != c; k++)
+				;
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < r[k].lo || v > r[k].hi) {
+				fprintf(stderr, "cellsrv: %s '%s' is not a number in %ld..%ld\n", r[k].name,
+					optarg, r[k].lo, r[k].hi);
+				return -1;
+			}
+			if (c == 'S')
+				s->service_ms = (int)v;
+			else if (c == 'W')
+				s->workers = (int)v;
+			else if (c == 'C')
+				s->report_cell = v;
+			else
+				s->report_ms = (int)v;
+			break;
+		}
+		case 'R':
+			s->report_to = optarg;
+			break;
+		case 'F':
+			s->report_from = optarg;
+			break;
+		case 'K':
+			s->report_key = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -633,6 +969,14 @@ static int parse_args(struct srv *s, int argc, char **argv)
 	}
 	if (optind != argc || !s->name[0] || (!s->tcp_port && !s->udp_port)) {
 		usage(stderr);
+		return -1;
+	}
+	if (!s->report_to != (s->report_cell < 0)) {
+		fprintf(stderr, "cellsrv: --report and --report-cell go together\n");
+		return -1;
+	}
+	if (!s->report_to && (s->report_from || s->report_key)) {
+		fprintf(stderr, "cellsrv: --report-from and --report-key need --report\n");
 		return -1;
 	}
 	s->namelen = strlen(s->name);
@@ -663,8 +1007,14 @@ int main(int argc, char **argv)
 
 	s.epfd = -1;
 	s.sig.fd = -1;
+	s.report_fd = -1;
 	if (parse_args(&s, argc, argv) < 0)
 		return 2;
+	s.jobs = calloc(SRV_JOBS_MAX, sizeof(*s.jobs));
+	if (!s.jobs) {
+		fprintf(stderr, "cellsrv: out of memory\n");
+		return 1;
+	}
 	set_fd_limit(&s);
 
 	sigemptyset(&mask);
@@ -687,7 +1037,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cellsrv: signalfd: %s\n", strerror(errno));
 		goto out;
 	}
-	if (srv_open(&s) < 0)
+	if (srv_open(&s) < 0 || (s.report_to && report_open(&s) < 0))
 		goto out;
 	fprintf(stderr, "cellsrv: %s: ready\n", s.name);
 	if (srv_run(&s) == 0)
@@ -702,5 +1052,7 @@ out:
 		close(s.sig.fd);
 	if (s.epfd >= 0)
 		close(s.epfd);
+	if (s.report_fd >= 0)
+		close(s.report_fd);
 	return ret;
 }

@@ -10,11 +10,13 @@ CG_LAB_MK := 1
 
 LAB_BINS += $(BUILD)/cellsrv $(BUILD)/labclient
 
-# one source file each, no library: compile and link in one step (-MMD writes $@.d)
-$(BUILD)/cellsrv: tests/lab/cellsrv.c
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) $(LDFLAGS) $< -o $@
+# cellsrv and loadreport encode (and decode) load reports with the library (cellgate/report.h)
+LAB_BINS += $(BUILD)/loadreport
+$(BUILD)/cellsrv $(BUILD)/loadreport: $(BUILD)/%: $(BUILD)/tests/lab/%.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# one source file, no library: compile and link in one step (-MMD writes $@.d)
 
 $(BUILD)/labclient: tests/lab/labclient.c
 	$(call msg,CC,$@)

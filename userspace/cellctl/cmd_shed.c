@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cellgate/config.h"
+#include "cellgate/names.h"
 #include "cellgate/view.h"
 #include "cellgate/field.h"
 #include "cellgate/text.h"
@@ -57,6 +58,119 @@ static const char *left(const json_t *l, char *buf, size_t len)
 	return duration(json_integer_value(in), buf, len);
 }
 
+/* The age of a report: "0.4s ago", "12s ago", "never". */
+static const char *age(const json_t *ms, char *buf, size_t len)
+{
+	json_int_t v;
+
+	if (!json_is_integer(ms))
+		return "never";
+	v = json_integer_value(ms);
+	if (v < 10000)
+		snprintf(buf, len, "%lld.%llds ago", (long long)(v / 1000),
+			 (long long)(v % 1000 / 100));
+	else
+		snprintf(buf, len, "%llds ago", (long long)(v / 1000));
+	return buf;
+}
+
+/* A controller level's REASON: the inputs it came from. */
+static void inputs(const json_t *in, char *buf, size_t len)
+{
+	char a[48];
+
+	snprintf(buf, len, "load %s (last %s), target %s, ladder %s, report %s%s",
+		 cli_str(in, "load"), cli_str(in, "last_report"), cli_str(in, "target"),
+		 cli_str(in, "ladder"), age(json_object_get(in, "report_age_ms"), a, sizeof(a)),
+		 json_is_true(json_object_get(in, "stale")) ? ", stale" : "");
+}
+
+/* The refusals of a cell or of all: "source 3, replayed 2" or "0". */
+static void refusals(const json_t *refused, char *buf, size_t len)
+{
+	const char *k;
+	json_t *v;
+	size_t o = 0;
+
+	buf[0] = '\0';
+	json_object_foreach((json_t *)refused, k, v) {
+		if (!json_integer_value(v) || o >= len)
+			continue;
+		o += (size_t)snprintf(buf + o, len - o, "%s%s %lld", o ? ", " : "", k,
+				      (long long)json_integer_value(v));
+	}
+	if (!o)
+		snprintf(buf, len, "0");
+}
+
+/* The controller's line, and what manual mode would do; nothing if it has nothing to say. */
+static void print_controller(const json_t *ctl)
+{
+	const json_t *cells = json_object_get(ctl, "cells"), *c;
+	char ref[256];
+	bool other = false;
+	size_t i;
+
+	json_array_foreach(cells, i, c)
+		other |= strcmp(cli_str(c, "mode"), "auto") != 0;
+	if (!json_is_object(ctl) || (!cli_u64(ctl, "report_port") && !other))
+		return;
+	refusals(json_object_get(ctl, "refused"), ref, sizeof(ref));
+	printf("\ncontroller: mode %s, ", cli_str(ctl, "mode"));
+	if (cli_u64(ctl, "report_port"))
+		printf("reports on udp port %llu (%s), accepted %llu, refused %s\n",
+		       (unsigned long long)cli_u64(ctl, "report_port"),
+		       json_is_true(json_object_get(ctl, "signed")) ? "signed" : "not signed",
+		       (unsigned long long)cli_u64(ctl, "accepted"), ref);
+	else
+		printf("no reports (report_port 0)\n");
+	if (cli_str(ctl, "key_error")[0])
+		printf("controller: %s: every report is refused\n", cli_str(ctl, "key_error"));
+	json_array_foreach(cells, i, c) {
+		const char *k;
+		json_t *v;
+
+		if (strcmp(cli_str(c, "mode"), "auto"))
+			printf("controller: cell %s is in mode %s\n", cli_str(c, "cell"),
+			       cli_str(c, "mode"));
+		json_object_foreach(json_object_get(c, "would_shed"), k, v)
+			printf("manual: cell %s class %s would be shed at %s (load %s, target %s), "
+			       "not applied\n",
+			       cli_str(c, "cell"), k, json_string_value(v), cli_str(c, "load"),
+			       cli_str(c, "target"));
+	}
+}
+
+/* shed show --signals: the controller's view of every cell. */
+static void print_signals(const json_t *ctl)
+{
+	static const bool right[] = { 0, 0, 1, 1, 1, 1, 1, 0, 1, 0 };
+	const json_t *c;
+	const char *row[10];
+	char a[48], n[16], ref[256];
+	struct cli_table *t;
+	size_t i;
+
+	t = cli_table_new(10, right);
+	cli_table_row(t, (const char *const[]){ "CELL", "MODE", "LOAD", "LAST", "TARGET", "LADDER",
+						"REPORT", "STALE", "ACCEPTED", "REFUSED" });
+	json_array_foreach(json_object_get(ctl, "cells"), i, c) {
+		refusals(json_object_get(c, "refused"), ref, sizeof(ref));
+		row[0] = cli_str(c, "cell");
+		row[1] = cli_str(c, "mode");
+		row[2] = cli_str(c, "load");
+		row[3] = cli_str(c, "last_report");
+		row[4] = cli_str(c, "target");
+		row[5] = cli_str(c, "ladder");
+		row[6] = age(json_object_get(c, "report_age_ms"), a, sizeof(a));
+		row[7] = json_is_true(json_object_get(c, "stale")) ? "yes" : "no";
+		row[8] = cli_count(cli_u64(c, "accepted"), n, sizeof(n));
+		row[9] = ref;
+		cli_table_row(t, row);
+	}
+	cli_table_print(t);
+}
+
 static void print_levels(const json_t *levels)
 {
 	static const bool right[] = { 0, 0, 0, 0, 0, 0, 0, 1, 0 };
@@ -70,6 +184,9 @@ static void print_levels(const json_t *levels)
 	cli_table_row(t, (const char *const[]){ "CELL", "CLASS", "LEVEL", "HARD", "SOURCE", "FOR",
 						"BY", "LEFT", "REASON" });
 	json_array_foreach(levels, i, l) {
+		const json_t *in = json_object_get(l, "inputs");
+		char why[128];
+
 		hard = cli_str(l, "hard_level");
 		row[0] = cli_str(l, "cell");
 		row[1] = cli_str(l, "class");
@@ -80,6 +197,10 @@ static void print_levels(const json_t *levels)
 		row[6] = json_object_get(l, "by") ? cli_str(l, "by") : NULL;
 		row[7] = left(l, buf, sizeof(buf));
 		row[8] = cli_str(l, "reason")[0] ? cli_str(l, "reason") : NULL;
+		if (in) {
+			inputs(in, why, sizeof(why));
+			row[8] = why;
+		}
 		cli_table_row(t, row);
 	}
 	cli_table_print(t);
@@ -110,13 +231,19 @@ static void print_drops(const json_t *counters)
 
 static int do_show(int argc, char **argv)
 {
-	const json_t *levels, *counters, *entries, *e;
+	enum { O_SIGNALS, O_MAX };
+	struct cli_opt o[] = {
+		[O_SIGNALS] = { .name = "--signals", .flag = true },
+		[O_MAX] = { .name = NULL },
+	};
+	const json_t *levels, *counters, *entries, *e, *ctl;
 	json_t *shed;
 	size_t i;
 	int ret;
 
-	if (argc > 0)
-		return BAD_ARG();
+	ret = cli_parse_opts(argc, argv, o);
+	if (ret)
+		return ret;
 	ret = cli_read("shed.show", local_shed, &shed);
 	if (ret)
 		return ret;
@@ -124,6 +251,15 @@ static int do_show(int argc, char **argv)
 		ret = cli_json_out(shed);
 		json_decref(shed);
 		return ret;
+	}
+	ctl = json_object_get(shed, "controller");
+	if (o[O_SIGNALS].val) {
+		if (json_is_object(ctl))
+			print_signals(ctl);
+		else
+			printf("no controller: cellgated is not running\n");
+		json_decref(shed);
+		return CLI_OK;
 	}
 	levels = json_object_get(shed, "levels");
 	counters = json_object_get(shed, "counters");
@@ -149,6 +285,7 @@ static int do_show(int argc, char **argv)
 		putchar('\n');
 		print_drops(counters);
 	}
+	print_controller(ctl);
 	json_decref(shed);
 	return CLI_OK;
 }
@@ -279,12 +416,59 @@ static int do_clear(int argc, char **argv)
 	return ret;
 }
 
+static int do_mode(int argc, char **argv)
+{
+	enum { O_CELL, O_SERVICE, O_DRY, O_MAX };
+	struct cli_opt o[] = {
+		[O_CELL] = { .name = "--cell" },
+		[O_SERVICE] = { .name = "--service" },
+		[O_DRY] = { .name = "--dry-run", .flag = true },
+		[O_MAX] = { .name = NULL },
+	};
+	const char *mode;
+	json_t *args, *reply;
+	bool dry, one;
+	int ret;
+
+	ret = cli_name_opts(argc, argv, &mode, o);
+	if (ret)
+		return ret;
+	if (o[O_CELL].val && o[O_SERVICE].val)
+		return cli_usage_err("give either --cell or --service");
+	one = o[O_CELL].val || o[O_SERVICE].val;
+	if (!cli_check_enum("mode", mode, one ? cg_bp_own_mode_names : cg_bp_mode_names))
+		return CLI_USAGE;
+	if ((o[O_CELL].val && !cli_check_name("--cell", o[O_CELL].val)) ||
+	    (o[O_SERVICE].val && !cli_check_name("--service", o[O_SERVICE].val)))
+		return CLI_USAGE;
+	args = json_pack("{s:s}", "mode", mode);
+	if (!args)
+		return cli_err("out of memory");
+	if (o[O_CELL].val)
+		json_object_set_new(args, "cell", json_string(o[O_CELL].val));
+	if (o[O_SERVICE].val)
+		json_object_set_new(args, "service", json_string(o[O_SERVICE].val));
+	dry = cli_change_flags(&o[O_DRY], NULL, args);
+	ret = cli_call("shed.mode", args, &reply);
+	if (ret)
+		return ret;
+	ret = cli_print_changes(reply, dry);
+	json_decref(reply);
+	return ret;
+}
+
 static const struct cli_cmd cmds[] = {
-	{ "show", do_show, "[show]",
+	{ "show", do_show, "[show] [--signals]",
 	  "The level that applies to each cell and class (LEVEL: fraction of new flows\n"
 	  "refused; HARD: of established flows' packets dropped), who set it (SOURCE,\n"
-	  "FOR: the cell or '*', BY, REASON) and the time LEFT; then the drops of each\n"
-	  "cell and class by reason.\n" },
+	  "FOR: the cell or '*', BY, REASON; the controller's levels with the inputs\n"
+	  "that set them) and the time LEFT; then the drops of each cell and class by\n"
+	  "reason, and the controller: reports accepted and refused, cells not in auto\n"
+	  "mode, what manual mode would shed.\n\n"
+	  "  --signals         the controller's view of each cell instead: MODE, LOAD\n"
+	  "                    (smoothed), LAST report, TARGET, LADDER position, age of\n"
+	  "                    the last REPORT, STALE, reports ACCEPTED and REFUSED\n"
+	  "                    by reason\n" },
 	{ "set", do_set,
 	  "set --cell CELL --class C --level P [--hard] [--ttl T | --permanent]\n"
 	  "    [--reason TEXT]",
@@ -305,6 +489,15 @@ static const struct cli_cmd cmds[] = {
 	  "every-cell entries) and/or the class given.\n\n"
 	  "  --cell CELL       only the levels set for this cell, or '*'\n"
 	  "  --class C         only the levels of this class (name or id)\n" },
+	{ "mode", do_mode, "mode auto|manual|off|default [--cell CELL | --service S] [--dry-run]",
+	  "Set the backpressure controller's mode: for every cell (backpressure.mode),\n"
+	  "or for one cell or one service's cells ('default': follow what is set above).\n"
+	  "auto: it moves the shed levels; manual: it computes and shows what it would do\n"
+	  "(shed show), applies nothing; off: it ignores the cell. A cell's own mode wins,\n"
+	  "then the most cautious of its services' (off, manual, auto). Persisted.\n\n"
+	  "  --cell CELL       only this cell\n"
+	  "  --service S       only the cells of this service\n"
+	  "  --dry-run         show the change, make none\n" },
 	{ NULL, NULL, NULL, NULL },
 };
 

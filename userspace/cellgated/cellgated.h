@@ -91,6 +91,7 @@ struct cgd {
 	bool fo_nospc;		   /* "no survivor" was logged for the current overlay */
 	char fo_refused[640];	   /* the controller's last refused event, logged once */
 	struct cgd_health *health; /* the health prober (health.c), NULL until the loop runs */
+	struct cgd_bp *bp;	   /* the backpressure controller (backpressure.c), or NULL */
 };
 
 /* cgd_log - one line to stderr (journald adds time and unit), printf-style. */
@@ -188,6 +189,12 @@ void cgd_drop_stale_links(struct cgd *d);
  * before every apply, so the maps follow the persisted state.
  */
 void cgd_fo_overlay(struct cgd *d);
+/*
+ * cgd_load_view - the smoothed offered load, new flows a second, per
+ * d->st.cells[i] x class into load (ncells x CG_MAX_CLASSES); false (load
+ * untouched) before the first measurement.
+ */
+bool cgd_load_view(const struct cgd *d, uint32_t *load);
 /* cgd_fo_start / _stop - the load reads and the controller's timer; -errno. */
 int cgd_fo_start(struct cgd *d);
 void cgd_fo_stop(struct cgd *d);
@@ -250,6 +257,44 @@ bool cgd_health_view(const struct cgd *d, uint8_t *h, bool frozen);
  * time to rise): the controller moves nothing for health.
  */
 bool cgd_health_panicking(const struct cgd *d);
+
+/* backpressure.c */
+struct cgd_bp;
+struct cg_cell_cfg;
+/*
+ * cgd_bp_init - the controller on d->loop: its step timer every period_ms and,
+ * with backpressure.report_port set, the report sockets; 0 or -ENOMEM. Its
+ * levels are runtime state, never persisted.
+ */
+int cgd_bp_init(struct cgd *d);
+/* cgd_bp_free - close the sockets, stop the timer, hand the reconciler no level. NULL is a no-op. */
+void cgd_bp_free(struct cgd *d);
+/*
+ * cgd_bp_sync - follow d->st: the cells reports are taken for, the key file
+ * (read again when its name changed; unreadable: every report refused, logged),
+ * the port and addresses of the sockets, the period. Called by cgd_reconcile().
+ */
+void cgd_bp_sync(struct cgd *d);
+/*
+ * cgd_bp_check - a commit's check of next: its key_file, if any, can be read
+ * and holds a key. 0, or -EINVAL with "backpressure.key_file 'F': ...; nothing
+ * was changed" in err.
+ */
+int cgd_bp_check(const struct cg_state *next, char *err, size_t errlen);
+/* cgd_bp_key_read - the shared report key of the file path; 0 or -errno with one line in err. */
+int cgd_bp_key_read(const char *path, uint8_t key[32], char *err, size_t errlen);
+/* cgd_bp_mode_of - the controller's mode (enum cg_bp_mode) for cell c of st: its own, its services', the section's. */
+uint8_t cgd_bp_mode_of(const struct cg_state *st, const struct cg_cell_cfg *c);
+/* cgd_bp_json - {mode, report_port, signed, key_error, period_ms, steps, accepted, refused, cells} (new ref). */
+json_t *cgd_bp_json(const struct cgd *d);
+/*
+ * cgd_bp_cell_json - the controller's view of cell c: {cell, mode, load,
+ * last_report, target, ladder, stale, report_age_ms, accepted, refused {by
+ * reason}, would_shed (manual mode), ...} (new ref; json null if none).
+ */
+json_t *cgd_bp_cell_json(const struct cgd *d, const struct cg_cell_cfg *c);
+/* cgd_bp_inputs - add {by: controller, inputs: {load, last_report, target, ladder, report_age_ms, stale}} of cell to level. */
+bool cgd_bp_inputs(const struct cgd *d, uint32_t cell, json_t *level);
 
 /* The control-socket commands (cellgated_cmds.c). */
 extern const struct cg_ctl_cmd cgd_cmds[];

@@ -776,12 +776,87 @@ static int cmd_class_rule_del(void *ctx, const json_t *args, json_t **result, ch
 	return commit_reply(d, &next, "class rule del", false, result, err, errlen);
 }
 
+/*
+ * shed.show: the levels (cg_view_shed()), the controller's with who =
+ * controller and its inputs, and the controller's view of every cell.
+ */
 static int cmd_shed_show(void *ctx, const json_t *args, json_t **result, char *err, size_t errlen)
 {
 	struct cgd *d = ctx;
+	json_t *levels, *l;
+	size_t i;
 
+	(void)args;
+	(void)err;
+	(void)errlen;
 	*result = cg_view_shed(&d->st, cg_rec_shed(d->rec), d->dp);
-	return *result ? 0 : -ENOMEM;
+	if (!*result)
+		return -ENOMEM;
+	levels = json_object_get(*result, "levels");
+	json_array_foreach(levels, i, l) {
+		const struct cg_cell_cfg *c;
+		const char *src = json_string_value(json_object_get(l, "source"));
+
+		if (!src || strcmp(src, "controller"))
+			continue;
+		c = cg_state_find_cell(&d->st, json_string_value(json_object_get(l, "cell")));
+		if (c)
+			cgd_bp_inputs(d, c->id, l);
+	}
+	json_object_set_new(*result, "controller", cgd_bp_json(d));
+	return 0;
+}
+
+/*
+ * shed.mode {mode, cell | service, dry_run}: the controller's mode for every
+ * cell (backpressure.mode), one cell or one service's cells (their shed_mode;
+ * "default" there follows what is set above). Persisted, as any change.
+ */
+static int cmd_shed_mode(void *ctx, const json_t *args, json_t **result, char *err, size_t errlen)
+{
+	static const char *const known[] = { "mode", "cell", "service", "dry_run", NULL };
+	struct cgd *d = ctx;
+	const char *mode, *cell, *service;
+	unsigned int v, flags;
+	struct cg_state next;
+	char cause[CG_NAME_MAX + 32];
+	int ret;
+
+	if ((ret = args_known(args, known, err, errlen)) ||
+	    (ret = arg_need_str(args, "mode", &mode, err, errlen)) ||
+	    (ret = arg_str(args, "cell", &cell, err, errlen)) ||
+	    (ret = arg_str(args, "service", &service, err, errlen)) ||
+	    (ret = arg_flags(args, &flags, err, errlen)))
+		return ret;
+	if (cell && service)
+		return ERR("give either 'cell' or 'service'");
+	if (cg_enum_value(cell || service ? cg_bp_own_mode_names : cg_bp_mode_names, mode, &v))
+		return ERR("bad mode '%s' (auto, manual, off%s)", qs(mode),
+			   cell || service ? " or default" : "");
+	if (cell && !cg_state_find_cell(&d->st, cell)) {
+		snprintf(err, errlen, "cell '%s' not found", qs(cell));
+		return -ENOENT;
+	}
+	if (service && !cg_state_find_service(&d->st, service)) {
+		snprintf(err, errlen, "service '%s' not found", qs(service));
+		return -ENOENT;
+	}
+	if (cg_state_copy(&next, &d->st))
+		return -ENOMEM;
+	if (cell)
+		cg_state_find_cell(&next, cell)->shed_mode = (uint8_t)v;
+	else if (service)
+		cg_state_find_service(&next, service)->shed_mode = (uint8_t)v;
+	else
+		next.bp.mode = (uint8_t)v;
+	snprintf(cause, sizeof(cause), "shed mode %s%s%s", mode,
+		 cell	 ? " cell " :
+		 service ? " service " :
+			   "",
+		 cell	 ? cell :
+		 service ? service :
+			   "");
+	return commit_reply(d, &next, cause, flags, result, err, errlen);
 }
 
 #define CGD_SHED_TTL_DEFAULT 600 /* seconds an operator level lasts unless made permanent */
@@ -1019,6 +1094,7 @@ GATED(cmd_class_rule_del, GATE_RUN)
 GATED(cmd_shed_show, GATE_STATE)
 GATED(cmd_shed_set, GATE_RUN)
 GATED(cmd_shed_clear, GATE_RUN)
+GATED(cmd_shed_mode, GATE_RUN)
 
 const struct cg_ctl_cmd cgd_cmds[] = {
 	{ "status", cmd_status, false },
@@ -1045,5 +1121,6 @@ const struct cg_ctl_cmd cgd_cmds[] = {
 	{ "shed.show", cmd_shed_show_gated, false },
 	{ "shed.set", cmd_shed_set_gated, true },
 	{ "shed.clear", cmd_shed_clear_gated, true },
+	{ "shed.mode", cmd_shed_mode_gated, true },
 };
 const size_t cgd_ncmds = sizeof(cgd_cmds) / sizeof(cgd_cmds[0]);

@@ -107,6 +107,7 @@ int cgd_reconcile(struct cgd *d, const char *cause, char *err, size_t errlen)
 	int ret;
 
 	cgd_health_sync(d);
+	cgd_bp_sync(d);
 	if (d->fail_static[0])
 		return 0;  /* the data plane is left as it is until a repair */
 	cgd_fo_overlay(d); /* the region records and health, as persisted and seen now */
@@ -359,6 +360,8 @@ int cgd_commit(struct cgd *d, struct cg_state *next, const char *cause, unsigned
 	ret = cg_state_check(next, NULL, err, errlen);
 	if (!ret)
 		ret = host_check(d, next, err, errlen);
+	if (!ret)
+		ret = cgd_bp_check(next, err, errlen);
 	if (!ret)
 		ret = rules_gate(d, next, flags, cause, err, errlen);
 	if (ret)

@@ -29,8 +29,7 @@ static void rules_of(const struct cg_state *st, struct cg_rules *r)
 
 /* ---- the overlay and the load ---- */
 
-/* The smoothed offered load per st->cells[i] x class into load (by index, from d's by-id EWMA). */
-static bool load_view(const struct cgd *d, uint32_t *load)
+bool cgd_load_view(const struct cgd *d, uint32_t *load)
 {
 	if (!d->load_valid || !d->load_ewma)
 		return false;
@@ -66,7 +65,8 @@ void cgd_fo_overlay(struct cgd *d)
 		goto out;
 	}
 	cgd_health_view(d, health, true);
-	ret = cg_failover_overlay(&d->st, frac, load_view(d, load) ? load : NULL, health, d->ov);
+	ret = cg_failover_overlay(&d->st, frac, cgd_load_view(d, load) ? load : NULL, health,
+				  d->ov);
 	if (ret == -ENOSPC && !d->fo_nospc)
 		cgd_log("failover: a region's share has no survivor to go to: it keeps its "
 			"share");
@@ -439,8 +439,8 @@ int cgd_fo_event(struct cgd *d, const char *region, enum cg_region_event ev, uns
 	/* the plan: the shares before and after, the load that moves, the pre-shed levels */
 	fractions(&d->st, &r, &after, old_frac, new_frac);
 	load = calloc(d->st.ncells * CG_MAX_CLASSES + 1, sizeof(*load));
-	if (!load ||
-	    cg_plan_build(&d->st, old_frac, new_frac, load_view(d, load) ? load : NULL, &plan)) {
+	if (!load || cg_plan_build(&d->st, old_frac, new_frac, cgd_load_view(d, load) ? load : NULL,
+				   &plan)) {
 		free(load);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;

@@ -500,6 +500,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	cgd_fo_resume(&d); /* a region transition a crash cut in half: finished or undone */
+	if (cgd_bp_init(&d)) {
+		cgd_log("cannot start the backpressure controller: %s", strerror(ENOMEM));
+		goto out;
+	}
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -530,6 +534,7 @@ out:
 		close(sfd);
 	cg_nl_close(d.nl);
 	cgd_health_free(&d);
+	cgd_bp_free(&d);
 	cgd_fo_stop(&d);
 	cg_loop_free(d.loop);
 	cg_rec_free(d.rec);

@@ -79,6 +79,9 @@ static const struct cg_field cell_fields[] = {
 	{ F(struct cg_cell_cfg, state, CG_F_ENUM), .flags = CG_FF_RUNTIME,
 	  .words = cg_cell_state_names, .def = CG_CELL_ACTIVE,
 	  .doc = "desired state: active, draining or down" },
+	{ F(struct cg_cell_cfg, shed_mode, CG_F_ENUM), .flags = CG_FF_RUNTIME | CG_FF_OMITDEF,
+	  .words = cg_bp_own_mode_names, .def = CG_BP_OWN_DEFAULT,
+	  .doc = "the backpressure controller's mode for the cell: default, auto, manual, off" },
 	{ 0 },
 };
 

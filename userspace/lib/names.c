@@ -49,6 +49,14 @@ const struct cg_enum cg_bp_mode_names[] = {
 	{ NULL, 0 },
 };
 
+const struct cg_enum cg_bp_own_mode_names[] = {
+	{ "default", CG_BP_OWN_DEFAULT },
+	{ "auto", CG_BP_OWN_AUTO },
+	{ "manual", CG_BP_OWN_MANUAL },
+	{ "off", CG_BP_OWN_OFF },
+	{ NULL, 0 },
+};
+
 const struct cg_enum cg_probe_names[] = {
 	{ "off", CG_PROBE_OFF },
 	{ "tcp", CG_PROBE_TCP },
