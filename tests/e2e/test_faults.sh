@@ -134,13 +134,14 @@ with_traffic() {
 }
 
 # an upgrade whose build changed a map's layout: with the old build's pins (settings of 48-byte
-# values, no budgets) in place the running program goes on forwarding on its own maps; the restart
-# adopts the rest, recreates settings and budgets, fills them before the link is switched and pins
+# values, no budgets, no cell_moves counters) in place the running program goes on forwarding on
+# its own maps; the restart adopts the rest, recreates settings, budgets and cell_moves (at
+# zero), fills them before the link is switched and pins
 # them after: a new program id, the connection table and the counters kept, no drop, no request
 # lost, no flow moved; the next restart recreates nothing
 upgrade_recreating() {
 	local id0 id1 fwd0 fwd1 ct0 ct1 drop0 drop1 f
-	in_lb rm -f "$LAB_PIN_DIR/settings" "$LAB_PIN_DIR/budgets"
+	in_lb rm -f "$LAB_PIN_DIR/settings" "$LAB_PIN_DIR/budgets" "$LAB_PIN_DIR/cell_moves"
 	in_lb bpftool map create "$LAB_PIN_DIR/settings" type array key 4 value 48 entries 1 name settings ||
 		e2e_fail_reason "bpftool map create failed" || return
 	fwd0=$(fwd_packets)
@@ -153,13 +154,16 @@ upgrade_recreating() {
 	gd_start || e2e_fail_reason "no restart" || return
 	id1=$(prog_id) fwd1=$(fwd_packets) ct1=$(ct_entries) drop1=$(drops)
 	for f in "map 'settings': recreated (value size 48 -> 76), refilled from the desired state" \
-		"map 'budgets': recreated (no pin)" "replaced the pins of 2 recreated map(s)" \
+		"map 'budgets': recreated (no pin)" \
+		"map 'cell_moves': recreated (no pin), its counters start at zero" \
+		"replaced the pins of 3 recreated map(s)" \
 		'adopted the data plane'; do
 		grep -qF "$f" "$GD_LOG" || { show "$GD_LOG" 12; e2e_fail_reason "no '$f' in the log"; return 1; }
 	done
 	[ "$(pinned_value_size settings)" = 76 ] ||
 		e2e_fail_reason "settings pin: value size $(pinned_value_size settings), not 76" || return
 	[ -e "$LAB_PIN_DIR/budgets" ] || e2e_fail_reason "no budgets pin" || return
+	[ -e "$LAB_PIN_DIR/cell_moves" ] || e2e_fail_reason "no cell_moves pin" || return
 	[ -n "$id0" ] && [ -n "$id1" ] && [ "$id0" != "$id1" ] ||
 		e2e_fail_reason "program id $id0 -> $id1: not replaced" || return
 	[ "$fwd1" -ge "$fwd0" ] || e2e_fail_reason "fwd counter went from $fwd0 to $fwd1" || return
