@@ -36,7 +36,9 @@
  *   otherwise pos holds; and it holds whatever the load when the load is
  *   unknown (no report for stale_ms: never "idle"), when no report came in
  *   since the last change, to rise when the last report was measured before
- *   the last change (late reports describe the past), or when the last rise
+ *   the change before the last one or before a release (a position no longer
+ *   known: a report measured between the last two changes saw the one before
+ *   the last, so a rise max_step cut short goes on), or when the last rise
  *   was meant to be enough and the load is falling towards it (a queue
  *   draining is not a new overload).
  */
@@ -59,6 +61,7 @@ struct cg_bp_cell {
 	uint32_t pos_ppm;		/* position on the shed ladder */
 	uint32_t prev_ppm;		/* the position before the last change */
 	int64_t changed_ms;		/* last change of pos; 0: none */
+	int64_t before_ms;		/* the change of pos before it; 0: none */
 	int64_t rose_ms;		/* last rise of pos; 0: none */
 	uint32_t pred_ppm;		/* the load the last rise should lead to */
 	int64_t stepped_ms;		/* last step that looked at the cell; 0: none */

@@ -862,6 +862,44 @@ test_bad_shed_and_rules() {
 	bad rule_missing_class 2 "missing --class" -- class rule add --dscp 10
 }
 
+# the controller's mode: a dry run changes nothing, a cell's and a service's mode are persisted
+# (shed_mode in the dump), default follows the level above; bad modes and names change nothing
+bp_mode() { run -j shed show && jq -r --arg c "$1" '.controller.cells[] | select(.cell == $c) | .mode' "$TMP/out"; }
+test_shed_mode() {
+	run shed mode manual --cell use1-a --dry-run
+	check shed_mode_dry_run eval '[ $rc -eq 0 ] && out | grep -q "dry run" && [ "$(bp_mode use1-a)" = auto ]'
+	run shed mode manual --cell use1-a
+	check shed_mode_cell eval '[ $rc -eq 0 ] && [ "$(bp_mode use1-a)" = manual ] && [ "$(bp_mode use1-b)" = auto ] &&
+		dump_state | grep -Eq "name: use1-a.*shed_mode: manual|shed_mode: manual"'
+	# dns's cells go off but use1-a, whose own mode wins; the others stay auto
+	local dns want got
+	dns=$(run -j service show dns && jq -r '.cells[] | if type == "object" then .name else . end' "$TMP/out")
+	want=$(run -j cell list && jq -r --arg d "$dns" '.[].name' "$TMP/out" | sort | while read -r c; do
+		if [ "$c" = use1-a ]; then echo "$c manual"
+		elif grep -qx "$c" <<<"$dns"; then echo "$c off"
+		else echo "$c auto"; fi
+	done)
+	run shed mode off --service dns
+	got=$(run -j shed show && jq -r '.controller.cells[] | "\(.cell) \(.mode)"' "$TMP/out" | sort)
+	if [ -n "$dns" ] && grep -q off <<<"$want" && [ "$got" = "$want" ]; then
+		pass shed_mode_service
+	else
+		fail shed_mode_service "dns: $(echo $dns); want: $(echo $want); got: $(echo $got)"
+	fi
+	run shed mode default --service dns
+	run shed mode default --cell use1-a
+	check shed_mode_default eval '[ $rc -eq 0 ] && [ "$(bp_mode use1-a)" = auto ] && [ "$(bp_mode euw1-a)" = auto ] &&
+		! dump_state | grep -q shed_mode'
+	before=$(dump_state)
+	bad shed_mode_word 2 "bad mode 'fast'" -- shed mode fast
+	bad shed_mode_missing 2 "" -- shed mode
+	bad shed_mode_both 2 "^cellctl: shed mode: give either --cell or --service$" -- shed mode off --cell use1-a --service dns
+	bad shed_mode_default_everywhere 2 "bad mode 'default'" -- shed mode default
+	bad shed_mode_unknown_cell 1 "^cellctl: cell 'nope' not found$" -- shed mode off --cell nope
+	bad shed_mode_unknown_service 1 "service 'nope' not found" -- shed mode off --service nope
+	bad shed_mode_bad_name 2 "bad --cell 'a/b'" -- shed mode off --cell a/b
+}
+
 # ---- the daemon down: reads from the pins, writes refused ----
 
 # before and gen_before are what the fallback and restart groups compare with
@@ -983,6 +1021,7 @@ E2E_TESTS=(
 	test_shed_clear
 	test_help_class_shed
 	test_bad_shed_and_rules
+	test_shed_mode
 	test_daemon_killed
 	test_fallback_reads
 	test_fallback_writes_refused

@@ -209,6 +209,39 @@ test_manual_mode_applies_nothing() {
 		e2e_fail_reason "back to the default did not give auto"
 }
 
+# a key file that cannot be read refuses the commit with one line naming it, nothing changed; a
+# good key is applied, and the cells' unsigned reports are then refused as auth; back unsigned
+test_key_file() {
+	local gen0 gen1 kf=$LAB_DIR/report.key auth0 auth1
+	gen0=$(cctl -j status | jq .generation)
+	for k in missing short; do
+		rm -f "$kf"
+		[ "$k" = short ] && { echo 0123abcd >"$kf"; chmod 600 "$kf"; }
+		sed "s|^backpressure: {|backpressure: {key_file: $kf, |" "$CFG" >"$LAB_DIR/key.yaml"
+		cctl config apply "$LAB_DIR/key.yaml" >"$LAB_DIR/key.out" 2>"$LAB_DIR/key.err"
+		local rc=$?
+		gen1=$(cctl -j status | jq .generation)
+		if [ "$rc" -eq 1 ] && [ "$(wc -l <"$LAB_DIR/key.err")" -eq 1 ] &&
+			grep -q "^cellctl: .*backpressure.key_file '$kf': .*nothing was changed" "$LAB_DIR/key.err" &&
+			[ "$gen1" = "$gen0" ] && [ "$(sig "$HOT" .mode)" = auto ] &&
+			shed_json | jq -e '.controller.signed == false' >/dev/null; then
+			pass "key_file_${k}_refused ($(cut -c1-110 "$LAB_DIR/key.err"))"
+		else
+			fail "key_file_${k}_refused" "rc $rc, generation $gen0 -> $gen1: $(head -c 300 "$LAB_DIR/key.err")"
+		fi
+	done
+	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$kf"
+	chmod 600 "$kf"
+	auth0=$(sig "$HOT" .refused.auth)
+	cctl config apply "$LAB_DIR/key.yaml" >/dev/null 2>&1 || e2e_fail_reason "a good key was refused" || return
+	shed_json | jq -e '.controller.signed == true' >/dev/null || e2e_fail_reason "not signed after the key" || return
+	sleep 1
+	auth1=$(sig "$HOT" .refused.auth)
+	[ $((auth1 - auth0)) -ge 3 ] || e2e_fail_reason "unsigned reports not refused as auth: $auth0 -> $auth1" || return
+	cctl config apply "$CFG" >/dev/null 2>&1 && shed_json | jq -e '.controller.signed == false' >/dev/null ||
+		e2e_fail_reason "back to unsigned failed"
+}
+
 E2E_TESTS=(
 	test_reports_accepted_from_every_cell
 	test_spoofed_and_replayed_reports_change_nothing
@@ -217,5 +250,6 @@ E2E_TESTS=(
 	test_releases_by_itself
 	test_critical_requests_keep_succeeding
 	test_manual_mode_applies_nothing
+	test_key_file
 )
 e2e_run "$@"

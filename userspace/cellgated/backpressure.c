@@ -28,6 +28,7 @@
 #include "cellgate/backpressure.h"
 #include "cellgate/names.h"
 #include "cellgate/report.h"
+#include "cellgate/text.h"
 #include "cellgated.h"
 
 #define BP_LOG_MS    10000 /* refused reports are summed up in one line at most this often */
@@ -89,29 +90,30 @@ static int64_t unix_ms(void)
 
 int cgd_bp_key_read(const char *path, uint8_t key[CG_REPORT_KEY], char *err, size_t errlen)
 {
-	char text[BP_KEY_BYTES + 1], why[160];
+	char text[BP_KEY_BYTES + 1], why[160], shown[256];
 	ssize_t n;
 	int fd, ret;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		ret = -errno;
-		snprintf(err, errlen, "backpressure.key_file '%s': cannot open: %s", path,
-			 strerror(errno));
+		snprintf(err, errlen, "backpressure.key_file '%s': cannot open: %s",
+			 cg_show(path, shown, sizeof(shown)), strerror(-ret));
 		return ret;
 	}
 	n = read(fd, text, sizeof(text) - 1);
 	ret = n < 0 ? -errno : 0;
 	close(fd);
 	if (ret) {
-		snprintf(err, errlen, "backpressure.key_file '%s': cannot read: %s", path,
-			 strerror(-ret));
+		snprintf(err, errlen, "backpressure.key_file '%s': cannot read: %s",
+			 cg_show(path, shown, sizeof(shown)), strerror(-ret));
 		return ret;
 	}
 	text[n] = '\0';
 	ret = cg_report_key_parse(text, key, why, sizeof(why));
 	if (ret)
-		snprintf(err, errlen, "backpressure.key_file '%s': %s", path, why);
+		snprintf(err, errlen, "backpressure.key_file '%s': %s",
+			 cg_show(path, shown, sizeof(shown)), why);
 	return ret;
 }
 
@@ -426,6 +428,7 @@ static void key_sync(struct cgd *d)
 {
 	struct cgd_bp *b = d->bp;
 	const char *path = d->st.bp.key_file;
+	char shown[256];
 
 	if (!strcmp(path, b->key_file) && (b->keyed || b->key_err[0] || !path[0]))
 		return;
@@ -443,7 +446,8 @@ static void key_sync(struct cgd *d)
 		return;
 	}
 	b->keyed = true;
-	cgd_log("backpressure: reports must be signed with the key of '%s'", path);
+	cgd_log("backpressure: reports must be signed with the key of '%s'",
+		cg_show(path, shown, sizeof(shown)));
 }
 
 void cgd_bp_sync(struct cgd *d)

@@ -237,6 +237,7 @@ static size_t emit(struct cg_bp_cell *c, uint32_t id, const struct ladder *l, ui
 	}
 	memcpy(c->level, level, sizeof(level));
 	if (pos != c->pos_ppm) {
+		c->before_ms = c->changed_ms;
 		c->changed_ms = now ? now : 1;
 		c->prev_ppm = c->pos_ppm;
 	}
@@ -258,6 +259,7 @@ static size_t step_cell(struct cg_bp *bp, const struct cg_bp_input *in, size_t i
 	struct ladder l;
 	uint32_t hi, lo, want, pos = c->pos_ppm;
 	double a, lv;
+	bool late;
 
 	ladder_build(in, i, &l);
 	if (mode != c->mode) {
@@ -265,7 +267,7 @@ static size_t step_cell(struct cg_bp *bp, const struct cg_bp_input *in, size_t i
 		n = emit(c, id, &l, 0, CG_BP_WHY_MODE, c->mode == CG_BP_MANUAL, s, now, out, cap,
 			 n);
 		c->mode = mode;
-		c->changed_ms = c->rose_ms = 0;
+		c->changed_ms = c->before_ms = c->rose_ms = 0;
 		pos = 0;
 	}
 	if (mode == CG_BP_OFF)
@@ -281,12 +283,16 @@ static size_t step_cell(struct cg_bp *bp, const struct cg_bp_input *in, size_t i
 	lo = c->sig.load_ppm < c->sig.raw_ppm ? c->sig.load_ppm : c->sig.raw_ppm;
 	/* what was admitted when the last report was measured: a late report measured
 	 * before the last change saw the position before it */
-	a = admitted(&l, c->sig.ts_ms && c->sig.ts_ms <= c->changed_ms ? c->prev_ppm : pos);
+	late = c->sig.ts_ms && c->sig.ts_ms <= c->changed_ms;
+	a = admitted(&l, late ? c->prev_ppm : pos);
 	if (lo > s->target_ppm && a > 0) {
-		/* to shed more, the report must be measured after the last change (late
-		 * reports describe the past), and if the last rise was meant to be enough
-		 * while the load falls towards it (a queue draining), wait */
-		if (c->sig.ts_ms && c->sig.ts_ms <= c->changed_ms)
+		/* a late report (measured before the last change) shows the load under the
+		 * position before it: the goal it gives is still right, so a rise the step
+		 * bound cut short goes on; one measured before the change before that, or
+		 * before a release, saw a position no longer known: wait. And if the last
+		 * rise was meant to be enough while the load falls towards it (a queue
+		 * draining), wait */
+		if (late && (c->sig.ts_ms <= c->before_ms || c->pos_ppm < c->prev_ppm))
 			return n;
 		if (c->rose_ms && c->pred_ppm <= s->target_ppm && c->sig.raw_ppm < c->sig.prev_ppm)
 			return n;

@@ -102,6 +102,10 @@ static const struct cg_field service_fields[] = {
 	{ F(struct cg_service_cfg, locality, CG_F_ENUM), .flags = CG_FF_OMITDEF,
 	  .words = cg_loc_mode_names, .def = CG_LOC_SPREAD,
 	  .doc = "spread (every cell at its weight) or local-first (this LB's region first)" },
+	{ F(struct cg_service_cfg, shed_mode, CG_F_ENUM), .flags = CG_FF_RUNTIME | CG_FF_OMITDEF,
+	  .words = cg_bp_own_mode_names, .def = CG_BP_OWN_DEFAULT,
+	  .doc = "the backpressure controller's mode for the service's cells: default, auto, "
+		 "manual, off (the most cautious of a cell's services applies, its own mode wins)" },
 	{ F(struct cg_service_cfg, default_class, CG_F_CLASS), .flags = CG_FF_RUNTIME | CG_FF_BYID,
 	  .max = CG_MAX_CLASSES - 1, .doc = "class of flows no class rule matches" },
 	{ .name = "cells",
