@@ -884,7 +884,7 @@ test_shed_mode() {
 	if [ -n "$dns" ] && grep -q off <<<"$want" && [ "$got" = "$want" ]; then
 		pass shed_mode_service
 	else
-		fail shed_mode_service "dns: $(echo $dns); want: $(echo $want); got: $(echo $got)"
+		fail shed_mode_service "dns: ${dns//$'\n'/ }; want: ${want//$'\n'/, }; got: ${got//$'\n'/, }"
 	fi
 	run shed mode default --service dns
 	run shed mode default --cell use1-a
