@@ -163,6 +163,21 @@ size_t cg_bp_step(struct cg_bp *bp, const struct cg_bp_input *in, struct cg_bp_c
 		  size_t cap);
 
 /*
+ * cg_bp_adopt - a restarted controller takes over the levels a previous run
+ * left in the maps (held: soft levels by (cell, class), those no operator
+ * level explains), so a restart during an overload does not release it: for
+ * each cell of st in auto mode (mode per st->cells[i], NULL: st->bp.mode)
+ * without a position of its own, the ladder position those levels are at
+ * (rungs from the lowest class up to the first not fully shed; hard levels
+ * and protected classes are not the controller's and are ignored) becomes
+ * its position, as if it had just risen there at now_ms: held while the load
+ * is unknown, released only after dwell_ms on reports under the target.
+ * Rebuilds cg_bp_levels(); returns the cells adopted.
+ */
+size_t cg_bp_adopt(struct cg_bp *bp, const struct cg_state *st, const uint8_t *mode,
+		   const struct cg_shed_level *held, size_t n, int64_t now_ms);
+
+/*
  * cg_bp_levels - the levels of cells in auto mode after the last step, every
  * nonzero (cell, class), for cg_rec_set_controller(); valid until the next
  * step. *n gets the count.

@@ -256,6 +256,9 @@ int cg_dp_shed_get(struct cg_dp *dp, uint32_t cell, uint32_t class, struct cg_sh
  */
 uint32_t cg_dp_shed_threshold(uint32_t ppm);
 
+/* cg_dp_shed_ppm - the level a threshold of cg_dp_shed_threshold() was made from. */
+uint32_t cg_dp_shed_ppm(uint32_t threshold);
+
 /* cg_dp_guard_forget - empty the guard's table: every prefix starts with a full bucket. */
 int cg_dp_guard_forget(struct cg_dp *dp);
 

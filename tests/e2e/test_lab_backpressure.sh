@@ -150,6 +150,26 @@ test_overload_engages_by_itself() {
 	echo "    time to engage: $ENGAGE_MS ms; $(grep "$HOT " "$LAB_DIR/show.out" | head -n 1 | tr -s ' ')"
 }
 
+# cellgated restarts in the middle of the overload: the new one takes over the levels the maps
+# hold (logged), its first reconcile rewrites no shed level (nothing was released), and the level is
+# still there when it is ready
+test_restart_keeps_the_levels() {
+	local before after mark
+	before=$(hot_level)
+	[ "$before" != 0 ] || e2e_fail_reason "no level to keep" || return
+	mark=$(wc -l <"$GD_LOG")
+	gd_stop
+	gd_start "$CFG" || e2e_fail_reason "cellgated did not restart" || return
+	after=$(hot_level)
+	tail -n +"$((mark + 1))" "$GD_LOG" >"$LAB_DIR/restart.log"
+	grep -q "backpressure: took over the shed levels of 1 cell(s) left in the maps, .*: $HOT ladder" \
+		"$LAB_DIR/restart.log" || { show "$LAB_DIR/restart.log"; e2e_fail_reason "no takeover logged"; } || return
+	! grep -Eq "reconcile \(adopt\): .* shed levels [1-9]" "$LAB_DIR/restart.log" ||
+		{ show "$LAB_DIR/restart.log"; e2e_fail_reason "the restart's reconcile rewrote shed levels"; } || return
+	[ "$after" != 0 ] || e2e_fail_reason "level $before -> $after across the restart" || return
+	echo "    level $before before the restart, $after when ready"
+}
+
 # the hot cell's reports stop (and its load too): unknown is not idle, the level stays
 test_stale_cell_keeps_its_levels() {
 	local before after
@@ -246,6 +266,7 @@ E2E_TESTS=(
 	test_reports_accepted_from_every_cell
 	test_spoofed_and_replayed_reports_change_nothing
 	test_overload_engages_by_itself
+	test_restart_keeps_the_levels
 	test_stale_cell_keeps_its_levels
 	test_releases_by_itself
 	test_critical_requests_keep_succeeding

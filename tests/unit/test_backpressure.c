@@ -382,6 +382,75 @@ static void test_bp_stale_report_is_not_idle(void **state)
 	assert_int_equal(applied(f, 0, 3), 0);
 }
 
+/*
+ * A restart during an overload: a new controller takes over the levels the
+ * maps hold (cg_bp_adopt), holds them while no report comes, keeps them at a
+ * steady overload, and releases them when the load falls. A cell not in auto
+ * mode, a hard level and a protected class's level are not taken.
+ */
+static void test_bp_restart_adopts_the_levels_in_the_maps(void **state)
+{
+	struct fx *f = *state;
+	struct cg_shed_level held[CG_MAX_CLASSES + 3];
+	uint32_t before[4];
+	uint8_t mode[2] = { CG_BP_AUTO, CG_BP_MANUAL };
+	const struct cg_shed_level *lv;
+	size_t n, nch = 0;
+	int released = -1;
+
+	offer(f, 0, 2000);
+	offer(f, 1, 500);
+	for (int p = 0; p < 20; p++)
+		period(f);
+	lv = cg_bp_levels(f->bp, &n);
+	assert_true(n >= 2 && n <= CG_MAX_CLASSES);
+	memcpy(held, lv, n * sizeof(*lv));
+	for (int k = 0; k < 4; k++)
+		before[k] = applied(f, 0, k);
+	/* what the maps hold besides: a hard level, a protected class's, cell 1 (manual) */
+	held[n++] = (struct cg_shed_level){ .cell = 0, .class = 1, .hard = true, .level_ppm = 500000 };
+	held[n++] = (struct cg_shed_level){ .cell = 0, .class = 0, .level_ppm = 300000 };
+	held[n++] = (struct cg_shed_level){ .cell = 1, .class = 3, .level_ppm = 1000000 };
+
+	cg_bp_free(f->bp);
+	f->bp = cg_bp_new();
+	assert_non_null(f->bp);
+	assert_int_equal(cg_bp_adopt(f->bp, &f->st, mode, held, n, f->now), 1);
+	for (int k = 0; k < 4; k++) {
+		assert_int_equal(applied(f, 0, k), before[k]);
+		assert_int_equal(applied(f, 1, k), 0);
+	}
+	/* a second adoption changes nothing: the controller has its own record now */
+	assert_int_equal(cg_bp_adopt(f->bp, &f->st, mode, held, n, f->now), 0);
+	/* no report yet after the restart: held */
+	f->cell[0].silent = f->cell[1].silent = true;
+	for (int p = 0; p < 10; p++) {
+		period(f);
+		for (int k = 0; k < 4; k++)
+			assert_int_equal(applied(f, 0, k), before[k]);
+	}
+	/* the reports come back at the same 2x: it stays put, give or take a step */
+	f->cell[0].silent = f->cell[1].silent = false;
+	for (int p = 0; p < 30; p++) {
+		period(f);
+		nch += f->nch;
+		assert_ladder(f, 0);
+	}
+	assert_true(nch <= 2);
+	assert_true(applied(f, 0, 3) == 1000000);
+	/* the load falls: released */
+	offer(f, 0, 600);
+	for (int p = 1; p <= 30 && released < 0; p++) {
+		period(f);
+		if (!f->bp->cell[0].pos_ppm)
+			released = p;
+	}
+	print_message("restart: %zu changes in 30 periods at 2x after adopting; released after %d "
+		      "periods at 0.6x\n",
+		      nch, released);
+	assert_true(released >= 1 && released <= 15);
+}
+
 static void test_bp_operator_level_wins_and_is_walked_past(void **state)
 {
 	struct fx *f = *state;
@@ -889,6 +958,7 @@ int main(void)
 		T(test_bp_dwell_then_slow_release),
 		T(test_bp_noisy_signal_at_the_target_does_not_oscillate),
 		T(test_bp_stale_report_is_not_idle),
+		T(test_bp_restart_adopts_the_levels_in_the_maps),
 		T(test_bp_operator_level_wins_and_is_walked_past),
 		T(test_bp_modes_manual_advises_off_drops),
 		T(test_bp_spoofed_and_replayed_reports_change_nothing),

@@ -486,10 +486,22 @@ static void test_reconcile_shedding_reaches_the_maps(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* A threshold gives back the level it was made from, for every level. */
+static void test_reconcile_shed_threshold_round_trip(void **unused)
+{
+	(void)unused;
+	for (uint32_t ppm = 0; ppm <= 1000000; ppm++)
+		if (cg_dp_shed_ppm(cg_dp_shed_threshold(ppm)) != ppm)
+			fail_msg("ppm %u -> threshold %u -> %u", ppm, cg_dp_shed_threshold(ppm),
+				 cg_dp_shed_ppm(cg_dp_shed_threshold(ppm)));
+	assert_int_equal(cg_dp_shed_ppm(CG_SHED_ALL), 1000000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reconcile_first_apply_writes_everything_second_nothing),
+		cmocka_unit_test(test_reconcile_shed_threshold_round_trip),
 		cmocka_unit_test(test_reconcile_fragment_alias_owned_by_lowest_port),
 		cmocka_unit_test(test_reconcile_drain_rewrites_one_cell_and_its_tables),
 		cmocka_unit_test(test_reconcile_weight_change_swaps_table_only),

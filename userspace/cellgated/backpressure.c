@@ -26,8 +26,10 @@
 #include <unistd.h>
 
 #include "cellgate/backpressure.h"
+#include "cellgate/dataplane.h"
 #include "cellgate/names.h"
 #include "cellgate/report.h"
+#include "cellgate/shed.h"
 #include "cellgate/text.h"
 #include "cellgated.h"
 
@@ -481,6 +483,73 @@ void cgd_bp_sync(struct cgd *d)
 		arm(d);
 }
 
+/*
+ * Started on maps a previous run left: the shed levels in them that no
+ * operator entry of the state explains are the previous controller's, taken
+ * over (cg_bp_adopt()) so that a restart during an overload releases
+ * nothing; logged. Runs before the first reconcile, which would clear them.
+ */
+static void adopt(struct cgd *d)
+{
+	struct cgd_bp *b = d->bp;
+	struct cg_shed_eff *eff = NULL;
+	struct cg_shed_level *held = NULL;
+	const struct cg_shed_level *lv;
+	uint8_t *mode = NULL;
+	size_t n = 0, nlv, cells;
+	char line[512];
+	size_t o = 0;
+
+	if (!d->adopted || !d->dp || !d->rec || !d->st_valid || d->fail_static[0])
+		return;
+	eff = calloc(CG_MAX_CELLS * CG_MAX_CLASSES, sizeof(*eff));
+	held = calloc(CG_MAX_CELLS * CG_MAX_CLASSES, sizeof(*held));
+	mode = calloc(d->st.ncells ? d->st.ncells : 1, 1);
+	if (!eff || !held || !mode) {
+		cgd_log("backpressure: cannot take over the levels in the maps: %s",
+			strerror(ENOMEM));
+		goto out;
+	}
+	cg_shed_effective(&d->st, NULL, 0, unix_ms() / 1000, eff);
+	for (size_t i = 0; i < d->st.ncells; i++) {
+		uint32_t id = d->st.cells[i].id;
+
+		mode[i] = cgd_bp_mode_of(&d->st, &d->st.cells[i]);
+		for (uint32_t k = 0; id < CG_MAX_CELLS && k < CG_MAX_CLASSES; k++) {
+			const struct cg_class_cfg *cl = cg_state_class_by_id(&d->st, k);
+			struct cg_shed sh;
+
+			if (!cl || cl->protected || eff[id * CG_MAX_CLASSES + k].source)
+				continue;
+			if (cg_dp_shed_get(d->dp, id, k, &sh) || !sh.soft)
+				continue;
+			held[n++] = (struct cg_shed_level){ .cell = id,
+							    .class = (uint8_t)k,
+							    .level_ppm = cg_dp_shed_ppm(sh.soft) };
+		}
+	}
+	cells = n ? cg_bp_adopt(b->bp, &d->st, mode, held, n, unix_ms()) : 0;
+	if (!cells)
+		goto out;
+	lv = cg_bp_levels(b->bp, &nlv);
+	cg_rec_set_controller(d->rec, lv, nlv);
+	for (size_t i = 0; i < d->st.ncells && o < sizeof(line); i++) {
+		uint32_t id = d->st.cells[i].id;
+
+		if (id < CG_MAX_CELLS && b->bp->cell[id].pos_ppm)
+			o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%s ladder %.3f",
+					      o ? ", " : "", d->st.cells[i].name,
+					      b->bp->cell[id].pos_ppm / 1e6);
+	}
+	cgd_log("backpressure: took over the shed levels of %zu cell(s) left in the maps, held "
+		"until their reports say otherwise: %s",
+		cells, line);
+out:
+	free(eff);
+	free(held);
+	free(mode);
+}
+
 int cgd_bp_init(struct cgd *d)
 {
 	struct cgd_bp *b = calloc(1, sizeof(*b));
@@ -495,6 +564,7 @@ int cgd_bp_init(struct cgd *d)
 	b->fd4 = b->fd6 = -1;
 	d->bp = b;
 	cgd_bp_sync(d);
+	adopt(d);
 	if (!b->timer_id)
 		arm(d);
 	return 0;

@@ -490,6 +490,11 @@ int main(int argc, char **argv)
 	if (!d.fail_static[0])
 		cgd_pin_recreated(&d);
 	ret = 1;
+	/* before the first reconcile: it takes over the controller levels the maps hold */
+	if (cgd_bp_init(&d)) {
+		cgd_log("cannot start the backpressure controller: %s", strerror(ENOMEM));
+		goto out;
+	}
 	if (!d.fail_static[0]) {
 		cgd_resolve_all(&d);
 		if (cgd_reconcile(&d, d.adopted ? "adopt" : "start", err, sizeof(err)))
@@ -500,10 +505,6 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	cgd_fo_resume(&d); /* a region transition a crash cut in half: finished or undone */
-	if (cgd_bp_init(&d)) {
-		cgd_log("cannot start the backpressure controller: %s", strerror(ENOMEM));
-		goto out;
-	}
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);

@@ -319,6 +319,23 @@ static size_t step_cell(struct cg_bp *bp, const struct cg_bp_input *in, size_t i
 	return n;
 }
 
+/* The levels of the cells in auto mode, for cg_bp_levels(). */
+static void levels_build(struct cg_bp *bp, const struct cg_state *st)
+{
+	bp->nlevels = 0;
+	for (uint32_t id = 0; id < CG_MAX_CELLS; id++) {
+		const struct cg_bp_cell *c = &bp->cell[id];
+
+		if (!c->present || c->mode != CG_BP_AUTO)
+			continue;
+		for (size_t k = 0; k < CG_MAX_CLASSES; k++)
+			if (c->level[k] && !class_protected(st, (unsigned int)k))
+				bp->levels[bp->nlevels++] = (struct cg_shed_level){
+					.cell = id, .class = (uint8_t)k, .level_ppm = c->level[k]
+				};
+	}
+}
+
 size_t cg_bp_step(struct cg_bp *bp, const struct cg_bp_input *in, struct cg_bp_change *out,
 		  size_t cap)
 {
@@ -350,19 +367,56 @@ size_t cg_bp_step(struct cg_bp *bp, const struct cg_bp_input *in, struct cg_bp_c
 	for (size_t i = 0; i < in->st->ncells; i++)
 		if (in->st->cells[i].id < CG_MAX_CELLS)
 			n = step_cell(bp, in, i, out, cap, n);
-	bp->nlevels = 0;
-	for (uint32_t id = 0; id < CG_MAX_CELLS; id++) {
-		const struct cg_bp_cell *c = &bp->cell[id];
-
-		if (!c->present || c->mode != CG_BP_AUTO)
-			continue;
-		for (size_t k = 0; k < CG_MAX_CLASSES; k++)
-			if (c->level[k] && !class_protected(in->st, (unsigned int)k))
-				bp->levels[bp->nlevels++] = (struct cg_shed_level){
-					.cell = id, .class = (uint8_t)k, .level_ppm = c->level[k]
-				};
-	}
+	levels_build(bp, in->st);
 	return n;
+}
+
+size_t cg_bp_adopt(struct cg_bp *bp, const struct cg_state *st, const uint8_t *mode,
+		   const struct cg_shed_level *held, size_t n, int64_t now_ms)
+{
+	size_t adopted = 0;
+
+	cg_bp_sync(bp, st);
+	for (size_t i = 0; i < st->ncells; i++) {
+		uint32_t id = st->cells[i].id, lv[CG_MAX_CLASSES] = { 0 };
+		struct cg_bp_input in = { .st = st, .now_ms = now_ms };
+		struct cg_bp_cell *c;
+		struct ladder l;
+		uint64_t pos = 0;
+
+		if (id >= CG_MAX_CELLS || (mode ? mode[i] : st->bp.mode) != CG_BP_AUTO)
+			continue;
+		c = &bp->cell[id];
+		if (c->pos_ppm)
+			continue; /* the controller has its own record: nothing to adopt */
+		for (size_t j = 0; j < n; j++)
+			if (held[j].cell == id && held[j].class < CG_MAX_CLASSES && !held[j].hard)
+				lv[held[j].class] =
+					held[j].level_ppm > ONE ? ONE : held[j].level_ppm;
+		/* the position those levels are on the ladder: rungs from the lowest class up to
+		 * the first one not fully shed (the ladder never sheds a class above it) */
+		ladder_build(&in, i, &l);
+		for (size_t r = 0; r < l.n; r++) {
+			pos += lv[l.rung[r]];
+			if (lv[l.rung[r]] < ONE)
+				break;
+		}
+		if (!pos)
+			continue;
+		c->mode = CG_BP_AUTO;
+		c->pos_ppm = (uint32_t)pos;
+		c->prev_ppm = 0;
+		/* a rise now: dwell before any release; no prediction to wait on */
+		c->changed_ms = c->rose_ms = now_ms ? now_ms : 1;
+		c->before_ms = 0;
+		c->pred_ppm = UINT32_MAX;
+		memset(c->level, 0, sizeof(c->level));
+		for (size_t r = 0; r < l.n; r++)
+			c->level[l.rung[r]] = rung_level(c->pos_ppm, r);
+		adopted++;
+	}
+	levels_build(bp, st);
+	return adopted;
 }
 
 const struct cg_shed_level *cg_bp_levels(const struct cg_bp *bp, size_t *n)

@@ -1435,6 +1435,14 @@ uint32_t cg_dp_shed_threshold(uint32_t ppm)
 	return (uint32_t)(((uint64_t)ppm << 32) / 1000000);
 }
 
+uint32_t cg_dp_shed_ppm(uint32_t threshold)
+{
+	if (threshold == CG_SHED_ALL)
+		return 1000000;
+	/* rounded up: undoes the rounding down above, as 2^32 / 1e6 > 1 */
+	return (uint32_t)(((uint64_t)threshold * 1000000 + (1ULL << 32) - 1) >> 32);
+}
+
 int cg_dp_guard_forget(struct cg_dp *dp)
 {
 	struct cg_guard_key k;
