@@ -884,6 +884,12 @@ static void test_bp_config_errors(void **unused)
 		{ "backpressure: {dwell_ms: -1}\n",
 		  "t.yaml:6: backpressure: dwell_ms '-1' is not a number (negative)" },
 		{ "backpressure: [1, 2]\n", "t.yaml:6: backpressure" },
+		{ "cells:\n  - {name: c1, region: r1, gateway: 198.18.0.10, encap: gue, shed_mode: fast}\n",
+		  "t.yaml:7: cell 'c1': unknown shed_mode 'fast' (expected default, auto, manual or off)" },
+		{ "cells:\n  - {name: c1, region: r1, gateway: 198.18.0.10, encap: gue}\n"
+		  "services:\n  - {name: s1, vip: 203.0.113.1, port: 80, protocol: tcp, cells: [c1], "
+		  "shed_mode: manul}\n",
+		  "t.yaml:9: service 's1': unknown shed_mode 'manul' (expected default, auto, manual or off)" },
 	};
 	static const char top[] = "region: r1\n"
 				  "interfaces: [eth0]\n"
@@ -916,7 +922,14 @@ static void test_bp_config_round_trip(void **unused)
 				   "regions:\n"
 				   "  - {name: r1, cost: 0}\n"
 				   "backpressure: {target: 0.7, mode: manual, dwell_ms: 8000,"
-				   " report_port: 7070, key_file: /etc/cellgate/report.key}\n";
+				   " report_port: 7070, key_file: /etc/cellgate/report.key}\n"
+				   "cells:\n"
+				   "  - {name: c1, region: r1, gateway: 198.18.0.10, encap: gue,"
+				   " shed_mode: off}\n"
+				   "  - {name: c2, region: r1, gateway: 198.18.0.11, encap: gue}\n"
+				   "services:\n"
+				   "  - {name: s1, vip: 203.0.113.1, port: 80, protocol: tcp,"
+				   " cells: [c1, c2], shed_mode: manual}\n";
 	struct cg_state st, back;
 	char err[ERRLEN], *buf = NULL;
 	size_t len = 0;
@@ -941,6 +954,12 @@ static void test_bp_config_round_trip(void **unused)
 	assert_non_null(strstr(buf, "target: 0.7\n"));
 	assert_int_equal(cg_config_parse_buf("t.yaml", buf, len, &back, err, sizeof(err)), 0);
 	assert_true(cg_object_equal(&cg_bp_obj, &st.bp, &back.bp));
+	/* the modes: written where set, read back; c2 has none of its own */
+	assert_non_null(strstr(buf, "shed_mode: off"));
+	assert_non_null(strstr(buf, "shed_mode: manual"));
+	assert_int_equal(back.cells[0].shed_mode, CG_BP_OWN_OFF);
+	assert_int_equal(back.cells[1].shed_mode, CG_BP_OWN_DEFAULT);
+	assert_int_equal(back.services[0].shed_mode, CG_BP_OWN_MANUAL);
 	free(buf);
 	cg_state_free(&st);
 	cg_state_free(&back);
