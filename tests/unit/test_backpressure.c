@@ -984,7 +984,8 @@ static void test_bp_config_round_trip(void **unused)
 				   "regions:\n"
 				   "  - {name: r1, cost: 0}\n"
 				   "backpressure: {target: 0.7, mode: manual, dwell_ms: 8000,"
-				   " report_port: 7070, key_file: /etc/cellgate/report.key}\n";
+				   " report_port: 7070, key_file: /etc/cellgate/report.key,"
+				   " signal_smoothing: 0.25}\n";
 	struct cg_state st, back;
 	char err[ERRLEN], *buf = NULL;
 	size_t len = 0;
@@ -1002,11 +1003,13 @@ static void test_bp_config_round_trip(void **unused)
 	assert_int_equal(st.bp.target_ppm, 700000);
 	assert_int_equal(st.bp.mode, CG_BP_MANUAL);
 	assert_int_equal(st.bp.hysteresis_ppm, CG_BP_HYST_DEF);
+	assert_int_equal(st.bp.signal_ppm, 250000);
 	f = open_memstream(&buf, &len);
 	assert_int_equal(cg_state_write(&st, f), 0);
 	fclose(f);
 	assert_non_null(strstr(buf, "backpressure:\n"));
 	assert_non_null(strstr(buf, "target: 0.7\n"));
+	assert_non_null(strstr(buf, "signal_smoothing: 0.25\n"));
 	assert_int_equal(cg_config_parse_buf("t.yaml", buf, len, &back, err, sizeof(err)), 0);
 	assert_true(cg_object_equal(&cg_bp_obj, &st.bp, &back.bp));
 	free(buf);
