@@ -18,6 +18,10 @@
 #               and class0_ok (the class-0 requests answered during the loss, ppm, the worst
 #               run's; the drill's request model is in tests/e2e/test_lab_drill.sh; it asserts
 #               >= 999000)
+#   shed        cellgated in the apply part's namespaces with the backpressure controller on:
+#               one cell load report over the target (bench shed) to the level in the pinned
+#               shed map, once per cell (each cell starts released: it never reported), 20 runs
+#               (6 with BENCH_QUICK); median and p95 against one control period + 5 ms
 #
 # Environment: BENCH_QUICK=1 (fewer, shorter rounds), BENCH_PARTS (default
 # "dataplane profile apply throughput"), BENCH_SECONDS (throughput, default 5).
@@ -34,7 +38,7 @@ CELLCTL=$build_dir/cellctl
 CELLGATED=$build_dir/cellgated
 OUT=$build_dir/bench.json
 PROFILE_OUT=$build_dir/bench-profile.txt
-PARTS=${BENCH_PARTS:-dataplane profile apply throughput failover}
+PARTS=${BENCH_PARTS:-dataplane profile apply shed throughput failover}
 QUICK=${BENCH_QUICK:-0}
 SECONDS_TP=${BENCH_SECONDS:-5}
 
@@ -116,10 +120,6 @@ CPU=$((ncpu - 1)) # the fast path runs there; the apply and lab parts use all CP
 
 want() { [[ " $PARTS " == *" $1 "* ]]; }
 
-# na NAME UNITKEY NOTE: an entry for a figure that cannot be measured yet
-na() { jq -n --arg n "$1" --arg u "$2" --arg note "$3" \
-	'[{name: $n, ($u): null, baseline: null, ratio: null, runs: [], note: $note}]'; }
-
 # ---- dataplane ----
 
 if want dataplane; then
@@ -131,7 +131,6 @@ if want dataplane; then
 		rm -f "$TMP/dataplane.json"
 	fi
 fi
-na load_report_to_shed ms "n/a (no backpressure controller yet)" >"$TMP/shed.json"
 
 # ---- profile ----
 
@@ -284,6 +283,45 @@ if want apply; then
 		apply_case lab 6 3 65536 10 || part_failed apply "lab-sized config"
 		stop_daemon
 		apply_case big 64 16 1048576 10 || part_failed apply "big config"
+		stop_daemon
+	fi
+	ip netns del "$NS_LB" 2>/dev/null
+	ip netns del "$NS_GW" 2>/dev/null
+fi
+
+# ---- shed: one load report over the target to the level in the shed map ----
+
+SHED_PORT=7070	     # backpressure.report_port of the shed part's config
+SHED_PERIOD_MS=1000  # backpressure.period_ms: the default
+
+# shed_case: cellgated with a cell per run and the controller on; bench shed sends each cell one
+# report of 2x capacity from its gateway's address (in the gateways' namespace) and polls the map
+shed_case() {
+	local runs=20 cfg=$TMP/shed.yaml state=$TMP/state-shed sock=$TMP/ctl-shed.sock cells i
+	[ "$QUICK" = 1 ] && runs=6
+	gen_config "$cfg" "$runs" 1 100 65536
+	echo "backpressure: {report_port: $SHED_PORT, period_ms: $SHED_PERIOD_MS}" >>"$cfg"
+	start_daemon "$NS_LB" "$cfg" "$PIN" "$state" "$sock" || return 1
+	cells=$(cctl "$sock" "$PIN" "$state" -j cell list |
+		jq -r '[.[] | "\(.id)@\(.gateway)"] | join(",")')
+	[ -n "$cells" ] || return 1
+	nsenter --net="/run/netns/$NS_GW" "$BENCH" shed --json "$TMP/shed.json" \
+		--name load_report_to_shed --pin-dir "$PIN" --to 198.18.0.1 --port "$SHED_PORT" \
+		--cells "$cells" --period-ms "$SHED_PERIOD_MS" --util 2000000 \
+		--target $((SHED_PERIOD_MS + 5)) \
+		--what "one cell load report (utilization 2.0, target 0.8) from the cell's gateway to the first soft level of that cell in the pinned shed map; sent at a pseudo-random point of the period; each run a cell that never reported (released); period_ms $SHED_PERIOD_MS" ||
+		return 1
+	stop_daemon
+	return 0
+}
+
+if want shed; then
+	log "shed: cellgated's backpressure controller in namespaces $NS_LB/$NS_GW (about 30 s)"
+	if ! ip netns list | grep -q "^$NS_LB" && ! netns_up >"$TMP/netns.log" 2>&1; then
+		cat "$TMP/netns.log" >&2
+		part_failed shed "cannot make the namespaces"
+	else
+		shed_case || part_failed shed "see above"
 		stop_daemon
 	fi
 	ip netns del "$NS_LB" 2>/dev/null

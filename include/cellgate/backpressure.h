@@ -10,6 +10,7 @@
 #include "cellgate/report.h"
 #include "cellgate/shed.h"
 #include "cellgate/state.h"
+#include "cellgate/stats.h"
 
 /*
  * Pure logic on a virtual clock (ms; the daemon passes unix ms): the daemon
@@ -54,6 +55,38 @@ struct cg_bp_signal {
 	int64_t ts_ms;	   /* when its sender measured it (its clock); 0: not known */
 };
 
+/*
+ * One of the LB's own counters as a rate: sampled once a control period,
+ * the rate between two samples folded into an EWMA of weight signal_ppm. A
+ * counter that went down (the data plane was reloaded) or a gap longer than
+ * stale_ms starts it again from the next sample.
+ */
+struct cg_bp_rate {
+	uint64_t count; /* the counter at the last sample */
+	int64_t at_ms;	/* when it was taken; 0: never */
+	double per_s;	/* the smoothed rate, a second; meaningful when rated */
+	bool rated;	/* two samples have made a rate */
+};
+
+/*
+ * The LB's own view of one cell, from its counters (the stats snapshot
+ * layer). The data plane counts SYN retries per service, not per cell: a
+ * cell's are those of the services that list it, with their new flows as
+ * the ratio's denominator.
+ */
+struct cg_bp_view {
+	struct cg_bp_rate new_flows;	 /* flows pinned to the cell, every class */
+	struct cg_bp_rate packets;	 /* packets forwarded to it */
+	struct cg_bp_rate retries;	 /* SYN retries of the services it serves */
+	struct cg_bp_rate svc_new_flows; /* new flows of those services */
+};
+
+/* The receive side of one of the LB's interfaces (IFLA_STATS64 counters). */
+struct cg_bp_link {
+	struct cg_bp_rate rx_packets; /* packets received (XDP's included) */
+	struct cg_bp_rate rx_drops;   /* rx_dropped + rx_missed: lost before or after the driver */
+};
+
 /* The controller's record of one cell (indexed by cell id). */
 struct cg_bp_cell {
 	bool present;			/* a cell of the state has this id (cg_bp_sync()) */
@@ -67,6 +100,7 @@ struct cg_bp_cell {
 	int64_t stepped_ms;		/* last step that looked at the cell; 0: none */
 	struct cg_bp_signal sig;	/* its load */
 	struct cg_report_rx rx;		/* its reports: replay, rate, counters */
+	struct cg_bp_view view;		/* the LB's own view of it (cg_bp_view_sample()) */
 	uint32_t level[CG_MAX_CLASSES]; /* the levels pos gives, ppm, by class id */
 };
 
@@ -98,6 +132,8 @@ struct cg_bp_change {
 	uint32_t target_ppm; /* the target */
 	uint32_t pos_ppm;    /* the ladder position after */
 	int64_t at_ms;	     /* when */
+	bool retry_known;    /* retry_ppm holds the LB's view (logged, not used by the law) */
+	uint32_t retry_ppm;  /* SYN retries over new flows of the cell's services, smoothed */
 };
 
 /* What one step is given. */
@@ -138,6 +174,40 @@ bool cg_bp_report_load(const struct cg_report *r, const struct cg_bp_settings *s
  */
 void cg_bp_smooth(struct cg_bp_signal *sig, uint32_t sample, int64_t now_ms,
 		  const struct cg_bp_settings *s);
+
+/*
+ * cg_bp_rate_sample - fold the counter count read at now_ms into r (see
+ * struct cg_bp_rate). The first sample, the first after a gap of more than
+ * stale_ms and the first after the counter went down only set the base;
+ * the first rate after them is taken as it is. A sample not later than the
+ * last is ignored.
+ */
+void cg_bp_rate_sample(struct cg_bp_rate *r, uint64_t count, int64_t now_ms,
+		       const struct cg_bp_settings *s);
+
+/*
+ * cg_bp_view_sample - one sample of the LB's own view of every cell of st
+ * from snap (cg_stats_read_cells() and the services' counters of st): each
+ * cell's new flows and packets, every class summed, and the SYN retries and
+ * new flows of the services that list it. Cells not of cg_bp_sync()'s are
+ * skipped.
+ */
+void cg_bp_view_sample(struct cg_bp *bp, const struct cg_state *st,
+		       const struct cg_stats_snap *snap, int64_t now_ms);
+
+/*
+ * cg_bp_view_retry_ppm - SYN retries over new flows of the cell's services,
+ * ppm (at most CG_REPORT_UTIL_MAX), from the smoothed rates; false when not
+ * rated yet or no new flow.
+ */
+bool cg_bp_view_retry_ppm(const struct cg_bp_view *v, uint32_t *ppm);
+
+/*
+ * cg_bp_link_sample - one sample of an interface's receive counters:
+ * rx_packets and rx_dropped + rx_missed, as cg_bp_rate_sample() does.
+ */
+void cg_bp_link_sample(struct cg_bp_link *l, uint64_t rx_packets, uint64_t rx_drops, int64_t now_ms,
+		       const struct cg_bp_settings *s);
 
 /* cg_bp_known - sig has a report not older than stale_ms at now_ms. */
 bool cg_bp_known(const struct cg_bp_signal *sig, int64_t now_ms, const struct cg_bp_settings *s);
@@ -187,7 +257,8 @@ const struct cg_shed_level *cg_bp_levels(const struct cg_bp *bp, size_t *n);
 /*
  * cg_bp_change_str - one log line of a change: "cell 3 class 3: 0.000 ->
  * 0.500 (overload: load 1.300, last report 2.000, target 0.800, ladder
- * 0.500)", loads as shares of capacity. Returns buf.
+ * 0.500)", loads as shares of capacity, and ", syn retries 0.120" before
+ * the parenthesis closes when retry_known. Returns buf.
  */
 const char *cg_bp_change_str(const struct cg_bp_change *c, char *buf, size_t len);
 

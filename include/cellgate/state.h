@@ -259,6 +259,7 @@ enum cg_bp_own_mode {
 #define CG_BP_RELEASE_DEF    300000  /* and falls by at most 0.3 of a class a period */
 #define CG_BP_RISE_DEF	     500000  /* EWMA weight of a new sample above the smoothed load */
 #define CG_BP_FALL_DEF	     200000  /* EWMA weight of a new sample below it (slow to believe) */
+#define CG_BP_SIGNAL_DEF     300000  /* EWMA weight of a new rate sample of the LB's own view */
 #define CG_BP_STALE_DEF	     3000    /* ms without an accepted report: the cell's load is unknown */
 #define CG_BP_STALE_MAX	     600000  /* ms */
 #define CG_BP_QUEUE_FULL_DEF 0	     /* us of queue delay that count as full load; 0 = not used */
@@ -282,6 +283,7 @@ struct cg_bp_settings {
 	uint32_t release_step_ppm; /* largest fall of the ladder a period, share of a class */
 	uint32_t rise_ppm;	   /* EWMA weight of a sample above the smoothed load */
 	uint32_t fall_ppm;	   /* EWMA weight of a sample below the smoothed load */
+	uint32_t signal_ppm;	   /* EWMA weight of a new rate sample of the LB's own counters */
 	uint32_t stale_ms;	   /* a cell without an accepted report this long: load unknown */
 	uint32_t queue_full_us;	   /* queue delay counted as load 1 (full); 0: delay not a signal */
 	uint32_t report_rate;	   /* reports a second accepted per cell */

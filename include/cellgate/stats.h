@@ -47,6 +47,13 @@ void cg_stats_read_cells(struct cg_dp *dp, const struct cg_state *st, struct cg_
 			 uint64_t now_ns);
 
 /*
+ * cg_stats_read_services - the counters of st's services into s->svc (the
+ * rest of s untouched): with cg_stats_read_cells(), what the backpressure
+ * controller's view reads each period. An entry that cannot be read is 0.
+ */
+void cg_stats_read_services(struct cg_dp *dp, const struct cg_state *st, struct cg_stats_snap *s);
+
+/*
  * cg_stats_delta - out = b - a, counter by counter; a counter that went down
  * (reset, e.g. after a teardown) gives 0. out->t_ns is b->t_ns - a->t_ns (0 if
  * the clock went back). out may not alias a or b.

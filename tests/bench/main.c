@@ -13,6 +13,7 @@
 #include "apply.h"
 #include "fastpath.h"
 #include "send.h"
+#include "shed.h"
 #include "util.h"
 
 /*
@@ -20,6 +21,8 @@
  * bench apply --json FILE --name NAME --pin-dir DIR --watch ID[,ID...] [--runs N]
  *             -- CMD-A... -- CMD-B...
  * bench send --dst ADDR --port N [--seconds S] [--count N] [--size N] [--flows N]
+ * bench shed --json FILE --name NAME --pin-dir DIR --to ADDR --port N --cells ID@ADDR,...
+ *            --period-ms MS [--util PPM] [--target MS]
  *
  * Each part prints what went wrong on stderr and exits 1; figures go to the
  * JSON file as a list of entries (scripts/bench.sh merges them).
@@ -40,7 +43,10 @@ static void usage(FILE *f)
 		   "       bench apply --json FILE --name NAME --pin-dir DIR --watch ID[,ID...]\n"
 		   "                   [--runs N] -- CMD-A... -- CMD-B...\n"
 		   "       bench send --dst ADDR --port N [--seconds S] [--count N] [--size N]\n"
-		   "                  [--flows N]\n");
+		   "                  [--flows N]\n"
+		   "       bench shed --json FILE --name NAME --pin-dir DIR --to ADDR --port N\n"
+		   "                  --cells ID@ADDR[,ID@ADDR...] --period-ms MS [--util PPM]\n"
+		   "                  [--target MS] [--what TEXT]\n");
 }
 
 /* A decimal number in [min, max], or exit 2 naming the option. */
@@ -151,6 +157,8 @@ int main(int argc, char **argv)
 		return bench_apply_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "send"))
 		return bench_send_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "shed"))
+		return bench_shed_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help")) {
 		usage(stdout);
 		return 0;

@@ -5,7 +5,8 @@
 # its real load to cellgated; one cell (use1-a) has a small capacity and is pushed past it by
 # sheddable traffic: the controller sheds the sheddable class on that cell only, by itself,
 # critical requests keep succeeding, and the level is released by itself once the load stops;
-# spoofed and replayed reports change nothing; a cell that stops reporting keeps its levels
+# spoofed and replayed reports change nothing; a cell that stops reporting keeps its levels; the
+# LB's own view (new flows, packets, SYN retries per cell, interface rx) is shown and sane
 #
 # One lab and daemon for all tests (setup); the tests run in order on its state (lib.sh, e2e_run).
 set -u
@@ -91,6 +92,27 @@ test_reports_accepted_from_every_cell() {
 		{ show "$LAB_DIR/signals.out"; e2e_fail_reason "shed show --signals has no row for $HOT"; }
 }
 
+# the LB's own view: every cell and interface has its smoothed rates, none negative, in text and
+# JSON; the interfaces' receive rate covers what the cells are sent
+test_lb_view_signals_present_and_sane() {
+	local j
+	wait_for 10 eval 'shed_json | jq -e "[.controller.cells[].lb | .new_flows, .packets, .syn_retries] | all(type == \"number\")" >/dev/null' ||
+		e2e_fail_reason "no rates in the LB's view: $(shed_json | jq -c '[.controller.cells[] | {cell, lb}]')" || return
+	j=$(shed_json)
+	echo "$j" | jq -e '([.controller.cells[].lb | .new_flows, .packets, .syn_retries] | all(. >= 0))
+		and (.controller.interfaces | length) >= 1
+		and (.controller.interfaces | all(.error == "" and (.rx_packets | type) == "number"
+			and .rx_packets >= 0 and .rx_drops >= 0))' >/dev/null ||
+		e2e_fail_reason "the view is not sane: $(echo "$j" | jq -c '{c: [.controller.cells[] | {cell, lb}], i: .controller.interfaces}')" || return
+	cctl shed show --signals >"$LAB_DIR/signals.out" 2>&1
+	grep -Eq "^CELL +MODE .* NEW/S +PKTS/S +RETRIES/S +RETRY$" "$LAB_DIR/signals.out" &&
+		grep -Eq "^$HOT +auto +.* [0-9]+\.[0-9] +[0-9]+\.[0-9] +[0-9]+\.[0-9] +([0-9.]+|-)$" "$LAB_DIR/signals.out" &&
+		grep -Eq "^INTERFACE +RX PKTS/S +RX DROPS/S" "$LAB_DIR/signals.out" ||
+		{ show "$LAB_DIR/signals.out"; e2e_fail_reason "shed show --signals lacks the LB's view"; } ||
+		return
+	sed 's/^/    /' "$LAB_DIR/signals.out"
+}
+
 # 20 reports of 5x capacity for the hot cell from c1 (not its gateway): refused as source,
 # nothing changes; 20 reports from its gateway, older than the last accepted: replayed
 test_spoofed_and_replayed_reports_change_nothing() {
@@ -148,6 +170,13 @@ test_overload_engages_by_itself() {
 	grep -q "backpressure: $HOT cell [0-9]* class 3: 0.000 -> .* (overload: load" "$GD_LOG" ||
 		e2e_fail_reason "the change is not logged with its inputs" || return
 	echo "    time to engage: $ENGAGE_MS ms; $(grep "$HOT " "$LAB_DIR/show.out" | head -n 1 | tr -s ' ')"
+	# under load the LB sees the hot cell's new flows and packets, and its interfaces received
+	# at least what it sent the cells (XDP_TX packets are received first)
+	shed_json | jq -e --arg c "$HOT" '(.controller.cells | map(select(.cell == $c))[0].lb) as $h |
+		$h.new_flows > 0 and $h.packets > 0 and
+		([.controller.cells[].lb.packets] | add) <= ([.controller.interfaces[].rx_packets] | add) * 1.2 + 50' \
+		>/dev/null || e2e_fail_reason "the LB's view under load: $(shed_json | jq -c '{c: [.controller.cells[] | {cell, lb}], i: .controller.interfaces}')" || return
+	echo "    LB view of $HOT: $(sig "$HOT" '.lb | tostring'); interfaces: $(shed_json | jq -c '[.controller.interfaces[] | {name, rx_packets, rx_drops}]')"
 }
 
 # cellgated restarts in the middle of the overload: the new one takes over the levels the maps
@@ -268,6 +297,7 @@ test_key_file() {
 
 E2E_TESTS=(
 	test_reports_accepted_from_every_cell
+	test_lb_view_signals_present_and_sane
 	test_spoofed_and_replayed_reports_change_nothing
 	test_overload_engages_by_itself
 	test_restart_keeps_the_levels

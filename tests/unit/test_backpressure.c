@@ -610,6 +610,163 @@ static void test_bp_change_line(void **state)
 			    "2.000, target 0.800, ladder 0.500)");
 }
 
+static void test_bp_change_line_with_syn_retries(void **state)
+{
+	struct cg_bp_change c = { .cell = 3,
+				  .class = 3,
+				  .why = CG_BP_WHY_OVERLOAD,
+				  .to_ppm = 500000,
+				  .load_ppm = 1300000,
+				  .raw_ppm = 2000000,
+				  .target_ppm = 800000,
+				  .pos_ppm = 500000,
+				  .retry_known = true,
+				  .retry_ppm = 120000 };
+	char buf[CG_BP_WHY_MAX];
+
+	(void)state;
+	assert_string_equal(cg_bp_change_str(&c, buf, sizeof(buf)),
+			    "cell 3 class 3: 0.000 -> 0.500 (overload: load 1.300, last report "
+			    "2.000, target 0.800, ladder 0.500, syn retries 0.120)");
+}
+
+/* A rate: a base first, then the first rate as it is, then the EWMA; resets and gaps rebase. */
+static void test_bp_rate_smooths_and_rebases(void **state)
+{
+	struct fx *f = *state;
+	const struct cg_bp_settings *s = &f->st.bp;
+	struct cg_bp_rate r = { 0 };
+
+	assert_int_equal(s->signal_ppm, 300000); /* the default */
+	cg_bp_rate_sample(&r, 100, T0, s);
+	assert_false(r.rated);
+	cg_bp_rate_sample(&r, 1100, T0 + 1000, s);
+	assert_true(r.rated);
+	assert_float_equal(r.per_s, 1000.0, 1e-9);
+	cg_bp_rate_sample(&r, 3100, T0 + 2000, s); /* 2000/s: 1000 + 0.3 * 1000 */
+	assert_float_equal(r.per_s, 1300.0, 1e-9);
+	cg_bp_rate_sample(&r, 9999, T0 + 2000, s); /* no time passed: ignored */
+	assert_int_equal(r.count, 3100);
+	cg_bp_rate_sample(&r, 3100, T0 + 2500, s); /* 0/s over half a second */
+	assert_float_equal(r.per_s, 910.0, 1e-9);
+	cg_bp_rate_sample(&r, 50, T0 + 3500, s); /* the counter went down: a reload */
+	assert_false(r.rated);
+	cg_bp_rate_sample(&r, 550, T0 + 4500, s); /* taken as it is */
+	assert_float_equal(r.per_s, 500.0, 1e-9);
+	cg_bp_rate_sample(&r, 1550, T0 + 4500 + s->stale_ms + 1, s); /* a gap: rebased */
+	assert_false(r.rated);
+	assert_int_equal(r.count, 1550);
+}
+
+/* Each cell's new flows and packets from its classes; SYN retries of the services listing it. */
+static void test_bp_view_cells_and_services(void **unused)
+{
+	static const char two[] = "region: r1\n"
+				  "interfaces: [eth0]\n"
+				  "source: {ipv4: 198.18.0.1}\n"
+				  "regions:\n"
+				  "  - {name: r1, cost: 0}\n"
+				  "cells:\n"
+				  "  - {name: a, region: r1, gateway: 198.18.1.10, encap: gue, id: 0}\n"
+				  "  - {name: b, region: r1, gateway: 198.18.1.11, encap: gue, id: 1}\n"
+				  "services:\n"
+				  "  - {name: web, id: 2, vip: 203.0.113.10, port: 80, protocol: tcp,"
+				  " cells: [a]}\n"
+				  "  - {name: api, id: 7, vip: 203.0.113.11, port: 80, protocol: tcp,"
+				  " cells: [a, b]}\n";
+	struct cg_stats_snap *snap = cg_stats_new();
+	struct cg_bp *bp = cg_bp_new();
+	const struct cg_bp_view *a, *b;
+	struct cg_state st;
+	uint32_t web, api, ppm = 0;
+
+	(void)unused;
+	assert_non_null(snap);
+	assert_non_null(bp);
+	assert_int_equal(tstate_parse(&st, two), 0);
+	web = cg_state_find_service(&st, "web")->id;
+	api = cg_state_find_service(&st, "api")->id;
+	cg_bp_sync(bp, &st);
+	cg_bp_view_sample(bp, &st, snap, T0);
+	snap->cell[0][3].new_flows = 300;
+	snap->cell[0][1].new_flows = 100;
+	snap->cell[0][3].packets = 4000;
+	snap->cell[1][0].packets = 50;
+	snap->svc[web].new_flows = 300;
+	snap->svc[web].retries = 30;
+	snap->svc[api].new_flows = 100;
+	snap->svc[api].retries = 70;
+	cg_bp_view_sample(bp, &st, snap, T0 + 2000);
+	a = &bp->cell[0].view;
+	b = &bp->cell[1].view;
+	assert_float_equal(a->new_flows.per_s, 200.0, 1e-9); /* 400 in 2 s, every class */
+	assert_float_equal(a->packets.per_s, 2000.0, 1e-9);
+	assert_float_equal(a->retries.per_s, 50.0, 1e-9); /* web's and api's */
+	assert_float_equal(a->svc_new_flows.per_s, 200.0, 1e-9);
+	assert_float_equal(b->new_flows.per_s, 0.0, 1e-9);
+	assert_float_equal(b->packets.per_s, 25.0, 1e-9);
+	assert_float_equal(b->retries.per_s, 35.0, 1e-9); /* api's only */
+	assert_true(cg_bp_view_retry_ppm(a, &ppm));
+	assert_int_equal(ppm, 250000);
+	assert_true(cg_bp_view_retry_ppm(b, &ppm));
+	assert_int_equal(ppm, 700000);
+	/* no new flow: no ratio */
+	assert_false(cg_bp_view_retry_ppm(&(struct cg_bp_view){ 0 }, &ppm));
+	cg_bp_free(bp);
+	cg_stats_free(snap);
+	cg_state_free(&st);
+}
+
+static void test_bp_link_rates(void **state)
+{
+	struct fx *f = *state;
+	struct cg_bp_link l = { 0 };
+
+	cg_bp_link_sample(&l, 1000, 10, T0, &f->st.bp);
+	cg_bp_link_sample(&l, 6000, 12, T0 + 500, &f->st.bp);
+	assert_float_equal(l.rx_packets.per_s, 10000.0, 1e-9);
+	assert_float_equal(l.rx_drops.per_s, 4.0, 1e-9);
+}
+
+/* The LB's view is an input of the log line only: the law moves the same with or without it. */
+static void test_bp_view_does_not_change_the_law(void **state)
+{
+	struct fx *f = *state;
+	struct cg_bp *with_view = f->bp;
+	uint32_t levels[2][10][CG_MAX_CLASSES];
+	bool logged = false;
+
+	offer(f, 0, 2000);
+	for (int run = 0; run < 2; run++) {
+		if (run) { /* again from nothing, without the view */
+			f->bp = cg_bp_new();
+			assert_non_null(f->bp);
+			cg_bp_sync(f->bp, &f->st);
+			f->now = T0;
+			f->cell[0].seq = f->cell[1].seq = 0;
+		}
+		for (int p = 0; p < 10; p++) {
+			if (!run) { /* a retry storm seen by the LB: 90% of new flows are retries */
+				f->bp->cell[0].view.retries = (struct cg_bp_rate){
+					.per_s = 900, .rated = true, .at_ms = f->now
+				};
+				f->bp->cell[0].view.svc_new_flows = (struct cg_bp_rate){
+					.per_s = 1000, .rated = true, .at_ms = f->now
+				};
+			}
+			period(f);
+			for (size_t i = 0; !run && i < f->nch; i++)
+				logged |= f->ch[i].retry_known && f->ch[i].retry_ppm == 900000;
+			for (int k = 0; k < CG_MAX_CLASSES; k++)
+				levels[run][p][k] = applied(f, 0, k);
+		}
+	}
+	cg_bp_free(with_view);
+	assert_true(logged);
+	assert_memory_equal(levels[0], levels[1], sizeof(levels[0]));
+	assert_int_equal(levels[0][9][3], 1000000);
+}
+
 /*
  * The closed loop of the issue's acceptance: cell a (capacity 1000) offered
  * 0.6 x, then 2 x, then 0.6 x again, a quarter in each class; it reports what
@@ -877,6 +1034,10 @@ static void test_bp_config_errors(void **unused)
 		  "t.yaml:6: backpressure: smoothing_rise 0 is out of range (0.000001..1)" },
 		{ "backpressure: {smoothing_fall: 1.5}\n",
 		  "t.yaml:6: backpressure: smoothing_fall 1.5 is out of range (0..1)" },
+		{ "backpressure: {signal_smoothing: 0}\n",
+		  "t.yaml:6: backpressure: signal_smoothing 0 is out of range (0.000001..1)" },
+		{ "backpressure: {signal_smoothing: 1.5}\n",
+		  "t.yaml:6: backpressure: signal_smoothing 1.5 is out of range (0..1)" },
 		{ "backpressure: {report_rate: 0}\n",
 		  "t.yaml:6: backpressure: report_rate 0 is out of range (1..1000)" },
 		{ "backpressure: {report_port: 70000}\n",
@@ -922,7 +1083,8 @@ static void test_bp_config_round_trip(void **unused)
 				   "regions:\n"
 				   "  - {name: r1, cost: 0}\n"
 				   "backpressure: {target: 0.7, mode: manual, dwell_ms: 8000,"
-				   " report_port: 7070, key_file: /etc/cellgate/report.key}\n"
+				   " report_port: 7070, key_file: /etc/cellgate/report.key,"
+				   " signal_smoothing: 0.25}\n"
 				   "cells:\n"
 				   "  - {name: c1, region: r1, gateway: 198.18.0.10, encap: gue,"
 				   " shed_mode: off}\n"
@@ -947,11 +1109,13 @@ static void test_bp_config_round_trip(void **unused)
 	assert_int_equal(st.bp.target_ppm, 700000);
 	assert_int_equal(st.bp.mode, CG_BP_MANUAL);
 	assert_int_equal(st.bp.hysteresis_ppm, CG_BP_HYST_DEF);
+	assert_int_equal(st.bp.signal_ppm, 250000);
 	f = open_memstream(&buf, &len);
 	assert_int_equal(cg_state_write(&st, f), 0);
 	fclose(f);
 	assert_non_null(strstr(buf, "backpressure:\n"));
 	assert_non_null(strstr(buf, "target: 0.7\n"));
+	assert_non_null(strstr(buf, "signal_smoothing: 0.25\n"));
 	assert_int_equal(cg_config_parse_buf("t.yaml", buf, len, &back, err, sizeof(err)), 0);
 	assert_true(cg_object_equal(&cg_bp_obj, &st.bp, &back.bp));
 	/* the modes: written where set, read back; c2 has none of its own */
@@ -983,6 +1147,11 @@ int main(void)
 		T(test_bp_spoofed_and_replayed_reports_change_nothing),
 		T(test_bp_signal_smoothing),
 		T(test_bp_change_line),
+		T(test_bp_change_line_with_syn_retries),
+		T(test_bp_rate_smooths_and_rebases),
+		cmocka_unit_test(test_bp_view_cells_and_services),
+		T(test_bp_link_rates),
+		T(test_bp_view_does_not_change_the_law),
 		T(test_bp_closed_loop_step_settle_release),
 		T(test_bp_closed_loop_late_reports_none_lost),
 		T(test_bp_closed_loop_late_and_lost_reports),

@@ -141,19 +141,54 @@ static void print_controller(const json_t *ctl)
 	}
 }
 
+/* A smoothed rate a second: "1234.5", "-" until measured. */
+static const char *rate(const json_t *v, char *buf, size_t len)
+{
+	if (!json_is_number(v))
+		return "-";
+	snprintf(buf, len, "%.1f", json_number_value(v));
+	return buf;
+}
+
+/* shed show --signals, the interfaces: their smoothed receive rate and drops. */
+static void print_links(const json_t *links)
+{
+	static const bool right[] = { 0, 1, 1, 0 };
+	const char *row[4];
+	char p[32], dr[32];
+	struct cli_table *t;
+	const json_t *l;
+	size_t i;
+
+	if (!json_array_size(links))
+		return;
+	t = cli_table_new(4, right);
+	cli_table_row(t, (const char *const[]){ "INTERFACE", "RX PKTS/S", "RX DROPS/S", "ERROR" });
+	json_array_foreach(links, i, l) {
+		row[0] = cli_str(l, "name");
+		row[1] = rate(json_object_get(l, "rx_packets"), p, sizeof(p));
+		row[2] = rate(json_object_get(l, "rx_drops"), dr, sizeof(dr));
+		row[3] = cli_str(l, "error")[0] ? cli_str(l, "error") : NULL;
+		cli_table_row(t, row);
+	}
+	putchar('\n');
+	cli_table_print(t);
+}
+
 /* shed show --signals: the controller's view of every cell. */
 static void print_signals(const json_t *ctl)
 {
-	static const bool right[] = { 0, 0, 1, 1, 1, 1, 1, 0, 1, 0 };
-	const json_t *c;
-	const char *row[10];
-	char a[48], n[16], ref[256];
+	static const bool right[] = { 0, 0, 1, 1, 1, 1, 1, 0, 1, 0, 1, 1, 1, 1 };
+	const json_t *c, *lb;
+	const char *row[14];
+	char a[48], n[16], ref[256], nf[32], pk[32], rt[32];
 	struct cli_table *t;
 	size_t i;
 
-	t = cli_table_new(10, right);
+	t = cli_table_new(14, right);
 	cli_table_row(t, (const char *const[]){ "CELL", "MODE", "LOAD", "LAST", "TARGET", "LADDER",
-						"REPORT", "STALE", "ACCEPTED", "REFUSED" });
+						"REPORT", "STALE", "ACCEPTED", "REFUSED", "NEW/S",
+						"PKTS/S", "RETRIES/S", "RETRY" });
 	json_array_foreach(json_object_get(ctl, "cells"), i, c) {
 		refusals(json_object_get(c, "refused"), ref, sizeof(ref));
 		row[0] = cli_str(c, "cell");
@@ -166,9 +201,17 @@ static void print_signals(const json_t *ctl)
 		row[7] = json_is_true(json_object_get(c, "stale")) ? "yes" : "no";
 		row[8] = cli_count(cli_u64(c, "accepted"), n, sizeof(n));
 		row[9] = ref;
+		lb = json_object_get(c, "lb");
+		row[10] = rate(json_object_get(lb, "new_flows"), nf, sizeof(nf));
+		row[11] = rate(json_object_get(lb, "packets"), pk, sizeof(pk));
+		row[12] = rate(json_object_get(lb, "syn_retries"), rt, sizeof(rt));
+		row[13] = json_is_string(json_object_get(lb, "syn_retry_ratio")) ?
+				  cli_str(lb, "syn_retry_ratio") :
+				  "-";
 		cli_table_row(t, row);
 	}
 	cli_table_print(t);
+	print_links(json_object_get(ctl, "interfaces"));
 }
 
 static void print_levels(const json_t *levels)
@@ -468,7 +511,12 @@ static const struct cli_cmd cmds[] = {
 	  "  --signals         the controller's view of each cell instead: MODE, LOAD\n"
 	  "                    (smoothed), LAST report, TARGET, LADDER position, age of\n"
 	  "                    the last REPORT, STALE, reports ACCEPTED and REFUSED\n"
-	  "                    by reason\n" },
+	  "                    by reason, and the LB's own view, smoothed: NEW/S new\n"
+	  "                    flows and PKTS/S packets a second to the cell,\n"
+	  "                    RETRIES/S SYN retries of the services it serves and\n"
+	  "                    RETRY, their share of those services' new flows ('-':\n"
+	  "                    not measured yet); then each interface's RX PKTS/S and\n"
+	  "                    RX DROPS/S\n" },
 	{ "set", do_set,
 	  "set --cell CELL --class C --level P [--hard] [--ttl T | --permanent]\n"
 	  "    [--reason TEXT]",

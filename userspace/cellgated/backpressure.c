@@ -28,8 +28,10 @@
 #include "cellgate/backpressure.h"
 #include "cellgate/dataplane.h"
 #include "cellgate/names.h"
+#include "cellgate/netlink.h"
 #include "cellgate/report.h"
 #include "cellgate/shed.h"
+#include "cellgate/stats.h"
 #include "cellgate/text.h"
 #include "cellgated.h"
 
@@ -61,24 +63,34 @@ struct bp_cell {
 	char last_refused[192];	    /* the last refusal's line */
 };
 
+/* The receive side of one interface cellgated attached to, as the controller sees it. */
+struct bp_link {
+	char name[IF_NAMESIZE]; /* the interface; "" unused */
+	int ifindex;		/* what it had when sampled */
+	int err;		/* the last cg_nl_link_stats(): 0 or -errno */
+	struct cg_bp_link l;	/* its smoothed rates */
+};
+
 struct cgd_bp {
-	struct cg_bp *bp;		    /* the controller */
-	int fd4, fd6;			    /* the report sockets, -1 if none */
-	uint16_t port;			    /* what they are bound to; 0: none */
-	struct cg_addr src4, src6;	    /* ... on these addresses */
-	int timer_id;			    /* the step's timer, 0 if none */
-	uint32_t period_ms;		    /* of the timer armed */
-	char key_file[CG_BP_KEY_FILE_MAX];  /* the key file read last */
-	bool keyed;			    /* key holds its content */
-	char key_err[256];		    /* why the key file is not usable, or "" */
-	uint8_t key[CG_REPORT_KEY];	    /* the shared key */
-	uint64_t refused[BP_R_MAX];	    /* every refusal, by reason (cell or not) */
-	uint64_t accepted;		    /* every accepted report */
-	uint64_t logged;		    /* refusals up to the last summary line */
-	int64_t log_ms;			    /* when that line was written; 0: never */
-	uint64_t steps;			    /* control steps run */
-	struct bp_cell cells[CG_MAX_CELLS]; /* by cell id */
-	struct cg_bp_change ch[BP_CHANGES]; /* the last step's changes */
+	struct cg_bp *bp;		     /* the controller */
+	struct cg_stats_snap *snap;	     /* the cells' and services' counters, read each step */
+	struct bp_link links[CG_MAX_IFACES]; /* by position in d->ifaces */
+	int fd4, fd6;			     /* the report sockets, -1 if none */
+	uint16_t port;			     /* what they are bound to; 0: none */
+	struct cg_addr src4, src6;	     /* ... on these addresses */
+	int timer_id;			     /* the step's timer, 0 if none */
+	uint32_t period_ms;		     /* of the timer armed */
+	char key_file[CG_BP_KEY_FILE_MAX];   /* the key file read last */
+	bool keyed;			     /* key holds its content */
+	char key_err[256];		     /* why the key file is not usable, or "" */
+	uint8_t key[CG_REPORT_KEY];	     /* the shared key */
+	uint64_t refused[BP_R_MAX];	     /* every refusal, by reason (cell or not) */
+	uint64_t accepted;		     /* every accepted report */
+	uint64_t logged;		     /* refusals up to the last summary line */
+	int64_t log_ms;			     /* when that line was written; 0: never */
+	uint64_t steps;			     /* control steps run */
+	struct bp_cell cells[CG_MAX_CELLS];  /* by cell id */
+	struct cg_bp_change ch[BP_CHANGES];  /* the last step's changes */
 };
 
 /* The clock the controller runs on: unix ms, as report timestamps are. */
@@ -372,6 +384,35 @@ uint8_t cgd_bp_mode_of(const struct cg_state *st, const struct cg_cell_cfg *c)
 	return own ? (uint8_t)(own - 1) : st->bp.mode;
 }
 
+/* The LB's own view, once a period: the cells' and services' counters, the interfaces' rx. */
+static void view_sample(struct cgd *d, int64_t now)
+{
+	struct cgd_bp *b = d->bp;
+
+	if (d->dp && b->snap) {
+		cg_stats_read_cells(d->dp, &d->st, b->snap, (uint64_t)now * 1000000ULL);
+		cg_stats_read_services(d->dp, &d->st, b->snap);
+		cg_bp_view_sample(b->bp, &d->st, b->snap, now);
+	}
+	for (size_t i = 0; i < CG_MAX_IFACES; i++) {
+		struct bp_link *bl = &b->links[i];
+		const struct cgd_iface *ifc = i < d->nifaces ? &d->ifaces[i] : NULL;
+		struct cg_link_stats ls;
+
+		if (!ifc || strcmp(bl->name, ifc->name) || bl->ifindex != ifc->ifindex) {
+			memset(bl, 0, sizeof(*bl)); /* another interface, or none: from nothing */
+			if (!ifc)
+				continue;
+			snprintf(bl->name, sizeof(bl->name), "%s", ifc->name);
+			bl->ifindex = ifc->ifindex;
+		}
+		bl->err = ifc->ifindex > 0 ? cg_nl_link_stats(d->nl, ifc->ifindex, &ls) : -ENODEV;
+		if (!bl->err)
+			cg_bp_link_sample(&bl->l, ls.rx_packets, ls.rx_dropped + ls.rx_missed, now,
+					  &d->st.bp);
+	}
+}
+
 /* One control period. */
 static void step_due(struct cg_loop *loop, void *arg)
 {
@@ -404,6 +445,8 @@ static void step_due(struct cg_loop *loop, void *arg)
 		.mode = mode,
 		.now_ms = unix_ms(),
 	};
+	/* before the step: a change's log line carries the view of its period */
+	view_sample(d, in.now_ms);
 	n = cg_bp_step(b->bp, &in, b->ch, BP_CHANGES);
 	b->steps++;
 	for (size_t i = 0; i < n && i < BP_CHANGES; i++) {
@@ -557,7 +600,10 @@ int cgd_bp_init(struct cgd *d)
 	if (!b)
 		return -ENOMEM;
 	b->bp = cg_bp_new();
-	if (!b->bp) {
+	b->snap = cg_stats_new();
+	if (!b->bp || !b->snap) {
+		cg_bp_free(b->bp);
+		cg_stats_free(b->snap);
 		free(b);
 		return -ENOMEM;
 	}
@@ -584,6 +630,7 @@ void cgd_bp_free(struct cgd *d)
 		cg_rec_set_controller(d->rec, NULL, 0);
 	memset(b->key, 0, sizeof(b->key));
 	cg_bp_free(b->bp);
+	cg_stats_free(b->snap);
 	free(b);
 	d->bp = NULL;
 }
@@ -602,6 +649,24 @@ static json_t *ppm_json(uint32_t ppm)
 			break;
 	}
 	return json_string(buf);
+}
+
+/* A smoothed rate a second, to a tenth; null until two samples made one. */
+static json_t *rate_json(const struct cg_bp_rate *r)
+{
+	/* rates are never negative: adding a half rounds */
+	return r->rated ? json_real((double)(int64_t)(r->per_s * 10 + 0.5) / 10) : json_null();
+}
+
+/* The LB's own view of a cell: {new_flows, packets, syn_retries (a second), syn_retry_ratio}. */
+static json_t *view_json(const struct cg_bp_view *v)
+{
+	uint32_t ppm;
+
+	return json_pack("{s:o, s:o, s:o, s:o}", "new_flows", rate_json(&v->new_flows), "packets",
+			 rate_json(&v->packets), "syn_retries", rate_json(&v->retries),
+			 "syn_retry_ratio",
+			 cg_bp_view_retry_ppm(v, &ppm) ? ppm_json(ppm) : json_null());
 }
 
 json_t *cgd_bp_cell_json(const struct cgd *d, const struct cg_cell_cfg *c)
@@ -647,13 +712,14 @@ json_t *cgd_bp_cell_json(const struct cgd *d, const struct cg_cell_cfg *c)
 	json_object_set_new(o, "changed_age_ms",
 			    bc->changed_ms ? json_integer((json_int_t)(now - bc->changed_ms)) :
 					     json_null());
+	json_object_set_new(o, "lb", view_json(&bc->view));
 	return o;
 }
 
 json_t *cgd_bp_json(const struct cgd *d)
 {
 	const struct cgd_bp *b = d->bp;
-	json_t *o, *refused, *cells;
+	json_t *o, *refused, *cells, *links;
 
 	if (!b)
 		return json_null();
@@ -664,11 +730,27 @@ json_t *cgd_bp_json(const struct cgd *d)
 	cells = json_array();
 	for (size_t i = 0; i < d->st.ncells; i++)
 		json_array_append_new(cells, cgd_bp_cell_json(d, &d->st.cells[i]));
+	links = json_array();
+	for (size_t i = 0; i < CG_MAX_IFACES; i++) {
+		const struct bp_link *bl = &b->links[i];
+
+		if (!bl->name[0])
+			continue;
+		json_array_append_new(links, json_pack("{s:s, s:i, s:o, s:o, s:s}", "name",
+						       bl->name, "ifindex", bl->ifindex,
+						       "rx_packets", rate_json(&bl->l.rx_packets),
+						       "rx_drops", rate_json(&bl->l.rx_drops),
+						       "error", bl->err ? strerror(-bl->err) : ""));
+	}
 	o = json_pack("{s:s, s:i, s:b, s:s, s:I, s:I, s:I, s:o, s:o}", "mode",
 		      cg_enum_name(cg_bp_mode_names, d->st.bp.mode, "?"), "report_port",
 		      (int)b->port, "signed", b->keyed, "key_error", b->key_err, "period_ms",
 		      (json_int_t)d->st.bp.period_ms, "steps", (json_int_t)b->steps, "accepted",
 		      (json_int_t)b->accepted, "refused", refused, "cells", cells);
+	if (o)
+		json_object_set_new(o, "interfaces", links);
+	else
+		json_decref(links);
 	return o;
 }
 

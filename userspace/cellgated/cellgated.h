@@ -285,12 +285,18 @@ int cgd_bp_check(const struct cg_state *next, char *err, size_t errlen);
 int cgd_bp_key_read(const char *path, uint8_t key[32], char *err, size_t errlen);
 /* cgd_bp_mode_of - the controller's mode (enum cg_bp_mode) for cell c of st: its own, its services', the section's. */
 uint8_t cgd_bp_mode_of(const struct cg_state *st, const struct cg_cell_cfg *c);
-/* cgd_bp_json - {mode, report_port, signed, key_error, period_ms, steps, accepted, refused, cells} (new ref). */
+/*
+ * cgd_bp_json - {mode, report_port, signed, key_error, period_ms, steps,
+ * accepted, refused, cells, interfaces: [{name, ifindex, rx_packets,
+ * rx_drops (a second, smoothed; null until measured), error}]} (new ref).
+ */
 json_t *cgd_bp_json(const struct cgd *d);
 /*
  * cgd_bp_cell_json - the controller's view of cell c: {cell, mode, load,
  * last_report, target, ladder, stale, report_age_ms, accepted, refused {by
- * reason}, would_shed (manual mode), ...} (new ref; json null if none).
+ * reason}, would_shed (manual mode), lb: the LB's own view {new_flows,
+ * packets, syn_retries (a second, smoothed; null until measured),
+ * syn_retry_ratio}, ...} (new ref; json null if none).
  */
 json_t *cgd_bp_cell_json(const struct cgd *d, const struct cg_cell_cfg *c);
 /* cgd_bp_inputs - add {by: controller, inputs: {load, last_report, target, ladder, report_age_ms, stale}} of cell to level. */

@@ -84,6 +84,84 @@ void cg_bp_smooth(struct cg_bp_signal *sig, uint32_t sample, int64_t now_ms,
 	sig->at_ms = now_ms ? now_ms : 1;
 }
 
+void cg_bp_rate_sample(struct cg_bp_rate *r, uint64_t count, int64_t now_ms,
+		       const struct cg_bp_settings *s)
+{
+	double rate;
+	int64_t dt = now_ms - r->at_ms;
+
+	if (r->at_ms && dt <= 0)
+		return;
+	if (!r->at_ms || dt > (int64_t)s->stale_ms || count < r->count) {
+		/* a new base: no rate across a gap, a reload or the first read */
+		r->count = count;
+		r->at_ms = now_ms ? now_ms : 1;
+		r->rated = false;
+		return;
+	}
+	rate = (double)(count - r->count) * 1000.0 / (double)dt;
+	if (!r->rated)
+		r->per_s = rate;
+	else
+		r->per_s += (rate - r->per_s) * s->signal_ppm / (double)ONE;
+	r->rated = true;
+	r->count = count;
+	r->at_ms = now_ms;
+}
+
+void cg_bp_view_sample(struct cg_bp *bp, const struct cg_state *st,
+		       const struct cg_stats_snap *snap, int64_t now_ms)
+{
+	const struct cg_bp_settings *s = &st->bp;
+
+	for (size_t i = 0; i < st->ncells; i++) {
+		const struct cg_cell_cfg *cc = &st->cells[i];
+		struct cg_cell_stats sum;
+		uint64_t retries = 0, svc_new = 0;
+		struct cg_bp_view *v;
+
+		if (cc->id >= CG_MAX_CELLS || !bp->cell[cc->id].present)
+			continue;
+		v = &bp->cell[cc->id].view;
+		cg_stats_cell_sum(snap, cc->id, &sum);
+		for (size_t j = 0; j < st->nservices; j++) {
+			const struct cg_service_cfg *sv = &st->services[j];
+
+			if (sv->id >= CG_MAX_SERVICES)
+				continue;
+			for (size_t k = 0; k < sv->ncells; k++) {
+				if (strcmp(sv->cells[k], cc->name))
+					continue;
+				retries += snap->svc[sv->id].retries;
+				svc_new += snap->svc[sv->id].new_flows;
+				break;
+			}
+		}
+		cg_bp_rate_sample(&v->new_flows, sum.new_flows, now_ms, s);
+		cg_bp_rate_sample(&v->packets, sum.packets, now_ms, s);
+		cg_bp_rate_sample(&v->retries, retries, now_ms, s);
+		cg_bp_rate_sample(&v->svc_new_flows, svc_new, now_ms, s);
+	}
+}
+
+bool cg_bp_view_retry_ppm(const struct cg_bp_view *v, uint32_t *ppm)
+{
+	double r;
+
+	if (!v->retries.rated || !v->svc_new_flows.rated || v->svc_new_flows.per_s <= 0)
+		return false;
+	r = v->retries.per_s / v->svc_new_flows.per_s * ONE;
+	*ppm = r >= CG_REPORT_UTIL_MAX ? CG_REPORT_UTIL_MAX : r <= 0 ? 0 : (uint32_t)(r + 0.5);
+	return true;
+}
+
+void cg_bp_link_sample(struct cg_bp_link *l, uint64_t rx_packets, uint64_t rx_drops, int64_t now_ms,
+		       const struct cg_bp_settings *s)
+{
+	cg_bp_rate_sample(&l->rx_packets, rx_packets, now_ms, s);
+	cg_bp_rate_sample(&l->rx_drops, rx_drops, now_ms, s);
+}
+
 int cg_bp_report(struct cg_bp *bp, const struct cg_bp_settings *s, const uint8_t *buf, size_t len,
 		 const uint8_t *key, int64_t now_ms, char *err, size_t errlen)
 {
@@ -212,7 +290,8 @@ static size_t emit(struct cg_bp_cell *c, uint32_t id, const struct ladder *l, ui
 		   uint8_t why, bool advisory, const struct cg_bp_settings *s, int64_t now,
 		   struct cg_bp_change *out, size_t cap, size_t n)
 {
-	uint32_t level[CG_MAX_CLASSES] = { 0 };
+	uint32_t level[CG_MAX_CLASSES] = { 0 }, retry = 0;
+	bool retry_known = cg_bp_view_retry_ppm(&c->view, &retry);
 
 	for (size_t r = 0; r < l->n; r++)
 		level[l->rung[r]] = rung_level(pos, r);
@@ -232,6 +311,8 @@ static size_t emit(struct cg_bp_cell *c, uint32_t id, const struct ladder *l, ui
 				.target_ppm = s->target_ppm,
 				.pos_ppm = pos,
 				.at_ms = now,
+				.retry_known = retry_known,
+				.retry_ppm = retry,
 			};
 		n++;
 	}
@@ -452,14 +533,18 @@ static const char *dec3(uint32_t ppm, char *buf, size_t len)
 
 const char *cg_bp_change_str(const struct cg_bp_change *c, char *buf, size_t len)
 {
-	char from[16], to[16], load[16], raw[16], target[16], pos[16];
+	char from[16], to[16], load[16], raw[16], target[16], pos[16], retry[40] = "";
 
-	snprintf(buf, len,
-		 "cell %u class %u: %s -> %s%s (%s: load %s, last report %s, target %s, ladder %s)",
-		 c->cell, c->class, dec3(c->from_ppm, from, sizeof(from)),
-		 dec3(c->to_ppm, to, sizeof(to)), c->advisory ? " advised" : "",
-		 cg_bp_why_name(c->why), dec3(c->load_ppm, load, sizeof(load)),
-		 dec3(c->raw_ppm, raw, sizeof(raw)), dec3(c->target_ppm, target, sizeof(target)),
-		 dec3(c->pos_ppm, pos, sizeof(pos)));
+	if (c->retry_known)
+		snprintf(retry, sizeof(retry), ", syn retries %s",
+			 dec3(c->retry_ppm, from, sizeof(from)));
+	snprintf(
+		buf, len,
+		"cell %u class %u: %s -> %s%s (%s: load %s, last report %s, target %s, ladder %s%s)",
+		c->cell, c->class, dec3(c->from_ppm, from, sizeof(from)),
+		dec3(c->to_ppm, to, sizeof(to)), c->advisory ? " advised" : "",
+		cg_bp_why_name(c->why), dec3(c->load_ppm, load, sizeof(load)),
+		dec3(c->raw_ppm, raw, sizeof(raw)), dec3(c->target_ppm, target, sizeof(target)),
+		dec3(c->pos_ppm, pos, sizeof(pos)), retry);
 	return buf;
 }

@@ -88,6 +88,7 @@ void cg_bp_settings_defaults(struct cg_bp_settings *b)
 	b->release_step_ppm = CG_BP_RELEASE_DEF;
 	b->rise_ppm = CG_BP_RISE_DEF;
 	b->fall_ppm = CG_BP_FALL_DEF;
+	b->signal_ppm = CG_BP_SIGNAL_DEF;
 	b->stale_ms = CG_BP_STALE_DEF;
 	b->queue_full_us = CG_BP_QUEUE_FULL_DEF;
 	b->report_rate = CG_BP_RATE_DEF;

@@ -61,6 +61,16 @@ void cg_stats_read_cells(struct cg_dp *dp, const struct cg_state *st, struct cg_
 	}
 }
 
+void cg_stats_read_services(struct cg_dp *dp, const struct cg_state *st, struct cg_stats_snap *s)
+{
+	for (size_t i = 0; dp && i < st->nservices; i++) {
+		uint32_t id = st->services[i].id;
+
+		if (id < CG_MAX_SERVICES && cg_dp_svc_stats_read(dp, id, &s->svc[id]))
+			memset(&s->svc[id], 0, sizeof(s->svc[id]));
+	}
+}
+
 /* b - a, or 0 when the counter went down (a reset between the reads). */
 static uint64_t sub(uint64_t a, uint64_t b)
 {
