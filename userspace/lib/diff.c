@@ -78,11 +78,14 @@ static const char *sb_str(const struct cg_strbuf *b)
 }
 
 /* The fields of one object as text, in the order they are reported. */
+#define CG_DIFF_FIELDS 48 /* fields of one object at most; more is a bug (field() aborts) */
+
 struct cg_fields {
-	size_t n;		  /* fields used */
-	const char *key[16];	  /* field names */
-	char val[16][CG_VAL_MAX]; /* their values */
-	bool quiet[16];		  /* CG_FF_OMITDEF at its default: not listed for an added object */
+	size_t n;			      /* fields used */
+	const char *key[CG_DIFF_FIELDS];      /* field names */
+	char val[CG_DIFF_FIELDS][CG_VAL_MAX]; /* their values */
+	bool quiet
+		[CG_DIFF_FIELDS]; /* CG_FF_OMITDEF at its default: not listed for an added object */
 };
 
 static void field(struct cg_fields *f, const char *key, const char *fmt, ...)
@@ -92,6 +95,8 @@ static void field(struct cg_fields *f, const char *key, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (f->n >= CG_DIFF_FIELDS)
+		abort(); /* an object's table outgrew CG_DIFF_FIELDS: a change would go unseen */
 	f->key[f->n] = key;
 	va_start(ap, fmt);
 	vsnprintf(f->val[f->n], CG_VAL_MAX, fmt, ap);
