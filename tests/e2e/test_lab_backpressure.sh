@@ -66,7 +66,7 @@ setup() {
 	{
 		cat "$LAB_CONFIG"
 		echo "class_rules: [{prefix: ${LAB_C1_V4%.*}.0/24, class: critical}, {prefix: ${LAB_C2_V4%.*}.0/24, class: sheddable}]"
-		echo "backpressure: {report_port: $PORT, period_ms: $PERIOD_MS, stale_ms: $STALE_MS, dwell_ms: 2000, release_step: 0.5}"
+		echo "backpressure: {report_port: $PORT, period_ms: $PERIOD_MS, stale_ms: $STALE_MS, dwell_ms: 5000, release_step: 0.5}"
 	} >"$CFG"
 	gd_start "$CFG" || fail cellgated_start "cellgated did not become ready" || return
 	local c id u extra
@@ -157,14 +157,17 @@ test_overload_engages_by_itself() {
 	wait_for 20 engaged || e2e_fail_reason "no level on $HOT within 20 s: $(shed_json | jq -c '.controller.cells[] | select(.cell == "'$HOT'")')" || return
 	t1=$(ms)
 	ENGAGE_MS=$((t1 - t0))
+	# what shows the level is read as soon as it is there (the load may fall under it)
+	local snap
+	snap=$(shed_json)
+	cctl shed show >"$LAB_DIR/show.out" 2>&1
+	jq -e --arg c "$HOT" '.levels[] | select(.cell == $c and .source == "controller") |
+		.by == "controller" and (.inputs.load | tonumber) > 0 and .inputs.stale == false' \
+		<<<"$snap" >/dev/null || e2e_fail_reason "the level has no inputs: $(jq -c .levels <<<"$snap")" || return
 	sleep 2
 	bad=$(shed_json | jq -c --arg c "$HOT" '[.levels[] | select(.source == "controller" and
 		(.cell != $c or .class == "critical"))]')
 	[ "$bad" = "[]" ] || e2e_fail_reason "controller levels elsewhere: $bad" || return
-	shed_json | jq -e --arg c "$HOT" '.levels[] | select(.cell == $c and .source == "controller") |
-		.by == "controller" and (.inputs.load | tonumber) > 0 and .inputs.stale == false' >/dev/null ||
-		e2e_fail_reason "the level has no inputs: $(shed_json | jq -c .levels)" || return
-	cctl shed show >"$LAB_DIR/show.out" 2>&1
 	grep -Eq "^$HOT +sheddable +[0-9.]+ +- +controller +.*load [0-9.]+ \(last [0-9.]+\), target 0\.8" \
 		"$LAB_DIR/show.out" || { show "$LAB_DIR/show.out"; e2e_fail_reason "shed show has no controller row"; } || return
 	grep -q "backpressure: $HOT cell [0-9]* class 3: 0.000 -> .* (overload: load" "$GD_LOG" ||
@@ -184,8 +187,9 @@ test_overload_engages_by_itself() {
 # still there when it is ready
 test_restart_keeps_the_levels() {
 	local before after mark
+	# the load still runs: the level is there, or back within a few periods
+	wait_for 10 engaged || e2e_fail_reason "no level to keep" || return
 	before=$(hot_level)
-	[ "$before" != 0 ] || e2e_fail_reason "no level to keep" || return
 	mark=$(wc -l <"$GD_LOG")
 	gd_stop
 	gd_start "$CFG" || e2e_fail_reason "cellgated did not restart" || return
