@@ -153,4 +153,16 @@ uint32_t cg_loc_weight(const struct cg_loc *loc, const struct cg_service_cfg *sv
  */
 bool cg_loc_left_to_shed(const struct cg_loc *loc, uint64_t *out);
 
+/*
+ * cg_loc_busy - busy[i] (per st->cells[i]): the new flows/s cell i carries
+ * for others (other LBs), for cg_loc_input.busy: what its load report says
+ * it carries (report_ppm[i] of its capacity; CG_LOC_NO_REPORT: none fresh)
+ * less what this LB offers it (load, per st->cells[i] x CG_MAX_CLASSES,
+ * summed; NULL: nothing). 0 without a report or a capacity, or when this
+ * LB's own flows explain all of it. Saturates at UINT32_MAX.
+ */
+#define CG_LOC_NO_REPORT UINT32_MAX
+void cg_loc_busy(const struct cg_state *st, const uint32_t *report_ppm, const uint32_t *load,
+		 uint32_t *busy);
+
 #endif /* CELLGATE_LOCALITY_H */

@@ -132,6 +132,17 @@ struct cg_cell_overlay {
  */
 void cg_rec_set_overlay(struct cg_rec *rec, const struct cg_cell_overlay *ov);
 
+/*
+ * A cell's Maglev weight in one service's table, given base: what the
+ * desired state and the overlay give it. 0 leaves it out of that table
+ * (and only that one). The locality policy is one (cellgate/locality.h).
+ */
+typedef uint32_t (*cg_rec_weight_fn)(void *arg, const struct cg_service_cfg *svc,
+				     const struct cg_cell_cfg *c, uint32_t base);
+
+/* cg_rec_set_weight - the weight hook of every table built from now on; fn NULL: base. */
+void cg_rec_set_weight(struct cg_rec *rec, cg_rec_weight_fn fn, void *arg);
+
 /* cg_rec_cell - what the reconciler last wrote for cell id (zeroed if unused or out of range). */
 void cg_rec_cell(const struct cg_rec *rec, uint32_t id, struct cg_cell *out);
 

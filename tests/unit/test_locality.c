@@ -643,6 +643,37 @@ static void test_locality_config_errors(void **unused)
 	assert_int_equal(bad, 0);
 }
 
+/* What a cell's report says it carries, less this LB's own flows to it, is what it carries for others. */
+static void test_locality_busy_from_reports(void **unused)
+{
+	struct fx *f = fx_new(cfg_local);
+	uint32_t rep[NC], busy[NC];
+
+	(void)unused;
+	for (size_t i = 0; i < NC; i++)
+		rep[i] = CG_LOC_NO_REPORT;
+	rep[A1] = 900000;  /* 0.9 x 1000 = 900/s carried */
+	rep[A2] = 100000;  /* 100/s, and this LB offers it 300/s: none for others */
+	rep[B1] = 2000000; /* 2 x 500 = 1000/s: overloaded by others */
+	f->load[A1 * CG_MAX_CLASSES + 0] = 200;
+	f->load[A1 * CG_MAX_CLASSES + 3] = 100;
+	f->load[A2 * CG_MAX_CLASSES + 2] = 300;
+	memset(busy, 0xa5, sizeof(busy));
+	cg_loc_busy(&f->st, rep, f->load, busy);
+	assert_int_equal(busy[A1], 600);
+	assert_int_equal(busy[A2], 0);
+	assert_int_equal(busy[B1], 1000);
+	assert_int_equal(busy[B2], 0); /* no report */
+	f->st.cells[B1].capacity = 0;  /* no capacity: a share of nothing */
+	cg_loc_busy(&f->st, rep, NULL, busy);
+	assert_int_equal(busy[B1], 0);
+	assert_int_equal(busy[A1], 900); /* no load given: all of it is others' */
+	cg_loc_busy(&f->st, NULL, f->load, busy);
+	for (size_t i = 0; i < NC; i++)
+		assert_int_equal(busy[i], 0);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -658,6 +689,7 @@ int main(void)
 		cmocka_unit_test(test_locality_closed_loop_simulation),
 		cmocka_unit_test(test_locality_config_defaults_write_nothing),
 		cmocka_unit_test(test_locality_config_errors),
+		cmocka_unit_test(test_locality_busy_from_reports),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

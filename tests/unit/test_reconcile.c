@@ -276,6 +276,44 @@ static void test_reconcile_overlay_caps_and_weights(void **state)
 	assert_int_equal(slots_of(f, "web", "b"), b0);
 }
 
+/* The weight hook: web's table drops b (dns2's keeps it), then b gets three times a's weight in web only. */
+static uint32_t weight_hook(void *arg, const struct cg_service_cfg *svc, const struct cg_cell_cfg *c,
+			    uint32_t base)
+{
+	const int *mode = arg;
+
+	if (strcmp(svc->name, "web") || strcmp(c->name, "b"))
+		return base;
+	return *mode == 0 ? 0 : base * 3;
+}
+
+static void test_reconcile_weight_hook_is_per_service(void **state)
+{
+	struct fixture *f = *state;
+	struct cg_rec_report rep;
+	uint32_t a0, b0, d0;
+	int mode = 0;
+
+	apply(f, &rep);
+	a0 = slots_of(f, "web", "a");
+	b0 = slots_of(f, "web", "b");
+	d0 = slots_of(f, "dns2", "b");
+	cg_rec_set_weight(f->rec, weight_hook, &mode);
+	apply(f, &rep);
+	assert_int_equal(rep.tables, 1); /* web only */
+	assert_int_equal(slots_of(f, "web", "b"), 0);
+	assert_int_equal(slots_of(f, "dns2", "b"), d0);
+	assert_true(slots_of(f, "web", "a") > a0);
+	mode = 1;
+	apply(f, &rep);
+	assert_int_equal(rep.tables, 1);
+	assert_true(slots_of(f, "web", "b") > 2 * slots_of(f, "web", "a"));
+	cg_rec_set_weight(f->rec, NULL, NULL);
+	apply(f, &rep);
+	assert_int_equal(slots_of(f, "web", "a"), a0);
+	assert_int_equal(slots_of(f, "web", "b"), b0);
+}
+
 /* No next hop: the cell cannot forward, so it is down in the map and out of tables. */
 static void test_reconcile_unresolved_cell_stays_out_until_resolved(void **state)
 {
@@ -506,6 +544,7 @@ int main(void)
 		cmocka_unit_test(test_reconcile_drain_rewrites_one_cell_and_its_tables),
 		cmocka_unit_test(test_reconcile_weight_change_swaps_table_only),
 		cmocka_unit_test(test_reconcile_overlay_caps_and_weights),
+		cmocka_unit_test(test_reconcile_weight_hook_is_per_service),
 		cmocka_unit_test(test_reconcile_unresolved_cell_stays_out_until_resolved),
 		cmocka_unit_test(test_reconcile_removals_clear_keys_tables_and_cells),
 		cmocka_unit_test(test_reconcile_adoption_writes_nothing),

@@ -84,6 +84,42 @@ static int do_list(int argc, char **argv)
 	return CLI_OK;
 }
 
+/* The locality policy's record of a service (cellgated's service.list). */
+static void print_locality(const json_t *l)
+{
+	const json_t *c;
+	size_t i;
+
+	if (!l)
+		return;
+	if (!json_is_true(json_object_get(l, "active"))) {
+		cli_print_kv(
+			"locality:", "%s%s", cli_str(l, "mode"),
+			strcmp(cli_str(l, "mode"), "local-first") ?
+				"" :
+				" (not active: weights as they are until the load is measured)");
+		return;
+	}
+	cli_print_kv("locality:", "%s, %.1f%% of new flows spilled out of the region (goal %.1f%%)",
+		     cli_str(l, "mode"), 100.0 * json_number_value(json_object_get(l, "spill")),
+		     100.0 * json_number_value(json_object_get(l, "goal")));
+	cli_print_kv("", "offered %llu new flows/s, the local cells take %llu/s before spilling",
+		     (unsigned long long)cli_u64(l, "offered"),
+		     (unsigned long long)cli_u64(l, "local_avail"));
+	if (cli_u64(l, "left_to_shed"))
+		cli_print_kv("", "%llu new flows/s no region may take: left to the shedder%s",
+			     (unsigned long long)cli_u64(l, "left_to_shed"),
+			     json_is_true(json_object_get(l, "short")) ? " (short)" : "");
+	json_array_foreach(json_object_get(l, "cells"), i, c)
+		cli_print_kv(
+			i ? "" : "shares:", "%-16s %5.1f%% of new flows%s%s", cli_str(c, "cell"),
+			100.0 * json_number_value(json_object_get(c, "share")),
+			json_is_true(json_object_get(c, "local")) ? ", local" : "",
+			json_is_true(json_object_get(c, "eligible")) ? "" : ", takes no new flows");
+	cli_print_kv("changed:", "%llu times, last: %s", (unsigned long long)cli_u64(l, "changes"),
+		     cli_str(l, "why"));
+}
+
 static int do_show(int argc, char **argv)
 {
 	const json_t *tbl, *shares, *cell;
@@ -123,6 +159,7 @@ static int do_show(int argc, char **argv)
 		else
 			cli_print_kv(i ? "" : "cells:", "%s", c);
 	}
+	print_locality(json_object_get(s, "locality"));
 	if (json_object_get(s, "packets")) {
 		cli_print_counter("packets:", cli_u64(s, "packets"), false);
 		cli_print_counter("bytes:", cli_u64(s, "bytes"), true);

@@ -773,3 +773,16 @@ bool cgd_bp_inputs(const struct cgd *d, uint32_t cell, json_t *level)
 			  "stale", !cg_bp_known(&bc->sig, unix_ms(), &d->st.bp)));
 	return true;
 }
+
+bool cgd_bp_report_ppm(const struct cgd *d, uint32_t cell, uint32_t *ppm)
+{
+	const struct cg_bp_cell *bc;
+
+	if (!d->bp || cell >= CG_MAX_CELLS)
+		return false;
+	bc = &d->bp->bp->cell[cell];
+	if (!bc->present || !cg_bp_known(&bc->sig, unix_ms(), &d->st.bp))
+		return false;
+	*ppm = bc->sig.load_ppm;
+	return true;
+}

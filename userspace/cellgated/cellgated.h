@@ -48,6 +48,8 @@ struct cgd_iface {
 	const char *mode;	/* "native" or "generic" */
 };
 
+struct cg_loc;
+
 struct cgd {
 	char state_path[PATH_MAX];    /* STATE_DIR/state.yaml */
 	const char *config_path;      /* --config, or NULL */
@@ -92,6 +94,9 @@ struct cgd {
 	char fo_refused[640];	   /* the controller's last refused event, logged once */
 	struct cgd_health *health; /* the health prober (health.c), NULL until the loop runs */
 	struct cgd_bp *bp;	   /* the backpressure controller (backpressure.c), or NULL */
+	struct cg_loc *loc;	   /* the locality policy (locality.c), or NULL */
+	int loc_timer_id;	   /* its step's timer, 0 if none */
+	uint32_t loc_period_ms;	   /* of the timer armed */
 };
 
 /* cgd_log - one line to stderr (journald adds time and unit), printf-style. */
@@ -195,6 +200,12 @@ void cgd_fo_overlay(struct cgd *d);
  * untouched) before the first measurement.
  */
 bool cgd_load_view(const struct cgd *d, uint32_t *load);
+/*
+ * cgd_load_measured - the same load as the cells were offered it, not scaled
+ * up for a ramping region (cg_loc_input.load). false before the first
+ * measurement.
+ */
+bool cgd_load_measured(const struct cgd *d, uint32_t *load);
 /* cgd_fo_start / _stop - the load reads and the controller's timer; -errno. */
 int cgd_fo_start(struct cgd *d);
 void cgd_fo_stop(struct cgd *d);
@@ -301,6 +312,35 @@ json_t *cgd_bp_json(const struct cgd *d);
 json_t *cgd_bp_cell_json(const struct cgd *d, const struct cg_cell_cfg *c);
 /* cgd_bp_inputs - add {by: controller, inputs: {load, last_report, target, ladder, report_age_ms, stale}} of cell to level. */
 bool cgd_bp_inputs(const struct cgd *d, uint32_t cell, json_t *level);
+
+/*
+ * cgd_bp_report_ppm - the smoothed load cell id's reports say (ppm of its
+ * capacity) into *ppm; false without a fresh report (none, or stale).
+ */
+bool cgd_bp_report_ppm(const struct cgd *d, uint32_t cell, uint32_t *ppm);
+
+/* locality.c */
+/*
+ * cgd_loc_init - the locality policy (cellgate/locality.h) on d->loop: its
+ * step every locality.period_ms, its weights handed to the reconciler as
+ * its weight hook. 0 or -ENOMEM. Its shares are runtime state, never
+ * persisted.
+ */
+int cgd_loc_init(struct cgd *d);
+/* cgd_loc_free - stop the timer, hand the reconciler no hook. NULL d->loc is a no-op. */
+void cgd_loc_free(struct cgd *d);
+/*
+ * cgd_loc_step - one step on what cellgated sees now (d->ov as
+ * cgd_fo_overlay() left it, the offered load, the load reports); each
+ * publication logged. Called by cgd_reconcile() before every apply (a
+ * change of which cells may take flows is published at once) and by the
+ * timer, which reconciles when something was published. Returns the
+ * number of services that published. Nothing until the load is measured:
+ * until then every table has its weights as they are.
+ */
+int cgd_loc_step(struct cgd *d);
+/* cgd_loc_service_json - {mode, active, spill, ramp, goal, offered, local_avail, changes, why, cells: [...]} of svc, or NULL. */
+json_t *cgd_loc_service_json(const struct cgd *d, const struct cg_service_cfg *svc);
 
 /* The control-socket commands (cellgated_cmds.c). */
 extern const struct cg_ctl_cmd cgd_cmds[];

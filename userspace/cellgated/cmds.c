@@ -330,9 +330,20 @@ static int cmd_service_list(void *ctx, const json_t *args, json_t **result, char
 			    size_t errlen)
 {
 	struct cgd *d = ctx;
+	json_t *s;
+	size_t i;
 
 	*result = cg_view_services(&d->st, d->dp);
-	return *result ? 0 : -ENOMEM;
+	if (!*result)
+		return -ENOMEM;
+	json_array_foreach(*result, i, s) {
+		const struct cg_service_cfg *sv = cg_state_find_service(
+			&d->st, json_string_value(json_object_get(s, "name")));
+
+		if (sv)
+			json_object_set_new(s, "locality", cgd_loc_service_json(d, sv));
+	}
+	return 0;
 }
 
 static int cmd_region_list(void *ctx, const json_t *args, json_t **result, char *err, size_t errlen)

@@ -111,6 +111,7 @@ int cgd_reconcile(struct cgd *d, const char *cause, char *err, size_t errlen)
 	if (d->fail_static[0])
 		return 0;  /* the data plane is left as it is until a repair */
 	cgd_fo_overlay(d); /* the region records and health, as persisted and seen now */
+	cgd_loc_step(d);   /* a change of which cells may take flows is published at once */
 	ret = cg_rec_apply(d->rec, &d->st, cgd_nh_lookup, d, &rep, err, errlen);
 	d->last_rec = rep;
 	d->rec_failed = ret != 0;

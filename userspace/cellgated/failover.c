@@ -45,6 +45,28 @@ bool cgd_load_view(const struct cgd *d, uint32_t *load)
 	return true;
 }
 
+bool cgd_load_measured(const struct cgd *d, uint32_t *load)
+{
+	uint32_t frac[CG_MAX_REGIONS];
+	struct cg_rules r;
+
+	if (!cgd_load_view(d, load))
+		return false;
+	rules_of(&d->st, &r);
+	cg_evac_fractions(&d->st, d->st.evacs, d->st.nevacs, &r.ramp, frac);
+	for (size_t i = 0; i < d->st.ncells; i++) {
+		uint64_t f = CG_PPM;
+
+		for (size_t g = 0; g < d->st.nregions; g++)
+			if (!strcmp(d->st.regions[g].name, d->st.cells[i].region))
+				f = frac[g];
+		for (size_t k = 0; k < CG_MAX_CLASSES; k++)
+			load[i * CG_MAX_CLASSES + k] =
+				(uint32_t)((uint64_t)load[i * CG_MAX_CLASSES + k] * f / CG_PPM);
+	}
+	return true;
+}
+
 void cgd_fo_overlay(struct cgd *d)
 {
 	uint32_t frac[CG_MAX_REGIONS], *load = NULL;

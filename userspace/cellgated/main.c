@@ -495,6 +495,10 @@ int main(int argc, char **argv)
 		cgd_log("cannot start the backpressure controller: %s", strerror(ENOMEM));
 		goto out;
 	}
+	if (cgd_loc_init(&d)) {
+		cgd_log("cannot start the locality policy: %s", strerror(ENOMEM));
+		goto out;
+	}
 	if (!d.fail_static[0]) {
 		cgd_resolve_all(&d);
 		if (cgd_reconcile(&d, d.adopted ? "adopt" : "start", err, sizeof(err)))
@@ -536,6 +540,7 @@ out:
 	cg_nl_close(d.nl);
 	cgd_health_free(&d);
 	cgd_bp_free(&d);
+	cgd_loc_free(&d);
 	cgd_fo_stop(&d);
 	cg_loop_free(d.loop);
 	cg_rec_free(d.rec);

@@ -574,3 +574,22 @@ bool cg_loc_left_to_shed(const struct cg_loc *loc, uint64_t *out)
 	}
 	return short_of;
 }
+
+void cg_loc_busy(const struct cg_state *st, const uint32_t *report_ppm, const uint32_t *load,
+		 uint32_t *busy)
+{
+	for (size_t i = 0; i < st->ncells; i++) {
+		const struct cg_cell_cfg *c = &st->cells[i];
+		uint64_t carried, own = 0;
+
+		busy[i] = 0;
+		if (!report_ppm || report_ppm[i] == CG_LOC_NO_REPORT || !c->capacity)
+			continue;
+		carried = (uint64_t)report_ppm[i] * c->capacity / CG_PPM;
+		for (size_t k = 0; load && k < CG_MAX_CLASSES; k++)
+			own += load[i * CG_MAX_CLASSES + k];
+		if (carried > own)
+			busy[i] =
+				carried - own > UINT32_MAX ? UINT32_MAX : (uint32_t)(carried - own);
+	}
+}

@@ -35,6 +35,8 @@ struct cg_rec {
 	uint32_t seed_cell;	 /* settings.seed_cell, from the hash key (cg_rec_set_seeds) */
 	uint32_t seed_admit;	 /* settings.seed_admit */
 	const struct cg_cell_overlay *ov; /* the controllers' view of the cells, or NULL */
+	cg_rec_weight_fn weight_fn;	  /* a cell's weight in one service's table, or NULL */
+	void *weight_arg;
 };
 
 /* A table to swap in, built for one service. */
@@ -65,6 +67,12 @@ void cg_rec_set_controller(struct cg_rec *rec, const struct cg_shed_level *level
 void cg_rec_set_overlay(struct cg_rec *rec, const struct cg_cell_overlay *ov)
 {
 	rec->ov = ov;
+}
+
+void cg_rec_set_weight(struct cg_rec *rec, cg_rec_weight_fn fn, void *arg)
+{
+	rec->weight_fn = fn;
+	rec->weight_arg = arg;
 }
 
 const struct cg_shed_eff *cg_rec_shed(const struct cg_rec *rec)
@@ -211,14 +219,19 @@ static bool cell_ready(const struct cg_cell *c)
 	return c->state != CG_CELL_UNUSED && !mac_zero(c->dmac);
 }
 
-/* The weight of cell c in its tables: the overlay's if it sets one, else the configured. */
-static uint32_t cell_weight(const struct cg_rec *rec, const struct cg_cell_cfg *c)
+/*
+ * The weight of cell c in svc's table: the overlay's if it sets one, else
+ * the configured; then what the weight hook makes of that.
+ */
+static uint32_t cell_weight(const struct cg_rec *rec, const struct cg_service_cfg *svc,
+			    const struct cg_cell_cfg *c)
 {
 	const struct cg_cell_overlay *o = rec->ov && c->id < CG_MAX_CELLS ? &rec->ov[c->id] : NULL;
+	uint32_t w = c->weight;
 
 	if (o && (o->weight || (o->flags & CG_OVERLAY_F_WEIGHT)))
-		return o->weight;
-	return c->weight;
+		w = o->weight;
+	return rec->weight_fn ? rec->weight_fn(rec->weight_arg, svc, c, w) : w;
 }
 
 /* Members of svc's table under st, given the cells map entries planned in want[]. */
@@ -231,13 +244,13 @@ static size_t table_members(const struct cg_rec *rec, const struct cg_state *st,
 	for (i = 0; i < svc->ncells && n < cap; i++) {
 		const struct cg_cell_cfg *c = cg_state_find_cell(st, svc->cells[i]);
 
-		if (!c || c->state != CG_CELL_ACTIVE || !cell_weight(rec, c))
+		uint32_t w = c ? cell_weight(rec, svc, c) : 0;
+
+		if (!c || c->state != CG_CELL_ACTIVE || !w)
 			continue;
 		if (want[c->id].state != CG_CELL_ACTIVE || !cell_ready(&want[c->id]))
 			continue;
-		out[n++] = (struct cg_maglev_cell){ .id = c->id,
-						    .name = c->name,
-						    .weight = cell_weight(rec, c) };
+		out[n++] = (struct cg_maglev_cell){ .id = c->id, .name = c->name, .weight = w };
 	}
 	return n;
 }
@@ -251,7 +264,7 @@ size_t cg_rec_table_cells(const struct cg_rec *rec, const struct cg_state *st,
 		const struct cg_cell_cfg *c = cg_state_find_cell(st, svc->cells[i]);
 
 		if (!c || c->state != CG_CELL_ACTIVE || c->id >= CG_MAX_CELLS ||
-		    !cell_weight(rec, c))
+		    !cell_weight(rec, svc, c))
 			continue;
 		if (rec->cells[c->id].state != CG_CELL_ACTIVE || !cell_ready(&rec->cells[c->id]))
 			continue;
