@@ -73,10 +73,17 @@ reports_stop() {
 	REPORT_PIDS=()
 }
 
-# a batch of N fresh connections to VIP (default web's), each one's cell: "sport cell" lines in OUT
+# the bytes forwarded so far to cells out of this LB's region (us-east), and to all cells
+bytes_out() { cctl -j cell list | jq -r '[.[] | select(.region != "us-east") | .bytes] | add'; }
+bytes_all() { cctl -j cell list | jq -r '[.[] | .bytes] | add'; }
+# a batch of N fresh connections to VIP (default web's), each one's cell: "sport cell" lines in
+# OUT; XSHARE gets the share (percent) of the bytes forwarded meanwhile that crossed a region
 batch() {
-	local out=$1 n=${2:-30} vip=${3:-$LAB_VIP4}
+	local out=$1 n=${2:-30} vip=${3:-$LAB_VIP4} o0 a0 o1 a1
+	o0=$(bytes_out) a0=$(bytes_all)
 	client "$LAB_NS_C2" tcp "$vip" "$LAB_TCP_PORT" --conns "$n" --requests 1 >"$out" 2>&1
+	o1=$(bytes_out) a1=$(bytes_all)
+	XSHARE=$(((o1 - o0) * 100 / (a1 - a0 > 0 ? a1 - a0 : 1)))
 }
 # the distinct regions' cell prefixes of a batch's connections, sorted: "euw1 use1"
 batch_regions() { conns "$1" | awk '{ sub(/-[ab]$/, "", $2); print $2 }' | sort -u | xargs; }
@@ -104,10 +111,16 @@ test_idle_local_cells_take_every_new_flow() {
 		e2e_fail_reason "web's table: '$(table_cells)', locality $(web_json | jq -c .locality)" || return
 	[ "$(table_cells web6)" = "aps1-a aps1-b euw1-a euw1-b use1-a use1-b" ] ||
 		e2e_fail_reason "web6 (spread) table: '$(table_cells web6)'" || return
+	batch "$LAB_DIR/idle6.out" 30 "$LAB_VIP6"
+	local x6=$XSHARE
 	batch "$LAB_DIR/idle.out" 30
 	[ "$(conns "$LAB_DIR/idle.out" | wc -l)" -ge 25 ] && [ "$(batch_regions "$LAB_DIR/idle.out")" = use1 ] ||
 		{ show "$LAB_DIR/idle.out" 8; e2e_fail_reason "new flows landed in: '$(batch_regions "$LAB_DIR/idle.out")'"; } ||
 		return
+	# the bytes that cross a region: none for local-first web, most for spread web6
+	[ "$XSHARE" -le 1 ] && [ "$x6" -ge 20 ] ||
+		e2e_fail_reason "cross-region bytes: web ${XSHARE}%, web6 ${x6}%" || return
+	echo "    cross-region share of the bytes: web (local-first) ${XSHARE}%, web6 (spread) ${x6}%"
 	grep -q "locality: service web: start: spill 0 -> 0" "$GD_LOG" ||
 		{ show "$GD_LOG" 10; e2e_fail_reason "no start line in the log"; } || return
 	cctl service show web >"$LAB_DIR/show.out" 2>&1
@@ -129,6 +142,8 @@ test_busy_local_cells_spill_to_the_nearest_region() {
 	[ "$(conns "$LAB_DIR/busy.out" | wc -l)" -ge 25 ] && [ "$(batch_regions "$LAB_DIR/busy.out")" = euw1 ] ||
 		{ show "$LAB_DIR/busy.out" 8; e2e_fail_reason "new flows landed in: '$(batch_regions "$LAB_DIR/busy.out")'"; } ||
 		return
+	[ "$XSHARE" -ge 95 ] || e2e_fail_reason "cross-region bytes while spilled: ${XSHARE}%" || return
+	echo "    cross-region share of web's bytes while spilled: ${XSHARE}%"
 	grep -Eq "locality: service web: rise: spill .* local 'us-east' takes 0/s" "$GD_LOG" ||
 		{ show "$GD_LOG" 10; e2e_fail_reason "no rise line with its inputs in the log"; } || return
 	echo "    spilled all of web's new flows to eu-west in $(((t1 - t0) / 1000000)) ms"
@@ -151,6 +166,8 @@ test_spill_withdrawn_slowly_when_the_load_falls() {
 	[ "$(conns "$LAB_DIR/back.out" | wc -l)" -ge 25 ] && [ "$(batch_regions "$LAB_DIR/back.out")" = use1 ] ||
 		{ show "$LAB_DIR/back.out" 8; e2e_fail_reason "new flows landed in: '$(batch_regions "$LAB_DIR/back.out")'"; } ||
 		return
+	[ "$XSHARE" -le 5 ] || e2e_fail_reason "cross-region bytes after the withdrawal: ${XSHARE}%" || return
+	echo "    cross-region share of web's bytes after the withdrawal: ${XSHARE}%"
 	echo "    withdrawn in $((n1 - n0)) logged steps"
 }
 
