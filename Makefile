@@ -132,6 +132,9 @@ $(PROGS): $(BUILD)/%: $$(call prog_objs,%) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# cellgated tells systemd it is ready, alive and stopping (userspace/cellgated/notify.c)
+$(BUILD)/cellgated: LDLIBS += -lsystemd
+
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TLIB_OBJS) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -lm -o $@
