@@ -125,8 +125,14 @@ void cgd_notify_ready(struct cgd *d)
 
 void cgd_notify_reloading(struct cgd *d)
 {
-	if (nt.on)
-		notify_send("RELOADING=1\nSTATUS=applying a config");
+	char msg[128];
+
+	if (!nt.on)
+		return;
+	/* MONOTONIC_USEC: what systemd 253's Type=notify-reload asks of a reload; harmless before */
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=applying a config",
+		 (unsigned long long)cg_loop_now_ms() * 1000ULL);
+	notify_send(msg);
 }
 
 void cgd_notify_stopping(struct cgd *d)
