@@ -204,7 +204,8 @@ test_stopping_on_sigterm() {
 }
 
 # stderr a file whose device:inode JOURNAL_STREAM names: every line starts with <N>; ready is a
-# notice, the hash key info. Without JOURNAL_STREAM (the run above) no line has one.
+# notice, the hash key info. Without JOURNAL_STREAM (the run above) no line has one; without
+# NOTIFY_SOCKET (this run) nothing is told.
 test_journal_stream_prefixes_priorities() {
 	local bad
 	grep -q '^<[0-7]>' "$GD_LOG" && e2e_fail_reason "a <N> prefix without JOURNAL_STREAM" && return 1
@@ -214,6 +215,8 @@ test_journal_stream_prefixes_priorities() {
 	gd_start || e2e_fail_reason "cellgated did not start" || return
 	wait_for 5 grep -q 'cellgated: ready' "$GD_LOG" || e2e_fail_reason "no ready line" || return
 	gd_stop
+	# no NOTIFY_SOCKET this time: nothing told, no timer armed
+	! grep -q 'told the service manager' "$GD_LOG" || e2e_fail_reason "notified without NOTIFY_SOCKET" || return
 	bad=$(grep -vc '^<[0-7]>cellgated: ' "$GD_LOG")
 	[ "$bad" -eq 0 ] || e2e_fail_reason "$bad line(s) without a <N>cellgated: prefix" || return
 	if ! grep -q '^<5>cellgated: ready: ' "$GD_LOG" || ! grep -q '^<6>cellgated: hash key ' "$GD_LOG" ||
