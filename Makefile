@@ -12,6 +12,9 @@
 # make fuzz       build the libFuzzer targets into build/fuzz/ (clang) and run each FUZZ_SECONDS
 #                 (default 60); not part of all. make fuzz-seeds rewrites the packet seeds
 # make format     check formatting with clang-format
+# make install    cellgated, cellctl, the systemd unit, the man pages, the bash completion and the
+#                 cell hosts' decap.bpf.o under $(DESTDIR)$(PREFIX) (PREFIX=/usr/local); make
+#                 uninstall removes exactly those files (docs/operations.md)
 # V=1             show the commands
 
 ifeq ($(SAN),1)
@@ -75,7 +78,7 @@ BENCH := $(if $(BENCH_SRCS),$(BUILD)/tests/bench/bench)
 # the namespace lab's own programs (LAB_BINS)
 include tests/lab/lab.mk
 
-.PHONY: all deps check-layers check-shell test unit-test prog-test e2e-test demo bench fuzz fuzz-build fuzz-seeds format \
+.PHONY: install uninstall all deps check-layers check-shell test unit-test prog-test e2e-test demo bench fuzz fuzz-build fuzz-seeds format \
 	format-fix clean
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -131,6 +134,9 @@ $(LIB): $(LIB_OBJS)
 $(PROGS): $(BUILD)/%: $$(call prog_objs,%) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# cellgated tells systemd it is ready, alive and stopping (userspace/cellgated/notify.c)
+$(BUILD)/cellgated: LDLIBS += -lsystemd
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TLIB_OBJS) $(LIB)
 	$(call msg,LINK,$@)
@@ -210,6 +216,43 @@ format:
 
 format-fix:
 	$(Q)clang-format -i $(FORMAT_FILES)
+
+# Install paths. cellgated's router program is built into it (the skeleton embeds
+# router.bpf.o), so only the cell hosts' decap.bpf.o is installed as an object, for
+# 'ip link set dev IF xdp obj $(BPFDIR)/decap.bpf.o sec xdp'.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+BPFDIR ?= $(LIBDIR)/cellgate
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(LIBDIR)/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSCONFDIR ?= /etc
+INSTALL ?= install
+INSTALLED := $(SBINDIR)/cellgated $(BINDIR)/cellctl $(BPFDIR)/decap.bpf.o \
+	$(UNITDIR)/cellgated.service $(MANDIR)/man8/cellgated.8 $(MANDIR)/man8/cellctl.8 \
+	$(BASHCOMPDIR)/cellctl
+
+# the unit is written here, not in $(BUILD), so PREFIX and SYSCONFDIR are always this call's
+install: $(BUILD)/cellgated $(BUILD)/cellctl $(BUILD)/bpf/decap.bpf.o
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(BPFDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR)
+	$(Q)$(INSTALL) -m 0755 $(BUILD)/cellgated $(DESTDIR)$(SBINDIR)/cellgated
+	$(Q)$(INSTALL) -m 0755 $(BUILD)/cellctl $(DESTDIR)$(BINDIR)/cellctl
+	$(Q)$(INSTALL) -m 0644 $(BUILD)/bpf/decap.bpf.o $(DESTDIR)$(BPFDIR)/decap.bpf.o
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		dist/systemd/cellgated.service.in > $(DESTDIR)$(UNITDIR)/cellgated.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/cellgated.service
+	$(Q)$(INSTALL) -m 0644 docs/man/cellgated.8 docs/man/cellctl.8 $(DESTDIR)$(MANDIR)/man8/
+	$(Q)$(INSTALL) -m 0644 dist/bash-completion/cellctl $(DESTDIR)$(BASHCOMPDIR)/cellctl
+
+# the files only: directories may hold others' files, the state and the pins are the operator's
+uninstall:
+	$(call msg,UNINST,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	$(Q)rmdir $(DESTDIR)$(BPFDIR) 2>/dev/null || true
 
 clean:
 	$(Q)rm -rf build build-san

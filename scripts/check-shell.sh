@@ -8,7 +8,8 @@ if ! command -v shellcheck >/dev/null; then
 	echo "check-shell: shellcheck is not installed (make deps installs it)" >&2
 	exit 2
 fi
-files=(.ci/run scripts/*.sh scripts/region-failover scripts/region-restore scripts/drill tests/run.sh tests/e2e/*.sh)
+files=(.ci/run scripts/*.sh scripts/region-failover scripts/region-restore scripts/drill tests/run.sh tests/e2e/*.sh
+	dist/bash-completion/cellctl)
 if shellcheck -x "${files[@]}"; then
 	echo "check-shell: ok: ${#files[@]} scripts"
 else

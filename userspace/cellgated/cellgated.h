@@ -346,4 +346,30 @@ json_t *cgd_loc_service_json(const struct cgd *d, const struct cg_service_cfg *s
 extern const struct cg_ctl_cmd cgd_cmds[];
 extern const size_t cgd_ncmds;
 
+/* ---- running under systemd (notify.c) ---- */
+
+#define CGD_NOTIFY_STATUS_MS  1000 /* STATUS= follows a state change within this */
+#define CGD_NOTIFY_STATUS_MAX 768  /* one STATUS= line, at most */
+
+/*
+ * cgd_notify_ready - tell the service manager cellgated is ready (READY=1 and
+ * a STATUS= line). The first call, once the first reconcile is done and the
+ * control socket listens, also arms the loop's timers: WATCHDOG=1 at half of
+ * WATCHDOG_USEC when it is set (for this pid), and a STATUS= line whenever
+ * the state's summary changes. A later call (after a reload) sends READY=1
+ * again. Nothing at all when NOTIFY_SOCKET is unset; a failed send is logged
+ * once and changes nothing else.
+ */
+void cgd_notify_ready(struct cgd *d);
+/* cgd_notify_reloading - RELOADING=1 before a config apply; cgd_notify_ready() ends it. */
+void cgd_notify_reloading(struct cgd *d);
+/* cgd_notify_stopping - STOPPING=1 as the loop ends, and no more pings or status. */
+void cgd_notify_stopping(struct cgd *d);
+/* cgd_journal_stderr - stderr is the journal's stream: JOURNAL_STREAM names its device:inode. */
+bool cgd_journal_stderr(void);
+/* cgd_log_prio - the syslog priority of one log message, by its wording (LOG_INFO by default). */
+int cgd_log_prio(const char *msg);
+/* cgd_log_prefix - "<N>" for priority prio when stderr is the journal (journald reads it), else "". */
+const char *cgd_log_prefix(int prio);
+
 #endif /* CELLGATED_H */

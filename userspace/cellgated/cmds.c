@@ -447,7 +447,12 @@ static int cmd_config_apply(void *ctx, const json_t *args, json_t **result, char
 		cg_state_free(&st);
 		return ret;
 	}
-	return commit_reply(d, &st, "config apply", flags, result, err, errlen);
+	if (flags & CGD_DRY_RUN)
+		return commit_reply(d, &st, "config apply", flags, result, err, errlen);
+	cgd_notify_reloading(d);
+	ret = commit_reply(d, &st, "config apply", flags, result, err, errlen);
+	cgd_notify_ready(d);
+	return ret;
 }
 
 /* ---- cells ---- */

@@ -39,13 +39,14 @@ void cgd_log(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	cg_escape(line, sizeof(line), msg, strlen(msg), 0);
-	fprintf(stderr, "cellgated: %s\n", line);
+	fprintf(stderr, "%scellgated: %s\n", cgd_log_prefix(cgd_log_prio(msg)), line);
 }
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if (level == LIBBPF_DEBUG)
 		return 0;
+	fputs(cgd_log_prefix(level == LIBBPF_WARN ? LOG_WARNING : LOG_INFO), stderr);
 	fputs("cellgated: libbpf: ", stderr);
 	return vfprintf(stderr, fmt, ap);
 }
@@ -532,7 +533,9 @@ int main(int argc, char **argv)
 	else
 		cgd_log("ready: %zu services, %zu cells, control socket %s", d.st.nservices,
 			d.st.ncells, d.sock_path);
+	cgd_notify_ready(&d);
 	ret = cg_loop_run(d.loop) ? 1 : 0;
+	cgd_notify_stopping(&d);
 out:
 	cg_ctl_server_free(d.ctl);
 	if (sfd >= 0)
