@@ -68,8 +68,8 @@ int cgd_loc_step(struct cgd *d)
 	/* nothing measured yet, or nothing local-first now and before: weights as they are */
 	if (!d->loc->started && (!d->load_valid || !wanted(&d->st)))
 		return 0;
-	if (d->loc_period_ms != (d->st.locality.period_ms ? d->st.locality.period_ms :
-							    CG_LOC_PERIOD_DEF))
+	if (d->loc_period_ms !=
+	    (d->st.locality.period_ms ? d->st.locality.period_ms : CG_LOC_PERIOD_DEF))
 		arm(d);
 	load = calloc(d->st.ncells * CG_MAX_CLASSES + 1, sizeof(*load));
 	busy = calloc(d->st.ncells + 1, sizeof(*busy));
