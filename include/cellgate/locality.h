@@ -165,4 +165,20 @@ bool cg_loc_left_to_shed(const struct cg_loc *loc, uint64_t *out);
 void cg_loc_busy(const struct cg_state *st, const uint32_t *report_ppm, const uint32_t *load,
 		 uint32_t *busy);
 
+/*
+ * cg_loc_no_carry - the shed levels that keep each class off the regions it
+ * is not worth carrying to (its max_spill_cost), for the shedder: class k of
+ * cell c is refused (level 1, new flows only) when c's region costs more
+ * than k's max_spill_cost, k is not protected, and every service that lists
+ * c is local-first (a spread service sends its flows there whatever they
+ * cost, and the shed map is per cell, not per service). From the desired
+ * state alone, so the same at every step and after a restart. Fills out
+ * (cap entries) and returns the count.
+ */
+struct cg_shed_level;
+size_t cg_loc_no_carry(const struct cg_state *st, struct cg_shed_level *out, size_t cap);
+
+/* cg_loc_is_no_carry - is (cell id, class) one of cg_loc_no_carry()'s? */
+bool cg_loc_is_no_carry(const struct cg_state *st, uint32_t cell, uint8_t class);
+
 #endif /* CELLGATE_LOCALITY_H */

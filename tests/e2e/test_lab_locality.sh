@@ -48,11 +48,12 @@ load_stop() {
 	LOAD_PID=
 }
 
-# reports UTIL (ppm) from both us-east cells' gateways, every 100 ms for COUNT, in the background
+# reports UTIL (ppm) from the gateways of CELLS (default both us-east cells), every 100 ms for
+# COUNT, in the background
 REPORT_PIDS=()
 reports_start() {
 	local util=$1 count=${2:-150} c id u ns_var addr_var
-	for c in use1-a use1-b; do
+	for c in ${3:-use1-a use1-b}; do
 		id=$(cell_id "$c")
 		u=${c^^}
 		u=${u//-/_}
@@ -73,16 +74,18 @@ reports_stop() {
 	REPORT_PIDS=()
 }
 
-# the bytes forwarded so far to cells out of this LB's region (us-east), and to all cells
-bytes_out() { cctl -j cell list | jq -r '[.[] | select(.region != "us-east") | .bytes] | add'; }
-bytes_all() { cctl -j cell list | jq -r '[.[] | .bytes] | add'; }
+# "OUT ALL": the bytes forwarded so far to cells out of this LB's region (us-east), and to all
+# cells, from one reading
+bytes_read() {
+	cctl -j cell list | jq -r '"\([.[] | select(.region != "us-east") | .bytes] | add) \([.[] | .bytes] | add)"'
+}
 # a batch of N fresh connections to VIP (default web's), each one's cell: "sport cell" lines in
 # OUT; XSHARE gets the share (percent) of the bytes forwarded meanwhile that crossed a region
 batch() {
 	local out=$1 n=${2:-30} vip=${3:-$LAB_VIP4} o0 a0 o1 a1
-	o0=$(bytes_out) a0=$(bytes_all)
+	read -r o0 a0 < <(bytes_read)
 	client "$LAB_NS_C2" tcp "$vip" "$LAB_TCP_PORT" --conns "$n" --requests 1 >"$out" 2>&1
-	o1=$(bytes_out) a1=$(bytes_all)
+	read -r o1 a1 < <(bytes_read)
 	XSHARE=$(((o1 - o0) * 100 / (a1 - a0 > 0 ? a1 - a0 : 1)))
 }
 # the distinct regions' cell prefixes of a batch's connections, sorted: "euw1 use1"
@@ -95,6 +98,9 @@ setup() {
 	CFG=$LAB_DIR/loc.yaml
 	{
 		sed '/^  - name: web$/a\    locality: local-first' "$LAB_CONFIG"
+		# sheddable is not worth carrying to ap-south (cost 20), eu-west (10) is fine
+		echo "classes: [{name: critical, id: 0, protected: true}, {name: high, id: 1}, {name: normal, id: 2}, {name: sheddable, id: 3, max_spill_cost: 15}]"
+		echo "class_rules: [{prefix: ${LAB_C1_V4%.*}.0/24, class: critical}, {prefix: ${LAB_C2_V4%.*}.0/24, class: sheddable}]"
 		echo "locality: {period_ms: $PERIOD_MS, rise: 0.5, withdraw: 0.2, step: 0.05}"
 		# the reports are taken (mode manual: the shedder only says what it would do)
 		echo "backpressure: {mode: manual, report_port: $PORT, period_ms: 500, stale_ms: 3000}"
@@ -192,10 +198,49 @@ test_established_flow_keeps_its_cell() {
 	[[ $c0 != *use1* ]] || e2e_fail_reason "flows established while spilled were on: $c0"
 }
 
+# sheddable may not be carried to ap-south: its cells refuse the class's new flows (by locality,
+# shown by shed show) and nothing else; with us-east and eu-west busy the overflow goes there,
+# and critical requests still succeed while sheddable ones are refused
+test_class_not_worth_carrying_is_shed() {
+	local j s0 s1
+	# the shed map is per cell: the class is refused on a cell only when every service that lists
+	# it is local-first (a spread service carries its flows anywhere): none yet, web6 and dns spread
+	cctl -j shed show | jq -e '[.levels[] | select(.by == "locality")] == []' >/dev/null ||
+		e2e_fail_reason "locality levels while spread services list the cells" || return
+	sed 's/^    locality: local-first$//; /^  - name: [a-z0-9]*$/a\    locality: local-first' "$CFG" >"$LAB_DIR/all.yaml"
+	cctl config apply "$LAB_DIR/all.yaml" >"$LAB_DIR/apply.out" 2>&1 ||
+		{ show "$LAB_DIR/apply.out"; e2e_fail_reason "config apply (every service local-first) failed"; } || return
+	j=$(cctl -j shed show)
+	echo "$j" | jq -e '[.levels[] | select(.source == "controller")] as $l
+		| ($l | map(select(.by == "locality")) | map("\(.cell)/\(.class)") | sort) == ["aps1-a/sheddable", "aps1-b/sheddable"]
+		and ($l | map(select(.by == "locality" and (.level | tonumber) == 1)) | length) == 2' >/dev/null ||
+		e2e_fail_reason "levels: $(echo "$j" | jq -c '[.levels[] | select(.source == "controller")]')" || return
+	cctl shed show >"$LAB_DIR/shed.out" 2>&1
+	grep -Eq "aps1-a .*sheddable .*locality .*region ap-south costs 20, over the class's max_spill_cost 15" "$LAB_DIR/shed.out" ||
+		{ show "$LAB_DIR/shed.out"; e2e_fail_reason "shed show does not say why"; } || return
+	reports_stop
+	reports_start 1500000 200 "use1-a use1-b euw1-a euw1-b"
+	wait_for 15 eval '[ "$(table_cells)" = "aps1-a aps1-b" ]' ||
+		e2e_fail_reason "web did not spill to ap-south: '$(table_cells)'" || return
+	s0=$(cctl -j cell list | jq '[.[] | select(.region == "ap-south") | .shed] | add')
+	client "$LAB_NS_C1" tcp "$LAB_VIP4" "$LAB_TCP_PORT" --conns 20 --requests 1 >"$LAB_DIR/crit.out" 2>&1
+	client "$LAB_NS_C2" tcp "$LAB_VIP4" "$LAB_TCP_PORT" --conns 20 --requests 1 \
+		--connect-timeout-ms 300 >"$LAB_DIR/shed.out" 2>&1
+	s1=$(cctl -j cell list | jq '[.[] | select(.region == "ap-south") | .shed] | add')
+	reports_stop
+	[ "$(total "$LAB_DIR/crit.out" ok)" = 20 ] ||
+		{ show "$LAB_DIR/crit.out" 6; e2e_fail_reason "critical to ap-south: ok=$(total "$LAB_DIR/crit.out" ok)/20"; } || return
+	[ "$(total "$LAB_DIR/shed.out" ok)" = 0 ] && [ $((s1 - s0)) -ge 20 ] ||
+		{ show "$LAB_DIR/shed.out" 6; e2e_fail_reason "sheddable to ap-south: ok=$(total "$LAB_DIR/shed.out" ok)/20, shed +$((s1 - s0))"; } ||
+		return
+	echo "    spilled to ap-south: critical 20/20 ok, sheddable 0/20 (shed +$((s1 - s0)) new flows)"
+}
+
 E2E_TESTS=(
 	test_idle_local_cells_take_every_new_flow
 	test_busy_local_cells_spill_to_the_nearest_region
 	test_spill_withdrawn_slowly_when_the_load_falls
 	test_established_flow_keeps_its_cell
+	test_class_not_worth_carrying_is_shed
 )
 e2e_run "$@"

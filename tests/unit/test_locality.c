@@ -14,6 +14,7 @@
 #include "cellgate/config.h"
 #include "cellgate/failover.h"
 #include "cellgate/locality.h"
+#include "cellgate/shed.h"
 
 /*
  * This LB is in r1. Local capacity 2 x 1000 new flows/s, at the default
@@ -674,6 +675,58 @@ static void test_locality_busy_from_reports(void **unused)
 	fx_free(f);
 }
 
+/*
+ * The classes not worth carrying: sheddable (max_spill_cost 20) is refused on
+ * r3's cells (cost 50), not on r2's (10) nor the local ones; a cell a spread
+ * service also lists is left alone (the shed map is per cell).
+ */
+static void test_locality_no_carry_levels(void **unused)
+{
+	static const char spread_too[] = HEAD
+		"classes:\n"
+		"  - {name: critical, id: 0, protected: true, max_spill_cost: 5}\n"
+		"  - {name: high, id: 1}\n"
+		"  - {name: normal, id: 2}\n"
+		"  - {name: sheddable, id: 3, max_spill_cost: 20}\n" CELLS
+		"services:\n"
+		"  - {name: web, vip: 203.0.113.10, port: 80, protocol: tcp, locality: local-first,"
+		" cells: [a1, a2, b1, b2, c1, c2]}\n"
+		"  - {name: api, vip: 203.0.113.11, port: 80, protocol: tcp, cells: [c2]}\n";
+	struct fx *f = fx_new(cfg_cost);
+	struct cg_shed_level lv[CG_MAX_CELLS * CG_MAX_CLASSES];
+	size_t n;
+
+	(void)unused;
+	n = cg_loc_no_carry(&f->st, lv, CG_MAX_CELLS * CG_MAX_CLASSES);
+	assert_int_equal(n, 2);
+	assert_int_equal(lv[0].cell, C1);
+	assert_int_equal(lv[1].cell, C2);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(lv[i].class, 3);
+		assert_int_equal(lv[i].level_ppm, CG_PPM);
+		assert_false(lv[i].hard);
+	}
+	assert_true(cg_loc_is_no_carry(&f->st, C1, 3));
+	assert_false(cg_loc_is_no_carry(&f->st, C1, 2));
+	assert_false(cg_loc_is_no_carry(&f->st, B1, 3));
+	assert_false(cg_loc_is_no_carry(&f->st, A1, 3));
+	assert_int_equal(cg_loc_no_carry(&f->st, lv, 1), 1); /* bounded by cap */
+	fx_free(f);
+
+	f = fx_new(spread_too); /* critical is protected: never refused, whatever it costs */
+	n = cg_loc_no_carry(&f->st, lv, CG_MAX_CELLS * CG_MAX_CLASSES);
+	assert_int_equal(n, 1);
+	assert_int_equal(lv[0].cell, C1);
+	assert_int_equal(lv[0].class, 3);
+	assert_false(cg_loc_is_no_carry(&f->st, C2, 3));
+	assert_false(cg_loc_is_no_carry(&f->st, C1, 0));
+	fx_free(f);
+
+	f = fx_new(cfg_spread); /* no local-first service: nothing */
+	assert_int_equal(cg_loc_no_carry(&f->st, lv, CG_MAX_CELLS * CG_MAX_CLASSES), 0);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -690,6 +743,7 @@ int main(void)
 		cmocka_unit_test(test_locality_config_defaults_write_nothing),
 		cmocka_unit_test(test_locality_config_errors),
 		cmocka_unit_test(test_locality_busy_from_reports),
+		cmocka_unit_test(test_locality_no_carry_levels),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

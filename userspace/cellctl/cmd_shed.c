@@ -79,6 +79,12 @@ static void inputs(const json_t *in, char *buf, size_t len)
 {
 	char a[48];
 
+	if (json_object_get(in, "max_spill_cost")) { /* the locality policy's */
+		snprintf(buf, len, "region %s costs %llu, over the class's max_spill_cost %llu",
+			 cli_str(in, "region"), (unsigned long long)cli_u64(in, "cost"),
+			 (unsigned long long)cli_u64(in, "max_spill_cost"));
+		return;
+	}
 	snprintf(buf, len, "load %s (last %s), target %s, ladder %s, report %s%s",
 		 cli_str(in, "load"), cli_str(in, "last_report"), cli_str(in, "target"),
 		 cli_str(in, "ladder"), age(json_object_get(in, "report_age_ms"), a, sizeof(a)),

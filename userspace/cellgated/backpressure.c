@@ -27,6 +27,7 @@
 
 #include "cellgate/backpressure.h"
 #include "cellgate/dataplane.h"
+#include "cellgate/locality.h"
 #include "cellgate/names.h"
 #include "cellgate/netlink.h"
 #include "cellgate/report.h"
@@ -420,9 +421,8 @@ static void step_due(struct cg_loop *loop, void *arg)
 	struct cgd_bp *b = d->bp;
 	uint32_t *load = NULL;
 	uint8_t *mode = NULL;
-	const struct cg_shed_level *lv;
 	struct cg_bp_input in;
-	size_t n, applied = 0, nlv;
+	size_t n, applied = 0;
 	char line[256], err[256];
 
 	(void)loop;
@@ -460,8 +460,7 @@ static void step_due(struct cg_loop *loop, void *arg)
 	}
 	if (!applied)
 		goto out;
-	lv = cg_bp_levels(b->bp, &nlv);
-	cg_rec_set_controller(d->rec, lv, nlv);
+	cgd_ctl_publish(d);
 	cgd_reconcile(d, "backpressure", err, sizeof(err));
 out:
 	free(load);
@@ -537,9 +536,8 @@ static void adopt(struct cgd *d)
 	struct cgd_bp *b = d->bp;
 	struct cg_shed_eff *eff = NULL;
 	struct cg_shed_level *held = NULL;
-	const struct cg_shed_level *lv;
 	uint8_t *mode = NULL;
-	size_t n = 0, nlv, cells;
+	size_t n = 0, cells;
 	char line[512];
 	size_t o = 0;
 
@@ -564,6 +562,8 @@ static void adopt(struct cgd *d)
 
 			if (!cl || cl->protected || eff[id * CG_MAX_CLASSES + k].source)
 				continue;
+			if (cg_loc_is_no_carry(&d->st, id, (uint8_t)k))
+				continue; /* the locality policy's: not a ladder position */
 			if (cg_dp_shed_get(d->dp, id, k, &sh) || !sh.soft)
 				continue;
 			held[n++] = (struct cg_shed_level){ .cell = id,
@@ -574,8 +574,7 @@ static void adopt(struct cgd *d)
 	cells = n ? cg_bp_adopt(b->bp, &d->st, mode, held, n, unix_ms()) : 0;
 	if (!cells)
 		goto out;
-	lv = cg_bp_levels(b->bp, &nlv);
-	cg_rec_set_controller(d->rec, lv, nlv);
+	cgd_ctl_publish(d);
 	for (size_t i = 0; i < d->st.ncells && o < sizeof(line); i++) {
 		uint32_t id = d->st.cells[i].id;
 
@@ -626,13 +625,12 @@ void cgd_bp_free(struct cgd *d)
 	sock_close(d, &b->fd6);
 	if (b->timer_id > 0)
 		cg_loop_timer_cancel(d->loop, b->timer_id);
-	if (d->rec)
-		cg_rec_set_controller(d->rec, NULL, 0);
 	memset(b->key, 0, sizeof(b->key));
 	cg_bp_free(b->bp);
 	cg_stats_free(b->snap);
 	free(b);
 	d->bp = NULL;
+	cgd_ctl_publish(d); /* the locality policy's levels only */
 }
 
 static json_t *ppm_json(uint32_t ppm)
@@ -785,4 +783,10 @@ bool cgd_bp_report_ppm(const struct cgd *d, uint32_t cell, uint32_t *ppm)
 		return false;
 	*ppm = bc->sig.load_ppm;
 	return true;
+}
+
+const struct cg_shed_level *cgd_bp_levels(const struct cgd *d, size_t *n)
+{
+	*n = 0;
+	return d->bp ? cg_bp_levels(d->bp->bp, n) : NULL;
 }

@@ -49,6 +49,7 @@ struct cgd_iface {
 };
 
 struct cg_loc;
+struct cg_shed_level;
 
 struct cgd {
 	char state_path[PATH_MAX];    /* STATE_DIR/state.yaml */
@@ -86,17 +87,19 @@ struct cgd {
 	/* failover.c */
 	struct cg_cell_overlay ov[CG_MAX_CELLS]; /* what the controllers add, by cell id */
 	struct cg_stats_snap *load_prev, *load_cur, *load_delta; /* the load's counter reads */
-	double *load_ewma;	   /* offered new flows/s by (cell id, class), smoothed */
-	bool load_valid;	   /* load_ewma holds a measurement */
-	int load_id;		   /* its timer */
-	int fo_tick_id;		   /* the controller's timer */
-	bool fo_nospc;		   /* "no survivor" was logged for the current overlay */
-	char fo_refused[640];	   /* the controller's last refused event, logged once */
-	struct cgd_health *health; /* the health prober (health.c), NULL until the loop runs */
-	struct cgd_bp *bp;	   /* the backpressure controller (backpressure.c), or NULL */
-	struct cg_loc *loc;	   /* the locality policy (locality.c), or NULL */
-	int loc_timer_id;	   /* its step's timer, 0 if none */
-	uint32_t loc_period_ms;	   /* of the timer armed */
+	double *load_ewma;	       /* offered new flows/s by (cell id, class), smoothed */
+	bool load_valid;	       /* load_ewma holds a measurement */
+	int load_id;		       /* its timer */
+	int fo_tick_id;		       /* the controller's timer */
+	bool fo_nospc;		       /* "no survivor" was logged for the current overlay */
+	char fo_refused[640];	       /* the controller's last refused event, logged once */
+	struct cgd_health *health;     /* the health prober (health.c), NULL until the loop runs */
+	struct cgd_bp *bp;	       /* the backpressure controller (backpressure.c), or NULL */
+	struct cg_loc *loc;	       /* the locality policy (locality.c), or NULL */
+	int loc_timer_id;	       /* its step's timer, 0 if none */
+	uint32_t loc_period_ms;	       /* of the timer armed */
+	struct cg_shed_level *auto_lv; /* what cgd_ctl_publish() handed the reconciler */
+	size_t nauto_lv;
 };
 
 /* cgd_log - one line to stderr (journald adds time and unit), printf-style. */
@@ -319,7 +322,23 @@ bool cgd_bp_inputs(const struct cgd *d, uint32_t cell, json_t *level);
  */
 bool cgd_bp_report_ppm(const struct cgd *d, uint32_t cell, uint32_t *ppm);
 
+/* cgd_bp_levels - the controller's levels (cg_bp_levels()), *n of them; NULL without a controller. */
+const struct cg_shed_level *cgd_bp_levels(const struct cgd *d, size_t *n);
+
 /* locality.c */
+/*
+ * cgd_ctl_publish - hand the reconciler the automatic levels: the
+ * backpressure controller's and the locality policy's (cg_loc_no_carry():
+ * a class refused where it is not worth carrying), the larger where both
+ * set one. Takes effect at the next reconcile.
+ */
+void cgd_ctl_publish(struct cgd *d);
+/*
+ * cgd_loc_inputs - add {by: locality, inputs: {region, cost, max_spill_cost}}
+ * to level, a level of cg_loc_no_carry()'s (cell c, class cl).
+ */
+void cgd_loc_inputs(const struct cgd *d, const struct cg_cell_cfg *c, const struct cg_class_cfg *cl,
+		    json_t *level);
 /*
  * cgd_loc_init - the locality policy (cellgate/locality.h) on d->loop: its
  * step every locality.period_ms, its weights handed to the reconciler as

@@ -15,6 +15,7 @@
 #include "cellgate/view.h"
 #include "cellgate/field.h"
 #include "cellgate/text.h"
+#include "cellgate/locality.h"
 #include "cellgated.h"
 
 /*
@@ -811,12 +812,16 @@ static int cmd_shed_show(void *ctx, const json_t *args, json_t **result, char *e
 	levels = json_object_get(*result, "levels");
 	json_array_foreach(levels, i, l) {
 		const struct cg_cell_cfg *c;
+		const struct cg_class_cfg *cl;
 		const char *src = json_string_value(json_object_get(l, "source"));
 
 		if (!src || strcmp(src, "controller"))
 			continue;
 		c = cg_state_find_cell(&d->st, json_string_value(json_object_get(l, "cell")));
-		if (c)
+		cl = cg_state_find_class(&d->st, json_string_value(json_object_get(l, "class")));
+		if (c && cl && cg_loc_is_no_carry(&d->st, c->id, (uint8_t)cl->id))
+			cgd_loc_inputs(d, c, cl, l);
+		else if (c)
 			cgd_bp_inputs(d, c->id, l);
 	}
 	json_object_set_new(*result, "controller", cgd_bp_json(d));

@@ -20,6 +20,7 @@
 
 #include "cellgate/locality.h"
 #include "cellgate/region.h"
+#include "cellgate/shed.h"
 #include "cellgate/text.h"
 #include "cellgated.h"
 
@@ -54,6 +55,44 @@ static bool wanted(const struct cg_state *st)
 	return false;
 }
 
+void cgd_ctl_publish(struct cgd *d)
+{
+	const struct cg_shed_level *bp;
+	size_t nbp, n = 0, cap = CG_MAX_CELLS * CG_MAX_CLASSES;
+	struct cg_shed_level *loc = NULL;
+	size_t nloc;
+
+	if (!d->rec)
+		return;
+	if (!d->auto_lv) {
+		d->auto_lv = calloc(cap, sizeof(*d->auto_lv));
+		if (!d->auto_lv) {
+			cgd_log("cannot hand the automatic shed levels over: %s", strerror(ENOMEM));
+			return;
+		}
+	}
+	loc = calloc(cap, sizeof(*loc));
+	bp = cgd_bp_levels(d, &nbp);
+	nloc = loc && d->st_valid ? cg_loc_no_carry(&d->st, loc, cap) : 0;
+	for (size_t i = 0; i < nbp && n < cap; i++)
+		d->auto_lv[n++] = bp[i];
+	for (size_t j = 0; j < nloc; j++) {
+		size_t i;
+
+		for (i = 0; i < n; i++)
+			if (d->auto_lv[i].cell == loc[j].cell &&
+			    d->auto_lv[i].class == loc[j].class)
+				break;
+		if (i < n && d->auto_lv[i].level_ppm < loc[j].level_ppm)
+			d->auto_lv[i].level_ppm = loc[j].level_ppm;
+		else if (i == n && n < cap)
+			d->auto_lv[n++] = loc[j];
+	}
+	free(loc);
+	d->nauto_lv = n;
+	cg_rec_set_controller(d->rec, d->auto_lv, d->nauto_lv);
+}
+
 int cgd_loc_step(struct cgd *d)
 {
 	uint32_t frac[CG_MAX_REGIONS], *load = NULL, *busy = NULL, *rep = NULL;
@@ -65,6 +104,7 @@ int cgd_loc_step(struct cgd *d)
 		return 0;
 	if (d->rec) /* a repair may have opened the data plane after cgd_loc_init() */
 		cg_rec_set_weight(d->rec, weight_of, d);
+	cgd_ctl_publish(d); /* the desired state may have changed what is not worth carrying */
 	/* nothing measured yet, or nothing local-first now and before: weights as they are */
 	if (!d->loc->started && (!d->load_valid || !wanted(&d->st)))
 		return 0;
@@ -146,10 +186,15 @@ void cgd_loc_free(struct cgd *d)
 	if (d->loc_timer_id > 0)
 		cg_loop_timer_cancel(d->loop, d->loc_timer_id);
 	d->loc_timer_id = 0;
-	if (d->rec)
+	if (d->rec) {
 		cg_rec_set_weight(d->rec, NULL, NULL);
+		cg_rec_set_controller(d->rec, NULL, 0);
+	}
 	cg_loc_free(d->loc);
 	d->loc = NULL;
+	free(d->auto_lv);
+	d->auto_lv = NULL;
+	d->nauto_lv = 0;
 }
 
 static json_t *ppm_json(uint32_t ppm)
@@ -198,4 +243,16 @@ json_t *cgd_loc_service_json(const struct cgd *d, const struct cg_service_cfg *s
 		      (json_int_t)s->local_avail, "left_to_shed", (json_int_t)left, "left_by_class",
 		      shed, "changes", (json_int_t)s->changes, "why", s->why, "cells", cells);
 	return o;
+}
+
+void cgd_loc_inputs(const struct cgd *d, const struct cg_cell_cfg *c, const struct cg_class_cfg *cl,
+		    json_t *level)
+{
+	const struct cg_region_cfg *r = cg_state_find_region(&d->st, c->region);
+
+	json_object_set_new(level, "by", json_string("locality"));
+	json_object_set_new(level, "inputs",
+			    json_pack("{s:s, s:I, s:I}", "region", c->region, "cost",
+				      (json_int_t)(r ? r->cost : 0), "max_spill_cost",
+				      (json_int_t)cl->max_spill_cost));
 }

@@ -8,6 +8,7 @@
 #include "cellgate/field.h"
 #include "cellgate/locality.h"
 #include "cellgate/region.h"
+#include "cellgate/shed.h"
 
 #define NO_CELL ((size_t)-1)
 
@@ -592,4 +593,74 @@ void cg_loc_busy(const struct cg_state *st, const uint32_t *report_ppm, const ui
 			busy[i] =
 				carried - own > UINT32_MAX ? UINT32_MAX : (uint32_t)(carried - own);
 	}
+}
+
+/* Is every service that lists cell c local-first (and one at least)? */
+static bool only_local_first(const struct cg_state *st, const struct cg_cell_cfg *c)
+{
+	size_t n = 0;
+
+	for (size_t j = 0; j < st->nservices; j++)
+		for (size_t m = 0; m < st->services[j].ncells; m++)
+			if (!strcmp(st->services[j].cells[m], c->name)) {
+				if (st->services[j].locality != CG_LOC_LOCAL_FIRST)
+					return false;
+				n++;
+			}
+	return n > 0;
+}
+
+static bool no_carry_of(const struct cg_state *st, const struct cg_cell_cfg *c, uint32_t cost,
+			uint8_t class)
+{
+	const struct cg_class_cfg *cl = cg_state_class_by_id(st, class);
+
+	return cl && !cl->protected && cost > cl->max_spill_cost;
+}
+
+static uint32_t region_cost(const struct cg_state *st, const struct cg_cell_cfg *c, bool *found)
+{
+	long g = region_index(st, c->region);
+
+	*found = g >= 0;
+	return g >= 0 ? st->regions[g].cost : 0;
+}
+
+bool cg_loc_is_no_carry(const struct cg_state *st, uint32_t cell, uint8_t class)
+{
+	for (size_t i = 0; i < st->ncells; i++) {
+		const struct cg_cell_cfg *c = &st->cells[i];
+		bool found;
+		uint32_t cost;
+
+		if (c->id != cell)
+			continue;
+		cost = region_cost(st, c, &found);
+		return found && no_carry_of(st, c, cost, class) && only_local_first(st, c);
+	}
+	return false;
+}
+
+size_t cg_loc_no_carry(const struct cg_state *st, struct cg_shed_level *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < st->ncells; i++) {
+		const struct cg_cell_cfg *c = &st->cells[i];
+		bool found, checked = false, only = false;
+		uint32_t cost = region_cost(st, c, &found);
+
+		for (uint8_t k = 0; found && k < CG_MAX_CLASSES && n < cap; k++) {
+			if (!no_carry_of(st, c, cost, k))
+				continue;
+			if (!checked)
+				only = only_local_first(st, c), checked = true;
+			if (!only)
+				break;
+			out[n++] = (struct cg_shed_level){ .cell = c->id,
+							   .class = k,
+							   .level_ppm = CG_PPM };
+		}
+	}
+	return n;
 }
