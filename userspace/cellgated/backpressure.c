@@ -773,3 +773,28 @@ bool cgd_bp_inputs(const struct cgd *d, uint32_t cell, json_t *level)
 			  "stale", !cg_bp_known(&bc->sig, unix_ms(), &d->st.bp)));
 	return true;
 }
+
+bool cgd_bp_metrics(const struct cgd *d, const struct cg_cell_cfg *c,
+		    struct cg_metrics_bp_cell *out)
+{
+	const struct cg_bp_cell *bc;
+	const struct bp_cell *x;
+
+	memset(out, 0, sizeof(*out));
+	if (!d->bp || c->id >= CG_MAX_CELLS)
+		return false;
+	bc = &d->bp->bp->cell[c->id];
+	x = &d->bp->cells[c->id];
+	out->valid = true;
+	out->mode = cgd_bp_mode_of(&d->st, c);
+	out->known = cg_bp_known(&bc->sig, unix_ms(), &d->st.bp);
+	out->load_ppm = bc->sig.load_ppm;
+	out->last_ppm = bc->sig.raw_ppm;
+	out->ladder_ppm = bc->pos_ppm;
+	for (size_t k = 0; k < CG_MAX_CLASSES; k++)
+		out->level_ppm[k] = bc->level[k];
+	out->accepted = x->accepted;
+	for (size_t r = 0; r < BP_R_MAX; r++)
+		out->refused += x->refused[r];
+	return true;
+}

@@ -13,6 +13,7 @@
 #include "cellgate/dataplane.h"
 #include "cellgate/hashkey.h"
 #include "cellgate/loop.h"
+#include "cellgate/metrics.h"
 #include "cellgate/netlink.h"
 #include "cellgate/reconcile.h"
 #include "cellgate/state.h"
@@ -84,14 +85,15 @@ struct cgd {
 	/* failover.c */
 	struct cg_cell_overlay ov[CG_MAX_CELLS]; /* what the controllers add, by cell id */
 	struct cg_stats_snap *load_prev, *load_cur, *load_delta; /* the load's counter reads */
-	double *load_ewma;	   /* offered new flows/s by (cell id, class), smoothed */
-	bool load_valid;	   /* load_ewma holds a measurement */
-	int load_id;		   /* its timer */
-	int fo_tick_id;		   /* the controller's timer */
-	bool fo_nospc;		   /* "no survivor" was logged for the current overlay */
-	char fo_refused[640];	   /* the controller's last refused event, logged once */
-	struct cgd_health *health; /* the health prober (health.c), NULL until the loop runs */
-	struct cgd_bp *bp;	   /* the backpressure controller (backpressure.c), or NULL */
+	double *load_ewma;	     /* offered new flows/s by (cell id, class), smoothed */
+	bool load_valid;	     /* load_ewma holds a measurement */
+	int load_id;		     /* its timer */
+	int fo_tick_id;		     /* the controller's timer */
+	bool fo_nospc;		     /* "no survivor" was logged for the current overlay */
+	char fo_refused[640];	     /* the controller's last refused event, logged once */
+	struct cgd_health *health;   /* the health prober (health.c), NULL until the loop runs */
+	struct cgd_bp *bp;	     /* the backpressure controller (backpressure.c), or NULL */
+	struct cgd_metrics *metrics; /* the /metrics server (metrics.c), or NULL */
 };
 
 /* cgd_log - one line to stderr (journald adds time and unit), printf-style. */
@@ -301,6 +303,26 @@ json_t *cgd_bp_json(const struct cgd *d);
 json_t *cgd_bp_cell_json(const struct cgd *d, const struct cg_cell_cfg *c);
 /* cgd_bp_inputs - add {by: controller, inputs: {load, last_report, target, ladder, report_age_ms, stale}} of cell to level. */
 bool cgd_bp_inputs(const struct cgd *d, uint32_t cell, json_t *level);
+
+/*
+ * cgd_bp_metrics - the controller's view of cell c as /metrics shows it
+ * (read-only) into *out; false (out->valid false) without a controller.
+ */
+bool cgd_bp_metrics(const struct cgd *d, const struct cg_cell_cfg *c,
+		    struct cg_metrics_bp_cell *out);
+
+/* metrics.c */
+struct cgd_metrics;
+/*
+ * cgd_metrics_init - serve /metrics on d->st.metrics.listen on d->loop (off:
+ * nothing). A listener that cannot be opened is logged and left closed:
+ * cellgated runs on. 0 or -ENOMEM.
+ */
+int cgd_metrics_init(struct cgd *d);
+/* cgd_metrics_sync - follow d->st.metrics.listen: a changed one is closed and opened anew. */
+void cgd_metrics_sync(struct cgd *d);
+/* cgd_metrics_free - stop serving, close the listener. NULL d->metrics is a no-op. */
+void cgd_metrics_free(struct cgd *d);
 
 /* The control-socket commands (cellgated_cmds.c). */
 extern const struct cg_ctl_cmd cgd_cmds[];

@@ -523,6 +523,10 @@ int main(int argc, char **argv)
 		cgd_log("cannot serve '%s': %s", d.sock_path, strerror(errno));
 		goto out;
 	}
+	if (cgd_metrics_init(&d)) {
+		cgd_log("cannot start: %s", strerror(ENOMEM));
+		goto out;
+	}
 	if (d.fail_static[0])
 		cgd_log("ready, fail-static: %s; control socket %s", d.fail_static, d.sock_path);
 	else
@@ -530,6 +534,7 @@ int main(int argc, char **argv)
 			d.st.ncells, d.sock_path);
 	ret = cg_loop_run(d.loop) ? 1 : 0;
 out:
+	cgd_metrics_free(&d);
 	cg_ctl_server_free(d.ctl);
 	if (sfd >= 0)
 		close(sfd);

@@ -210,7 +210,8 @@ static void render_counters(FILE *f, const struct cg_metrics_in *in)
 
 	if (!in->counters_read)
 		return;
-	head(f, "cellgate_packets_total", "counter", "Packets the router saw, by verdict and reason.");
+	head(f, "cellgate_packets_total", "counter",
+	     "Packets the router saw, by verdict and reason.");
 	for (unsigned int i = 0; i < CG_STAT_MAX; i++) {
 		l[0] = (struct lbl){ "verdict", stat_verdict(i) };
 		l[1] = (struct lbl){ "reason", cg_stat_name(i) };
@@ -342,8 +343,8 @@ static void render_cells(FILE *f, const struct cg_metrics_in *in)
 
 static void render_regions(FILE *f, const struct cg_metrics_in *in)
 {
-	static const uint8_t states[] = { CG_REGION_ACTIVE, CG_REGION_DRAINING,
-					  CG_REGION_EVACUATED, CG_REGION_RESTORING };
+	static const uint8_t states[] = { CG_REGION_ACTIVE, CG_REGION_DRAINING, CG_REGION_EVACUATED,
+					  CG_REGION_RESTORING };
 	const struct cg_state *st = in->st;
 	struct lbl l[2];
 
