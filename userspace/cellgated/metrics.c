@@ -71,7 +71,10 @@ static void metrics_arm(struct cgd *d)
 		m->timer_id = id;
 }
 
-/* The text of one scrape: the counters read now, the state, health and the controller. */
+/*
+ * The text of one scrape: the counters of the state's objects read now (the slots cellctl stats
+ * shows), the state, health and the controller.
+ */
 static int metrics_text(struct cgd *d, char **out, size_t *len)
 {
 	struct cg_metrics_bp_cell *bp = NULL;
@@ -89,7 +92,8 @@ static int metrics_text(struct cgd *d, char **out, size_t *len)
 		snap = cg_stats_new();
 		if (!snap)
 			goto out;
-		in.counters_read = !cg_stats_read(d->dp, snap, cg_loop_now_ms() * 1000000ULL);
+		in.counters_read =
+			!cg_stats_read_state(d->dp, &d->st, snap, cg_loop_now_ms() * 1000000ULL);
 		in.snap = snap;
 	}
 	if (cgd_health_view(d, health, false))
