@@ -154,6 +154,23 @@ test_listen_follows_config_apply() {
 	return 0
 }
 
+# an address that parses but cannot be bound (not this host's): the commit succeeds, the failure
+# is one log line, cellgated runs on; back to the default address, it is served again
+test_unbindable_listen_logged() {
+	local cfg=$LAB_DIR/unbound.yaml
+	cp "$LAB_CONFIG" "$cfg"
+	printf 'metrics:\n  listen: "192.0.2.99:9464"\n' >>"$cfg"
+	cctl config apply "$cfg" >"$LAB_DIR/unbound.out" 2>&1 ||
+		{ show "$LAB_DIR/unbound.out"; e2e_fail_reason "apply of an unbindable address failed"; } ||
+		return
+	wait_for 5 grep -q "metrics: cannot serve on '192.0.2.99:9464': " "$GD_LOG" ||
+		e2e_fail_reason "no 'cannot serve' log line" || return
+	cctl status >/dev/null 2>&1 || e2e_fail_reason "cellgated no longer answers" || return
+	cctl config apply "$LAB_CONFIG" >/dev/null 2>&1 || e2e_fail_reason "apply of the default failed" ||
+		return
+	wait_for 5 scrape "$LAB_DIR/back.prom" || e2e_fail_reason "not served again on 9464"
+}
+
 E2E_TESTS=(
 	test_served_on_the_default_address
 	test_counters_match_cellctl_stats
@@ -162,5 +179,6 @@ E2E_TESTS=(
 	test_prometheus_scrapes
 	test_bad_listen_refused
 	test_listen_follows_config_apply
+	test_unbindable_listen_logged
 )
 e2e_run "$@"
