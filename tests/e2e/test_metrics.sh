@@ -46,7 +46,9 @@ test_served_on_the_default_address() {
 	grep -q "^# TYPE cellgate_packets_total counter$" "$out" ||
 		e2e_fail_reason "no cellgate_packets_total family" || return
 	grep -q 'serving /metrics on 127.0.0.1:9464' "$GD_LOG" ||
-		e2e_fail_reason "no 'serving /metrics' log line"
+		e2e_fail_reason "no 'serving /metrics' log line" || return
+	cctl -j status | jq -e '.metrics | .listen == "127.0.0.1:9464" and .serving and .scrapes >= 1
+		and .error == ""' >/dev/null || e2e_fail_reason "status: $(cctl -j status | jq -c .metrics)"
 }
 
 # traffic, then the daemon's counters stand still: the scrape and cellctl stats -j agree
@@ -165,7 +167,8 @@ test_unbindable_listen_logged() {
 		return
 	wait_for 5 grep -q "metrics: cannot serve on '192.0.2.99:9464': " "$GD_LOG" ||
 		e2e_fail_reason "no 'cannot serve' log line" || return
-	cctl status >/dev/null 2>&1 || e2e_fail_reason "cellgated no longer answers" || return
+	cctl -j status | jq -e '.metrics | (.serving | not) and (.error | startswith("cannot serve"))' \
+		>/dev/null || e2e_fail_reason "status: $(cctl -j status | jq -c .metrics)" || return
 	cctl config apply "$LAB_CONFIG" >/dev/null 2>&1 || e2e_fail_reason "apply of the default failed" ||
 		return
 	wait_for 5 scrape "$LAB_DIR/back.prom" || e2e_fail_reason "not served again on 9464"

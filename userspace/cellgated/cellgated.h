@@ -321,6 +321,8 @@ struct cgd_metrics;
 int cgd_metrics_init(struct cgd *d);
 /* cgd_metrics_sync - follow d->st.metrics.listen: a changed one is closed and opened anew. */
 void cgd_metrics_sync(struct cgd *d);
+/* cgd_metrics_json - {listen, serving, scrapes, error} for status (new ref; null before init). */
+json_t *cgd_metrics_json(const struct cgd *d);
 /* cgd_metrics_free - stop serving, close the listener. NULL d->metrics is a no-op. */
 void cgd_metrics_free(struct cgd *d);
 

@@ -27,6 +27,7 @@ struct cgd_metrics {
 	int timer_id;			    /* its next timeout on the loop, 0 if none */
 	char listen[CG_METRICS_LISTEN_MAX]; /* what it serves on, as configured */
 	uint64_t scrapes;		    /* /metrics answered */
+	char error[320];		    /* why listen is not served, or "" */
 };
 
 static void metrics_arm(struct cgd *d);
@@ -188,6 +189,7 @@ static void metrics_stop(struct cgd *d)
 		MHD_stop_daemon(m->mhd);
 	m->mhd = NULL;
 	m->listen[0] = '\0';
+	m->error[0] = '\0';
 }
 
 /* Serve on d->st.metrics.listen; a failure is logged and leaves nothing served. */
@@ -207,8 +209,10 @@ static void metrics_start(struct cgd *d)
 	ret = cg_listen_parse(d->st.metrics.listen, "metrics.listen", &a, &port, err, sizeof(err));
 	snprintf(m->listen, sizeof(m->listen), "%s", d->st.metrics.listen);
 	if (ret) {
-		if (ret < 0)
+		if (ret < 0) {
+			snprintf(m->error, sizeof(m->error), "%s", err);
 			cgd_log("metrics: %s; not served", err);
+		}
 		return;
 	}
 	if (a.family == CG_AF_INET6) {
@@ -228,14 +232,16 @@ static void metrics_start(struct cgd *d)
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)METRICS_CONN_TIMEOUT,
 				  MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
 	if (!m->mhd) {
-		cgd_log("metrics: cannot serve on '%s': %s", cg_show(m->listen, q, sizeof(q)),
-			strerror(errno ? errno : EADDRINUSE));
+		snprintf(m->error, sizeof(m->error), "cannot serve on '%s': %s",
+			 cg_show(m->listen, q, sizeof(q)), strerror(errno ? errno : EADDRINUSE));
+		cgd_log("metrics: %s", m->error);
 		return;
 	}
 	info = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	ret = info ? cg_loop_add(d->loop, info->epoll_fd, EPOLLIN, metrics_readable, d) : -EINVAL;
 	if (ret) {
-		cgd_log("metrics: cannot watch the server: %s", strerror(-ret));
+		snprintf(m->error, sizeof(m->error), "cannot watch the server: %s", strerror(-ret));
+		cgd_log("metrics: %s", m->error);
 		MHD_stop_daemon(m->mhd);
 		m->mhd = NULL;
 		return;
@@ -270,4 +276,14 @@ void cgd_metrics_free(struct cgd *d)
 	metrics_stop(d);
 	free(d->metrics);
 	d->metrics = NULL;
+}
+
+json_t *cgd_metrics_json(const struct cgd *d)
+{
+	const struct cgd_metrics *m = d->metrics;
+
+	if (!m)
+		return json_null();
+	return json_pack("{s:s, s:b, s:I, s:s}", "listen", d->st.metrics.listen, "serving",
+			 m->mhd != NULL, "scrapes", (json_int_t)m->scrapes, "error", m->error);
 }
