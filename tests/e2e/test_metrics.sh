@@ -48,7 +48,10 @@ test_served_on_the_default_address() {
 	grep -q 'serving /metrics on 127.0.0.1:9464' "$GD_LOG" ||
 		e2e_fail_reason "no 'serving /metrics' log line" || return
 	cctl -j status | jq -e '.metrics | .listen == "127.0.0.1:9464" and .serving and .scrapes >= 1
-		and .error == ""' >/dev/null || e2e_fail_reason "status: $(cctl -j status | jq -c .metrics)"
+		and .error == ""' >/dev/null || e2e_fail_reason "status: $(cctl -j status | jq -c .metrics)" ||
+		return
+	cctl status | grep -Eq '^metrics: +http://127\.0\.0\.1:9464/metrics, [0-9]+ scrapes$' ||
+		e2e_fail_reason "no 'metrics: http://127.0.0.1:9464/metrics, N scrapes' line in status"
 }
 
 # traffic, then the daemon's counters stand still: the scrape and cellctl stats -j agree
