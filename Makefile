@@ -129,7 +129,8 @@ $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-# one binary per program folder
+# one binary per program folder; cellgated also serves /metrics over libmicrohttpd
+$(BUILD)/cellgated: LDLIBS += -lmicrohttpd
 .SECONDEXPANSION:
 $(PROGS): $(BUILD)/%: $$(call prog_objs,%) $(LIB)
 	$(call msg,LINK,$@)

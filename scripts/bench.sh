@@ -9,7 +9,8 @@
 #               run, Maglev build, table swap, map memory (build/tests/bench/bench dataplane)
 #   profile     where the time goes on three paths (perf, cpu-clock sampling; skipped without perf)
 #   apply       cellgated in namespaces made here: config apply and cell set to the tables the
-#               program reads (bench apply), cellgated's RSS with a lab-sized and a big config
+#               program reads (bench apply), cellgated's RSS with a lab-sized and a big config,
+#               one GET /metrics of each (the scrape's time and size)
 #   throughput  packets per second through the lab (scripts/lab.sh) with cellgate and without
 #   failover    the lab's region-loss drill (tests/e2e/test_lab_drill.sh), 3 runs (1 with
 #               BENCH_QUICK): failure_to_evacuated_ms (links cut to the region's state
@@ -242,6 +243,25 @@ start_daemon() {
 
 rss_mib() { awk '/^VmRSS:/ {printf "%.2f", $2 / 1024}' "/proc/$1/status"; }
 
+# scrape_case LABEL NCELLS NSVCS: GET /metrics of the running daemon (metrics.listen's default,
+# in its namespace) 20 times (6 with BENCH_QUICK): the median, in ms, and the size of the text
+scrape_case() {
+	local label=$1 nc=$2 ns=$3 runs=20 i t bytes=0 times=()
+	[ "$QUICK" = 1 ] && runs=6
+	command -v curl >/dev/null || return 0
+	for ((i = 0; i < runs; i++)); do
+		read -r t bytes < <(nsenter --net="/run/netns/$NS_LB" curl -sS -f --max-time 10 \
+			-o /dev/null -w '%{time_total} %{size_download}\n' http://127.0.0.1:9464/metrics) ||
+			return 1
+		times+=("$t")
+	done
+	printf '%s\n' "${times[@]}" | jq -s --arg n "metrics_scrape_$label" --argjson b "$bytes" \
+		--arg w "GET /metrics over loopback, $nc cells, $ns services: the whole answer" \
+		'map(. * 1000 | . * 100 | round / 100) | sort as $r |
+		 [{name: $n, ms: $r[($r | length) / 2 | floor], baseline: null, ratio: null, runs: $r,
+		   what: $w, note: "\($b) bytes a scrape"}]' >"$TMP/scrape-$label.json"
+}
+
 # apply_case LABEL NCELLS NSVCS CONNTRACK TARGET
 apply_case() {
 	local label=$1 nc=$2 ns=$3 ct=$4 target=$5 state=$TMP/state-$1 sock=$TMP/ctl-$1.sock
@@ -255,6 +275,7 @@ apply_case() {
 		--arg w "cellgated VmRSS, $nc cells, $ns services of 65537 slots, conntrack $ct" \
 		'[{name: $n, mib: $v, baseline: null, ratio: null, runs: [$v], what: $w}]' \
 		>"$TMP/rss-$label.json"
+	scrape_case "$label" "$nc" "$ns" || return 1
 	ids=$(cctl "$sock" "$PIN" "$state" -j service list | jq -r '[.[].id] | join(",")')
 	[ -n "$ids" ] || return 1
 	# every service holds c00: each change rebuilds and swaps all their tables
@@ -454,7 +475,8 @@ fi
 # ---- results ----
 
 parts=()
-for f in dataplane shed rss-lab rss-big apply-lab cellset-lab apply-big cellset-big throughput failover; do
+for f in dataplane shed rss-lab rss-big scrape-lab scrape-big apply-lab cellset-lab apply-big cellset-big \
+	throughput failover; do
 	[ -s "$TMP/$f.json" ] && parts+=("$TMP/$f.json")
 done
 if [ ${#parts[@]} -eq 0 ]; then

@@ -82,6 +82,7 @@ extern const struct cg_object cg_loc_obj;	 /* struct cg_loc_settings */
 extern const struct cg_object cg_health_obj;	 /* struct cg_health_settings */
 extern const struct cg_object cg_failover_obj;	 /* struct cg_failover_settings */
 extern const struct cg_object cg_bp_obj;	 /* struct cg_bp_settings */
+extern const struct cg_object cg_metrics_obj;	 /* struct cg_metrics_settings */
 extern const struct cg_object cg_evac_obj;	 /* struct cg_evac */
 extern const struct cg_object cg_saga_obj;	 /* struct cg_saga_cfg */
 
@@ -95,6 +96,15 @@ extern const struct cg_object cg_saga_obj;	 /* struct cg_saga_cfg */
  */
 int cg_addr_parse(const char *text, int family, const char *what, struct cg_addr *out, char *err,
 		  size_t errlen);
+
+/*
+ * cg_listen_parse - read a listen address: "A.B.C.D:PORT", "[IPV6]:PORT",
+ * port 1..65535; "" and "off" mean none. Returns 0 with *addr and *port set,
+ * 1 for none (both untouched), or -EINVAL with a one-line reason in err
+ * ("metrics.listen 'x': ..."; what names the field).
+ */
+int cg_listen_parse(const char *text, const char *what, struct cg_addr *addr, uint16_t *port,
+		    char *err, size_t errlen);
 
 /*
  * cg_addr_format - the one text form of a: inet_ntop()'s (lower-case, IPv6

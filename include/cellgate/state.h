@@ -295,6 +295,17 @@ struct cg_bp_settings {
 /* cg_bp_settings_defaults - *b as a config without a `backpressure:` section has it. */
 void cg_bp_settings_defaults(struct cg_bp_settings *b);
 
+#define CG_METRICS_LISTEN_MAX 64	       /* metrics.listen: 0..63 bytes and a NUL */
+#define CG_METRICS_LISTEN_DEF "127.0.0.1:9464" /* loopback only unless an operator opens it */
+
+/* Where cellgated serves Prometheus text at /metrics (the `metrics:` section). */
+struct cg_metrics_settings {
+	char listen[CG_METRICS_LISTEN_MAX]; /* ADDR:PORT or [ADDR6]:PORT; "" or "off": not served */
+};
+
+/* cg_metrics_settings_defaults - *m as a config without a `metrics:` section has it. */
+void cg_metrics_settings_defaults(struct cg_metrics_settings *m);
+
 /* A region's state. */
 enum cg_region_state {
 	CG_REGION_ACTIVE = 0,	 /* in the tables at its full share */
@@ -419,9 +430,10 @@ struct cg_state {
 	struct cg_health_settings health;
 	struct cg_failover_settings failover;
 	struct cg_bp_settings bp; /* the backpressure controller's targets and constants */
-	size_t nevacs;		  /* 0..CG_MAX_REGIONS */
-	struct cg_evac *evacs;	  /* each region's evacuation record, sorted by region */
-	struct cg_saga_cfg saga;  /* the transition in flight, if any */
+	struct cg_metrics_settings metrics; /* where /metrics is served */
+	size_t nevacs;			    /* 0..CG_MAX_REGIONS */
+	struct cg_evac *evacs;		    /* each region's evacuation record, sorted by region */
+	struct cg_saga_cfg saga;	    /* the transition in flight, if any */
 };
 
 /*

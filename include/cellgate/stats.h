@@ -54,6 +54,17 @@ void cg_stats_read_cells(struct cg_dp *dp, const struct cg_state *st, struct cg_
 void cg_stats_read_services(struct cg_dp *dp, const struct cg_state *st, struct cg_stats_snap *s);
 
 /*
+ * cg_stats_read_state - what cg_stats_read() reads, but of st's cells and
+ * services only (every other slot zero): the global counters, st's cells'
+ * (cell, class) counters and moves, st's services', the connection table's
+ * occupancy; a few hundred lookups for a scrape instead of every slot. An
+ * entry that cannot be read stays 0. Returns 0 or -errno of the global
+ * counters' read (-EINVAL without dp).
+ */
+int cg_stats_read_state(struct cg_dp *dp, const struct cg_state *st, struct cg_stats_snap *s,
+			uint64_t now_ns);
+
+/*
  * cg_stats_delta - out = b - a, counter by counter; a counter that went down
  * (reset, e.g. after a teardown) gives 0. out->t_ns is b->t_ns - a->t_ns (0 if
  * the clock went back). out may not alias a or b.

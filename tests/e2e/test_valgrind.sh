@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # test_valgrind.sh - cellgated under valgrind for a short lab run (start, a config apply, cellctl
-# commands, SIGTERM): no invalid access, no use of uninitialised memory, no leak. The tests run in
-# order on one daemon (lib.sh, e2e_run); test_clean_exit stops it and reads valgrind's verdict.
+# commands, /metrics scrapes, SIGTERM): no invalid access, no use of uninitialised memory, no
+# leak. The tests run in order on one daemon (lib.sh, e2e_run); test_clean_exit stops it and reads
+# valgrind's verdict.
 set -u
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -50,6 +51,17 @@ test_cellctl_commands() {
 	[ -z "$bad" ] || e2e_fail_reason "cellctl ${bad}failed"
 }
 
+# two scrapes of /metrics (the default listen address) and a 404: the HTTP server's paths too
+test_metrics_scrape() {
+	local i code
+	for i in 1 2; do
+		in_lb curl -sS -f --max-time 20 -o "$LAB_DIR/metrics.prom" http://127.0.0.1:9464/metrics ||
+			e2e_fail_reason "scrape $i failed" || return
+	done
+	code=$(in_lb curl -s -o /dev/null -w '%{http_code}' --max-time 20 http://127.0.0.1:9464/x)
+	[ "$code" = 404 ] || e2e_fail_reason "GET /x answered $code, want 404"
+}
+
 # SIGTERM, then valgrind's leak check, which takes its time: bounded at 120 s. valgrind's own
 # warnings (an eBPF command it does not know) are not errors: the exit code is.
 test_clean_exit() {
@@ -69,5 +81,5 @@ test_clean_exit() {
 	e2e_fail_reason "cellgated exited $rc (99: valgrind found errors; 137: killed)"
 }
 
-E2E_TESTS=(test_config_apply test_cellctl_commands test_clean_exit)
+E2E_TESTS=(test_config_apply test_cellctl_commands test_metrics_scrape test_clean_exit)
 e2e_run "$@"

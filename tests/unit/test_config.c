@@ -946,6 +946,20 @@ static const struct bad_case bad_cases[] = {
 	  "t.yaml:9: shed #1: reason 'a\\x0ab': U+000A (a control character) at byte 1 is not allowed" },
 	{ "by is a list", TOP CELL_A SHED("cell: a, class: 3, level: 0.5, by: [me]"),
 	  "t.yaml:9: shed #1: by: expected a string, found a list" },
+	/* metrics: the listen address */
+	{ "metrics listen without a port", TOP "metrics: {listen: 127.0.0.1}\n",
+	  "t.yaml:6: metrics: listen '127.0.0.1': expected ADDRESS:PORT, [IPV6]:PORT or off" },
+	{ "metrics listen bad address", TOP "metrics: {listen: \"127.0.0.300:9464\"}\n",
+	  "t.yaml:6: metrics: listen '127.0.0.300:9464': bad IPv4 address '127.0.0.300' for the "
+	  "address" },
+	{ "metrics listen port 0", TOP "metrics: {listen: \"127.0.0.1:0\"}\n",
+	  "t.yaml:6: metrics: listen '127.0.0.1:0': the port is not a number in 1..65535" },
+	{ "metrics listen port too big", TOP "metrics:\n  listen: \"0.0.0.0:70000\"\n",
+	  "t.yaml:7: metrics: listen '0.0.0.0:70000': the port is not a number in 1..65535" },
+	{ "metrics listen IPv6 without brackets", TOP "metrics: {listen: \"::1:9464\"}\n",
+	  "t.yaml:6: metrics: listen '::1:9464': an IPv6 address goes in brackets, [::1]:9464" },
+	{ "metrics unknown key", TOP "metrics: {listn: \"127.0.0.1:9464\"}\n",
+	  "t.yaml:6: unknown key 'listn' in metrics (did you mean 'listen'?)" },
 };
 
 static void test_config_bad_configs_give_one_line_with_file_and_line(void **unused)

@@ -408,6 +408,7 @@ static void test_kernel_counts_packets(void **state)
 			  .dport = 53 };
 	struct cg_stats_snap *a = NULL, *b = NULL, *d = NULL;
 	uint8_t frame[256], out[512];
+	struct cg_state st;
 	struct timespec t0, t1;
 	struct cg_dp *dp;
 	size_t len, out_len;
@@ -446,6 +447,15 @@ static void test_kernel_counts_packets(void **state)
 	assert_int_equal(d->stats[CG_STAT_PASS_NO_SERVICE].packets, 10);
 	assert_true(cg_stats_rate(d->stats[CG_STAT_PASS_NO_SERVICE].packets, d->t_ns) == 5.0);
 	assert_int_equal(d->stats[CG_STAT_FWD].packets, 0);
+	/* the read of a scrape (only the state's objects): the same global counters and table */
+	cg_state_init(&st);
+	assert_int_equal(cg_stats_read_state(dp, &st, a, 4 * SEC), 0);
+	assert_int_equal(a->t_ns, 4 * SEC);
+	assert_memory_equal(a->stats, b->stats, sizeof(a->stats));
+	assert_int_equal(a->conn_capacity, b->conn_capacity);
+	assert_int_equal(a->conn_entries, b->conn_entries);
+	assert_int_equal(cg_stats_read_state(NULL, &st, a, 5 * SEC), -EINVAL);
+	cg_state_free(&st);
 	cg_stats_free(a);
 	cg_stats_free(b);
 	cg_stats_free(d);

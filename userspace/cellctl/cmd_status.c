@@ -72,7 +72,7 @@ static const char *uptime(uint64_t s, char *buf, size_t len)
 
 static int do_show(int argc, char **argv)
 {
-	const json_t *ifaces, *ifc, *ct, *hl;
+	const json_t *ifaces, *ifc, *ct, *hl, *mt;
 	char up[32], list[512], qwhy[CG_SHOW_TEXT_MAX];
 	size_t i, used = 0;
 	json_t *st;
@@ -161,6 +161,16 @@ static int do_show(int argc, char **argv)
 			     (unsigned long long)cli_u64(hl, "down"),
 			     (unsigned long long)cli_u64(hl, "unknown"),
 			     json_is_true(json_object_get(hl, "panic")) ? "YES" : "no");
+	mt = json_object_get(st, "metrics");
+	if (json_is_true(json_object_get(mt, "serving")))
+		cli_print_kv("metrics:", "http://%s/metrics, %llu scrapes",
+			     cg_show(cli_str(mt, "listen"), qwhy, sizeof(qwhy)),
+			     (unsigned long long)cli_u64(mt, "scrapes"));
+	else if (mt && cli_str(mt, "error")[0])
+		cli_print_kv("metrics:", "not served: %s",
+			     cg_show(cli_str(mt, "error"), qwhy, sizeof(qwhy)));
+	else if (mt)
+		cli_print_kv("metrics:", "off");
 	if (cli_u64(st, "unready_cells"))
 		cli_print_kv("unready:",
 			     "%llu cell(s) kept out of the tables until their next "

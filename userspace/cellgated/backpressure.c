@@ -790,3 +790,28 @@ const struct cg_shed_level *cgd_bp_levels(const struct cgd *d, size_t *n)
 	*n = 0;
 	return d->bp ? cg_bp_levels(d->bp->bp, n) : NULL;
 }
+
+bool cgd_bp_metrics(const struct cgd *d, const struct cg_cell_cfg *c,
+		    struct cg_metrics_bp_cell *out)
+{
+	const struct cg_bp_cell *bc;
+	const struct bp_cell *x;
+
+	memset(out, 0, sizeof(*out));
+	if (!d->bp || c->id >= CG_MAX_CELLS)
+		return false;
+	bc = &d->bp->bp->cell[c->id];
+	x = &d->bp->cells[c->id];
+	out->valid = true;
+	out->mode = cgd_bp_mode_of(&d->st, c);
+	out->known = cg_bp_known(&bc->sig, unix_ms(), &d->st.bp);
+	out->load_ppm = bc->sig.load_ppm;
+	out->last_ppm = bc->sig.raw_ppm;
+	out->ladder_ppm = bc->pos_ppm;
+	for (size_t k = 0; k < CG_MAX_CLASSES; k++)
+		out->level_ppm[k] = bc->level[k];
+	out->accepted = x->accepted;
+	for (size_t r = 0; r < BP_R_MAX; r++)
+		out->refused += x->refused[r];
+	return true;
+}

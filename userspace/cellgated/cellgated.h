@@ -13,6 +13,7 @@
 #include "cellgate/dataplane.h"
 #include "cellgate/hashkey.h"
 #include "cellgate/loop.h"
+#include "cellgate/metrics.h"
 #include "cellgate/netlink.h"
 #include "cellgate/reconcile.h"
 #include "cellgate/state.h"
@@ -100,6 +101,7 @@ struct cgd {
 	uint32_t loc_period_ms;	       /* of the timer armed */
 	struct cg_shed_level *auto_lv; /* what cgd_ctl_publish() handed the reconciler */
 	size_t nauto_lv;
+	struct cgd_metrics *metrics; /* the /metrics server (metrics.c), or NULL */
 };
 
 /* cgd_log - one line to stderr (journald adds time and unit), printf-style. */
@@ -360,6 +362,28 @@ void cgd_loc_free(struct cgd *d);
 int cgd_loc_step(struct cgd *d);
 /* cgd_loc_service_json - {mode, active, spill, ramp, goal, offered, local_avail, changes, why, cells: [...]} of svc, or NULL. */
 json_t *cgd_loc_service_json(const struct cgd *d, const struct cg_service_cfg *svc);
+
+/*
+ * cgd_bp_metrics - the controller's view of cell c as /metrics shows it
+ * (read-only) into *out; false (out->valid false) without a controller.
+ */
+bool cgd_bp_metrics(const struct cgd *d, const struct cg_cell_cfg *c,
+		    struct cg_metrics_bp_cell *out);
+
+/* metrics.c */
+struct cgd_metrics;
+/*
+ * cgd_metrics_init - serve /metrics on d->st.metrics.listen on d->loop (off:
+ * nothing). A listener that cannot be opened is logged and left closed:
+ * cellgated runs on. 0 or -ENOMEM.
+ */
+int cgd_metrics_init(struct cgd *d);
+/* cgd_metrics_sync - follow d->st.metrics.listen: a changed one is closed and opened anew. */
+void cgd_metrics_sync(struct cgd *d);
+/* cgd_metrics_json - {listen, serving, scrapes, error} for status (new ref; null before init). */
+json_t *cgd_metrics_json(const struct cgd *d);
+/* cgd_metrics_free - stop serving, close the listener. NULL d->metrics is a no-op. */
+void cgd_metrics_free(struct cgd *d);
 
 /* The control-socket commands (cellgated_cmds.c). */
 extern const struct cg_ctl_cmd cgd_cmds[];

@@ -305,6 +305,7 @@ static int cmd_status(void *ctx, const json_t *args, json_t **result, char *err,
 	json_object_set_new(*result, "fail_static",
 			    d->fail_static[0] ? json_string(d->fail_static) : json_null());
 	json_object_set_new(*result, "health", cgd_health_status_json(d));
+	json_object_set_new(*result, "metrics", cgd_metrics_json(d));
 	/* names the key so a fleet's LBs can be compared; gives neither the key nor its seeds */
 	json_object_set_new(*result, "hash_key_fingerprint", json_string(d->key_fp));
 	return 0;

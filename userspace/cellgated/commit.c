@@ -108,6 +108,7 @@ int cgd_reconcile(struct cgd *d, const char *cause, char *err, size_t errlen)
 
 	cgd_health_sync(d);
 	cgd_bp_sync(d);
+	cgd_metrics_sync(d);
 	if (d->fail_static[0])
 		return 0;  /* the data plane is left as it is until a repair */
 	cgd_fo_overlay(d); /* the region records and health, as persisted and seen now */

@@ -528,6 +528,10 @@ int main(int argc, char **argv)
 		cgd_log("cannot serve '%s': %s", d.sock_path, strerror(errno));
 		goto out;
 	}
+	if (cgd_metrics_init(&d)) {
+		cgd_log("cannot start: %s", strerror(ENOMEM));
+		goto out;
+	}
 	if (d.fail_static[0])
 		cgd_log("ready, fail-static: %s; control socket %s", d.fail_static, d.sock_path);
 	else
@@ -537,6 +541,7 @@ int main(int argc, char **argv)
 	ret = cg_loop_run(d.loop) ? 1 : 0;
 	cgd_notify_stopping(&d);
 out:
+	cgd_metrics_free(&d);
 	cg_ctl_server_free(d.ctl);
 	if (sfd >= 0)
 		close(sfd);

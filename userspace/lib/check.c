@@ -12,6 +12,7 @@
 #include "cellgate/health.h"
 #include "cellgate/maglev.h"
 #include "cellgate/region.h"
+#include "cellgate/text.h"
 
 struct chk {
 	const struct cg_state *st;
@@ -432,6 +433,22 @@ static int check_bp(struct chk *c)
 	return 0;
 }
 
+/* The metrics settings: the listen address is one cellgated can bind, or off. */
+static int check_metrics(struct chk *c)
+{
+	struct cg_addr a;
+	char msg[CG_SHOW_TEXT_MAX + 96];
+	uint16_t port;
+	int ret;
+
+	ret = fields(c, &cg_metrics_obj, &c->st->metrics, 0, "metrics: ");
+	if (ret)
+		return ret;
+	if (cg_listen_parse(c->st->metrics.listen, "listen", &a, &port, msg, sizeof(msg)) < 0)
+		return cerr(c, at(c, "metrics", 0, "listen", -1), "metrics: %s", msg);
+	return 0;
+}
+
 static int check_regions(struct chk *c)
 {
 	const struct cg_state *st = c->st;
@@ -781,6 +798,8 @@ int cg_state_check(const struct cg_state *st, const struct cg_where *where, char
 		ret = check_failover(&c);
 	if (!ret)
 		ret = check_bp(&c);
+	if (!ret)
+		ret = check_metrics(&c);
 	if (!ret)
 		ret = check_regions(&c);
 	if (!ret)

@@ -1018,6 +1018,15 @@ static bool bp_unused(const void *obj)
 	return cg_object_equal(&cg_bp_obj, obj, &d);
 }
 
+/* The metrics section is written only when it differs from the defaults. */
+static bool metrics_unused(const void *obj)
+{
+	struct cg_metrics_settings d;
+
+	cg_metrics_settings_defaults(&d);
+	return cg_object_equal(&cg_metrics_obj, obj, &d);
+}
+
 #define ST(m) offsetof(struct cg_state, m)
 
 /* classes first: rules, services and shed entries refer to them */
@@ -1039,6 +1048,8 @@ static const struct cg_section sections[] = {
 	  NULL, NULL, NULL },
 	{ "backpressure", "backpressure", &cg_bp_obj, 1, 1, ST(bp), 0, 0, CG_SEC_ONE, NULL, NULL,
 	  NULL, bp_unused },
+	{ "metrics", "metrics", &cg_metrics_obj, 1, 1, ST(metrics), 0, 0, CG_SEC_ONE, NULL, NULL,
+	  NULL, metrics_unused },
 	{ "regions", "region", &cg_region_obj, 1, CG_MAX_REGIONS, ST(regions), ST(nregions),
 	  offsetof(struct cg_region_cfg, line), CG_SEC_NAMED | CG_SEC_FLOW | CG_SEC_NEEDED, NULL,
 	  NULL, NULL, NULL },
@@ -1184,7 +1195,7 @@ static const struct cg_ynode *kind_node(const struct cg_ynode *root, const char 
 	if (!strcmp(kind, "settings"))
 		return root;
 	if (!strcmp(kind, "guard") || !strcmp(kind, "health") || !strcmp(kind, "failover") ||
-	    !strcmp(kind, "backpressure") || !strcmp(kind, "saga"))
+	    !strcmp(kind, "backpressure") || !strcmp(kind, "metrics") || !strcmp(kind, "saga"))
 		return map_get(root, kind);
 	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		if (!strcmp(kind, lists[i][0]))

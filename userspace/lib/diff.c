@@ -300,6 +300,7 @@ static void diff_settings(struct cg_differ *d, const struct cg_state *a, const s
 	diff_setting_fields(d, &cg_health_obj, &a->health, &b->health, a, b, "health.");
 	diff_setting_fields(d, &cg_failover_obj, &a->failover, &b->failover, a, b, "failover.");
 	diff_setting_fields(d, &cg_bp_obj, &a->bp, &b->bp, a, b, "backpressure.");
+	diff_setting_fields(d, &cg_metrics_obj, &a->metrics, &b->metrics, a, b, "metrics.");
 	diff_setting_fields(d, &cg_saga_obj, &a->saga, &b->saga, a, b, "saga.");
 }
 

@@ -317,6 +317,12 @@ static const struct cg_field bp_fields[] = {
 	{ 0 },
 };
 
+static const struct cg_field metrics_fields[] = {
+	{ F(struct cg_metrics_settings, listen, CG_F_TEXT), .flags = CG_FF_RUNTIME,
+	  .doc = "ADDR:PORT or [ADDR6]:PORT Prometheus scrapes /metrics at; \"\" or off = none" },
+	{ 0 },
+};
+
 static const struct cg_field evac_fields[] = {
 	{ F(struct cg_evac, region, CG_F_REF), .flags = CG_FF_REQUIRED | CG_FF_KEY, .ref = "region",
 	  .doc = "the region" },
@@ -373,6 +379,8 @@ const struct cg_object cg_health_obj = { "health", sizeof(struct cg_health_setti
 const struct cg_object cg_failover_obj = { "failover", sizeof(struct cg_failover_settings),
 					   failover_fields };
 const struct cg_object cg_bp_obj = { "backpressure", sizeof(struct cg_bp_settings), bp_fields };
+const struct cg_object cg_metrics_obj = { "metrics", sizeof(struct cg_metrics_settings),
+					  metrics_fields };
 const struct cg_object cg_evac_obj = { "evacuation", sizeof(struct cg_evac), evac_fields };
 const struct cg_object cg_saga_obj = { "saga", sizeof(struct cg_saga_cfg), saga_fields };
 
@@ -451,6 +459,46 @@ int cg_addr_parse(const char *s, int family, const char *what, struct cg_addr *o
 		return ferr(err, errlen, "bad IPv%d address '%s' for %s", is6 ? 6 : 4,
 			    cg_show(s, q, sizeof(q)), what);
 	*out = a;
+	return 0;
+}
+
+int cg_listen_parse(const char *s, const char *what, struct cg_addr *addr, uint16_t *port,
+		    char *err, size_t errlen)
+{
+	char host[CG_ADDR_TEXT_MAX], q[CG_SHOW_TEXT_MAX], why[160];
+	const char *colon, *start = s;
+	bool v6 = s[0] == '[';
+	struct cg_addr a;
+	uint64_t p;
+	size_t n;
+
+	if (!s[0] || !strcmp(s, "off"))
+		return 1;
+	cg_show(s, q, sizeof(q));
+	colon = strrchr(s, ':');
+	if (!colon || colon == s || !colon[1])
+		return ferr(err, errlen, "%s '%s': expected ADDRESS:PORT, [IPV6]:PORT or off", what,
+			    q);
+	n = (size_t)(colon - s);
+	if (v6) {
+		if (n < 3 || s[n - 1] != ']')
+			return ferr(err, errlen, "%s '%s': expected [IPV6]:PORT", what, q);
+		start = s + 1;
+		n -= 2;
+	} else if (memchr(s, ':', n)) {
+		return ferr(err, errlen, "%s '%s': an IPv6 address goes in brackets, [::1]:9464",
+			    what, q);
+	}
+	if (n >= sizeof(host))
+		return ferr(err, errlen, "%s '%s': the address is too long", what, q);
+	memcpy(host, start, n);
+	host[n] = '\0';
+	if (cg_u64_parse(colon + 1, 1, 65535, &p))
+		return ferr(err, errlen, "%s '%s': the port is not a number in 1..65535", what, q);
+	if (cg_addr_parse(host, v6 ? CG_AF_INET6 : CG_AF_INET, "the address", &a, why, sizeof(why)))
+		return ferr(err, errlen, "%s '%s': %s", what, q, why);
+	*addr = a;
+	*port = (uint16_t)p;
 	return 0;
 }
 

@@ -74,6 +74,7 @@ void cg_state_init(struct cg_state *st)
 	st->too_big_rate = CG_ICMP_RATE_DEF;
 	cg_failover_defaults(&st->failover);
 	cg_bp_settings_defaults(&st->bp);
+	cg_metrics_settings_defaults(&st->metrics);
 }
 
 void cg_bp_settings_defaults(struct cg_bp_settings *b)
@@ -594,4 +595,10 @@ void cg_loc_settings_defaults(struct cg_loc_settings *l)
 	l->rise_ppm = CG_LOC_RISE_DEF;
 	l->withdraw_ppm = CG_LOC_WITHDRAW_DEF;
 	l->period_ms = CG_LOC_PERIOD_DEF;
+}
+
+void cg_metrics_settings_defaults(struct cg_metrics_settings *m)
+{
+	memset(m, 0, sizeof(*m));
+	snprintf(m->listen, sizeof(m->listen), "%s", CG_METRICS_LISTEN_DEF);
 }

@@ -61,6 +61,26 @@ void cg_stats_read_cells(struct cg_dp *dp, const struct cg_state *st, struct cg_
 	}
 }
 
+int cg_stats_read_state(struct cg_dp *dp, const struct cg_state *st, struct cg_stats_snap *s,
+			uint64_t now_ns)
+{
+	int err;
+
+	cg_stats_read_cells(dp, st, s, now_ns);
+	if (!dp)
+		return -EINVAL;
+	cg_stats_read_services(dp, st, s);
+	err = cg_dp_stats_read(dp, s->stats);
+	if (err)
+		memset(s->stats, 0, sizeof(s->stats));
+	for (size_t i = 0; i < st->ncells; i++)
+		if (st->cells[i].id < CG_MAX_CELLS)
+			cg_dp_cell_moves_read(dp, st->cells[i].id, &s->moved[st->cells[i].id]);
+	cg_dp_conn_count(dp, &s->conn_entries);
+	s->conn_capacity = cg_dp_conn_capacity(dp);
+	return err;
+}
+
 void cg_stats_read_services(struct cg_dp *dp, const struct cg_state *st, struct cg_stats_snap *s)
 {
 	for (size_t i = 0; dp && i < st->nservices; i++) {
