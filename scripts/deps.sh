@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev libmnl-dev libcmocka-dev
       libyaml-dev libjansson-dev libsodium-dev bpftool iproute2 pkg-config procps jq util-linux ethtool bsdextrautils ncurses-bin shellcheck socat
-      libclang-rt-14-dev valgrind libsystemd-dev mandoc libmicrohttpd-dev curl prometheus)
+      libclang-rt-14-dev valgrind libsystemd-dev mandoc libmicrohttpd-dev curl prometheus tmux)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -231,6 +231,16 @@ static void test_json_by_class(void **state)
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(cl, "sheddable"),
 							    "new_flows")),
 			 1);
+	/* and per cell: each of the state's classes, the cell's own share */
+	cl = json_object_get(json_object_get(json_object_get(doc, "cells"), test_st.cells[0].name),
+			     "classes");
+	assert_int_equal(json_object_size(cl), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(cl, "sheddable"),
+							    "shed")),
+			 s->cell[test_st.cells[0].id][3].shed);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(cl, "critical"),
+							    "new_flows")),
+			 s->cell[test_st.cells[0].id][0].new_flows);
 	json_decref(doc);
 	cg_stats_free(s);
 }

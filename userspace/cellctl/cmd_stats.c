@@ -278,17 +278,14 @@ static uint64_t moved_total(const json_t *stats)
 	return json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
 }
 
-/* The totals of the current reading with the rates since the previous; watch adds the time of day. */
-static void print_sample(const struct span *sp, bool watch)
+/* The totals of the current reading with the rates since the previous (one reading, no --watch). */
+static void print_sample(const struct span *sp)
 {
 	const json_t *cur = sp->cur->stats;
-	char n1[16], n2[16], when[16] = "";
-	time_t now = time(NULL);
+	char n1[16], n2[16];
 	json_t *shedding;
 
-	if (watch)
-		strftime(when, sizeof(when), ", at %H:%M:%S", localtime(&now));
-	printf("rates over %.1f s%s\n\n", (double)sp->d->t_ns / 1e9, when);
+	printf("rates over %.1f s\n\n", (double)sp->d->t_ns / 1e9);
 	print_table("SERVICE", sp, "services", CG_STATS_SERVICE, json_object_get(cur, "services"),
 		    svc_cols, 4, true);
 	putchar('\n');
@@ -311,6 +308,320 @@ static void print_sample(const struct span *sp, bool watch)
 	       cli_count(sp->cur->snap->conn_capacity, n2, sizeof(n2)));
 	printf("moved: %s flows picked again off a cell that could not hold them\n",
 	       cli_count(moved_total(sp->cur->stats), n1, sizeof(n1)));
+	fflush(stdout);
+}
+
+/* ---- the --watch dashboard: rates first, one block per kind of row ---- */
+
+#define DASH_TOP_DROPS 5 /* drop reasons shown, the fastest first */
+#define DASH_COLS      8 /* name, 5 rates, 2 totals */
+
+/* What a dashboard row shows, counted the same for services, cells and (cell, class). */
+struct dash_vals {
+	uint64_t packets, bytes, new_flows, drops; /* as in the records */
+	uint64_t shed; /* shed + shed_hard: flows and packets refused by shedding */
+};
+
+static void dash_of_cell(const struct cg_cell_stats *c, struct dash_vals *v)
+{
+	*v = (struct dash_vals){ c->packets, c->bytes, c->new_flows, c->drops,
+				 c->shed + c->shed_hard };
+}
+
+static void dash_of_svc(const struct cg_svc_stats *c, struct dash_vals *v)
+{
+	*v = (struct dash_vals){ c->packets, c->bytes, c->new_flows, c->drops, 0 };
+}
+
+/* A record of the stats JSON (a cell's class): the keys a dash_vals counts. */
+static void dash_of_json(const json_t *o, struct dash_vals *v)
+{
+	*v = (struct dash_vals){ cli_u64(o, "packets"), cli_u64(o, "bytes"),
+				 cli_u64(o, "new_flows"), cli_u64(o, "drops"),
+				 cli_u64(o, "shed") + cli_u64(o, "shed_hard") };
+}
+
+static void dash_delta(const struct dash_vals *a, const struct dash_vals *b, struct dash_vals *d)
+{
+	d->packets = cg_stats_counter_delta(a->packets, b->packets);
+	d->bytes = cg_stats_counter_delta(a->bytes, b->bytes);
+	d->new_flows = cg_stats_counter_delta(a->new_flows, b->new_flows);
+	d->drops = cg_stats_counter_delta(a->drops, b->drops);
+	d->shed = cg_stats_counter_delta(a->shed, b->shed);
+}
+
+/* A rate for a column that names its unit: "0" only when nothing moved, "<0.1", "12.3", "4.5k". */
+static const char *dash_rate(uint64_t delta, double per_s, char *buf, size_t len)
+{
+	static const char *const si[] = { "", "k", "M", "G", "T", "P" };
+	size_t i = 0;
+
+	if (!delta)
+		return "0";
+	if (per_s < 0.05)
+		return "<0.1";
+	while (per_s >= 999.5 && i + 1 < sizeof(si) / sizeof(si[0])) {
+		per_s /= 1000;
+		i++;
+	}
+	snprintf(buf, len, per_s < 99.95 ? "%.1f%s" : "%.0f%s", per_s, si[i]);
+	return buf;
+}
+
+/*
+ * The cells of row from its first lead columns on: packets, bits, new flows,
+ * drops (and shed if shed) a second over dt_ns, "-" where there is no
+ * previous reading (d NULL), then the packet and drop totals if totals.
+ */
+static size_t dash_cells(const char **row, size_t col, const struct dash_vals *cur,
+			 const struct dash_vals *d, uint64_t dt_ns, bool shed, bool totals,
+			 char (*buf)[24])
+{
+	const uint64_t dv[5] = { d ? d->packets : 0, d ? d->bytes : 0, d ? d->new_flows : 0,
+				 d ? d->drops : 0, d ? d->shed : 0 };
+	size_t k;
+
+	for (k = 0; k < (shed ? 5u : 4u); k++, col++) {
+		double r = cg_stats_rate(dv[k], dt_ns);
+
+		row[col] = !d || !dt_ns ? NULL : dash_rate(dv[k], k == 1 ? 8 * r : r, buf[col], 24);
+	}
+	if (totals) {
+		row[col] = cli_count(cur->packets, buf[col], 24);
+		col++;
+		row[col] = cli_count(cur->drops, buf[col], 24);
+		col++;
+	}
+	return col;
+}
+
+/* The sorted keys of object o (borrowed from it); NULL on ENOMEM or when empty. */
+static const char **sorted_keys(const json_t *o, size_t *n)
+{
+	const char **keys, *key;
+	json_t *v;
+
+	*n = 0;
+	keys = calloc(json_object_size(o) + 1, sizeof(*keys));
+	if (!keys)
+		return NULL;
+	json_object_foreach((json_t *)o, key, v)
+		keys[(*n)++] = key;
+	qsort(keys, *n, sizeof(*keys), by_key);
+	return keys;
+}
+
+/* SERVICE or CELL rows: rates, then totals; sorted by name. */
+static void dash_objects(const struct span *sp, const char *title, const char *member,
+			 enum cg_stats_key kind)
+{
+	static const bool right[DASH_COLS] = { false, true, true, true, true, true, true, true };
+	const json_t *rows = json_object_get(sp->cur->stats, member);
+	const json_t *prev_rows = json_object_get(sp->prev->stats, member);
+	bool cells = kind == CG_STATS_CELL;
+	const char *row[DASH_COLS] = { title, "PKT/S", "BIT/S", "FLOWS/S", "DROPS/S" };
+	char buf[DASH_COLS][24];
+	struct cli_table *t;
+	const char **keys;
+	size_t i, n, col;
+
+	keys = sorted_keys(rows, &n);
+	if (!keys)
+		return;
+	col = 5;
+	if (cells)
+		row[col++] = "SHED/S";
+	row[col++] = "PACKETS";
+	row[col++] = "DROPS";
+	t = cli_table_new(col, right);
+	cli_table_row(t, row);
+	for (i = 0; i < n; i++) {
+		int slot = cg_stats_slot(sp->names, kind, keys[i]);
+		struct dash_vals cur, prev, d;
+		struct cg_cell_stats sum;
+
+		if (slot < 0)
+			continue;
+		if (cells) {
+			cg_stats_cell_sum(sp->cur->snap, (uint32_t)slot, &sum);
+			dash_of_cell(&sum, &cur);
+			cg_stats_cell_sum(sp->prev->snap, (uint32_t)slot, &sum);
+			dash_of_cell(&sum, &prev);
+		} else {
+			dash_of_svc(&sp->cur->snap->svc[slot], &cur);
+			dash_of_svc(&sp->prev->snap->svc[slot], &prev);
+		}
+		dash_delta(&prev, &cur, &d);
+		row[0] = keys[i];
+		dash_cells(row, 1, &cur, json_object_get(prev_rows, keys[i]) ? &d : NULL,
+			   sp->d->t_ns, cells, true, buf);
+		cli_table_row(t, row);
+	}
+	cli_table_print(t);
+	free(keys);
+}
+
+/*
+ * The (cell, class) rows: each cell's classes that have counted anything,
+ * sorted by cell then class; under the header a line saying so when none
+ * has (or the daemon is older and gives no classes per cell).
+ */
+static void dash_classes(const struct span *sp)
+{
+	static const bool right[DASH_COLS] = { false, false, true, true, true, true, true, true };
+	const json_t *cells = json_object_get(sp->cur->stats, "cells");
+	const json_t *prev_cells = json_object_get(sp->prev->stats, "cells");
+	const char *row[DASH_COLS] = { "CELL",	  "CLASS",   "PKT/S",  "BIT/S",
+				       "FLOWS/S", "DROPS/S", "SHED/S", "PACKETS" };
+	const char **cell_keys, **class_keys;
+	size_t i, j, ncells, nclasses, shown = 0;
+	char buf[DASH_COLS][24];
+	struct cli_table *t;
+
+	cell_keys = sorted_keys(cells, &ncells);
+	if (!cell_keys)
+		return;
+	t = cli_table_new(DASH_COLS, right);
+	cli_table_row(t, row);
+	for (i = 0; i < ncells; i++) {
+		const json_t *cl = json_object_get(json_object_get(cells, cell_keys[i]), "classes");
+		const json_t *prev_cl =
+			json_object_get(json_object_get(prev_cells, cell_keys[i]), "classes");
+
+		class_keys = sorted_keys(cl, &nclasses);
+		for (j = 0; class_keys && j < nclasses; j++) {
+			const json_t *p = json_object_get(prev_cl, class_keys[j]);
+			struct dash_vals cur, prev, d;
+
+			dash_of_json(json_object_get(cl, class_keys[j]), &cur);
+			if (!cur.packets && !cur.new_flows && !cur.drops && !cur.shed)
+				continue;
+			dash_of_json(p, &prev);
+			dash_delta(&prev, &cur, &d);
+			row[0] = cell_keys[i];
+			row[1] = class_keys[j];
+			dash_cells(row, 2, &cur, p ? &d : NULL, sp->d->t_ns, true, false, buf);
+			row[7] = cli_count(cur.packets, buf[7], 24);
+			cli_table_row(t, row);
+			shown++;
+		}
+		free(class_keys);
+	}
+	cli_table_print(t);
+	if (!shown)
+		printf("(no traffic counted by class yet)\n");
+	free(cell_keys);
+}
+
+/* A drop reason and how fast it counted: the order of the top drops. */
+struct dash_drop {
+	const char *name; /* "drop_no_cell" */
+	double rate;	  /* packets a second */
+	uint64_t delta;	  /* packets in the span */
+	uint64_t total;	  /* packets ever */
+};
+
+/* Fastest first, then the most ever, then by name: a stable order between redraws. */
+static int by_drop_rate(const void *a, const void *b)
+{
+	const struct dash_drop *x = a, *y = b;
+
+	if (x->rate != y->rate)
+		return x->rate < y->rate ? 1 : -1;
+	if (x->total != y->total)
+		return x->total < y->total ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+/* The drop reasons that ever counted, the DASH_TOP_DROPS fastest; a line if none did. */
+static void dash_drops(const struct span *sp)
+{
+	static const bool right[4] = { false, true, true, true };
+	const char *row[4] = { "TOP DROPS", "PKT/S", "BIT/S", "PACKETS" };
+	struct dash_drop drops[CG_STAT_MAX];
+	char buf[4][24];
+	struct cli_table *t;
+	size_t i, n = 0;
+
+	for (i = 0; i < CG_STAT_MAX; i++) {
+		if (!CG_STAT_IS_DROP(i) || !sp->cur->snap->stats[i].packets)
+			continue;
+		drops[n++] = (struct dash_drop){
+			.name = cg_stat_name((unsigned int)i),
+			.rate = cg_stats_rate(sp->d->stats[i].packets, sp->d->t_ns),
+			.delta = sp->d->stats[i].packets,
+			.total = sp->cur->snap->stats[i].packets,
+		};
+	}
+	if (!n) {
+		printf("TOP DROPS: none counted\n");
+		return;
+	}
+	qsort(drops, n, sizeof(drops[0]), by_drop_rate);
+	t = cli_table_new(4, right);
+	cli_table_row(t, row);
+	for (i = 0; i < n && i < DASH_TOP_DROPS; i++) {
+		unsigned int slot =
+			(unsigned int)cg_stats_slot(sp->names, CG_STATS_REASON, drops[i].name);
+		double bits = 8 * cg_stats_rate(sp->d->stats[slot].bytes, sp->d->t_ns);
+
+		row[0] = drops[i].name;
+		row[1] = dash_rate(drops[i].delta, drops[i].rate, buf[1], 24);
+		row[2] = dash_rate(sp->d->stats[slot].bytes, bits, buf[2], 24);
+		row[3] = cli_count(drops[i].total, buf[3], 24);
+		cli_table_row(t, row);
+	}
+	cli_table_print(t);
+	if (n > DASH_TOP_DROPS)
+		printf("(%zu more drop reasons counted: cellctl stats)\n", n - DASH_TOP_DROPS);
+}
+
+/* The desired state's generation for the header; -1 when it cannot be had. */
+static json_t *local_generation(struct cli_local *loc)
+{
+	return json_pack("{s:I}", "generation", (json_int_t)loc->st.generation);
+}
+
+static long long generation(void)
+{
+	json_t *st = NULL;
+	long long g = -1;
+
+	if (!cli_read("status", local_generation, &st) &&
+	    json_is_integer(json_object_get(st, "generation")))
+		g = (long long)cli_u64(st, "generation");
+	json_decref(st);
+	return g;
+}
+
+/*
+ * One screen of --watch: the header (the span the rates are over, the time,
+ * the interval asked for, the generation), then services, cells, their
+ * classes and the top drop reasons, each block sorted, then the totals.
+ */
+static void print_dashboard(const struct span *sp, double interval)
+{
+	char n1[16], n2[16], when[16], gen[48] = "";
+	time_t now = time(NULL);
+	long long g = generation();
+
+	strftime(when, sizeof(when), "%H:%M:%S", localtime(&now));
+	if (g >= 0)
+		snprintf(gen, sizeof(gen), ", generation %lld", g);
+	printf("rates over %.1f s, at %s, every %.1f s%s%s\n\n", (double)sp->d->t_ns / 1e9, when,
+	       interval, gen, json_object_get(sp->cur->stats, "source") ? " (cellgated down)" : "");
+	dash_objects(sp, "SERVICE", "services", CG_STATS_SERVICE);
+	putchar('\n');
+	dash_objects(sp, "CELL", "cells", CG_STATS_CELL);
+	putchar('\n');
+	dash_classes(sp);
+	putchar('\n');
+	dash_drops(sp);
+	putchar('\n');
+	printf("conntrack: %s of %s entries; moved: %s flows\n",
+	       cli_count(sp->cur->snap->conn_entries, n1, sizeof(n1)),
+	       cli_count(sp->cur->snap->conn_capacity, n2, sizeof(n2)),
+	       cli_count(moved_total(sp->cur->stats), when, sizeof(when)));
 	fflush(stdout);
 }
 
@@ -422,8 +733,14 @@ static int do_show(int argc, char **argv)
 		} else if (watch && n) {
 			fputc('\n', stdout);
 		}
-		print_sample(&(struct span){ .names = names, .prev = &prev, .cur = &cur, .d = d },
-			     watch);
+		if (watch)
+			print_dashboard(
+				&(struct span){
+					.names = names, .prev = &prev, .cur = &cur, .d = d },
+				interval);
+		else
+			print_sample(&(struct span){
+				.names = names, .prev = &prev, .cur = &cur, .d = d });
 		sample_free(&prev);
 		prev = cur;
 		cur = (struct sample){ 0 };

@@ -79,6 +79,20 @@ static json_t *record_json(const void *rec, const struct field *f, size_t n)
 	return o;
 }
 
+/* {class name: counters} of one cell's by-class records, for st's classes. */
+static json_t *cell_classes_json(const struct cg_state *st, const struct cg_cell_stats *by_class)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; o && i < st->nclasses; i++)
+		if (st->classes[i].id < CG_MAX_CLASSES)
+			json_object_set_new(o, st->classes[i].name,
+					    record_json(&by_class[st->classes[i].id], cell_fields,
+							NFIELDS(cell_fields)));
+	return o;
+}
+
 /* The stats JSON of s; the counters by reason only if counters_read. */
 static json_t *stats_json(const struct cg_state *st, const struct cg_stats_snap *s,
 			  bool counters_read)
@@ -121,6 +135,10 @@ static json_t *stats_json(const struct cg_state *st, const struct cg_stats_snap 
 			json_object_set_new(cell, "moved", u64_json(s->moved[st->cells[i].id]));
 			moved += s->moved[st->cells[i].id];
 		}
+		/* by class: the cell's share of each class (a dashboard's per-(cell, class) rows) */
+		if (st->cells[i].id < CG_MAX_CELLS)
+			json_object_set_new(cell, "classes",
+					    cell_classes_json(st, s->cell[st->cells[i].id]));
 		json_object_set_new(cells, st->cells[i].name, cell);
 	}
 	json_object_set_new(o, "cells", cells);
